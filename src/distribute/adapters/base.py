@@ -1,0 +1,189 @@
+"""The adapter contract: `render` shows exactly what would leave the machine; `deliver` sends it.
+
+An adapter is constructed with the workspace. For each channel that uses it:
+
+- ``render(release, channel)`` is pure and deterministic. It returns the deliveries (a list,
+  or an iterator for long recipient lists) holding the exact bytes that would leave the
+  machine, each with a stable key ``release/channel/target/part`` and a content hash. It
+  reads no secret and touches no network. `preview`, `validate` and `--dry-run` stop here.
+- ``deliver(delivery)`` performs the I/O for one delivery and returns a `Receipt`, or raises
+  `DeliveryError(retryable=...)`. It never returns a bool and never swallows an error.
+- ``deliver_many(deliveries)`` may send several at once over shared connections; it yields
+  one `Outcome` per delivery, each as soon as it is known, and pulls the next delivery
+  from the iterator only when it is about to hand it over (so the ledger can mark it first).
+
+Class attributes describe the adapter: its `Settings` dataclass (the channel file schema),
+its default template, whether it is `public` (held until the embargo), and whether a
+retry of a delivery whose outcome is unknown is safe (`idempotent`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import quote
+
+from ..errors import DeliveryError
+
+if TYPE_CHECKING:
+    from ..config import Channel, Workspace
+    from ..release import Release
+
+
+def key_part(value: str) -> str:
+    """One segment of a delivery key: '/' and '%' are escaped so the key splits back unambiguously."""
+    return quote(value, safe="@.+-_~:=,!*'()")
+
+
+@dataclass(frozen=True)
+class File:
+    """One payload file: a path relative to the channel's outbox folder and its exact bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One unit of delivery, delivered at most once: a message, a post, a feed, a wire file."""
+
+    release_id: str
+    channel: str
+    adapter: str
+    target: str
+    part: str
+    files: tuple[File, ...]
+    # What deliver() needs beyond the files (recipient, endpoint, thread position...).
+    # Must be deterministic too; it is not part of the hash.
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+    due: dt.datetime | None = None
+    # A short human label for preview/status: "to Kim <k@x.org>", "post 2/3".
+    label: str = ""
+    # Key of a delivery that must be delivered first (the previous post of a thread);
+    # deliver() finds its receipt in adapter.receipts.
+    after: str | None = None
+
+    @property
+    def key(self) -> str:
+        return "/".join(key_part(p) for p in (self.release_id, self.channel, self.target, self.part))
+
+    @property
+    def sha256(self) -> str:
+        """Hash of every file's name and bytes, in order: what was scheduled is what is sent."""
+        digest = hashlib.sha256()
+        for f in self.files:
+            name = f.name.encode()
+            digest.update(len(name).to_bytes(4, "big") + name)
+            digest.update(len(f.data).to_bytes(8, "big") + f.data)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the remote side said: its id for the delivery and where it can be seen."""
+
+    remote_id: str = ""
+    url: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one delivery in deliver_many: a receipt or an error."""
+
+    delivery: Delivery
+    receipt: Receipt | None = None
+    error: DeliveryError | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A platform check shown by validate and preview: e.g. post length against its limit."""
+
+    label: str
+    value: int | str
+    limit: int | str | None = None
+    ok: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PreviewBlock:
+    """A readable rendition of one delivery (or one representative of many)."""
+
+    title: str
+    text: str
+    html: str = ""  # set when the rendition is HTML (email body), for the --html page
+    checks: tuple[Check, ...] = ()
+    count: int = 1  # how many deliveries this block stands for
+
+
+def http_request_file(name: str, method: str, url: str, headers: Mapping[str, str], body: Any) -> File:
+    """An HTTP request as the outbox records it: method, URL, headers (secrets masked) and body."""
+    document = {"method": method, "url": url, "headers": dict(headers), "body": body}
+    data = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return File(name, data.encode("utf-8"))
+
+
+class ReceiptBook(Protocol):
+    """Where an adapter looks up the receipt of an earlier delivery."""
+
+    def get(self, key: str, /) -> Receipt | None: ...
+
+
+class Adapter:
+    """Base class of every adapter (see the module docstring for the contract)."""
+
+    name: ClassVar[str] = ""
+    Settings: ClassVar[type] = type("Settings", (), {"__dataclass_fields__": {}})
+    default_template: ClassVar[str] = ""
+    public: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = False
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        # Receipts of deliveries already made, by key (the dispatcher puts the ledger's here),
+        # so a thread part can reply to the part before it, also after a restart.
+        self.receipts: ReceiptBook = {}
+
+    def template_name(self, channel: Channel) -> str:
+        """The channel's template, else the adapter default."""
+        return channel.common.template or self.default_template
+
+    def render(self, release: Release, channel: Channel) -> Iterable[Delivery]:
+        raise NotImplementedError
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        raise NotImplementedError
+
+    def deliver_many(self, deliveries: Iterable[Delivery], channel: Channel) -> Iterator[Outcome]:
+        """Deliver one after another; adapters with connection pools override this."""
+        for delivery in deliveries:
+            try:
+                receipt = self.deliver(delivery, channel)
+            except DeliveryError as exc:
+                yield Outcome(delivery, error=exc)
+            else:
+                if isinstance(self.receipts, dict):
+                    self.receipts[delivery.key] = receipt
+                yield Outcome(delivery, receipt=receipt)
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        """Readable renditions for `distribute preview`; by default each file as text."""
+        blocks = []
+        for d in deliveries:
+            text = "\n".join(f"--- {f.name}\n{f.data.decode('utf-8', 'replace')}" for f in d.files)
+            blocks.append(PreviewBlock(title=d.label or d.target, text=text))
+        return blocks
+
+    def missing(self, channel: Channel) -> list[str]:
+        """What this channel still needs before it can deliver (unset secrets, unreachable paths)."""
+        return [f"environment variable {name}" for name in channel.missing_secrets()]
+
+    def close(self) -> None:
+        """Release connections held between deliveries."""

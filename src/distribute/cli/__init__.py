@@ -1,0 +1,111 @@
+"""The command line: each command parses options, calls the library, and formats the result.
+
+Commands live one per module and are imported only when invoked, so `distribute send --due`
+from cron pays only for what it uses. Errors are translated to one line and an exit code
+here, and only here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..errors import DistributeError, ExitCode
+
+if TYPE_CHECKING:
+    from ..config import Workspace
+
+# command name -> "module:function"
+COMMANDS: dict[str, str] = {
+    "init": "distribute.cli.init:init",
+    "validate": "distribute.cli.validate:validate",
+    "preview": "distribute.cli.preview:preview",
+    "send": "distribute.cli.send:send",
+    "channels": "distribute.cli.channels:channels",
+}
+
+
+@dataclass
+class State:
+    """Global options, and the workspace loaded on first use."""
+
+    config: str | None = None
+    verbose: int = 0
+    traceback: bool = False
+    _workspace: Any = field(default=None, repr=False)
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            from ..config import Workspace
+
+            self._workspace = Workspace.discover(self.config)
+            if self._workspace.config_path is None and self.verbose:
+                note(f"no config.toml found; using built-in defaults in {self._workspace.root}")
+        return self._workspace
+
+
+def note(message: str) -> None:
+    """A line of information on stderr (never secrets: everything passes the redactor)."""
+    from ..settings import redact
+
+    click.echo(redact(message), err=True)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on demand, and that turns errors into one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DistributeError as exc:
+            state = ctx.find_object(State)
+            if state is not None and state.traceback:
+                raise
+            from ..settings import redact
+
+            click.echo(f"error: {redact(str(exc))}", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", metavar="PATH", help="config.toml (else $DISTRIBUTE_CONFIG, else ./config.toml)")
+@click.option("-v", "--verbose", count=True, help="say more")
+@click.option("--traceback", is_flag=True, help="show the Python traceback of an error")
+@click.version_option(package_name="distribute")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: int, traceback: bool) -> None:
+    """Write a press release once; send it to every outlet, on time, once."""
+    ctx.obj = State(config=config, verbose=verbose, traceback=traceback)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv, prog_name="distribute")
+
+
+def exit_with(code: ExitCode) -> None:
+    """End the command with an exit code from DESIGN §8."""
+    sys.exit(int(code))

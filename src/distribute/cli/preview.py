@@ -1,0 +1,72 @@
+"""distribute preview RELEASE: every channel's rendition, readably, in a terminal or one HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import State, pass_state
+from .common import channel_option, load_release
+
+
+@click.command()
+@click.argument("release", type=click.Path(dir_okay=False))
+@channel_option
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), help="write one self-contained HTML page")
+@click.option("--open", "open_browser", is_flag=True, help="write the HTML page to a temporary file and open it")
+@pass_state
+def preview(state: State, release: str, channels: tuple[str, ...], html_file: str | None, open_browser: bool) -> None:
+    """Show what every channel would send. Sends nothing and needs no secrets."""
+    from ..preview import html_page, preview_release
+    from ..timeutil import show
+
+    ws = state.workspace
+    rel = load_release(ws, release)
+    previews = preview_release(ws, rel, channels)
+    when = f"publish {show(rel.publish_at, ws.tz)}" + (f", embargo {show(rel.embargo, ws.tz)}" if rel.embargo else "")
+    if html_file or open_browser:
+        page = html_page(rel, previews, when)
+        if open_browser and not html_file:
+            import tempfile
+
+            html_file = tempfile.mkstemp(prefix=f"distribute-{rel.id}-", suffix=".html")[1]
+        assert html_file is not None
+        Path(html_file).write_text(page, encoding="utf-8")
+        click.echo(f"wrote {html_file}")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(Path(html_file).resolve().as_uri())
+        return
+    _print_terminal(rel, previews, when, ws)
+
+
+def _print_terminal(rel, previews, when, ws) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from ..timeutil import show
+
+    console = Console(highlight=False, soft_wrap=False)
+    console.print(Text(rel.title, style="bold"))
+    console.print(Text(f"{rel.id} · {when}", style="dim"))
+    for cp in previews:
+        ch = cp.plan.channel
+        items = []
+        if cp.missing:
+            items.append(Text(f"missing to send: {', '.join(cp.missing)}", style="yellow"))
+        for block in cp.blocks:
+            head = Text(block.title + (f"  (×{block.count})" if block.count > 1 else ""), style="bold cyan")
+            items.append(head)
+            for check in block.checks:
+                limit = f" / {check.limit}" if check.limit is not None else ""
+                style = "green" if check.ok else "bold red"
+                items.append(Text(f"  {check.label}: {check.value}{limit}" + (f" — {check.note}" if check.note else ""), style=style))
+            items.append(Text(block.text.rstrip("\n")))
+        shown = sum(b.count for b in cp.blocks)
+        if cp.total > shown:
+            items.append(Text(f"… and {cp.total - shown} more deliveries like these", style="dim"))
+        title = f"{ch.name} — {ch.adapter} — {cp.total} deliver{'y' if cp.total == 1 else 'ies'} — due {show(cp.plan.due, ws.tz)}"
+        console.print(Panel(Group(*items), title=title, title_align="left"))

@@ -1,0 +1,68 @@
+"""distribute send: deliver a release now (or, with --dry-run, write exactly what would leave)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import State, exit_with, note, pass_state
+from .common import channel_option, is_terminal, load_release
+
+
+@click.command()
+@click.argument("release", required=False, type=click.Path(dir_okay=False))
+@channel_option
+@click.option("--dry-run", is_flag=True, help="send nothing; write the exact payloads to the outbox")
+@click.option("--outbox", type=click.Path(file_okay=False), help="outbox folder for --dry-run (default: config outbox)")
+@click.option("--due", is_flag=True, help="cron mode: deliver everything due in the ledger, then exit")
+@pass_state
+def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: bool, outbox: str | None, due: bool) -> None:
+    """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
+    from ..errors import ExitCode, UsageError
+
+    if due and release:
+        raise UsageError("give either RELEASE or --due, not both")
+    if not due and not release:
+        raise UsageError("name a RELEASE file, or use --due (cron mode)")
+    if outbox and not dry_run:
+        raise UsageError("--outbox goes with --dry-run")
+    ws = state.workspace
+    if dry_run and release:
+        count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox)
+        if count == 0:
+            exit_with(ExitCode.NOTHING)
+        return
+    from ..errors import DistributeError
+
+    raise DistributeError("sending needs the delivery ledger, which is not built yet; use --dry-run")
+
+
+def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path) -> int:
+    """Render every selected channel into the outbox; print where it went."""
+    from ..outbox import write_outbox
+    from ..plan import plan
+
+    ws = state.workspace
+    rel = load_release(ws, path)
+    plans = plan(ws, rel, channels)
+    for p in plans:
+        missing = p.adapter.missing(p.channel)
+        if missing:
+            note(f"note: channel {p.channel.name} would need {', '.join(missing)} to send for real")
+
+    def everything():  # type: ignore[no-untyped-def]
+        for p in plans:
+            yield from p.deliveries()
+
+    if is_terminal():
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} deliveries"),
+                      transient=True) as bar:
+            task = bar.add_task("rendering")
+            count = write_outbox(outbox, rel.id, everything(), progress=lambda d: bar.update(task, advance=1, description=d.channel))
+    else:
+        count = write_outbox(outbox, rel.id, everything())
+    click.echo(f"dry run: {count} deliveries for {len(plans)} channels written to {outbox} (nothing sent)")
+    return count

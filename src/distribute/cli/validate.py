@@ -1,0 +1,40 @@
+"""distribute validate RELEASE...: parse, render every channel, run the platform checks."""
+
+from __future__ import annotations
+
+import click
+
+from . import State, exit_with, pass_state
+from .common import load_release
+
+
+@click.command()
+@click.argument("releases", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@pass_state
+def validate(state: State, releases: tuple[str, ...]) -> None:
+    """Check releases: parse, render every channel and run each platform's checks. Sends nothing."""
+    from ..errors import ExitCode
+    from ..preview import preview_release
+    from ..timeutil import show
+
+    ws = state.workspace
+    failed = False
+    for path in releases:
+        release = load_release(ws, path)
+        click.echo(f"{path}: {release.id} — {release.title}")
+        for cp in preview_release(ws, release, full=True):
+            ch = cp.plan.channel
+            status = "ok" if not cp.problems else "FAILED"
+            click.echo(f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliveries, due {show(cp.plan.due, ws.tz)}")
+            for block in cp.blocks:
+                for check in block.checks:
+                    limit = f"/{check.limit}" if check.limit is not None else ""
+                    mark = "ok" if check.ok else "TOO LONG" if check.limit is not None else "FAILED"
+                    click.echo(f"    {block.title}: {check.label} {check.value}{limit} {mark}" + (f" — {check.note}" if check.note else ""))
+            for problem in cp.problems:
+                click.echo(f"{path}: channel {ch.name}: {problem}", err=True)
+            if cp.missing:
+                click.echo(f"    note: to send, set {', '.join(cp.missing)}")
+            failed = failed or bool(cp.problems)
+    if failed:
+        exit_with(ExitCode.ERROR)

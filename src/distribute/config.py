@@ -1,0 +1,205 @@
+"""The workspace: config.toml, channels/*.toml, and where everything lives."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import settings
+from .errors import ConfigError, UsageError
+from .settings import field
+from .tomlsource import TomlSource, load_toml_file
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
+    from .registry import Registry
+    from .templating import Templates
+
+CONFIG_ENV = "DISTRIBUTE_CONFIG"
+_CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Organization:
+    """[organization]: who sends releases."""
+
+    name: str = field("Example Organisation", doc="organisation name, as it appears in every output")
+    website: str = field("", doc="organisation website (absolute URL)")
+    boilerplate: str = field("", doc='the "About <Org>" paragraph')
+    sender: str = field("", doc='sender identity, "Name <address>"; default From of email channels')
+    dateline: str = field("", doc='default dateline city, optionally ", Region"')
+    logo: str = field("", doc="absolute URL of a logo (feeds, link cards)")
+    provider: str = field("", doc="wire provider id used in NewsML-G2 / ninjs URIs (default: website host)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """config.toml."""
+
+    organization: Organization = field(Organization(), doc="who sends")
+    timezone: str = field("UTC", doc="IANA zone for local times in releases and output")
+    language: str = field("en", doc="default release language (BCP 47)")
+    database: str = field(".distribute/state.db", doc="SQLite file path or SQLAlchemy URL")
+    outbox: Path = field(Path("outbox"), doc="default --dry-run output folder")
+    public: Path = field(Path("public"), doc="default output folder of feeds")
+    public_url: str = field("", doc="absolute URL where the public folder is served (feed self links, media)")
+    channels: Path = field(Path("channels"), doc="folder of channel files")
+    releases: Path = field(Path("releases"), doc="folder of release files")
+    templates: Path = field(Path("templates"), doc="folder of workspace templates (override built-ins)")
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone, e.g. \"Asia/Seoul\"") from None
+
+
+# Keys every channel file may have; the rest belong to the adapter's Settings.
+@dataclass(frozen=True)
+class ChannelCommon:
+    """The keys every channel file has, whatever its adapter."""
+
+    adapter: str = field(doc="which adapter renders and delivers this channel")
+    template: str = field("", doc="template name; the adapter's default otherwise")
+    enabled: bool = field(True, doc="false: skipped unless a release names it")
+    at: Any = field(None, doc='default time: offset from publish_at ("+1h", "-30m") or a date-time')
+    embargoed_copy: bool = field(False, doc="may receive the release before the embargo, marked as embargoed")
+    description: str = field("", doc="free text for humans")
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A configured outlet: its name, common keys and its adapter's typed settings."""
+
+    name: str
+    path: Path
+    common: ChannelCommon
+    settings: Any
+    source: TomlSource
+
+    @property
+    def adapter(self) -> str:
+        return self.common.adapter
+
+    @property
+    def enabled(self) -> bool:
+        return self.common.enabled
+
+    def secrets(self) -> list[settings.Secret]:
+        """The secrets this channel refers to."""
+        return settings.secrets_of(self.settings)
+
+    def missing_secrets(self) -> list[str]:
+        """Names of referenced environment variables that are not set."""
+        return [s.env for s in self.secrets() if not s.is_set()]
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """--config, else $DISTRIBUTE_CONFIG, else ./config.toml; None means built-in defaults here."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError(f"--config {path}: no such file")
+        return path.resolve()
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise UsageError(f"${CONFIG_ENV}={env}: no such file")
+        return path.resolve()
+    local = Path("config.toml")
+    return local.resolve() if local.is_file() else None
+
+
+def load_config(path: Path | None, root: Path) -> Config:
+    """Read config.toml (or the built-in defaults when there is none)."""
+    if path is None:
+        source = TomlSource(root / "config.toml", "")
+        return settings.load(Config, {}, settings.Context(source, root=root))
+    data, source = load_toml_file(path)
+    return settings.load(Config, data, settings.Context(source, root=root, what="config.toml"))
+
+
+class Workspace:
+    """A comms team's folder: config, channels, templates, releases, state."""
+
+    def __init__(self, config_path: Path | None = None, root: Path | None = None,
+                 registry: Registry | None = None):
+        self.config_path = config_path
+        self.root = (config_path.parent if config_path else (root or Path.cwd())).resolve()
+        self.config = load_config(config_path, self.root)
+        if registry is None:
+            from .registry import Registry
+
+            registry = Registry()
+        self.registry = registry
+
+    @classmethod
+    def discover(cls, explicit: str | os.PathLike[str] | None = None) -> Workspace:
+        """The workspace named by --config / $DISTRIBUTE_CONFIG / ./config.toml."""
+        return cls(find_config(explicit))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.timezone)
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the ledger; a plain path is a SQLite file under the root."""
+        db = self.config.database
+        if "://" in db:
+            return db
+        path = Path(db).expanduser()
+        if not path.is_absolute():
+            path = self.root / path
+        return f"sqlite:///{path}"
+
+    @cached_property
+    def channels(self) -> dict[str, Channel]:
+        """Every channel file, by name (the file stem), in name order."""
+        folder = self.config.channels
+        found: dict[str, Channel] = {}
+        if not folder.is_dir():
+            return found
+        for path in sorted(folder.glob("*.toml")):
+            channel = self.load_channel(path)
+            found[channel.name] = channel
+        return found
+
+    def load_channel(self, path: Path) -> Channel:
+        """Read one channel file and check it against its adapter's settings."""
+        name = path.stem
+        data, source = load_toml_file(path)
+        if not _CHANNEL_NAME.match(name):
+            raise ConfigError("a channel file name must be lower-case letters, digits, '-' or '_'", path=path)
+        ctx = settings.Context(source, root=self.root, what=f"channel {name!r}")
+        common_keys = {settings.toml_key(f) for f in dataclasses.fields(ChannelCommon)}
+        if "adapter" not in data:
+            known = ", ".join(self.registry.names())
+            raise ConfigError(f'missing adapter = "..."; one of: {known}', path=path, line=1)
+        common = settings.load(ChannelCommon, {k: v for k, v in data.items() if k in common_keys}, ctx)
+        adapter_cls = self.registry.get(common.adapter, path=path, line=source.line_of((), "adapter"))
+        rest = {k: v for k, v in data.items() if k not in common_keys}
+        ctx = dataclasses.replace(ctx, what=f"channel {name!r} (adapter {common.adapter!r})")
+        adapter_settings = settings.load(adapter_cls.Settings, rest, ctx)
+        if common.at is not None:
+            from .timeutil import parse_at
+
+            parse_at(common.at, self.tz, path=path, line=source.line_of((), "at"))
+        return Channel(name, path, common, adapter_settings, source)
+
+    @cached_property
+    def templates(self) -> Templates:
+        from .templating import Templates
+
+        return Templates(self.config.templates)
+
+    def adapter(self, channel: Channel) -> Adapter:
+        """A ready adapter instance for a channel."""
+        return self.registry.get(channel.adapter)(self)

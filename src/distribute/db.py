@@ -1,0 +1,86 @@
+"""The workspace database: one SQLAlchemy engine per URL, and versioned schema migrations.
+
+SQLite (the default) runs in WAL mode with a busy timeout so that several `send --due`
+processes and a worker can share one file; PostgreSQL is used through any SQLAlchemy URL.
+sqlalchemy is imported only here and only when a command needs the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+# Each migration takes a connection inside a transaction; append, never edit a released one.
+Migration = Callable[["Connection"], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = []
+
+
+def migration(version: int, description: str) -> Callable[[Migration], Migration]:
+    """Register a schema migration (versions strictly increasing)."""
+
+    def register(fn: Migration) -> Migration:
+        MIGRATIONS.append((version, description, fn))
+        MIGRATIONS.sort(key=lambda m: m[0])
+        return fn
+
+    return register
+
+
+@lru_cache(maxsize=8)
+def engine(url: str) -> Engine:
+    """The engine for a database URL, migrated to the current schema."""
+    from sqlalchemy import create_engine, event
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        eng = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(eng, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # WAL lets readers work while one writer commits; busy_timeout waits for the lock
+            # instead of failing when another process is writing.
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see begin_immediate)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(eng, "begin")
+        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+            # Take the write lock at BEGIN: two processes can then never both read
+            # "pending" and both claim the same delivery.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        eng = create_engine(url, pool_pre_ping=True)
+    migrate(eng)
+    return eng
+
+
+def _load_migrations() -> None:
+    # Modules that own tables register their migrations on import.
+    from . import archive  # noqa: F401
+
+
+def migrate(eng: Engine) -> int:
+    """Bring the schema up to date; returns the version reached. Safe to run concurrently."""
+    from sqlalchemy import text
+
+    _load_migrations()
+    with eng.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            conn.execute(text("LOCK TABLE schema_version IN EXCLUSIVE MODE"))
+        current = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+        for version, _description, fn in MIGRATIONS:
+            if version > current:
+                fn(conn)
+                conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
+                current = version
+    return current

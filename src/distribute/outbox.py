@@ -1,0 +1,91 @@
+"""The dry-run outbox (DESIGN §5): manifest.json plus the exact payloads, byte-identical run to run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+
+from .adapters.base import Delivery
+from .errors import DistributeError, UsageError
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """A time in the manifest: UTC, RFC 3339, seconds."""
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise DistributeError(f"adapter produced an unsafe outbox file name {name!r}")
+    return path
+
+
+def write_outbox(
+    directory: Path,
+    release_id: str,
+    deliveries: Iterable[Delivery],
+    progress: Callable[[Delivery], None] | None = None,
+) -> int:
+    """Write every delivery's files and the manifest into `directory`, replacing an earlier outbox.
+
+    The new outbox is built beside the old one and swapped in at the end, so an interrupted
+    dry-run never leaves a half-written outbox behind. Returns the number of deliveries.
+    """
+    directory = directory.resolve()
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--outbox {directory}: is a file, not a folder")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / "manifest.json").is_file():
+        raise UsageError(f"--outbox {directory}: folder is not empty and holds no manifest.json; choose another folder")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    count = 0
+    seen: set[str] = set()
+    try:
+        with open(staging / "manifest.json.part", "w", encoding="utf-8") as manifest:
+            manifest.write('{\n  "release": %s,\n  "deliveries": [' % json.dumps(release_id))
+            for delivery in deliveries:
+                files = []
+                for f in delivery.files:
+                    rel = PurePosixPath(delivery.channel) / _safe_name(f.name)
+                    if str(rel) in seen:
+                        raise DistributeError(f"two deliveries write the same outbox file {rel}")
+                    seen.add(str(rel))
+                    target = staging / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(f.data)
+                    files.append(str(rel))
+                entry = {
+                    "key": delivery.key,
+                    "channel": delivery.channel,
+                    "adapter": delivery.adapter,
+                    "target": delivery.target,
+                    "part": delivery.part,
+                    "due": iso_utc(delivery.due),
+                    "files": files,
+                    "sha256": delivery.sha256,
+                }
+                manifest.write(("\n    " if count == 0 else ",\n    ") + json.dumps(entry, ensure_ascii=False))
+                count += 1
+                if progress:
+                    progress(delivery)
+            manifest.write("\n  ]\n}\n" if count else "]\n}\n")
+        os.replace(staging / "manifest.json.part", staging / "manifest.json")
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, old / "outbox")
+            os.replace(staging, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return count

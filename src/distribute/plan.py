@@ -1,0 +1,96 @@
+"""What a release will do: for each channel, its deliveries and when each is due."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError, ReleaseError
+from .timeutil import parse_at
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter, Delivery
+    from .config import Channel, Workspace
+    from .release import Release
+
+
+@dataclass
+class ChannelPlan:
+    """One channel's part of a release: its adapter, due time and (lazily rendered) deliveries."""
+
+    channel: Channel
+    adapter: Adapter
+    due: dt.datetime
+    release: Release
+
+    @property
+    def held_by_embargo(self) -> bool:
+        """True when the embargo, not the channel's own time, decides when this goes out."""
+        return self.release.embargo is not None and self.due == self.release.embargo and self.public
+
+    @property
+    def public(self) -> bool:
+        """Public channels wait for the embargo; embargoed copies (press lists) may go before."""
+        return self.adapter.public and not self.channel.common.embargoed_copy
+
+    def deliveries(self) -> Iterator[Delivery]:
+        """Render now; every delivery carries the channel's due time."""
+        for delivery in self.adapter.render(self.release, self.channel):
+            yield dataclasses.replace(delivery, due=self.due)
+
+
+def select_channels(workspace: Workspace, release: Release, names: Sequence[str] = ()) -> list[Channel]:
+    """The channels a command acts on: -c names, else the release's list, else every enabled one."""
+    channels = workspace.channels
+    if names:
+        for name in names:
+            if name not in channels:
+                listed = ", ".join(channels) or "none"
+                raise ConfigError(f"unknown channel {name!r} (-c); configured channels: {listed}")
+        wanted = list(dict.fromkeys(names))
+        if release.channels is not None:
+            outside = [n for n in wanted if n not in release.channels]
+            if outside:
+                raise ReleaseError(
+                    f"channel {outside[0]!r} is not in this release's channels list; add it there first",
+                    path=release.path,
+                    line=release.source.line_of((), "channels"),
+                )
+        return [channels[n] for n in wanted]
+    if release.channels is not None:
+        return [channels[n] for n in release.channels]
+    return [c for c in channels.values() if c.enabled]
+
+
+def due_time(workspace: Workspace, release: Release, channel: Channel, public: bool) -> dt.datetime:
+    """publish_at moved by the channel's `at` (release override first), never before a public embargo."""
+    override = release.override(channel.name).at
+    if override is not None:
+        at = parse_at(override, workspace.tz, path=release.path,
+                      line=release.source.line_of(("channel", channel.name), "at"), error=ReleaseError)
+    elif channel.common.at is not None:
+        at = parse_at(channel.common.at, workspace.tz, path=channel.path, line=channel.source.line_of((), "at"))
+    else:
+        at = dt.timedelta(0)
+    due = release.publish_at + at if isinstance(at, dt.timedelta) else at
+    if public and release.embargo is not None and due < release.embargo:
+        due = release.embargo
+    return due
+
+
+def plan(workspace: Workspace, release: Release, names: Sequence[str] = ()) -> list[ChannelPlan]:
+    """Every selected channel's plan, in channel order."""
+    plans = []
+    for channel in select_channels(workspace, release, names):
+        adapter = workspace.adapter(channel)
+        public = adapter.public and not channel.common.embargoed_copy
+        plans.append(ChannelPlan(channel, adapter, due_time(workspace, release, channel, public), release))
+    return plans
+
+
+def render_all(plans: Iterable[ChannelPlan]) -> list[tuple[ChannelPlan, list[Delivery]]]:
+    """Render every channel fully (for validate and preview, where lists are small)."""
+    return [(p, list(p.deliveries())) for p in plans]

@@ -1,0 +1,84 @@
+"""The adapter registry: built-ins by name in code, third-party ones from the entry-point group."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import UnknownAdapterError
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
+
+GROUP = "distribute.adapters"
+
+# name -> "module:Class"; imported only when a channel uses it, to keep start-up cheap.
+BUILTIN: dict[str, str] = {
+    "email": "distribute.adapters.email:EmailAdapter",
+    "rss": "distribute.adapters.rss:RssAdapter",
+    "wire": "distribute.adapters.wire:WireAdapter",
+    "mastodon": "distribute.adapters.mastodon:MastodonAdapter",
+    "bluesky": "distribute.adapters.bluesky:BlueskyAdapter",
+    "linkedin": "distribute.adapters.linkedin:LinkedInAdapter",
+    "x": "distribute.adapters.x:XAdapter",
+}
+
+
+class Registry:
+    """Adapters by name; pass it around, never a global."""
+
+    def __init__(self, builtins: Mapping[str, str] | None = None, group: str = GROUP):
+        self._builtins = dict(BUILTIN if builtins is None else builtins)
+        self._group = group
+        self._loaded: dict[str, type[Adapter]] = {}
+        self._entry_points: dict[str, metadata.EntryPoint] | None = None
+
+    def _third_party(self) -> dict[str, metadata.EntryPoint]:
+        if self._entry_points is None:
+            self._entry_points = {ep.name: ep for ep in metadata.entry_points(group=self._group)}
+        return self._entry_points
+
+    def names(self) -> list[str]:
+        """Every adapter name: built-in and installed."""
+        return sorted(set(self._builtins) | set(self._third_party()))
+
+    def builtin_names(self) -> list[str]:
+        return sorted(self._builtins)
+
+    def register(self, name: str, target: str | type[Adapter]) -> None:
+        """Add an adapter by "module:Class" or by class (built-ins win over entry points)."""
+        if isinstance(target, str):
+            self._builtins[name] = target
+        else:
+            self._builtins[name] = f"{target.__module__}:{target.__qualname__}"
+            self._loaded[name] = target
+
+    def get(self, name: str, *, path: Path | str | None = None, line: int | None = None) -> type[Adapter]:
+        """The adapter class of that name, imported now; unknown names list the known ones."""
+        if name in self._loaded:
+            return self._loaded[name]
+        from .adapters.base import Adapter
+
+        where = f"adapter {name!r}"
+        if name in self._builtins:
+            module_name, _, attr = self._builtins[name].partition(":")
+            obj: object = getattr(importlib.import_module(module_name), attr)
+        elif name in self._third_party():
+            ep = self._third_party()[name]
+            where = f"adapter {name!r} (entry point {ep.value!r} in group {self._group!r})"
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken plugin must not look like our bug
+                raise UnknownAdapterError(f"{where} failed to load: {exc}", path=path, line=line) from exc
+        else:
+            known = ", ".join(self.names()) or "none"
+            raise UnknownAdapterError(f"unknown adapter {name!r}; known adapters: {known}", path=path, line=line)
+        if not (isinstance(obj, type) and issubclass(obj, Adapter)):
+            raise UnknownAdapterError(
+                f"{where} is {obj!r}, not a subclass of distribute.adapters.base.Adapter", path=path, line=line
+            )
+        self._loaded[name] = obj
+        return obj

@@ -1,0 +1,286 @@
+"""Release files: Markdown with TOML front matter between `+++` lines, validated into a Release."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import settings
+from .errors import ReleaseError
+from .settings import field
+from .timeutil import localize, parse_at
+from .tomlsource import TomlSource
+
+if TYPE_CHECKING:
+    from .config import Workspace
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_FENCE = "+++"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A media contact."""
+
+    name: str = field(doc="full name")
+    title: str = field("", doc="job title")
+    email: str = field("", doc="email address")
+    phone: str = field("", doc="phone number")
+    organization: str = field("", doc="organisation, when not the sender")
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image; alt text is mandatory."""
+
+    path: str = field(doc="file, relative to the workspace root (or the release's folder)")
+    alt: str = field(doc="alternative text, read aloud to people who cannot see the image")
+    url: str = field("", doc="where the image is hosted (absolute URL), for email, feeds and link cards")
+    caption: str = field("", doc="visible caption")
+    file: Path | None = field(None, init=False)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with the release (a PDF brief, a photo pack)."""
+
+    path: str = field(doc="file, relative to the workspace root (or the release's folder)")
+    title: str = field("", doc="link text")
+    url: str = field("", doc="where the file is hosted (absolute URL)")
+    type: str = field("", doc="MIME type; guessed from the file name otherwise")
+    file: Path | None = field(None, init=False)
+
+
+@dataclass(frozen=True)
+class ChannelOverride:
+    """[channel.NAME] in a release: what this release changes for one channel."""
+
+    text: str | None = field(None, doc="hand-written post text, replaces the template's")
+    at: Any = field(None, doc='offset from publish_at ("+15m") or an absolute date-time')
+    subject: str | None = field(None, doc="email subject, replaces the template's")
+    thread: bool | None = field(None, doc="post a long text as a numbered thread")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """The TOML front matter of a release, key by key (the contract of DESIGN §2)."""
+
+    title: str = field(doc="headline (required)")
+    publish_at: dt.datetime = field(doc="when public channels go out; a local time takes the config timezone")
+    id: str = field("", doc="[a-z0-9-]; default: the file name without extension")
+    subtitle: str = field("", doc="subhead")
+    summary: str = field("", doc="one or two sentences for previews, feeds and social posts")
+    dateline: str = field("", doc='city, optionally ", Region" (default: config)')
+    language: str = field("", doc="BCP 47 language tag (default: config)")
+    embargo: dt.datetime | None = field(None, doc="nothing public before this instant")
+    url: str = field("", doc="canonical web page of the release (absolute URL)")
+    tags: list[str] = field([], doc="subjects; hashtags and categories")
+    channels: list[str] | None = field(None, doc="channels to use (default: every enabled channel)")
+    contacts: list[Contact] = field([], doc="media contacts")
+    images: list[Image] = field([], doc="images, each with alt text")
+    attachments: list[Attachment] = field([], doc="attached files")
+    channel: dict[str, ChannelOverride] = field({}, doc="per-channel overrides, [channel.NAME]")
+
+
+@dataclass(frozen=True)
+class Release:
+    """A validated release: every field typed, times aware, the body in Markdown."""
+
+    id: str
+    title: str
+    subtitle: str
+    summary: str
+    dateline: str
+    language: str
+    publish_at: dt.datetime
+    embargo: dt.datetime | None
+    url: str
+    tags: tuple[str, ...]
+    channels: tuple[str, ...] | None
+    contacts: tuple[Contact, ...]
+    images: tuple[Image, ...]
+    attachments: tuple[Attachment, ...]
+    overrides: dict[str, ChannelOverride]
+    body: str
+    path: Path
+    sha256: str
+    source: TomlSource = dataclasses.field(repr=False)
+
+    @cached_property
+    def body_html(self) -> str:
+        """The body as safe HTML."""
+        from .markup import to_html
+
+        return to_html(self.body)
+
+    @cached_property
+    def body_text(self) -> str:
+        """The body as plain text, unwrapped."""
+        from .markup import to_text
+
+        return to_text(self.body)
+
+    def public_at(self) -> dt.datetime:
+        """The earliest instant a public channel may deliver: the embargo, else publish time."""
+        return max(self.publish_at, self.embargo) if self.embargo else self.publish_at
+
+    def is_embargoed(self, now: dt.datetime) -> bool:
+        """Whether the embargo is still in force at `now`."""
+        return self.embargo is not None and now < self.embargo
+
+    def override(self, channel: str) -> ChannelOverride:
+        """This release's overrides for a channel (empty if none)."""
+        return self.overrides.get(channel, ChannelOverride())
+
+
+def split_front_matter(text: str, path: Path) -> tuple[str, int, str]:
+    """(TOML text, line where it starts, Markdown body)."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != _FENCE:
+        raise ReleaseError(
+            "a release starts with a line '+++', then TOML front matter, then '+++' and the body",
+            path=path,
+            line=1,
+        )
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == _FENCE:
+            return "".join(lines[1 : number - 1]), 2, "".join(lines[number:])
+    raise ReleaseError("the front matter has no closing '+++' line", path=path, line=len(lines))
+
+
+def _check_time(value: Any, key: str, source: TomlSource, tz: Any) -> None:
+    if isinstance(value, dt.datetime):
+        return
+    line = source.line_of((), key)
+    if isinstance(value, dt.date):
+        message = f"{key} = {value} has no time of day; write e.g. {value}T09:00:00 (local) or {value}T09:00:00+09:00"
+    elif isinstance(value, str):
+        message = f"{key} must be a TOML date-time without quotes, e.g. {key} = 2025-06-30T09:00:00+09:00"
+    else:
+        message = f"{key} must be a date-time, e.g. {key} = 2025-06-30T09:00:00+09:00"
+    raise ReleaseError(message, path=source.path, line=line)
+
+
+def _resolve_file(rel: str, release_path: Path, root: Path, source: TomlSource, table: str, index: int) -> Path:
+    candidates = [root / rel, release_path.parent / rel]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
+    raise ReleaseError(
+        f"{table}[{index}] path {rel!r} does not exist (looked for {tried}); fix the path or add the file",
+        path=source.path,
+        line=source.line_of((table, index), "path"),
+    )
+
+
+def load_release(path: str | Path, workspace: Workspace) -> Release:
+    """Read, parse and validate a release file; nothing renders before this succeeds."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ReleaseError("no such release file", path=path) from None
+    except IsADirectoryError:
+        raise ReleaseError("is a folder; name a release file (.md)", path=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReleaseError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=path) from None
+    front, first_line, body = split_front_matter(text, path)
+    source = TomlSource(path, front, first_line)
+    data = source.parse(ReleaseError)
+    tz = workspace.tz
+    ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
+
+    for key in ("title", "publish_at"):
+        if key not in data:
+            example = 'title = "Headline"' if key == "title" else "publish_at = 2025-06-30T09:00:00+09:00"
+            raise ReleaseError(f"missing {key}; add a line such as {example}", path=path, line=1)
+    for key in ("publish_at", "embargo"):
+        if key in data:
+            _check_time(data[key], key, source, tz)
+    fm = settings.load(FrontMatter, data, ctx)
+
+    def fail(message: str, table: tuple[str | int, ...] = (), key: str | None = None) -> ReleaseError:
+        return ReleaseError(message, path=path, line=source.line_of(table, key))
+
+    if not fm.title.strip():
+        raise fail("title is empty; give the release a headline", key="title")
+    release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+    if not _ID.match(release_id):
+        raise fail(f"id {release_id!r} may hold only a-z, 0-9 and '-'", key="id")
+    language = fm.language or workspace.config.language
+    if not _LANG.match(language):
+        raise fail(f"language {language!r} is not a BCP 47 tag such as 'en' or 'ko-KR'", key="language")
+    for key in ("url",):
+        value = getattr(fm, key)
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise fail(f"{key} must be an absolute http(s) URL, not {value!r}", key=key)
+
+    known = workspace.channels
+    for name in fm.channels or []:
+        if name not in known:
+            listed = ", ".join(known) or "none (add files to channels/)"
+            raise fail(f"unknown channel {name!r}; configured channels: {listed}", key="channels")
+    for name, override in fm.channel.items():
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            raise fail(f"[channel.{name}] names an unknown channel; configured channels: {listed}", ("channel", name))
+        if override.at is not None:
+            parse_at(override.at, tz, path=path, line=source.line_of(("channel", name), "at"), error=ReleaseError)
+
+    images = []
+    for i, image in enumerate(fm.images):
+        if not image.alt.strip():
+            raise fail("image without alt text; describe the image in alt = \"...\"", ("images", i), "alt")
+        file = _resolve_file(image.path, path, workspace.root, source, "images", i)
+        images.append(_with_file(image, file))
+    attachments = []
+    for i, att in enumerate(fm.attachments):
+        file = _resolve_file(att.path, path, workspace.root, source, "attachments", i)
+        attachments.append(_with_file(att, file))
+    for i, contact in enumerate(fm.contacts):
+        if not contact.name.strip():
+            raise fail("contact without a name", ("contacts", i), "name")
+
+    publish_at = localize(fm.publish_at, tz)
+    embargo = localize(fm.embargo, tz) if fm.embargo else None
+    digest = hashlib.sha256(raw)
+    for item in [*images, *attachments]:
+        assert item.file is not None
+        digest.update(item.file.read_bytes())
+    return Release(
+        id=release_id,
+        title=fm.title.strip(),
+        subtitle=fm.subtitle.strip(),
+        summary=fm.summary.strip(),
+        dateline=fm.dateline or workspace.config.organization.dateline,
+        language=language,
+        publish_at=publish_at,
+        embargo=embargo,
+        url=fm.url,
+        tags=tuple(fm.tags),
+        channels=tuple(fm.channels) if fm.channels is not None else None,
+        contacts=tuple(fm.contacts),
+        images=tuple(images),
+        attachments=tuple(attachments),
+        overrides=dict(fm.channel),
+        body=body.strip("\n") + "\n",
+        path=path,
+        sha256=digest.hexdigest(),
+        source=source,
+    )
+
+
+def _with_file(item: Any, file: Path) -> Any:
+    # `file` is init=False (not a TOML key), so it is set after construction.
+    object.__setattr__(item, "file", file)
+    return item

@@ -1,0 +1,228 @@
+"""Typed settings: one dataclass per table is the schema, the validation and the documentation.
+
+`load(cls, data, ...)` turns a TOML table into an instance of the dataclass `cls`, refusing
+unknown keys and wrong types with the file and line. Field metadata:
+`key` (the TOML name when it is not a Python identifier, e.g. "from") and `doc`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from .errors import ConfigError, DistributeError, SecretMissing
+from .tomlsource import TomlSource
+
+T = TypeVar("T")
+
+MASK = "********"
+
+# Values revealed in this process, so that any text leaving it can be scrubbed of them.
+_REVEALED: set[str] = set()
+
+
+def redact(text: str) -> str:
+    """Replace every secret value this process has read with a mask."""
+    for value in _REVEALED:
+        if value and value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Secret:
+    """A secret given by reference (`{ env = "NAME" }`); its value is read only when used."""
+
+    env: str
+
+    def reveal(self, channel: str = "", environ: Mapping[str, str] | None = None) -> str:
+        """The secret's value; SecretMissing names the variable (never a value) when unset."""
+        value = (os.environ if environ is None else environ).get(self.env)
+        if not value:
+            where = f"channel {channel!r} needs " if channel else "needs "
+            raise SecretMissing(f"{where}the environment variable {self.env}; set it before sending")
+        if len(value) >= 4:  # masking a 1-3 character "secret" would shred ordinary output
+            _REVEALED.add(value)
+        return value
+
+    def is_set(self, environ: Mapping[str, str] | None = None) -> bool:
+        """Whether the referenced variable is set (and non-empty)."""
+        return bool((os.environ if environ is None else environ).get(self.env))
+
+    def __repr__(self) -> str:
+        return f"Secret(env={self.env!r})"
+
+    __str__ = __repr__
+
+
+def field(default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None = None, **kw: Any) -> Any:
+    """A dataclass field carrying its documentation and TOML key."""
+    meta = {"doc": doc}
+    if key:
+        meta["key"] = key
+    if default is not dataclasses.MISSING and isinstance(default, (list, dict)):
+        factory = (lambda d=default: type(d)(d))
+        return dataclasses.field(default_factory=factory, metadata=meta, **kw)
+    return dataclasses.field(default=default, metadata=meta, **kw)
+
+
+def toml_key(f: dataclasses.Field[Any]) -> str:
+    """The name a field has in TOML."""
+    return str(f.metadata.get("key", f.name))
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """Where a table came from, for messages and for resolving relative paths."""
+
+    source: TomlSource
+    table: tuple[str | int, ...] = ()
+    root: Path | None = None
+    error: type[DistributeError] = ConfigError
+    what: str = ""
+
+    def fail(self, message: str, key: str | None = None) -> typing.NoReturn:
+        raise self.error(message, path=self.source.path, line=self.source.line_of(self.table, key))
+
+    def child(self, name: str | int) -> Context:
+        return dataclasses.replace(self, table=self.table + (name,))
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if tp is Secret:
+        return '{ env = "VARIABLE" }'
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+            Path: "a path", dt.datetime: "a date-time"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:
+    """Check and convert one value to the annotated type."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return convert(arg, value, ctx, key)
+            except DistributeError:
+                continue
+        ctx.fail(f"{key} must be {_type_name(tp)}, not {value!r}", key)
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        ctx.fail(f"{key} must be {_type_name(tp)}, not {value!r}", key)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            ctx.fail(f"{key} must be {_type_name(tp)}", key)
+        if dataclasses.is_dataclass(item):
+            return [load(item, v, ctx.child(key).child(i)) for i, v in enumerate(value)]
+        return [convert(item, v, ctx, key) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            ctx.fail(f"{key} must be a table", key)
+        _, vt = typing.get_args(tp)
+        return {k: convert(vt, v, ctx.child(key), k) for k, v in value.items()}
+    if tp is Any:
+        return value
+    if tp is Secret:
+        if isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str):
+            return Secret(value["env"])
+        # A literal secret in a file is refused: it would end up in version control and logs.
+        ctx.fail(f'{key} is a secret: give it by reference, {key} = {{ env = "VARIABLE" }}', key)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            ctx.fail(f"{key} must be a table", key)
+        return load(typing.cast(type, tp), value, ctx.child(key))
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            ctx.fail(f"{key} must be a path (text)", key)
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or ctx.root is None else ctx.root / path
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(tp, type) and isinstance(value, tp):
+        return value
+    ctx.fail(f"{key} must be {_type_name(tp)}, not {value!r}", key)
+
+
+def load(cls: type[T], data: Mapping[str, Any], ctx: Context) -> T:
+    """Build the dataclass `cls` from a TOML table, refusing unknown keys and bad types."""
+    hints = typing.get_type_hints(cls)
+    fields = {toml_key(f): f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    for name in data:
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            ctx.fail(f"unknown key {name!r}{' in ' + ctx.what if ctx.what else ''}; known keys: {known}", name)
+    kwargs: dict[str, Any] = {}
+    for key, f in fields.items():
+        if key in data:
+            kwargs[f.name] = convert(hints[f.name], data[key], ctx, key)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            ctx.fail(f"missing required key {key!r}{' in ' + ctx.what if ctx.what else ''}", None)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # __post_init__ checks
+        ctx.fail(str(exc))
+
+
+def secrets_of(obj: Any) -> list[Secret]:
+    """Every Secret reachable from a settings object."""
+    found: list[Secret] = []
+    if isinstance(obj, Secret):
+        found.append(obj)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            found.extend(secrets_of(getattr(obj, f.name)))
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            found.extend(secrets_of(item))
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            found.extend(secrets_of(item))
+    return found
+
+
+def describe(cls: type) -> list[tuple[str, str, str, str]]:
+    """(key, type, default, doc) for every field: the documentation of a settings class."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = repr(f.default_factory())
+        else:
+            default = "required"
+        rows.append((toml_key(f), _type_name(hints[f.name]), default, str(f.metadata.get("doc", ""))))
+    return rows

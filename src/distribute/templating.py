@@ -1,0 +1,105 @@
+"""Jinja2 templates: workspace templates/ over the built-ins, with a `default:` prefix to extend them.
+
+Release text is only ever passed to templates as data; nothing from a release is compiled
+as template code, so `{{ config }}` in a body appears literally in every output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
+
+# Autoescape only where the output is markup; text templates must not get &amp; entities.
+_ESCAPED = ("html", "xml", "html.j2", "xml.j2", "xhtml.j2")
+
+
+def builtin_templates() -> Path:
+    """The built-in templates: shipped inside the wheel, or the repository's templates/ in a checkout."""
+    packaged = resources.files("distribute") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+class Templates:
+    """The template environment of a workspace."""
+
+    def __init__(self, workspace_dir: Path | None):
+        self.workspace_dir = workspace_dir
+        self.builtin_dir = builtin_templates()
+
+    @property
+    def searched(self) -> list[Path]:
+        dirs = [self.builtin_dir]
+        if self.workspace_dir is not None and self.workspace_dir.resolve() != self.builtin_dir.resolve():
+            dirs.insert(0, self.workspace_dir)
+        return dirs
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        import jinja2
+
+        builtin = jinja2.FileSystemLoader(str(self.builtin_dir))
+        loaders: list[jinja2.BaseLoader] = []
+        if self.workspace_dir is not None and self.workspace_dir.is_dir():
+            loaders.append(jinja2.FileSystemLoader(str(self.workspace_dir)))
+        loaders.append(jinja2.PrefixLoader({"default": builtin}, delimiter=":"))
+        loaders.append(builtin)
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=_ESCAPED, default_for_string=False, default=False),
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters["localtime"] = _localtime
+        env.filters["isotime"] = lambda value: value.isoformat()
+        env.filters["hashtag"] = hashtag
+        return env
+
+    def render(self, name: str, **context: Any) -> str:
+        """Render one template; a missing one names every place searched."""
+        import jinja2
+
+        try:
+            template = self.env.get_template(name)
+            return template.render(**context)
+        except jinja2.TemplateNotFound as exc:
+            places = ", ".join(str(d / name) for d in self.searched)
+            missing = exc.name if exc.name != name else name
+            raise TemplateError(f"template {missing!r} not found; looked in {places}") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"template {name!r}: {exc.message}; fix the template or the release") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", path=exc.filename or name, line=exc.lineno) from None
+
+    def exists(self, name: str) -> bool:
+        """Whether a template of that name can be found."""
+        import jinja2
+
+        try:
+            self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+
+def _localtime(value: dt.datetime, tz: Any = None, fmt: str = "%B %-d, %Y %H:%M %Z") -> str:
+    return (value.astimezone(tz) if tz else value).strftime(fmt)
+
+
+def hashtag(tag: str) -> str:
+    """A tag as a hashtag: "South Korea" -> "#SouthKorea", "defense spending" -> "#DefenseSpending"."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in tag).split() if w]
+    if len(words) == 1:
+        return "#" + words[0]
+    return "#" + "".join(w[:1].upper() + w[1:] for w in words)
