@@ -24,3 +24,47 @@ def standards() -> Path:
     if not path.is_dir():
         pytest.fail(f"standards not found at {path}; set DISTRIBUTE_STANDARDS to the folder")
     return path
+
+
+EXAMPLE_RELEASE = "releases/2025-06-30-nato-summit-brief.md"
+
+
+def copy_example_workspace(dest: Path) -> Path:
+    """The repository's example workspace (config, channels, releases, lists) copied to `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "config.example.toml", dest / "config.toml")
+    for folder in ("channels", "releases", "lists"):
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway copy of the example workspace; the current directory is its root."""
+    ws = copy_example_workspace(tmp_path / "ws")
+    monkeypatch.chdir(ws)
+    monkeypatch.delenv("DISTRIBUTE_CONFIG", raising=False)
+    return ws
+
+
+@pytest.fixture
+def cli(workspace: Path):
+    """Run `distribute --config <workspace>/config.toml ARGS...` in-process; returns the click Result."""
+    from click.testing import CliRunner
+
+    from distribute.cli import cli as command
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        runner = CliRunner()
+        return runner.invoke(command, ["--config", str(workspace / "config.toml"), *args], env=env, catch_exceptions=False)
+
+    return run
+
+
+def write_release(ws: Path, name: str, front: str, body: str = "Body text.\n") -> Path:
+    """Write releases/<name>.md from front-matter TOML and a Markdown body."""
+    path = ws / "releases" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"+++\n{front.strip()}\n+++\n{body}", encoding="utf-8")
+    return path

@@ -117,6 +117,9 @@ def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        choices = [a for a in args if a is not type(None)]
+        if len(choices) == 1:  # Optional[X]: X's own message is the clearest (and never echoes a secret)
+            return convert(choices[0], value, ctx, key)
         for arg in args:
             if arg is type(None):
                 continue
@@ -178,16 +181,24 @@ def load(cls: type[T], data: Mapping[str, Any], ctx: Context) -> T:
     """Build the dataclass `cls` from a TOML table, refusing unknown keys and bad types."""
     hints = typing.get_type_hints(cls)
     fields = {toml_key(f): f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    where = ctx.what
+    if ctx.table:
+        table = "".join(f"[{t}]" if isinstance(t, int) else (f".{t}" if i else t) for i, t in enumerate(ctx.table))
+        table = table if any(isinstance(t, int) for t in ctx.table) else f"[{table}]"
+        where = table + (f" of {ctx.what}" if ctx.what else "")
     for name in data:
         if name not in fields:
             known = ", ".join(sorted(fields))
-            ctx.fail(f"unknown key {name!r}{' in ' + ctx.what if ctx.what else ''}; known keys: {known}", name)
+            ctx.fail(f"unknown key {name!r}{' in ' + where if where else ''}; known keys: {known}", name)
     kwargs: dict[str, Any] = {}
     for key, f in fields.items():
         if key in data:
             kwargs[f.name] = convert(hints[f.name], data[key], ctx, key)
+        elif isinstance(f.default, Path) and ctx.root is not None and not f.default.is_absolute():
+            # Default paths are relative to the workspace root too, like written ones.
+            kwargs[f.name] = ctx.root / f.default
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            ctx.fail(f"missing required key {key!r}{' in ' + ctx.what if ctx.what else ''}", None)
+            ctx.fail(f"missing required key {key!r}{' in ' + where if where else ''}; add {key} = ...", None)
     try:
         return cls(**kwargs)
     except ValueError as exc:  # __post_init__ checks
