@@ -53,6 +53,8 @@ def show(value: dt.datetime, tz: ZoneInfo) -> str:
     """Local time with zone, and UTC: "2025-06-30 09:00 KST (00:00 UTC)"."""
     local = value.astimezone(tz)
     utc = value.astimezone(dt.timezone.utc)
+    if local.utcoffset() == dt.timedelta(0) and local.tzname() in ("UTC", "GMT", "Z"):
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
     same_day = local.date() == utc.date()
     utc_text = utc.strftime("%H:%M UTC") if same_day else utc.strftime("%Y-%m-%d %H:%M UTC")
     return f"{local.strftime('%Y-%m-%d %H:%M')} {local.tzname()} ({utc_text})"

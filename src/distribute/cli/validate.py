@@ -25,7 +25,7 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
         for cp in preview_release(ws, release, full=True):
             ch = cp.plan.channel
             status = "ok" if not cp.problems else "FAILED"
-            click.echo(f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliveries, due {show(cp.plan.due, ws.tz)}")
+            click.echo(f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliver{'y' if cp.total == 1 else 'ies'}, due {show(cp.plan.due, ws.tz)}")
             for block in cp.blocks:
                 for check in block.checks:
                     limit = f"/{check.limit}" if check.limit is not None else ""

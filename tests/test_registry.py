@@ -1,0 +1,161 @@
+"""The adapter registry: built-ins by name, third-party adapters through the entry-point group."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from distribute.adapters.base import Adapter
+from distribute.errors import UnknownAdapterError
+from distribute.registry import BUILTIN, Registry
+
+
+def test_every_builtin_adapter_imports_and_is_an_adapter() -> None:
+    registry = Registry()
+    for name in BUILTIN:
+        cls = registry.get(name)
+        assert issubclass(cls, Adapter) and cls.name == name
+
+
+def test_unknown_adapter_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownAdapterError) as info:
+        Registry().get("fax")
+    for name in BUILTIN:
+        assert name in str(info.value)
+
+
+def test_a_target_that_is_not_an_adapter_is_refused() -> None:
+    registry = Registry({"bad": "json:dumps"})
+    with pytest.raises(UnknownAdapterError, match="not a subclass of distribute.adapters.base.Adapter"):
+        registry.get("bad")
+
+
+PLUGIN = '''
+"""A third-party adapter: writes each release's headline into a folder, one file per delivery."""
+import dataclasses
+from pathlib import Path
+
+from distribute.adapters.base import Adapter, Delivery, File, Receipt, PreviewBlock, Check
+from distribute.errors import DeliveryError
+from distribute.settings import field
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    folder: Path = field(Path("pager-out"), doc="where pages are written")
+    limit: int = field(40, doc="longest page")
+
+
+class PagerAdapter(Adapter):
+    name = "pager"
+    Settings = Settings
+
+    def render(self, release, channel):
+        text = f"{release.title} {release.url}".strip()
+        yield Delivery(release.id, channel.name, self.name, "pager", "1",
+                       (File("page.txt", text.encode()),), label="page")
+
+    def deliver(self, delivery, channel):
+        folder = channel.settings.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{delivery.release_id}.txt"
+        target.write_bytes(delivery.files[0].data)
+        return Receipt(remote_id=str(target))
+
+    def preview(self, deliveries, channel):
+        text = deliveries[0].files[0].data.decode()
+        limit = channel.settings.limit
+        return [PreviewBlock("page", text, checks=(Check("length", len(text), limit, len(text) <= limit),))]
+
+
+class NotAnAdapter:
+    pass
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway third-party package, built and installed with pip into its own folder."""
+    src = tmp_path_factory.mktemp("plugin-src")
+    (src / "distribute_pager.py").write_text(PLUGIN)
+    (src / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "distribute-pager"
+        version = "1.0"
+
+        [tool.setuptools]
+        py-modules = ["distribute_pager"]
+
+        [project.entry-points."distribute.adapters"]
+        pager = "distribute_pager:PagerAdapter"
+        broken = "distribute_pager:NotAnAdapter"
+    """))
+    site = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(site), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    return site
+
+
+def run(ws: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "src")])}
+    env.pop("DISTRIBUTE_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
+        capture_output=True, text=True, env=env, cwd=ws,
+    )
+
+
+def test_third_party_adapter_from_an_entry_point_end_to_end(tmp_path: Path, plugin_site: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "channels").mkdir(parents=True)
+    (ws / "releases").mkdir()
+    (ws / "config.toml").write_text('timezone = "UTC"\n')
+    (ws / "channels" / "pager.toml").write_text('adapter = "pager"\nlimit = 80\n')
+    (ws / "releases" / "r.md").write_text(
+        '+++\ntitle = "Plugin works"\npublish_at = 2025-01-01T09:00:00Z\nurl = "https://x.org/r"\n+++\nBody\n'
+    )
+    listed = run(ws, plugin_site, "channels", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["channels"][0]["adapter"] == "pager"
+
+    checked = run(ws, plugin_site, "validate", "releases/r.md")
+    assert checked.returncode == 0, checked.stderr
+    assert "length 28/80 ok" in checked.stdout
+
+    dry = run(ws, plugin_site, "send", "releases/r.md", "--dry-run", "--outbox", "ob")
+    assert dry.returncode == 0, dry.stderr
+    manifest = json.loads((ws / "ob" / "manifest.json").read_text())
+    assert manifest["deliveries"][0]["key"] == "r/pager/pager/1"
+    assert (ws / "ob" / "pager" / "page.txt").read_text() == "Plugin works https://x.org/r"
+    assert not (ws / "pager-out").exists()  # dry-run delivered nothing
+
+    (ws / "channels" / "pager.toml").write_text('adapter = "pager"\nlimit = 10\n')
+    too_long = run(ws, plugin_site, "validate", "releases/r.md")
+    assert too_long.returncode == 1
+    assert "length 28/10" in too_long.stdout
+
+
+def test_an_entry_point_that_is_not_an_adapter_is_named(tmp_path: Path, plugin_site: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "channels").mkdir(parents=True)
+    (ws / "config.toml").write_text("")
+    (ws / "channels" / "b.toml").write_text('adapter = "broken"\n')
+    result = run(ws, plugin_site, "channels")
+    assert result.returncode == 1
+    assert "adapter 'broken' (entry point 'distribute_pager:NotAnAdapter'" in result.stderr
+    assert "not a subclass" in result.stderr and "Traceback" not in result.stderr
