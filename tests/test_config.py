@@ -65,7 +65,7 @@ def test_channel_settings_are_typed_and_paths_relative_to_config(tmp_path: Path)
 def test_bad_channel_file_names_file_line_and_key(tmp_path: Path, toml: str, line: int, fragment: str) -> None:
     ws = workspace_with(tmp_path / "w", toml)
     with pytest.raises(ConfigError) as info:
-        ws.channels
+        _ = ws.channels
     message = str(info.value)
     assert message.startswith(f"{tmp_path / 'w' / 'channels' / 'out.toml'}:{line}: "), message
     assert fragment in message

@@ -187,7 +187,7 @@ class Workspace:
         adapter_cls = self.registry.get(common.adapter, path=path, line=source.line_of((), "adapter"))
         rest = {k: v for k, v in data.items() if k not in common_keys}
         ctx = dataclasses.replace(ctx, what=f"channel {name!r} (adapter {common.adapter!r})")
-        adapter_settings = settings.load(adapter_cls.Settings, rest, ctx)
+        adapter_settings: Any = settings.load(adapter_cls.Settings, rest, ctx)
         if common.at is not None:
             from .timeutil import parse_at
 

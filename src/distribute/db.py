@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -41,7 +41,7 @@ def engine(url: str) -> Engine:
         eng = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(eng, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # WAL lets readers work while one writer commits; busy_timeout waits for the lock
             # instead of failing when another process is writing.
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see begin_immediate)
@@ -52,7 +52,7 @@ def engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(eng, "begin")
-        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+        def _begin_immediate(conn: Any) -> None:
             # Take the write lock at BEGIN: two processes can then never both read
             # "pending" and both claim the same delivery.
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -50,7 +50,7 @@ def write_outbox(
     seen: set[str] = set()
     try:
         with open(staging / "manifest.json.part", "w", encoding="utf-8") as manifest:
-            manifest.write('{\n  "release": %s,\n  "deliveries": [' % json.dumps(release_id))
+            manifest.write(f'{{\n  "release": {json.dumps(release_id)},\n  "deliveries": [')
             for delivery in deliveries:
                 files = []
                 for f in delivery.files:

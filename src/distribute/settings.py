@@ -67,7 +67,9 @@ def field(default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None 
     if key:
         meta["key"] = key
     if default is not dataclasses.MISSING and isinstance(default, (list, dict)):
-        factory = (lambda d=default: type(d)(d))
+        def factory(d: Any = default) -> Any:
+            return type(d)(d)
+
         return dataclasses.field(default_factory=factory, metadata=meta, **kw)
     return dataclasses.field(default=default, metadata=meta, **kw)
 
@@ -137,7 +139,7 @@ def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:
         if not isinstance(value, list):
             ctx.fail(f"{key} must be {_type_name(tp)}", key)
         if dataclasses.is_dataclass(item):
-            return [load(item, v, ctx.child(key).child(i)) for i, v in enumerate(value)]
+            return [load(typing.cast(type, item), v, ctx.child(key).child(i)) for i, v in enumerate(value)]
         return [convert(item, v, ctx, key) for v in value]
     if origin is dict:
         if not isinstance(value, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from . import State, pass_state
 def channels(state: State, as_json: bool) -> None:
     """List configured channels and what each still needs to send."""
     ws = state.workspace
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, ch in ws.channels.items():
         missing = ws.adapter(ch).missing(ch)
         rows.append(

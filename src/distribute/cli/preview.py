@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import State, pass_state
 from .common import channel_option, load_release
+
+if TYPE_CHECKING:
+    from ..config import Workspace
+    from ..preview import ChannelPreview
+    from ..release import Release
 
 
 @click.command()
@@ -42,7 +48,7 @@ def preview(state: State, release: str, channels: tuple[str, ...], html_file: st
     _print_terminal(rel, previews, when, ws)
 
 
-def _print_terminal(rel, previews, when, ws) -> None:  # type: ignore[no-untyped-def]
+def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws: Workspace) -> None:
     from rich.console import Console, Group
     from rich.panel import Panel
     from rich.text import Text

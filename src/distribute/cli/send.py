@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import State, exit_with, note, pass_state
 from .common import channel_option, is_terminal, load_release
+
+if TYPE_CHECKING:
+    from ..adapters.base import Delivery
 
 
 @click.command()
@@ -51,7 +56,7 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
         if missing:
             note(f"note: channel {p.channel.name} would need {', '.join(missing)} to send for real")
 
-    def everything():  # type: ignore[no-untyped-def]
+    def everything() -> Iterator[Delivery]:
         for p in plans:
             yield from p.deliveries()
 

@@ -1,0 +1,82 @@
+"""The configuration reference, generated from the settings classes themselves.
+
+`python -m distribute.reference > docs/reference.md` rewrites it; a test checks it is current,
+so every config key, release field, channel key, adapter setting and command is documented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+from .settings import describe
+
+
+def _table(cls: type, prefix: str = "") -> list[str]:
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    nested: list[tuple[str, type]] = []
+    hints = typing.get_type_hints(cls)
+    for key, type_name, default, doc in describe(cls):
+        rows.append(f"| `{prefix}{key}` | {type_name} | `{default}` | {doc} |".replace("`required`", "required"))
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp) and f.init:
+            nested.append((str(f.metadata.get("key", f.name)), typing.cast(type, tp)))
+    out = rows
+    for name, sub in nested:
+        out += ["", f"`[{prefix}{name}]` — {(sub.__doc__ or '').strip().splitlines()[0]}", ""]
+        out += _table(sub, f"{prefix}{name}.")
+    return out
+
+
+def generate() -> str:
+    """The whole reference as Markdown."""
+    import click
+
+    from .cli import COMMANDS, cli
+    from .config import ChannelCommon, Config
+    from .registry import Registry
+    from .release import Attachment, ChannelOverride, Contact, FrontMatter, Image
+
+    lines = [
+        "# Reference",
+        "",
+        "Generated from the code by `python -m distribute.reference`; do not edit by hand.",
+        "",
+        "## config.toml",
+        "",
+        *_table(Config),
+        "",
+        "## Release front matter",
+        "",
+        *_table(FrontMatter),
+    ]
+    for title, cls in (("[[contacts]]", Contact), ("[[images]]", Image), ("[[attachments]]", Attachment),
+                       ("[channel.NAME]", ChannelOverride)):
+        lines += ["", f"### {title}", "", *_table(cls)]
+    lines += ["", "## Channel files: keys of every channel", "", *_table(ChannelCommon)]
+    registry = Registry()
+    for name in registry.builtin_names():
+        adapter = registry.get(name)
+        doc = (adapter.__doc__ or "").strip().splitlines()[0] if adapter.__doc__ else ""
+        lines += ["", f"## Adapter `{name}`", "", doc, "",
+                  f"Public (waits for the embargo): {'yes' if adapter.public else 'no'}. "
+                  f"Idempotent (a delivery of unknown outcome is retried): {'yes' if adapter.idempotent else 'no'}. "
+                  f"Default template: `{adapter.default_template or '-'}`.", ""]
+        lines += _table(adapter.Settings)
+    lines += ["", "## Commands", ""]
+    ctx = click.Context(cli, info_name="distribute")
+    for name in sorted(COMMANDS):
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        lines += [f"### `distribute {name} {usage}`".replace(" `", "`").rstrip(), "", (command.help or "").strip(), ""]
+        for param in command.params:
+            if isinstance(param, click.Option):
+                lines.append(f"- `{', '.join(param.opts)}`: {param.help or ''}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(generate(), end="")
