@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings
 from .errors import ConfigError, UsageError
+from .retry import DeliverySettings
 from .settings import field
 from .tomlsource import TomlSource, load_toml_file
 
@@ -52,6 +53,7 @@ class Config:
     channels: Path = field(Path("channels"), doc="folder of channel files")
     releases: Path = field(Path("releases"), doc="folder of release files")
     templates: Path = field(Path("templates"), doc="folder of workspace templates (override built-ins)")
+    delivery: DeliverySettings = field(DeliverySettings(), doc="retries, claims and the worker ([delivery])")
 
     def __post_init__(self) -> None:
         try:

@@ -26,6 +26,10 @@ COMMANDS: dict[str, str] = {
     "preview": "distribute.cli.preview:preview",
     "send": "distribute.cli.send:send",
     "channels": "distribute.cli.channels:channels",
+    "schedule": "distribute.cli.schedule:schedule",
+    "unschedule": "distribute.cli.schedule:unschedule",
+    "status": "distribute.cli.status:status",
+    "worker": "distribute.cli.worker:worker",
 }
 
 

@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="send nothing; write the exact payloads to the outbox")
 @click.option("--outbox", type=click.Path(file_okay=False), help="outbox folder for --dry-run (default: config outbox)")
 @click.option("--due", is_flag=True, help="cron mode: deliver everything due in the ledger, then exit")
+@click.option("--resend-in-doubt", is_flag=True,
+              help="also send again deliveries whose outcome is unknown after a crash (may duplicate them)")
 @pass_state
-def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: bool, outbox: str | None, due: bool) -> None:
+def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: bool, outbox: str | None, due: bool,
+         resend_in_doubt: bool) -> None:
     """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
     from ..errors import ExitCode, UsageError
 
@@ -38,9 +41,19 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
         if count == 0:
             exit_with(ExitCode.NOTHING)
         return
-    from ..errors import DistributeError
+    from .sending import send_due, send_due_dry_run, send_release
 
-    raise DistributeError("sending needs the delivery ledger, which is not built yet; use --dry-run")
+    if resend_in_doubt and dry_run:
+        raise UsageError("--resend-in-doubt sends; it does not go with --dry-run")
+    if due and channels:
+        raise UsageError("-c goes with RELEASE, not with --due")
+    if due and dry_run:
+        exit_with(send_due_dry_run(state))
+    elif due:
+        exit_with(send_due(state, resend_in_doubt))
+    else:
+        assert release is not None
+        exit_with(send_release(state, release, channels, resend_in_doubt))
 
 
 def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path) -> int:

@@ -1,0 +1,147 @@
+"""Booking a release into the ledger: render every channel, hash each delivery, record its due time.
+
+Rows are written in batches while render() streams (a million-recipient list never sits in
+memory) under a new generation of the release, which only becomes live in the final short
+transaction; an interrupted or refused schedule therefore leaves the earlier one in force.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import clock
+from .errors import ReleaseError
+
+if TYPE_CHECKING:
+    from .config import Workspace
+    from .plan import ChannelPlan
+
+BATCH = 2000  # rows per INSERT batch: big enough to be quick, small enough to keep the lock short
+SAMPLE = 50  # deliveries per channel run through the platform checks (every part of a thread)
+
+
+@dataclass
+class Booked:
+    """One channel as recorded: when it is due and how many deliveries it holds."""
+
+    channel: str
+    adapter: str
+    due: dt.datetime
+    count: int
+    held_by_embargo: bool
+    missing: list[str]
+    states: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Booking:
+    """What schedule (or send) recorded for a release."""
+
+    release_id: str
+    title: str
+    channels: list[Booked]
+    held: list[str] = field(default_factory=list)  # channels `send` left for the embargo
+
+
+def _row(d: Any, seq: int, generation: int, due: str, not_before: str | None, now: str) -> dict[str, Any]:
+    return {"key": d.key, "release_id": d.release_id, "channel": d.channel, "adapter": d.adapter,
+            "target": d.target, "part": d.part, "label": d.label, "after_key": d.after, "seq": seq,
+            "generation": generation, "due": due, "not_before": not_before, "sha256": d.sha256, "now": now}
+
+
+def _checks(plan: ChannelPlan, sample: list[Any]) -> list[str]:
+    blocks = plan.adapter.preview(sample, plan.channel) if sample else []
+    return [f"{b.title}: {c.label} {c.value}" + (f"/{c.limit}" if c.limit is not None else "")
+            for b in blocks for c in b.checks if not c.ok]
+
+
+def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetime:
+    """--at: "now", an offset from now ("+2h"), or a date-time (local in the config timezone)."""
+    from .errors import UsageError
+    from .timeutil import parse_at
+
+    if value.strip().lower() == "now":
+        return now
+    at = parse_at(value, workspace.tz, error=UsageError)
+    return now + at if isinstance(at, dt.timedelta) else at
+
+
+def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, channels: Sequence[str] = (),
+         send_now: bool = False) -> Booking:
+    """Record a release's deliveries (schedule), or with `send_now` due at once where allowed."""
+    from .ledger import Ledger
+    from .plan import plan
+    from .release import load_release
+
+    release = load_release(path, workspace)
+    if at is not None:
+        # Normalised through the ledger's own form so the render at send time is byte-identical.
+        at = clock.parse(clock.stamp(at))
+        assert at is not None
+        release = dataclasses.replace(release, publish_at=at.astimezone(workspace.tz))
+    plans = plan(workspace, release, channels)
+    now = clock.now()
+    held: list[str] = []
+    if send_now:
+        held = [p.channel.name for p in plans if p.public and release.is_embargoed(now)]
+        plans = [p for p in plans if p.channel.name not in held]
+    for p in plans:  # every check before the first row is written
+        problems = _checks(p, list(itertools.islice(p.adapter.render(release, p.channel), SAMPLE)))
+        if problems:
+            raise ReleaseError(f"channel {p.channel.name}: {problems[0]}; nothing was scheduled "
+                               "(see `distribute validate`)", path=path)
+    ledger = Ledger(workspace.database_url)
+    where = str(path.resolve())
+    generation = ledger.begin_schedule(release.id, where, release.sha256)
+    booked = []
+    stamp_now = clock.stamp(now)
+    for p in plans:
+        due = now if send_now else p.due
+        not_before = clock.stamp(release.embargo) if p.public and release.embargo else None
+        count = 0
+        batch: list[dict[str, Any]] = []
+        for seq, d in enumerate(p.adapter.render(release, p.channel)):
+            batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
+            count += 1
+            if len(batch) >= BATCH:
+                ledger.stage(batch)
+                batch = []
+        ledger.stage(batch)
+        booked.append(Booked(p.channel.name, p.channel.adapter, due, count, p.held_by_embargo and not send_now,
+                             p.adapter.missing(p.channel)))
+    ledger.commit_schedule(release.id, generation, where, release.sha256,
+                           clock.stamp(at) if at is not None else None, [b.channel for b in booked], now)
+    from .overview import channel_states
+
+    states = channel_states(ledger, release.id)
+    for b in booked:
+        b.states = states.get(b.channel, {})
+    return Booking(release.id, release.title, booked, held)
+
+
+def resolve_release_id(workspace: Workspace, name: str) -> str:
+    """A release named by its file (parsed for its id) or directly by its id."""
+    path = Path(name)
+    if path.is_file():
+        from .release import load_release
+
+        return load_release(path, workspace).id
+    return name
+
+
+def unbook(workspace: Workspace, name: str) -> tuple[str, int]:
+    """Cancel what of a release is still pending: (release id, how many)."""
+    from .errors import UsageError
+    from .ledger import Ledger
+
+    release_id = resolve_release_id(workspace, name)
+    ledger = Ledger(workspace.database_url)
+    if ledger.release(release_id) is None:
+        raise UsageError(f"release {release_id} was never scheduled")
+    return release_id, ledger.cancel(release_id, clock.now())

@@ -1,0 +1,76 @@
+"""Output shared by send, schedule and the worker: the plan, a progress bar, the run's summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from . import note
+from .common import is_terminal
+
+if TYPE_CHECKING:
+    from ..booking import Booking
+    from ..config import Workspace
+    from ..dispatch import Report
+
+
+def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> None:
+    """The plan in local time and UTC, channel by channel."""
+    from ..timeutil import show
+
+    click.echo(f"{booking.release_id} — {booking.title}")
+    for b in booking.channels:
+        held = " (held by the embargo)" if b.held_by_embargo else ""
+        n = f"{b.count} deliver{'y' if b.count == 1 else 'ies'}"
+        kept = {s: c for s, c in b.states.items() if s not in ("pending", "cancelled")}
+        extra = ("; kept: " + ", ".join(f"{c} {s.replace('_', ' ')}" for s, c in sorted(kept.items()))) if kept else ""
+        click.echo(f"  {b.channel} ({b.adapter}): {n} {verb} for {show(b.due, ws.tz)}{held}{extra}")
+        if b.missing:
+            note(f"  note: channel {b.channel} needs {', '.join(b.missing)} before it can deliver")
+    for name in booking.held:
+        note(f"  {name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
+
+
+@contextmanager
+def progress(total: int) -> Iterator[Callable[[str, str], None] | None]:
+    """A progress bar on a terminal (rich, imported only then); nothing under cron or in a pipe."""
+    if not is_terminal() or total <= 0:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        task = bar.add_task("sending", total=total)
+
+        def advance(channel: str, _state: str) -> None:
+            bar.update(task, advance=1, description=channel)
+
+        yield advance
+
+
+def print_report(report: Report, loud: bool) -> None:
+    """Problems always (stderr); the summary only on a terminal or with -v, so cron stays quiet."""
+    for line in report.lines:
+        note(line)
+    if report.requeued_after_crash:
+        note(f"{report.requeued_after_crash} deliveries interrupted by an earlier crash were put back in line")
+    if report.doubted_after_crash:
+        note(f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT "
+             "(see `distribute status`; `distribute send --due --resend-in-doubt` sends them again)")
+    for message in report.refused:
+        note(f"error: {message}")
+    parts = [f"{report.sent} sent"]
+    if report.retrying:
+        parts.append(f"{report.retrying} to retry later")
+    if report.failed:
+        parts.append(f"{report.failed} failed")
+    if report.in_doubt:
+        parts.append(f"{report.in_doubt} in doubt")
+    summary = ", ".join(parts)
+    if report.failed or report.in_doubt or report.retrying:
+        note(f"{summary} (details: distribute status)")
+    elif loud and (report.attempted or not report.refused):
+        click.echo(summary if report.attempted else "nothing due")

@@ -1,0 +1,41 @@
+"""distribute schedule / unschedule: record a release's deliveries in the ledger, or cancel them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import State, note, pass_state
+from .common import channel_option
+
+
+@click.command()
+@click.argument("release", type=click.Path(dir_okay=False, exists=True))
+@click.option("--at", "when", metavar="WHEN",
+              help='publish at WHEN instead of publish_at: a date-time (local in the config timezone), '
+                   '"+2h" from now, or "now"; channel offsets and the embargo still apply')
+@channel_option
+@pass_state
+def schedule(state: State, release: str, when: str | None, channels: tuple[str, ...]) -> None:
+    """Record RELEASE's deliveries with their due times; scheduling again replaces what is still pending."""
+    from .. import clock
+    from ..booking import book, parse_when
+    from .reporting import print_booking
+
+    ws = state.workspace
+    at = parse_when(when, ws, clock.now()) if when else None
+    booking = book(ws, Path(release), at=at, channels=channels)
+    print_booking(ws, booking)
+    note("delivered by `distribute worker`, or by cron running `distribute send --due` every minute")
+
+
+@click.command()
+@click.argument("release", metavar="RELEASE")
+@pass_state
+def unschedule(state: State, release: str) -> None:
+    """Cancel what of RELEASE (a file or a release id) is still pending; what went out stays recorded."""
+    from ..booking import unbook
+
+    release_id, count = unbook(state.workspace, release)
+    click.echo(f"{release_id}: {count} pending deliver{'y' if count == 1 else 'ies'} cancelled")

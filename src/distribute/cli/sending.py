@@ -1,0 +1,69 @@
+"""The real (not dry-run) parts of `distribute send`: RELEASE now, and --due (cron mode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ExitCode
+from . import State, note
+from .reporting import print_booking, print_report, progress
+
+
+def _ready_count(state: State) -> int:
+    from .. import clock
+    from ..ledger import Ledger
+    from ..overview import due_now
+
+    return sum(n for _, _, n in due_now(Ledger(state.workspace.database_url), clock.now()))
+
+
+def send_due(state: State, resend_in_doubt: bool) -> ExitCode:
+    """Deliver everything due in the ledger, then exit (cron mode)."""
+    from ..dispatch import run
+
+    with progress(_ready_count(state)) as advance:
+        report = run(state.workspace, on_result=advance, resend_in_doubt=resend_in_doubt)
+    print_report(report, loud=bool(state.verbose) or _tty())
+    return report.exit_code()
+
+
+def send_due_dry_run(state: State) -> ExitCode:
+    """List what `send --due` would deliver now; change nothing."""
+    from .. import clock
+    from ..ledger import Ledger
+    from ..overview import due_now
+
+    ready = due_now(Ledger(state.workspace.database_url), clock.now())
+    for release_id, channel, n in ready:
+        click.echo(f"{release_id} {channel}: {n} deliver{'y' if n == 1 else 'ies'} due (dry run: nothing sent)")
+    if not ready:
+        if state.verbose:
+            note("nothing due")
+        return ExitCode.NOTHING
+    return ExitCode.OK
+
+
+def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_doubt: bool) -> ExitCode:
+    """Record the release as due now (never before its embargo), then deliver what of it is ready."""
+    from ..booking import book
+    from ..dispatch import run
+
+    ws = state.workspace
+    booking = book(ws, Path(path), channels=channels, send_now=True)
+    if state.verbose:
+        print_booking(ws, booking, verb="due")
+    else:
+        for name in booking.held:
+            note(f"{name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
+    with progress(_ready_count(state)) as advance:
+        report = run(ws, release_id=booking.release_id, on_result=advance, resend_in_doubt=resend_in_doubt)
+    print_report(report, loud=True)
+    return report.exit_code()
+
+
+def _tty() -> bool:
+    from .common import is_terminal
+
+    return is_terminal()

@@ -1,0 +1,54 @@
+"""The text form of `distribute status`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from ..overview import Item, ReleaseStatus
+
+ORDER = ("sent", "pending", "claimed", "sending", "failed", "in_doubt", "cancelled")
+
+
+def _when(value: str | None, tz: ZoneInfo) -> str:
+    from ..clock import parse
+    from ..timeutil import show
+
+    at = parse(value)
+    return show(at, tz) if at else "-"
+
+
+def _item(item: Item, tz: ZoneInfo) -> str:
+    label = item.label or item.key
+    if item.state == "sent":
+        where = item.url or item.remote_id or ""
+        return f"      {label}: sent {_when(item.sent_at, tz)}" + (f" — {where}" if where else "")
+    if item.state == "failed":
+        return f"      {label}: FAILED after {item.attempts} attempt(s): {item.error}"
+    if item.state == "in_doubt":
+        return (f"      {label}: IN DOUBT: {item.error} — check by hand; "
+                "`distribute send --due --resend-in-doubt` sends it again")
+    if item.state == "pending" and item.attempts:
+        return f"      {label}: retry at {_when(item.next_attempt, tz)} (attempt {item.attempts + 1}; last error: {item.error})"
+    return f"      {label}: {item.state.replace('_', ' ')}"
+
+
+def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
+    """Every release, channel by channel, with the deliveries worth a look."""
+    if not releases:
+        return "nothing scheduled\n"
+    lines = []
+    for r in releases:
+        lines.append(f"{r.release_id}  ({r.path}, scheduled {_when(r.scheduled_at, tz)})")
+        if r.incomplete:
+            lines.append("  ! a later `distribute schedule` of this release did not finish; run it again")
+        for ch in r.channels:
+            counts = ", ".join(f"{ch.counts[s]} {s.replace('_', ' ')}" for s in ORDER if ch.counts.get(s))
+            lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")
+            for item in ch.items:
+                if item.state != "cancelled":
+                    lines.append(_item(item, tz))
+            if ch.more:
+                lines.append(f"      … and {ch.more} more (`distribute status --json` for the first {len(ch.items)})")
+    return "\n".join(lines) + "\n"

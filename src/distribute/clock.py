@@ -1,0 +1,42 @@
+"""The dispatcher's clock: the wall clock, or `$DISTRIBUTE_NOW` (a test hook for subprocesses).
+
+Times in the ledger are fixed-width UTC text ("2025-06-30T00:00:00.000000Z"), so they order
+the same as strings and as instants, in SQLite and PostgreSQL alike, and a cron check with the
+standard library's sqlite3 can compare them without parsing. This module is stdlib-only: the
+cron fast path imports it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+NOW_ENV = "DISTRIBUTE_NOW"
+_UTC = dt.timezone.utc
+
+
+def now() -> dt.datetime:
+    """Now, aware UTC; `$DISTRIBUTE_NOW` (ISO 8601 with offset) pins it for tests of whole processes."""
+    pinned = os.environ.get(NOW_ENV)
+    if pinned:
+        value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            raise ValueError(f"${NOW_ENV}={pinned!r} needs a UTC offset, e.g. 2025-06-30T00:00:00+00:00")
+        return value.astimezone(_UTC)
+    # The same read as timeutil.utcnow() (time-machine moves both); not imported from there
+    # because timeutil's imports would cost the cron fast path about 15 ms.
+    return dt.datetime.now(_UTC)
+
+
+def stamp(value: dt.datetime) -> str:
+    """An instant as the ledger stores it."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the ledger")
+    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse(text: str | None) -> dt.datetime | None:
+    """The instant of a ledger time stamp."""
+    if not text:
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_UTC)

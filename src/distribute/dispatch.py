@@ -1,0 +1,136 @@
+"""The one dispatch routine: cron mode, `send RELEASE` and the worker all deliver through `run`.
+
+For each (release, channel) with something ready, the release is re-rendered from its file
+and every delivery is checked against the hash recorded when it was scheduled, then handed
+to the adapter one claimed row at a time (see handover.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import clock
+from .errors import DistributeError, ExitCode
+
+if TYPE_CHECKING:
+    from .config import Workspace
+    from .ledger import Ledger
+    from .release import Release
+
+
+class ReleaseChanged(DistributeError):
+    """A release (or what it renders to) is no longer what was scheduled."""
+
+
+@dataclass
+class Report:
+    """What one dispatch run did."""
+
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    in_doubt: int = 0
+    requeued_after_crash: int = 0
+    doubted_after_crash: int = 0
+    refused: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.failed + self.retrying + self.in_doubt
+
+    def exit_code(self) -> ExitCode:
+        """0 all sent, 3 anything failed / waiting / in doubt, 1 refused with nothing sent, 4 nothing to do."""
+        if self.failed or self.retrying or self.in_doubt or self.doubted_after_crash:
+            return ExitCode.PARTIAL
+        if self.refused:
+            return ExitCode.PARTIAL if self.sent else ExitCode.ERROR
+        return ExitCode.OK if self.sent else ExitCode.NOTHING
+
+
+OnResult = Callable[[str, str], None]  # (channel, state) after each delivery
+
+
+def idempotence(workspace: Workspace) -> Callable[[str], bool]:
+    """Whether an adapter (by name) may safely repeat a delivery whose outcome is unknown."""
+
+    def check(name: str) -> bool:
+        try:
+            return bool(workspace.registry.get(name).idempotent)
+        except DistributeError:
+            return False  # an adapter that cannot even be loaded gets no benefit of the doubt
+
+    return check
+
+
+def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Release:
+    """The release as scheduled: its file re-read, its hash checked, a --at publish time re-applied."""
+    from .release import load_release
+
+    row = ledger.release(release_id)
+    if row is None:
+        raise DistributeError(f"release {release_id} is not in the ledger")
+    path = Path(row.path)
+    again = f"run `distribute schedule {row.path}` again"
+    if not path.is_file():
+        raise ReleaseChanged(f"release {release_id}: its file {row.path} is gone; restore it or {again}")
+    release = load_release(path, workspace)
+    if release.sha256 != row.sha256 or release.id != release_id:
+        raise ReleaseChanged(f"release {release_id} changed since it was scheduled; {again}")
+    if row.publish_at:
+        when = clock.parse(row.publish_at)
+        assert when is not None
+        release = dataclasses.replace(release, publish_at=when.astimezone(workspace.tz))
+    return release
+
+
+def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.Event | None = None,
+        on_result: OnResult | None = None, resend_in_doubt: bool = False) -> Report:
+    """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
+    from .handover import ChannelRun
+    from .ledger import Ledger
+    from .plan import plan
+
+    ledger = Ledger(workspace.database_url)
+    report = Report()
+    idempotent = idempotence(workspace)
+    report.requeued_after_crash, report.doubted_after_crash = ledger.recover(clock.now(), idempotent)
+    if resend_in_doubt:
+        count = ledger.resend_in_doubt(clock.now(), release_id)
+        if count:
+            report.lines.append(f"{count} deliver{'y' if count == 1 else 'ies'} in doubt put back in line, as asked")
+    releases: dict[str, Release] = {}
+    refused: set[tuple[str, str]] = set()
+    while not (stop and stop.is_set()):
+        pairs = [p for p in ledger.due_channels(clock.now(), release_id) if p not in refused]
+        handed = 0
+        for rid, channel in pairs:
+            if stop and stop.is_set():
+                break
+            try:
+                if rid not in releases:
+                    releases[rid] = load_scheduled(workspace, ledger, rid)
+            except DistributeError as exc:
+                refused.update(p for p in pairs if p[0] == rid)
+                report.refused.append(str(exc))
+                continue
+            try:
+                (channel_plan,) = plan(workspace, releases[rid], [channel])
+            except DistributeError as exc:
+                refused.add((rid, channel))
+                report.refused.append(f"release {rid}, channel {channel}: {exc}")
+                continue
+            job = ChannelRun(workspace, ledger, channel_plan, report, stop=stop, on_result=on_result)
+            handed += job.run()
+            if job.problem:
+                refused.add((rid, channel))
+                report.refused.append(job.problem)
+        if not handed:
+            break
+    report.refused = list(dict.fromkeys(report.refused))
+    return report

@@ -1,0 +1,174 @@
+"""Handing one channel's claimed deliveries to its adapter, lazily, recording each outcome.
+
+Rows are claimed in small batches; each is marked `sending` (together with the outcomes
+that arrived since the last mark) in one committed transaction just before the adapter
+pulls it from the iterator. So at any instant the deliveries whose fate a crash would leave
+unknown are those in the adapter's hands, at most one per open connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from . import clock
+from .ledger import Claimed, LedgerReceipts, Result, new_token
+from .retry import next_attempt
+
+if TYPE_CHECKING:
+    from .adapters.base import Delivery, Outcome
+    from .config import Workspace
+    from .dispatch import OnResult, Report
+    from .ledger import Ledger
+    from .plan import ChannelPlan
+
+
+class RenderCursor:
+    """Walks a channel's render in order; claims come in order, so one pass serves a whole run."""
+
+    def __init__(self, plan: ChannelPlan):
+        self.plan = plan
+        self._it: Iterator[Delivery] | None = None
+        self._pos = -1
+        self._current: Delivery | None = None
+
+    def at(self, seq: int) -> Delivery | None:
+        """The delivery rendered at position `seq`, or None when the render is shorter now."""
+        if self._it is None or seq < self._pos:
+            self._it, self._pos = iter(self.plan.adapter.render(self.plan.release, self.plan.channel)), -1
+        while self._pos < seq:
+            try:
+                self._current = next(self._it)
+            except StopIteration:
+                self._it = None
+                return None
+            self._pos += 1
+        return self._current
+
+
+class ChannelRun:
+    """One channel of one release, delivered until nothing of it is ready (or `stop` is set)."""
+
+    def __init__(self, workspace: Workspace, ledger: Ledger, plan: ChannelPlan, report: Report,
+                 stop: threading.Event | None = None, on_result: OnResult | None = None):
+        self.ws, self.ledger, self.plan, self.report = workspace, ledger, plan, report
+        self.settings = workspace.config.delivery
+        self.stop, self.on_result = stop, on_result
+        self.token = new_token()
+        self.cursor = RenderCursor(plan)
+        self.done: list[Result] = []
+        self.inflight: dict[str, tuple[Claimed, str]] = {}
+        self.problem: str | None = None
+        self.handed = 0
+        self._renewed = time.monotonic()
+
+    def _stopping(self) -> bool:
+        return bool(self.stop and self.stop.is_set()) or self.problem is not None
+
+    def _check(self, row: Claimed, delivery: Delivery | None) -> bool:
+        release, name = self.plan.release, self.plan.channel.name
+        again = f"run `distribute schedule {release.path}` again"
+        if delivery is None or delivery.key != row.key or delivery.sha256 != row.sha256:
+            self.problem = (f"release {release.id} changed since it was scheduled (channel {name}, "
+                            f"delivery {row.key}); {again}")
+            return False
+        if self.plan.public and release.is_embargoed(clock.now()):
+            self.problem = f"release {release.id}: channel {name} is held by the embargo until {release.embargo}"
+            return False
+        return True
+
+    def handover(self) -> Iterator[Delivery]:
+        """The deliveries for deliver_many, each claimed and marked `sending` just before it goes."""
+        while not self._stopping():
+            # Outcomes first: the next part of a thread becomes claimable once this one is sent.
+            finished, self.done = self.done, []
+            self.ledger.hand(None, self.token, finished, clock.now())
+            rows = self.ledger.claim(self.plan.release.id, self.plan.channel.name, self.settings.batch,
+                                     clock.now(), self.token, self.settings.lease)
+            if not rows:
+                return
+            for row in rows:
+                if self._stopping():
+                    return
+                delivery = self.cursor.at(row.seq)
+                if not self._check(row, delivery):
+                    return
+                assert delivery is not None
+                self._renew()
+                now = clock.now()
+                finished, self.done = self.done, []
+                if not self.ledger.hand(row, self.token, finished, now):
+                    continue  # the claim was taken over meanwhile: that row is someone else's now
+                self.inflight[row.key] = (row, clock.stamp(now))
+                self.handed += 1
+                yield delivery
+
+    def _renew(self) -> None:
+        # Claims on other hosts are judged by their lease: keep ours fresh on long channels.
+        if time.monotonic() - self._renewed > self.settings.lease / 4:
+            self.ledger.renew(self.token, clock.now(), self.settings.lease)
+            self._renewed = time.monotonic()
+
+    def result(self, outcome: Outcome) -> Result:
+        """Turn an adapter outcome into the ledger's verdict: sent, retry later, failed or in doubt."""
+        from .adapters.base import Receipt
+        from .settings import redact
+
+        row, started = self.inflight.pop(outcome.delivery.key)
+        if outcome.error is None:
+            return Result(row, "sent", started, receipt=outcome.receipt or Receipt())
+        err, now, attempt = outcome.error, clock.now(), row.attempts + 1
+        message = redact(str(err))
+        if err.in_doubt and not self.plan.adapter.idempotent:
+            return Result(row, "in_doubt", started, error=f"outcome unknown: {message}")
+        if err.retryable or err.in_doubt:
+            when = next_attempt(self.settings, now, attempt, err.retry_after)
+            if when is not None:
+                return Result(row, "pending", started, error=message, next_attempt=clock.stamp(when))
+            return Result(row, "failed", started, error=f"gave up after {attempt} attempts: {message}")
+        return Result(row, "failed", started, error=message)
+
+    def run(self) -> int:
+        """Deliver; returns how many deliveries were handed to the adapter."""
+        adapter, channel = self.plan.adapter, self.plan.channel
+        adapter.receipts = LedgerReceipts(self.ledger)
+        try:
+            for outcome in adapter.deliver_many(self.handover(), channel):
+                result = self.result(outcome)
+                self.done.append(result)
+                self._count(result)
+        except BaseException:
+            # The adapter broke or we were interrupted: record what is known, treat the rest
+            # exactly like a crash (never guess that a handed delivery did not arrive).
+            self._finish()
+            raise
+        finally:
+            adapter.close()
+        self._finish()
+        return self.handed
+
+    def _finish(self) -> None:
+        from .dispatch import idempotence
+
+        finished, self.done = self.done, []
+        self.ledger.hand(None, self.token, finished, clock.now())
+        self.ledger.unclaim(self.token)
+        if self.inflight:
+            _, doubted = self.ledger.recover(clock.now(), idempotence(self.ws), only_token=self.token)
+            self.report.in_doubt += doubted
+            self.inflight.clear()
+
+    def _count(self, result: Result) -> None:
+        report = self.report
+        if result.state == "sent":
+            report.sent += 1
+        elif result.state == "pending":
+            report.retrying += 1
+        elif result.state == "in_doubt":
+            report.in_doubt += 1
+        else:
+            report.failed += 1
+        if self.on_result:
+            self.on_result(self.plan.channel.name, result.state)

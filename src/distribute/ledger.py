@@ -1,0 +1,373 @@
+"""The delivery ledger: one row per delivery key, the single source of truth of what went out.
+
+States: pending → claimed (in a batch of this process) → sending (handed to the adapter) →
+sent | pending (retry later) | failed | in_doubt; pending → cancelled. A delivery is moved
+to `sending` in its own committed transaction before the adapter sees it, so a crash can
+leave at most the deliveries then in the adapter's hands without a recorded outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import claims
+from .clock import stamp
+from .db import migration
+from .duecheck import READY
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from .adapters.base import Receipt
+
+STATES = ("pending", "claimed", "sending", "sent", "failed", "in_doubt", "cancelled")
+# Rows a new schedule may overwrite: nothing of these has left the machine.
+REPLACEABLE = ("pending", "failed", "cancelled")
+
+@migration(2, "delivery ledger")
+def _create_ledger(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    serial = "BIGSERIAL PRIMARY KEY" if conn.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+    for ddl in (
+        """CREATE TABLE ledger_releases (
+            release_id VARCHAR(200) PRIMARY KEY, path TEXT NOT NULL, sha256 VARCHAR(64) NOT NULL,
+            publish_at VARCHAR(40), generation INTEGER NOT NULL, staging INTEGER NOT NULL,
+            scheduled_at VARCHAR(40))""",
+        f"""CREATE TABLE deliveries (
+            id {serial}, key VARCHAR(1000) NOT NULL UNIQUE,
+            release_id VARCHAR(200) NOT NULL, channel VARCHAR(100) NOT NULL, adapter VARCHAR(100) NOT NULL,
+            target VARCHAR(500) NOT NULL, part VARCHAR(100) NOT NULL, label TEXT NOT NULL,
+            after_key VARCHAR(1000), seq INTEGER NOT NULL, generation INTEGER NOT NULL,
+            state VARCHAR(12) NOT NULL, due VARCHAR(40) NOT NULL, not_before VARCHAR(40),
+            next_attempt VARCHAR(40) NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, sha256 VARCHAR(64) NOT NULL,
+            remote_id TEXT, url TEXT, detail TEXT, last_error TEXT,
+            claim_token VARCHAR(40), claimed_by VARCHAR(300), lease_until VARCHAR(40),
+            created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL, sent_at VARCHAR(40))""",
+        "CREATE INDEX deliveries_ready ON deliveries (state, next_attempt)",
+        "CREATE INDEX deliveries_channel ON deliveries (release_id, channel, seq)",
+        "CREATE INDEX deliveries_claim ON deliveries (claim_token)",
+        f"""CREATE TABLE delivery_attempts (
+            id {serial}, delivery_id BIGINT NOT NULL, attempt INTEGER NOT NULL,
+            started_at VARCHAR(40) NOT NULL, finished_at VARCHAR(40) NOT NULL,
+            outcome VARCHAR(12) NOT NULL, error TEXT, owner VARCHAR(300))""",
+        "CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id)",
+    ):
+        conn.execute(text(ddl))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this process has claimed: enough to match it with its re-rendered delivery."""
+
+    id: int
+    key: str
+    seq: int
+    sha256: str
+    attempts: int
+    adapter: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one handed delivery, ready to be written."""
+
+    row: Claimed
+    state: str  # sent | pending | failed | in_doubt
+    started: str
+    receipt: Receipt | None = None
+    error: str | None = None
+    next_attempt: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledRelease:
+    """The per-release row: which file was scheduled, its hash, and a --at publish time."""
+
+    release_id: str
+    path: str
+    sha256: str
+    publish_at: str | None
+    scheduled_at: str | None
+
+
+class Ledger:
+    """The ledger in one database (any SQLAlchemy URL; SQLite by default)."""
+
+    def __init__(self, url: str):
+        from .db import engine
+
+        self.engine: Engine = engine(url)
+        self.postgres = self.engine.dialect.name == "postgresql"
+
+    def sql(self, sql: str) -> Any:
+        """A textual SQL statement (sqlalchemy imported only now)."""
+        from sqlalchemy import text
+
+        return text(sql)
+
+    # --- scheduling -------------------------------------------------------------------------
+
+    def begin_schedule(self, release_id: str, path: str, sha256: str) -> int:
+        """Open a new generation for a release; rows written under it stay inert until committed."""
+        with self.engine.begin() as c:
+            row = c.execute(self.sql("SELECT generation, staging FROM ledger_releases WHERE release_id = :r"),
+                            {"r": release_id}).first()
+            if row is None:
+                c.execute(self.sql("INSERT INTO ledger_releases (release_id, path, sha256, generation, staging) "
+                                    "VALUES (:r, :p, :s, 0, 1)"), {"r": release_id, "p": path, "s": sha256})
+                return 1
+            # Rows left by a schedule that never finished stay inert until a later one commits; then
+            # they are either re-rendered, cancelled, or (other channels) checked by hash at send time.
+            generation = max(row.generation, row.staging) + 1
+            c.execute(self.sql("UPDATE ledger_releases SET staging = :s WHERE release_id = :r"),
+                      {"s": generation, "r": release_id})
+            return generation
+
+    def stage(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert one batch of rendered deliveries; rows already sent, in flight or in doubt are kept."""
+        if not rows:
+            return
+        sql = """
+            INSERT INTO deliveries (key, release_id, channel, adapter, target, part, label, after_key, seq,
+                generation, state, due, not_before, next_attempt, attempts, sha256, created_at, updated_at)
+            VALUES (:key, :release_id, :channel, :adapter, :target, :part, :label, :after_key, :seq,
+                :generation, 'pending', :due, :not_before, :due, 0, :sha256, :now, :now)
+            ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, adapter = excluded.adapter,
+                label = excluded.label, after_key = excluded.after_key, seq = excluded.seq,
+                generation = excluded.generation, state = 'pending', due = excluded.due,
+                not_before = excluded.not_before, next_attempt = excluded.due, attempts = 0,
+                sha256 = excluded.sha256, last_error = NULL, updated_at = excluded.updated_at
+            WHERE deliveries.state IN ('pending', 'failed', 'cancelled')
+        """
+        with self.engine.begin() as c:
+            c.execute(self.sql(sql), list(rows))
+
+    def commit_schedule(self, release_id: str, generation: int, path: str, sha256: str,
+                        publish_at: str | None, channels: Sequence[str], now: dt.datetime) -> None:
+        """Make a staged generation live; what the new render no longer holds is cancelled."""
+        from sqlalchemy import bindparam
+
+        from .errors import DistributeError
+
+        with self.engine.begin() as c:
+            done = c.execute(self.sql(
+                "UPDATE ledger_releases SET generation = :g, path = :p, sha256 = :s, publish_at = :a, "
+                "scheduled_at = :now WHERE release_id = :r AND staging = :g"),
+                {"g": generation, "p": path, "s": sha256, "a": publish_at, "now": stamp(now), "r": release_id})
+            if done.rowcount != 1:
+                raise DistributeError(f"release {release_id} was scheduled again by another process meanwhile; "
+                                      "run the command again")
+            cancel = self.sql(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = :now WHERE release_id = :r "
+                "AND channel IN :channels AND generation < :g AND state IN ('pending', 'failed')"
+            ).bindparams(bindparam("channels", expanding=True))
+            if channels:
+                c.execute(cancel, {"now": stamp(now), "r": release_id, "channels": list(channels), "g": generation})
+
+    def cancel(self, release_id: str, now: dt.datetime) -> int:
+        """Cancel what of a release is still pending; returns how many."""
+        with self.engine.begin() as c:
+            return int(c.execute(self.sql(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = :now WHERE release_id = :r AND state = 'pending'"),
+                {"now": stamp(now), "r": release_id}).rowcount)
+
+    def release(self, release_id: str) -> ScheduledRelease | None:
+        """The per-release row."""
+        with self.engine.begin() as c:
+            row = c.execute(self.sql("SELECT release_id, path, sha256, publish_at, scheduled_at FROM ledger_releases "
+                                      "WHERE release_id = :r"), {"r": release_id}).first()
+        return ScheduledRelease(*row) if row else None
+
+    # --- what is due ------------------------------------------------------------------------
+
+    def due_channels(self, now: dt.datetime, release_id: str | None = None) -> list[tuple[str, str]]:
+        """(release, channel) pairs with a delivery ready now, earliest first."""
+        where = READY + (" AND d.release_id = :rid" if release_id else "")
+        sql = ("SELECT d.release_id, d.channel, MIN(d.next_attempt) AS first FROM deliveries d "
+               f"JOIN ledger_releases r ON r.release_id = d.release_id WHERE {where} "
+               "GROUP BY d.release_id, d.channel ORDER BY first, d.release_id, d.channel")
+        with self.engine.begin() as c:
+            return [(r[0], r[1]) for r in c.execute(self.sql(sql), {"now": stamp(now), "rid": release_id})]
+
+    def next_due(self) -> str | None:
+        """The earliest time anything pending of a live schedule may go (thread order aside)."""
+        sql = ("SELECT MIN(CASE WHEN d.not_before IS NOT NULL AND d.not_before > d.next_attempt "
+               "THEN d.not_before ELSE d.next_attempt END) FROM deliveries d "
+               "JOIN ledger_releases r ON r.release_id = d.release_id "
+               "WHERE d.state = 'pending' AND d.generation <= r.generation AND (d.after_key IS NULL OR EXISTS "
+               "(SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent'))")
+        with self.engine.begin() as c:
+            value = c.execute(self.sql(sql)).scalar()
+        return str(value) if value else None
+
+    def stale_holders(self, now: dt.datetime) -> list[str]:
+        """Claim tokens whose holder is gone (or, on another host, whose lease ran out)."""
+        at = stamp(now)
+        with self.engine.begin() as c:
+            holders = c.execute(self.sql(
+                "SELECT claim_token, claimed_by, MIN(lease_until) FROM deliveries "
+                "WHERE state IN ('claimed', 'sending') GROUP BY claim_token, claimed_by")).all()
+        return [t for t, owner, lease in holders if claims.is_stale(owner, lease, at)]
+
+    # --- claims -----------------------------------------------------------------------------
+
+    def claim(self, release_id: str, channel: str, limit: int, now: dt.datetime, token: str,
+              lease: float) -> list[Claimed]:
+        """Move up to `limit` ready rows of one channel to `claimed` for this process, in order."""
+        import datetime as dt
+
+        lock = " FOR UPDATE OF d SKIP LOCKED" if self.postgres else ""
+        sql = f"""
+            UPDATE deliveries SET state = 'claimed', claim_token = :token, claimed_by = :owner,
+                lease_until = :lease, updated_at = :now
+            WHERE id IN (SELECT d.id FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id
+                         WHERE d.release_id = :rid AND d.channel = :channel AND {READY}
+                         ORDER BY d.seq LIMIT :limit{lock})
+              AND state = 'pending'
+            RETURNING id, key, seq, sha256, attempts, adapter
+        """
+        params = {"token": token, "owner": claims.identity(), "now": stamp(now), "rid": release_id,
+                  "channel": channel, "limit": limit, "lease": stamp(now + dt.timedelta(seconds=lease))}
+        with self.engine.begin() as c:
+            rows = [Claimed(*r) for r in c.execute(self.sql(sql), params)]
+        return sorted(rows, key=lambda r: r.seq)
+
+    def hand(self, row: Claimed | None, token: str, results: Sequence[Result], now: dt.datetime) -> bool:
+        """Write finished results and mark `row` as handed to the adapter, in one transaction."""
+        if row is None and not results:
+            return True
+        with self.engine.begin() as c:
+            self._write(c, results, now)
+            if row is None:
+                return True
+            done = c.execute(self.sql(
+                "UPDATE deliveries SET state = 'sending', updated_at = :now "
+                "WHERE id = :id AND claim_token = :token AND state = 'claimed'"),
+                {"now": stamp(now), "id": row.id, "token": token})
+            return done.rowcount == 1
+
+    def renew(self, token: str, now: dt.datetime, lease: float) -> None:
+        """Push out the lease of every row this claim holds (long channels on slow servers)."""
+        import datetime as dt
+
+        with self.engine.begin() as c:
+            c.execute(self.sql("UPDATE deliveries SET lease_until = :l WHERE claim_token = :t "
+                                "AND state IN ('claimed', 'sending')"),
+                      {"l": stamp(now + dt.timedelta(seconds=lease)), "t": token})
+
+    def unclaim(self, token: str) -> int:
+        """Give back rows claimed but never handed over."""
+        with self.engine.begin() as c:
+            return int(c.execute(self.sql(
+                "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL "
+                "WHERE claim_token = :t AND state = 'claimed'"), {"t": token}).rowcount)
+
+    def _write(self, c: Connection, results: Iterable[Result], now: dt.datetime) -> None:
+        at = stamp(now)
+        owner = claims.identity()
+        failed: list[str] = []
+        for res in results:
+            receipt = res.receipt
+            c.execute(self.sql(
+                "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
+                "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
+                "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id"),
+                {"state": res.state, "error": res.error, "next": res.next_attempt, "now": at, "id": res.row.id,
+                 "rid": receipt.remote_id if receipt else None, "url": receipt.url if receipt else None,
+                 "detail": receipt.detail if receipt else None, "sent": at if res.state == "sent" else None})
+            c.execute(self.sql(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
+                "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)"),
+                {"id": res.row.id, "n": res.row.attempts + 1, "start": res.started, "now": at,
+                 "outcome": "retry" if res.state == "pending" else res.state, "error": res.error, "owner": owner})
+            if res.state == "failed":
+                failed.append(res.row.key)
+        self._fail_dependents(c, failed, at)
+
+    def _fail_dependents(self, c: Connection, keys: list[str], at: str) -> None:
+        # A thread part whose predecessor failed can never be posted in its place.
+        while keys:
+            parent = keys.pop()
+            rows = c.execute(self.sql("SELECT key FROM deliveries WHERE after_key = :k AND state = 'pending'"),
+                             {"k": parent}).all()
+            for (key,) in rows:
+                c.execute(self.sql("UPDATE deliveries SET state = 'failed', last_error = :e, updated_at = :now "
+                                    "WHERE key = :k AND state = 'pending'"),
+                          {"e": f"not sent: the part before it ({parent}) failed", "now": at, "k": key})
+                keys.append(key)
+
+    # --- crashes ----------------------------------------------------------------------------
+
+    def recover(self, now: dt.datetime, idempotent: Callable[[str], bool], only_token: str | None = None) -> tuple[int, int]:
+        """Take back stale claims: unhanded rows return to pending; handed ones are retried where
+        the adapter is idempotent and put in doubt elsewhere. Returns (requeued, in doubt)."""
+        at = stamp(now)
+        # Found outside the write transaction (SQLite allows one writer); a gone holder stays gone,
+        # and every update below is conditional on the token and state.
+        tokens = self.stale_holders(now) if only_token is None else [only_token]
+        if not tokens:
+            return 0, 0
+        with self.engine.begin() as c:
+            requeued = doubtful = 0
+            for token in tokens:
+                requeued += c.execute(self.sql(
+                    "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL, "
+                    "updated_at = :now WHERE claim_token = :t AND state = 'claimed'"), {"t": token, "now": at}).rowcount
+                handed = c.execute(self.sql(
+                    "SELECT id, key, seq, sha256, attempts, adapter, claimed_by, updated_at FROM deliveries "
+                    "WHERE claim_token = :t AND state = 'sending'"), {"t": token}).all()
+                results = []
+                for r in handed:
+                    row = Claimed(r.id, r.key, r.seq, r.sha256, r.attempts, r.adapter)
+                    if idempotent(r.adapter):
+                        requeued += 1
+                        results.append(Result(row, "pending", r.updated_at, error=(
+                            f"interrupted while in the hands of {r.claimed_by}; retried (the {r.adapter} adapter "
+                            "is idempotent)"), next_attempt=at))
+                    else:
+                        doubtful += 1
+                        results.append(Result(row, "in_doubt", r.updated_at, error=(
+                            f"handed to the {r.adapter} server by {r.claimed_by}, which stopped before the outcome "
+                            "was recorded; it may or may not have arrived")))
+                self._write(c, results, now)
+        return requeued, doubtful
+
+    def resend_in_doubt(self, now: dt.datetime, release_id: str | None = None) -> int:
+        """Put deliveries in doubt back in line (the user asked for it explicitly)."""
+        where = " AND release_id = :r" if release_id else ""
+        with self.engine.begin() as c:
+            return int(c.execute(self.sql(
+                "UPDATE deliveries SET state = 'pending', next_attempt = :now, claim_token = NULL, claimed_by = NULL, "
+                f"updated_at = :now WHERE state = 'in_doubt'{where}"), {"now": stamp(now), "r": release_id}).rowcount)
+
+    # --- receipts ---------------------------------------------------------------------------
+
+    def receipt(self, key: str) -> Receipt | None:
+        """The receipt of a delivery that was sent (thread parts reply to the part before)."""
+        from .adapters.base import Receipt
+
+        with self.engine.begin() as c:
+            row = c.execute(self.sql("SELECT remote_id, url, detail FROM deliveries WHERE key = :k AND state = 'sent'"),
+                            {"k": key}).first()
+        return Receipt(row[0] or "", row[1] or "", row[2] or "") if row else None
+
+
+class LedgerReceipts:
+    """adapter.receipts backed by the ledger, so a resumed thread finds the post before it."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def get(self, key: str, /) -> Receipt | None:
+        return self.ledger.receipt(key)
+
+
+def new_token() -> str:
+    """A fresh claim token (one per channel run)."""
+    return uuid.uuid4().hex

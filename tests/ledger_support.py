@@ -1,0 +1,120 @@
+"""Helpers for the ledger, dispatch, schedule and crash tests: workspaces, the test plugin, runners."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+RELEASE = """\
++++
+id = "{id}"
+title = "{title}"
+summary = "A summary."
+publish_at = {publish_at}
+{extra}
++++
+Body of {id}.
+"""
+
+
+def install_plugin(site: Path) -> Path:
+    """The ledger test adapters as an installed third-party plugin (a dist-info with entry points)."""
+    info = site / "distribute_ledger_tests-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: distribute-ledger-tests\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[distribute.adapters]\nloopmail = ledger_adapters:LoopMailAdapter\nlooppost = ledger_adapters:LoopPostAdapter\n"
+    )
+    return site
+
+
+def write_config(ws: Path, *, timezone: str = "Asia/Seoul", database: str = ".distribute/state.db",
+                 delivery: str = "") -> Path:
+    ws.mkdir(parents=True, exist_ok=True)
+    (ws / "config.toml").write_text(textwrap.dedent(f"""\
+        timezone = "{timezone}"
+        database = "{database}"
+
+        [organization]
+        name = "Ledger Test Institute"
+        website = "https://example.org/"
+        sender = "Press <press@example.org>"
+
+        [delivery]
+        {delivery}
+        """))
+    (ws / "channels").mkdir(exist_ok=True)
+    (ws / "releases").mkdir(exist_ok=True)
+    return ws / "config.toml"
+
+
+def write_channel(ws: Path, name: str, body: str) -> Path:
+    path = ws / "channels" / f"{name}.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def write_release(ws: Path, rid: str, publish_at: str = "2025-06-30T09:00:00+09:00", extra: str = "",
+                  title: str | None = None) -> Path:
+    path = ws / "releases" / f"{rid}.md"
+    path.write_text(RELEASE.format(id=rid, title=title or f"Release {rid}", publish_at=publish_at, extra=extra))
+    return path
+
+
+def subprocess_env(site: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRIBUTE_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(TESTS), str(ROOT / "src")])
+    env.update(extra)
+    return env
+
+
+def cli_argv(ws: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args]
+
+
+def start(ws: Path, site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """A `distribute` process (not waited for)."""
+    return subprocess.Popen(cli_argv(ws, *args), cwd=ws, env=env or subprocess_env(site), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def run(ws: Path, site: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+        ) -> subprocess.CompletedProcess[str]:
+    """A `distribute` process, waited for."""
+    return subprocess.run(cli_argv(ws, *args), cwd=ws, env=env or subprocess_env(site), text=True,
+                          capture_output=True, timeout=timeout)
+
+
+def ledger_rows(ws: Path, release_id: str | None = None) -> list[dict[str, object]]:
+    """Every delivery row, read with the standard library (an outside view of the ledger)."""
+    conn = sqlite3.connect(ws / ".distribute" / "state.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        where = " WHERE release_id = ?" if release_id else ""
+        return [dict(r) for r in conn.execute(f"SELECT * FROM deliveries{where} ORDER BY release_id, channel, seq",
+                                              (release_id,) if release_id else ())]
+    finally:
+        conn.close()
+
+
+def attempts(ws: Path) -> list[dict[str, object]]:
+    conn = sqlite3.connect(ws / ".distribute" / "state.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM delivery_attempts ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def states(rows: list[dict[str, object]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[str(r["state"])] = out.get(str(r["state"]), 0) + 1
+    return out
