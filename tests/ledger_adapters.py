@@ -50,7 +50,7 @@ class LoopMailAdapter(Adapter):
     def render(self, release, channel) -> Iterator[Delivery]:  # type: ignore[no-untyped-def]
         s = channel.settings
         for to in self._recipients(s):
-            msg_id = f"<{hashlib.sha256(f'{release.id}/{to}'.encode()).hexdigest()[:24]}@example.org>"
+            msg_id = f"<{hashlib.sha256(f'{release.id}/{channel.name}/{to}'.encode()).hexdigest()[:24]}@example.org>"
             data = (f"From: {s.sender}\r\nTo: {to}\r\nSubject: {release.title}\r\nMessage-ID: {msg_id}\r\n\r\n"
                     f"{release.body}\r\n").encode()
             yield Delivery(release.id, channel.name, self.name, to, "email", (File(f"{to}.eml", data),),

@@ -1,0 +1,176 @@
+"""The ledger: schedule records what will go out and when; rescheduling and unscheduling; status."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import time_machine
+
+from distribute.config import Workspace
+from distribute.db import migrate
+from distribute.ledger import Ledger
+from ledger_support import invoke, ledger_rows, lws, plugin_site, states, write_channel, write_release  # noqa: F401
+
+NOW = "2025-06-29T00:00:00+00:00"  # the day before the example publish time
+
+
+def mail(ws: Path, name: str = "newsletter", count: int = 3, extra: str = "") -> None:
+    write_channel(ws, name, f'adapter = "loopmail"\nport = 9\ncount = {count}\n{extra}')
+
+
+def post(ws: Path, name: str = "social", extra: str = "") -> None:
+    write_channel(ws, name, f'adapter = "looppost"\nurl = "http://127.0.0.1:9"\n{extra}')
+
+
+@time_machine.travel(NOW, tick=False)
+def test_schedule_records_each_delivery_with_its_due_time_hash_and_prints_local_and_utc(lws: Path) -> None:
+    mail(lws, extra='at = "+1h"\n')
+    post(lws)
+    write_release(lws, "r1")
+    result = invoke(lws, "schedule", "releases/r1.md")
+    assert result.exit_code == 0, result.output
+    assert "newsletter (loopmail): 3 deliveries scheduled for 2025-06-30 10:00 KST (01:00 UTC)" in result.stdout
+    assert "social (looppost): 3 deliveries scheduled for 2025-06-30 09:00 KST (00:00 UTC)" in result.stdout
+    rows = ledger_rows(lws)
+    assert [r["key"] for r in rows] == [
+        "r1/newsletter/r0@example.org/email", "r1/newsletter/r1@example.org/email", "r1/newsletter/r2@example.org/email",
+        "r1/social/thread/1", "r1/social/thread/2", "r1/social/thread/3"]
+    assert {r["due"] for r in rows if r["channel"] == "newsletter"} == {"2025-06-30T01:00:00.000000Z"}
+    assert {r["state"] for r in rows} == {"pending"} and {r["attempts"] for r in rows} == {0}
+    assert [r["after_key"] for r in rows if r["channel"] == "social"] == [None, "r1/social/thread/1", "r1/social/thread/2"]
+    ws = Workspace(lws / "config.toml")
+    from distribute.plan import plan
+    from distribute.release import load_release
+
+    rendered = {d.key: d.sha256 for p in plan(ws, load_release(lws / "releases/r1.md", ws)) for d in p.deliveries()}
+    assert {r["key"]: r["sha256"] for r in rows} == rendered
+    release_row = sqlite3.connect(lws / ".distribute/state.db").execute(
+        "SELECT release_id, path, sha256, scheduled_at FROM ledger_releases").fetchone()
+    assert release_row[0] == "r1" and release_row[1] == str(lws / "releases/r1.md")
+    assert release_row[2] == load_release(lws / "releases/r1.md", ws).sha256
+    assert release_row[3] == "2025-06-29T00:00:00.000000Z"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_public_channels_wait_for_the_embargo_and_embargoed_copies_do_not(lws: Path) -> None:
+    mail(lws, "press", extra='embargoed_copy = true\nat = "-2h"\n')
+    mail(lws, "newsletter", extra='at = "-2h"\n')
+    write_release(lws, "r1", extra="embargo = 2025-06-30T10:00:00+09:00")
+    result = invoke(lws, "schedule", "releases/r1.md")
+    assert result.exit_code == 0, result.output
+    due = {r["channel"]: (r["due"], r["not_before"]) for r in ledger_rows(lws)}
+    assert due["press"] == ("2025-06-29T22:00:00.000000Z", None)
+    assert due["newsletter"] == ("2025-06-30T01:00:00.000000Z", "2025-06-30T01:00:00.000000Z")
+    assert "newsletter (loopmail): 3 deliveries scheduled for 2025-06-30 10:00 KST (01:00 UTC) (held by the embargo)" in result.stdout
+
+
+@time_machine.travel(NOW, tick=False)
+def test_at_moves_the_publish_time_and_channel_offsets_follow(lws: Path) -> None:
+    mail(lws, extra='at = "+30m"\n')
+    write_release(lws, "r1")
+    result = invoke(lws, "schedule", "releases/r1.md", "--at", "2025-07-01 08:00")
+    assert result.exit_code == 0, result.output
+    assert {r["due"] for r in ledger_rows(lws)} == {"2025-06-30T23:30:00.000000Z"}  # 08:30 KST
+    assert invoke(lws, "schedule", "releases/r1.md", "--at", "+2h").exit_code == 0
+    assert {r["due"] for r in ledger_rows(lws)} == {"2025-06-29T02:30:00.000000Z"}
+    bad = invoke(lws, "schedule", "releases/r1.md", "--at", "tomorrowish")
+    assert bad.exit_code == 2 and "neither an offset" in bad.stderr
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_dst_day_in_the_config_timezone_gives_the_right_instants(lws: Path) -> None:
+    config = lws / "config.toml"
+    config.write_text(config.read_text().replace('timezone = "Asia/Seoul"', 'timezone = "America/New_York"'))
+    mail(lws, "spring")
+    # Local EST; "+1d" lands on the day clocks spring forward.
+    write_release(lws, "spring", publish_at="2025-03-08T09:00:00", extra='[channel.spring]\nat = "+1d"')
+    write_release(lws, "gap", publish_at="2025-03-09T02:30:00")  # does not exist locally: clocks jump 2:00 -> 3:00
+    write_release(lws, "fold", publish_at="2025-11-02T01:30:00")  # happens twice locally: the first (EDT) is meant
+    for rid in ("spring", "gap", "fold"):
+        assert invoke(lws, "schedule", f"releases/{rid}.md").exit_code == 0
+    due = {r["release_id"]: r["due"] for r in ledger_rows(lws)}
+    assert due["spring"] == "2025-03-09T13:00:00.000000Z"  # 09:00 EDT on the next day, 23 hours later
+    assert due["gap"] == "2025-03-09T07:30:00.000000Z"  # read with the offset before the jump (03:30 EDT)
+    assert due["fold"] == "2025-11-02T05:30:00.000000Z"  # 01:30 EDT, the first of the two
+    shown = invoke(lws, "status", "spring").stdout
+    assert "2025-03-09 09:00 EDT (13:00 UTC)" in shown
+
+
+@time_machine.travel(NOW, tick=False)
+def test_scheduling_again_replaces_what_is_pending_and_keeps_what_went_out(lws: Path, tmp_path: Path) -> None:
+    recipients = tmp_path / "list.txt"
+    recipients.write_text("a@example.org\nb@example.org\nc@example.org\n")
+    write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = 9\nlist = "{recipients}"\n')
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    db = sqlite3.connect(lws / ".distribute/state.db")
+    with db:  # a went out, b failed for good before the list changed
+        db.execute("UPDATE deliveries SET state = 'sent', remote_id = 'm1' WHERE target = 'a@example.org'")
+        db.execute("UPDATE deliveries SET state = 'failed', last_error = 'x' WHERE target = 'b@example.org'")
+    recipients.write_text("a@example.org\nb@example.org\nd@example.org\n")
+    write_release(lws, "r1", title="Corrected title")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    rows = {r["target"]: r for r in ledger_rows(lws)}
+    assert rows["a@example.org"]["state"] == "sent" and rows["a@example.org"]["remote_id"] == "m1"
+    assert rows["b@example.org"]["state"] == "pending" and rows["b@example.org"]["last_error"] is None
+    assert rows["c@example.org"]["state"] == "cancelled"  # no longer on the list
+    assert rows["d@example.org"]["state"] == "pending"
+    assert rows["a@example.org"]["sha256"] != rows["b@example.org"]["sha256"]
+    assert invoke(lws, "status").stdout.count("Corrected") == 0  # status shows ids, not payloads
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_refused_schedule_leaves_the_earlier_one_in_force(lws: Path) -> None:
+    mail(lws)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    before = ledger_rows(lws)
+    (lws / "releases/r1.md").write_text("+++\ntitle = 'broken\n+++\n")
+    result = invoke(lws, "schedule", "releases/r1.md")
+    assert result.exit_code == 1
+    assert ledger_rows(lws) == before
+
+
+@time_machine.travel(NOW, tick=False)
+def test_unschedule_cancels_what_is_pending_only(lws: Path) -> None:
+    mail(lws)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    db = sqlite3.connect(lws / ".distribute/state.db")
+    with db:
+        db.execute("UPDATE deliveries SET state = 'sent' WHERE target = 'r0@example.org'")
+    result = invoke(lws, "unschedule", "r1")
+    assert result.exit_code == 0 and "r1: 2 pending deliveries cancelled" in result.stdout
+    assert states(ledger_rows(lws)) == {"sent": 1, "cancelled": 2}
+    assert invoke(lws, "unschedule", "releases/r1.md").stdout.startswith("r1: 0 pending")
+    assert invoke(lws, "unschedule", "nope").exit_code == 2
+
+
+@time_machine.travel(NOW, tick=False)
+def test_status_json_lists_releases_channels_counts_and_deliveries(lws: Path) -> None:
+    mail(lws)
+    post(lws)
+    write_release(lws, "r1")
+    assert invoke(lws, "status").stdout == "nothing scheduled\n"
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    data = json.loads(invoke(lws, "status", "--json").stdout)
+    (release,) = data["releases"]
+    assert release["release_id"] == "r1" and release["incomplete"] is False
+    channels = {c["channel"]: c for c in release["channels"]}
+    assert channels["social"]["counts"] == {"pending": 3} and channels["social"]["adapter"] == "looppost"
+    assert [i["label"] for i in channels["social"]["items"]] == ["post 1/3", "post 2/3", "post 3/3"]
+    assert invoke(lws, "status", "releases/r1.md", "--json").stdout == invoke(lws, "status", "--json").stdout
+
+
+def test_schema_is_versioned_and_migrating_again_changes_nothing(lws: Path) -> None:
+    url = Workspace(lws / "config.toml").database_url
+    ledger = Ledger(url)
+    assert migrate(ledger.engine) == 2
+    assert migrate(ledger.engine) == 2
+    db = sqlite3.connect(lws / ".distribute/state.db")
+    assert [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"feed_items", "ledger_releases", "deliveries", "delivery_attempts"} <= tables
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
