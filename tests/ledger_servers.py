@@ -57,7 +57,9 @@ class MailSink:
     port: int = 0
     messages: list[tuple[str, str]] = field(default_factory=list)
     refuse: dict[str, int] = field(default_factory=dict)  # recipient -> SMTP reply code at RCPT
-    gate: Gate = field(default_factory=Gate)
+    gate: Gate = field(default_factory=Gate)  # holds the Nth message after DATA, before the reply
+    rcpt_gate: Gate = field(default_factory=Gate)  # holds the Nth RCPT TO (nothing received yet)
+    rcpts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def per_recipient(self) -> collections.Counter[str]:
@@ -73,6 +75,11 @@ class MailSink:
         if code:
             return f"{code} {'mailbox unavailable' if code >= 500 else 'try again later'}"
         envelope.rcpt_tos.append(address)
+        with self.lock:
+            self.rcpts += 1
+            n = self.rcpts
+        if self.rcpt_gate.at is not None and n == self.rcpt_gate.at:
+            await asyncio.get_running_loop().run_in_executor(None, self.rcpt_gate.pass_through, n)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
@@ -100,6 +107,7 @@ def mail_sink() -> Iterator[MailSink]:
         yield sink
     finally:
         sink.gate.release.set()
+        sink.rcpt_gate.release.set()
         controller.stop()
 
 
