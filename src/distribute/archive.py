@@ -1,13 +1,27 @@
-"""Published feed items, kept in the workspace database so feeds keep their archive."""
+"""Published feed items, kept in the workspace database so feeds keep their archive.
+
+One row per (channel, release): the item as it was last published, with the guid and the
+publication time it got the first time (they never change afterwards, so feed readers never
+see a re-published release as a new item). `items` and `find` only read; `record` is called
+by the rss adapter's deliver() inside `locked`, which serialises every writer of a feed.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .db import migration
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # fixed width UTC: orders the same as text and as instants
 
 
 @migration(1, "feed archive")
@@ -28,3 +42,109 @@ def _create_feed_items(conn: Connection) -> None:
             """
         )
     )
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    """One published feed item: its fixed guid and date, and the item's fields as a dict."""
+
+    release_id: str
+    guid: str
+    published: dt.datetime
+    item: dict[str, Any]
+
+
+def stamp(value: dt.datetime) -> str:
+    """A publication time as the archive stores it."""
+    return value.astimezone(dt.timezone.utc).strftime(_FORMAT)
+
+
+def parse(text: str) -> dt.datetime:
+    """An archive time stamp as an aware UTC datetime."""
+    return dt.datetime.strptime(text, _FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
+def _exists(url: str) -> bool:
+    # Reading must not create a database: a dry-run of a fresh workspace leaves no state behind.
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return True
+
+
+def _row(row: Any) -> ArchivedItem:
+    return ArchivedItem(row.release_id, row.guid, parse(row.published), json.loads(row.item_json))
+
+
+def items(url: str, channel: str, conn: Connection | None = None) -> list[ArchivedItem]:
+    """Every archived item of a channel, newest publication first (ties by release id)."""
+    from sqlalchemy import text
+
+    query = text(
+        "SELECT release_id, guid, published, item_json FROM feed_items WHERE channel = :channel "
+        "ORDER BY published DESC, release_id DESC"
+    )
+    if conn is not None:
+        return [_row(r) for r in conn.execute(query, {"channel": channel})]
+    if not _exists(url):
+        return []
+    from .db import engine
+
+    with engine(url).connect() as c:
+        return [_row(r) for r in c.execute(query, {"channel": channel})]
+
+
+def find(url: str, channel: str, release_id: str) -> ArchivedItem | None:
+    """The archived item of one release in a channel, if it was published there."""
+    if not _exists(url):
+        return None
+    from sqlalchemy import text
+
+    from .db import engine
+
+    with engine(url).connect() as conn:
+        row = conn.execute(
+            text("SELECT release_id, guid, published, item_json FROM feed_items "
+                 "WHERE channel = :channel AND release_id = :release_id"),
+            {"channel": channel, "release_id": release_id},
+        ).first()
+    return _row(row) if row is not None else None
+
+
+@contextmanager
+def locked(url: str) -> Iterator[Connection]:
+    """A transaction holding the archive's write lock: one feed writer at a time, across processes."""
+    from sqlalchemy import text
+
+    from .db import engine
+
+    eng = engine(url)
+    with eng.begin() as conn:  # SQLite: BEGIN IMMEDIATE takes the write lock now
+        if eng.dialect.name == "postgresql":
+            conn.execute(text("LOCK TABLE feed_items IN EXCLUSIVE MODE"))
+        yield conn
+
+
+def record(conn: Connection, channel: str, release_id: str, guid: str, published: dt.datetime,
+           item: dict[str, Any]) -> ArchivedItem:
+    """Store a published item; an item already there keeps its guid and date, its fields are updated."""
+    from sqlalchemy import text
+
+    existing = conn.execute(
+        text("SELECT guid, published FROM feed_items WHERE channel = :channel AND release_id = :release_id"),
+        {"channel": channel, "release_id": release_id},
+    ).first()
+    if existing is not None:
+        guid, published = existing.guid, parse(existing.published)
+        item = {**item, "guid": guid, "published": stamp(published)}
+        conn.execute(
+            text("UPDATE feed_items SET item_json = :item WHERE channel = :channel AND release_id = :release_id"),
+            {"item": json.dumps(item, sort_keys=True), "channel": channel, "release_id": release_id},
+        )
+    else:
+        conn.execute(
+            text("INSERT INTO feed_items (channel, release_id, guid, published, item_json) "
+                 "VALUES (:channel, :release_id, :guid, :published, :item)"),
+            {"channel": channel, "release_id": release_id, "guid": guid, "published": stamp(published),
+             "item": json.dumps(item, sort_keys=True)},
+        )
+    return ArchivedItem(release_id, guid, published, item)

@@ -1,0 +1,259 @@
+"""The rss adapter: RSS 2.0 and Atom feeds of the workspace's releases, with their archive.
+
+render() reads the archive (feed_items) and returns one delivery, target "feed", part "feed",
+holding feed.xml and atom.xml as they would be written now: the earlier releases plus this one
+(unless its embargo is still in force at render time: a dry-run before the embargo shows the
+feed without it, although the delivery is due at the embargo). deliver() records the item in
+the archive and rewrites both files atomically under the archive's lock, then optionally
+uploads them with HTTP PUT and pings a WebSub hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin
+
+from .. import archive, clock
+from ..errors import ConfigError, DeliveryError
+from ..settings import Secret, field
+from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .rss_feed import FeedInfo, build, order, stamp_items, visible
+
+if TYPE_CHECKING:
+    from ..config import Channel, Workspace
+    from ..release import Release
+
+RSS_FILE = "feed.xml"
+ATOM_FILE = "atom.xml"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """[upload]: put the written files on a web server too (HTTP PUT)."""
+
+    url: str = field("", doc="base URL; feed.xml and atom.xml are PUT beneath it (empty: no upload)")
+    header: str = field("Authorization", doc="request header carrying the credential")
+    scheme: str = field("Bearer", doc='text before the credential in that header ("" for none)')
+    token: Secret | None = field(None, doc='the credential, by reference: { env = "NAME" }')
+
+
+@dataclass(frozen=True)
+class RssSettings:
+    """Keys of an rss channel file."""
+
+    directory: Path | None = field(None, doc="folder feed.xml and atom.xml are written to (default: config `public`)")
+    title: str = field("", doc="feed title (default: the organisation name)")
+    description: str = field("", doc='feed description (default: "News releases from <organisation>")')
+    link: str = field("", doc="web site the feed belongs to (default: organisation website, else public_url)")
+    feed_url: str = field("", doc="absolute URL of feed.xml, its rel=self link (default: public_url + feed.xml); "
+                                  "atom.xml is expected beside it")
+    language: str = field("", doc="feed language, BCP 47 (default: config language)")
+    logo: str = field("", doc="absolute URL of the feed image/logo (default: organisation logo)")
+    copyright: str = field("", doc="copyright notice (RSS copyright, Atom rights)")
+    max_items: int = field(20, doc="newest releases kept in the feed")
+    media_path: str = field("media", doc="folder under the feed directory (and public_url) for release files "
+                                         "without a url of their own")
+    hub: str = field("", doc="WebSub hub URL: advertised in both feeds and pinged after each write")
+    upload: Upload = field(Upload(), doc="HTTP PUT upload of both files after writing them ([upload])")
+    timeout: float = field(20.0, doc="seconds to wait for the hub or the upload server")
+
+    def __post_init__(self) -> None:
+        if self.max_items < 1:
+            raise ValueError("max_items must be at least 1")
+        for key in ("link", "feed_url", "logo", "hub"):
+            value = getattr(self, key)
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError(f"{key} must be an absolute http(s) URL, not {value!r}")
+        if self.upload.url and not self.upload.url.startswith(("http://", "https://")):
+            raise ValueError(f"upload.url must be an absolute http(s) URL, not {self.upload.url!r}")
+
+
+@dataclass(frozen=True)
+class FeedDelivery(Delivery):
+    """A feed delivery whose hash covers this release's own item, not the feed around it.
+
+    The rest of the feed changes as other releases are published and as this one's embargo
+    lifts; what was scheduled must be what is sent only for this release's item.
+    """
+
+    basis: bytes = dataclasses.field(default=b"", compare=False, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        digest = hashlib.sha256(b"feed-item\0")
+        digest.update(self.basis)
+        return digest.hexdigest()
+
+
+class RssAdapter(Adapter):
+    """RSS 2.0 and Atom feeds (feedgen) with the archive of earlier releases, written atomically."""
+
+    name: ClassVar[str] = "rss"
+    Settings: ClassVar[type] = RssSettings
+    default_template: ClassVar[str] = "rss/item.html.j2"
+    public: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = True  # rewriting a feed, re-PUTting it and re-pinging a hub are all safe
+
+    def info(self, channel: Channel) -> FeedInfo:
+        """The channel-level fields, with their defaults from config.toml."""
+        return feed_info(self.workspace, channel)
+
+    def directory(self, channel: Channel) -> Path:
+        return channel.settings.directory or self.workspace.config.public
+
+    def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
+        from .rss_items import build_item
+
+        settings: RssSettings = channel.settings
+        info = self.info(channel)
+        url = self.workspace.database_url
+        archived = archive.items(url, channel.name)
+        own = next((a for a in archived if a.release_id == release.id), None)
+        item, media = build_item(release, channel, self.workspace, info.link, own)
+        now = clock.now()
+        shown = [i for i in stamp_items(archived) if i["release_id"] != release.id and visible(i, now)]
+        if visible(item, now):
+            shown.append(item)
+        elif own is not None and visible(own.item, now):
+            shown.append(dict(own.item))  # an earlier, public version stays until the new one may show
+        shown = order(shown, settings.max_items)
+        basis = json.dumps({"item": item, "media": [dataclasses.asdict(m) for m in media]},
+                           sort_keys=True, ensure_ascii=False).encode()
+        yield FeedDelivery(
+            release.id, channel.name, self.name, "feed", "feed",
+            files=(File(RSS_FILE, build(shown, info, "rss")), File(ATOM_FILE, build(shown, info, "atom"))),
+            meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
+            label=f"feed {self.directory(channel)}",
+            basis=basis,
+        )
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        settings: RssSettings = channel.settings
+        item: dict[str, Any] = dict(delivery.meta["item"])
+        now = clock.now()
+        if not visible(item, now):
+            seconds = (archive.parse(item["embargo"]) - now).total_seconds()
+            raise DeliveryError(f"release {delivery.release_id} is under embargo until {item['embargo']}",
+                                retryable=True, retry_after=seconds)
+        info = self.info(channel)
+        folder = self.directory(channel)
+        documents = self._write(delivery, channel, item, info, folder, now)
+        done = [f"wrote {RSS_FILE} and {ATOM_FILE} in {folder}"]
+        if settings.upload.url:
+            self._upload(documents, channel)
+            done.append(f"uploaded to {settings.upload.url}")
+        if settings.hub:
+            self._ping(info, settings)
+            done.append(f"pinged {settings.hub}")
+        return Receipt(remote_id=item["guid"], url=info.rss_url, detail="; ".join(done))
+
+    def _write(self, delivery: Delivery, channel: Channel, item: dict[str, Any], info: FeedInfo,
+               folder: Path, now: dt.datetime) -> dict[str, bytes]:
+        from .feed_files import delivery_error, write_atomic
+
+        settings: RssSettings = channel.settings
+        try:
+            with archive.locked(self.workspace.database_url) as conn:
+                archive.record(conn, channel.name, delivery.release_id, item["guid"],
+                               archive.parse(item["published"]), item)
+                everything = stamp_items(archive.items("", channel.name, conn))
+                shown = order([i for i in everything if visible(i, now)], settings.max_items)
+                documents = {RSS_FILE: build(shown, info, "rss"), ATOM_FILE: build(shown, info, "atom")}
+                for m in delivery.meta.get("media", []):
+                    target = folder / m["target"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(target, Path(m["source"]).read_bytes())
+                # Written while the lock is held: two releases delivered at once never lose an item.
+                for name, data in documents.items():
+                    write_atomic(folder / name, data)
+        except OSError as exc:
+            raise delivery_error(exc, f"feed {folder}") from None
+        return documents
+
+    def _auth(self, secret: Secret | None, header: str, scheme: str, channel: Channel) -> dict[str, str]:
+        if secret is None:
+            return {}
+        value = secret.reveal(channel.name)
+        return {header: f"{scheme} {value}" if scheme else value}
+
+    def _upload(self, documents: dict[str, bytes], channel: Channel) -> None:
+        from .wire_http import send
+
+        up: Upload = channel.settings.upload
+        base = up.url if up.url.endswith("/") else up.url + "/"
+        types = {RSS_FILE: "application/rss+xml; charset=utf-8", ATOM_FILE: "application/atom+xml; charset=utf-8"}
+        for name, data in documents.items():
+            headers = {"Content-Type": types[name], **self._auth(up.token, up.header, up.scheme, channel)}
+            send("PUT", urljoin(base, name), headers=headers, body=data, timeout=channel.settings.timeout,
+                 what=f"upload of {name}")
+
+    def _ping(self, info: FeedInfo, settings: RssSettings) -> None:
+        from urllib.parse import urlencode
+
+        from .wire_http import send
+
+        # WebSub publishers notify the hub with hub.mode=publish and the topic URL(s), form-encoded.
+        body = urlencode([("hub.mode", "publish"), ("hub.url", info.rss_url), ("hub.url", info.atom_url)])
+        send("POST", settings.hub, headers={"Content-Type": "application/x-www-form-urlencoded"},
+             body=body.encode(), timeout=settings.timeout, what="WebSub hub ping")
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        blocks = []
+        for d in deliveries:
+            item = d.meta.get("item", {})
+            included = any(item.get("guid", "\0").encode() in f.data for f in d.files if f.name == RSS_FILE)
+            count = sum(f.data.count(b"<item>") for f in d.files if f.name == RSS_FILE)
+            checks = (
+                Check("items in feed", count, channel.settings.max_items),
+                Check("this release in the feed now", "yes" if included else "no (embargo)", ok=True,
+                      note="" if included else "the feed written at the embargo will contain it"),
+            )
+            text = "\n".join(f"--- {f.name}\n{f.data.decode('utf-8', 'replace')}" for f in d.files)
+            blocks.append(PreviewBlock(title=d.label or "feed", text=text, checks=checks))
+        return blocks
+
+    def missing(self, channel: Channel) -> list[str]:
+        needs = super().missing(channel)
+        try:
+            self.info(channel)
+        except ConfigError as exc:
+            needs.append(exc.message)
+        return needs
+
+
+def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:
+    """Channel-level feed fields: channel settings first, then config.toml; refuses relative URLs."""
+    s: RssSettings = channel.settings
+    config, org = workspace.config, workspace.config.organization
+    public = config.public_url
+    if public and not public.endswith("/"):
+        public += "/"
+    rss_url = s.feed_url or (urljoin(public, RSS_FILE) if public else "")
+    if not rss_url:
+        raise ConfigError("the feed needs its own absolute URL (atom:link rel=self): set public_url in "
+                          "config.toml or feed_url in this channel file", path=channel.path)
+    link = s.link or org.website or public
+    if not link.startswith(("http://", "https://")):
+        raise ConfigError("the feed needs an absolute site link: set [organization] website in config.toml "
+                          "or link in this channel file", path=channel.path)
+    return FeedInfo(
+        title=s.title or org.name,
+        link=link,
+        description=s.description or f"News releases from {org.name}",
+        language=s.language or config.language,
+        rss_url=rss_url,
+        atom_url=urljoin(rss_url, ATOM_FILE),
+        author_name=org.name,
+        author_uri=org.website,
+        logo=s.logo or org.logo,
+        hub=s.hub,
+        copyright=s.copyright,
+    )
+

@@ -1,0 +1,154 @@
+"""RSS 2.0 and Atom documents from feed items, with feedgen; byte-identical for the same items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .. import archive
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+# An empty feed still needs a date; the epoch keeps it deterministic (no item, no news).
+EMPTY_FEED_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """The channel-level fields of both documents."""
+
+    title: str
+    link: str  # the site the feed belongs to (RSS channel link, Atom rel="alternate")
+    description: str
+    language: str
+    rss_url: str  # where feed.xml is served: its atom:link rel="self"
+    atom_url: str  # where atom.xml is served: its link rel="self" and feed id
+    author_name: str
+    author_uri: str = ""
+    logo: str = ""
+    hub: str = ""
+    copyright: str = ""
+
+
+def newest(items: Sequence[dict[str, Any]]) -> dt.datetime:
+    """The feed's own date: the latest item update (never the clock, so dry-runs repeat exactly)."""
+    return max((archive.parse(i["updated"]) for i in items), default=EMPTY_FEED_DATE)
+
+
+def order(items: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Newest publication first (ties by release id), at most `limit` items."""
+    ranked = sorted(items, key=lambda i: (i["published"], i["release_id"]), reverse=True)
+    return ranked[:limit]
+
+
+def visible(item: dict[str, Any], now: dt.datetime) -> bool:
+    """Whether an item may be in a feed at `now`: never before its embargo."""
+    embargo = item.get("embargo")
+    return not embargo or now >= archive.parse(embargo)
+
+
+def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", "atom"]) -> bytes:
+    """One document (kind "rss" or "atom") holding `items` in the order given."""
+    from feedgen.feed import FeedGenerator
+
+    fg = FeedGenerator()
+    fg.load_extension("dc")
+    self_url = info.rss_url if kind == "rss" else info.atom_url
+    fg.id(info.atom_url)
+    fg.title(info.title)
+    fg.description(info.description)
+    fg.language(info.language)
+    fg.author({"name": info.author_name, **({"uri": info.author_uri} if info.author_uri else {})})
+    # feedgen uses the *last* link as the RSS channel <link>: self (and hub) first, the site last.
+    fg.link(href=self_url, rel="self", type="application/rss+xml" if kind == "rss" else "application/atom+xml")
+    if info.hub and kind == "atom":
+        fg.link(href=info.hub, rel="hub")
+    fg.link(href=info.link, rel="alternate")
+    if info.logo:
+        fg.logo(info.logo)
+    if info.copyright:
+        fg.rights(info.copyright)
+    fg.generator("distribute")
+    fg.lastBuildDate(newest(items))  # also Atom <updated>; feedgen's default would be the clock
+    for item in items:
+        _entry(fg, item, kind)
+    if kind == "rss":
+        return _with_hub(fg.rss_str(pretty=True), info.hub)
+    return bytes(fg.atom_str(pretty=True))
+
+
+def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
+    fe = fg.add_entry(order="append")
+    fe.guid(item["guid"], permalink=item["permalink"])
+    fe.title(item["title"])
+    fe.summary(item["summary"])
+    fe.content(item["content"], type="html" if kind == "atom" else None)
+    fe.published(archive.parse(item["published"]))
+    fe.updated(archive.parse(item["updated"]))
+    for tag in item["categories"]:
+        fe.category(term=tag)
+    author = item.get("author")
+    if author and author.get("name"):
+        fe.author({k: v for k, v in author.items() if v})
+    links = [{"href": item["link"], "rel": "alternate", "type": "text/html"}] if item["link"] else []
+    for enc in item["enclosures"]:
+        links.append({"href": enc["url"], "rel": "enclosure", "type": enc["type"], "length": str(enc["length"]),
+                      "title": enc.get("title", "")})
+    if kind == "rss":
+        # RSS 2.0 items carry one enclosure: the first file (feedgen keeps the last one set).
+        for link in [*links[:1], *[x for x in links if x["rel"] == "enclosure"][:1]]:
+            fe.link(href=link["href"], rel=link["rel"], type=link["type"], length=link.get("length"))
+    else:
+        # feedgen 1.0 drops rel/type/length of entry links in Atom; an extension writes them instead.
+        fe.register_extension("atomlinks", _AtomLinks, atom=True, rss=False)
+        fe.atomlinks.links = links
+    fe.dc.dc_language(item["language"])
+
+
+class _AtomLinks:
+    """A feedgen entry extension writing Atom <link> elements with all their attributes."""
+
+    links: list[dict[str, str]]
+
+    def __init__(self) -> None:
+        self.links = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_rss(self, entry: Any) -> Any:
+        return entry
+
+    def extend_atom(self, entry: Any) -> Any:
+        from lxml import etree
+
+        for link in self.links:
+            # Unqualified like feedgen's own elements (the Atom namespace is the document default).
+            element = etree.SubElement(entry, "link", href=link["href"], rel=link["rel"])
+            for key in ("type", "length", "title"):
+                if link.get(key):
+                    element.set(key, link[key])
+        return entry
+
+
+def _with_hub(document: bytes, hub: str) -> bytes:
+    """RSS gets its WebSub hub as <atom:link rel="hub"> beside rel="self" (feedgen writes only self)."""
+    if not hub:
+        return bytes(document)
+    from lxml import etree
+
+    root = etree.fromstring(document, etree.XMLParser(remove_blank_text=True))
+    channel = root.find("channel")
+    assert channel is not None
+    link = etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+    selfs = channel.findall(f"{{{ATOM_NS}}}link")
+    anchor = selfs[-1] if selfs else channel.find("description")
+    assert anchor is not None
+    anchor.addnext(link)
+    return bytes(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8"))
+
+
+def stamp_items(items: Sequence[archive.ArchivedItem]) -> list[dict[str, Any]]:
+    """Archived items as item dicts, with the archive's guid and date as the final word."""
+    return [{**a.item, "guid": a.guid, "published": archive.stamp(a.published)} for a in items]

@@ -1,0 +1,141 @@
+"""A release as a feed item: stable guid and date, HTML content with absolute URLs, enclosures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import mimetypes
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
+
+from .. import archive
+from ..errors import ReleaseError
+
+if TYPE_CHECKING:
+    from ..archive import ArchivedItem
+    from ..config import Channel, Workspace
+    from ..release import Release
+
+DEFAULT_TEMPLATE = "rss/item.html.j2"
+_URL_ATTR = re.compile(r"""(\s(?:href|src|cite|poster)=)"([^"]*)\"""")
+
+
+@dataclass(frozen=True)
+class Media:
+    """A release file the feed links to under the public folder: copied there by deliver()."""
+
+    source: str  # absolute path of the workspace file
+    target: str  # path relative to the feed directory
+
+
+def absolute(url: str) -> bool:
+    """Whether a URL is absolute (has a scheme)."""
+    return bool(urlsplit(url).scheme)
+
+
+def absolutize(markup: str, base: str) -> str:
+    """Every href/src in HTML resolved against `base`, so no relative URL reaches a feed reader."""
+
+    def fix(match: re.Match[str]) -> str:
+        value = html.unescape(match.group(2))
+        return f'{match.group(1)}"{html.escape(urljoin(base, value), quote=True)}"'
+
+    return _URL_ATTR.sub(fix, markup)
+
+
+def media_url(workspace: Workspace, media_path: str, release: Release, name: str, what: str,
+              line: int | None) -> tuple[str, str]:
+    """Where a release file is served when it has no url of its own: public_url + media path."""
+    base = workspace.config.public_url
+    if not base:
+        raise ReleaseError(
+            f"{what} has no url and config.toml has no public_url to serve it from; "
+            f"add url = \"https://...\" to it or set public_url",
+            path=release.path, line=line,
+        )
+    rel = "/".join(p for p in (media_path.strip("/"), release.id, name) if p)
+    return urljoin(base if base.endswith("/") else base + "/", quote(rel)), rel
+
+
+def tag_uri(authority_url: str, release: Release) -> str:
+    """A `tag:` URI (RFC 4151) for a release without a URL of its own: never changes, never resolves."""
+    host = urlsplit(authority_url).hostname or "localhost"
+    day = release.publish_at.astimezone(dt.timezone.utc).date().isoformat()
+    return f"tag:{host},{day}:{release.id}"
+
+
+def _summary(release: Release) -> str:
+    if release.summary:
+        return release.summary
+    from ..markup import text_blocks
+
+    for block in text_blocks(release.body):
+        if block.kind == "paragraph" and block.text.strip():
+            return " ".join(block.text.split())
+    return release.title
+
+
+def build_item(release: Release, channel: Channel, workspace: Workspace, link: str,
+               archived: ArchivedItem | None) -> tuple[dict[str, Any], list[Media]]:
+    """The feed item of a release (a JSON-ready dict) and the files deliver() must publish with it."""
+    from markupsafe import Markup
+
+    settings = channel.settings
+    media: list[Media] = []
+    images = []
+    for i, image in enumerate(release.images):
+        assert image.file is not None
+        url = image.url
+        if not url:
+            url, target = media_url(workspace, settings.media_path, release, image.file.name,
+                                    f"images[{i}] ({image.path})", release.source.line_of(("images", i), "path"))
+            media.append(Media(str(image.file), target))
+        images.append({"url": url, "alt": image.alt, "caption": image.caption})
+    enclosures = []
+    for i, att in enumerate(release.attachments):
+        assert att.file is not None
+        url = att.url
+        if not url:
+            url, target = media_url(workspace, settings.media_path, release, att.file.name, f"attachments[{i}] "
+                                    f"({att.path})", release.source.line_of(("attachments", i), "path"))
+            media.append(Media(str(att.file), target))
+        kind = att.type or mimetypes.guess_type(att.file.name)[0] or "application/octet-stream"
+        enclosures.append({"url": url, "length": att.file.stat().st_size, "type": kind,
+                           "title": att.title or att.file.name})
+
+    base = release.url or link
+    content = workspace.templates.render(
+        channel.common.template or DEFAULT_TEMPLATE,
+        release=release, body_html=Markup(release.body_html), images=images, attachments=enclosures,
+        organization=workspace.config.organization,
+    )
+    content = absolutize(content.strip() + "\n", base)
+    if archived is not None:
+        guid, published = archived.guid, archived.published
+    else:
+        guid = release.url or tag_uri(link, release)
+        published = release.publish_at
+    updated = max(published, release.publish_at)
+    author = None
+    for contact in release.contacts:
+        author = {"name": contact.name, "email": contact.email}
+        break
+    item = {
+        "release_id": release.id,
+        "guid": guid,
+        "permalink": guid.startswith(("http://", "https://")),
+        "published": archive.stamp(published),
+        "updated": archive.stamp(updated),
+        "embargo": archive.stamp(release.embargo) if release.embargo else None,
+        "title": release.title,
+        "link": release.url,
+        "summary": _summary(release),
+        "content": content,
+        "categories": list(release.tags),
+        "enclosures": enclosures,
+        "author": author,
+        "language": release.language,
+    }
+    return item, media
