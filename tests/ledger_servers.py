@@ -56,6 +56,7 @@ class MailSink:
 
     port: int = 0
     messages: list[tuple[str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # wall-clock arrival of each message
     refuse: dict[str, int] = field(default_factory=dict)  # recipient -> SMTP reply code at RCPT
     gate: Gate = field(default_factory=Gate)  # holds the Nth message after DATA, before the reply
     rcpt_gate: Gate = field(default_factory=Gate)  # holds the Nth RCPT TO (nothing received yet)
@@ -90,6 +91,7 @@ class MailSink:
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((rcpt, msg_id))
+                self.times.append(time.time())
             n = len(self.messages)
         if self.gate.at is not None and n == self.gate.at:
             await asyncio.get_running_loop().run_in_executor(None, self.gate.pass_through, n)

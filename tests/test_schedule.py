@@ -1,0 +1,134 @@
+"""The worker: wakes at due times, picks up new schedules, stops cleanly, survives restarts and kills."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ledger_servers import mail_sink, wait_for
+from ledger_support import invoke, ledger_rows, lws, plugin_site, start, states, write_channel, write_release  # noqa: F401
+
+NAME = "testworker"
+
+
+@pytest.fixture
+def sink():
+    with mail_sink() as s:
+        yield s
+
+
+def worker(ws: Path, site: Path) -> subprocess.Popen[str]:
+    proc = start(ws, site, "worker", "--name", NAME, "--poll", "0.2")
+    db = ws / ".distribute/state.db"
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(proc.communicate())
+        if not db.exists():
+            return False
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'apscheduler_jobs'").fetchone() is not None
+
+    wait_for(ready, what="the worker's job store")
+    return proc
+
+
+def jobs(ws: Path) -> list[tuple[str, float]]:
+    with sqlite3.connect(ws / ".distribute/state.db") as conn:
+        return conn.execute("SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id").fetchall()
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str]:
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 3\n')
+    write_release(lws, "r1")
+    proc = worker(lws, plugin_site)
+    try:
+        assert jobs(lws) == []  # nothing scheduled: nothing to wake for
+        due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=3)
+        assert invoke(lws, "schedule", "releases/r1.md", "--at", due.isoformat()).exit_code == 0
+        # Derived from the ledger within a poll: one date job at exactly the due time.
+        wait_for(lambda: jobs(lws) == [(f"{NAME}:dispatch", due.timestamp())], what="the job at the due time")
+        assert len(sink) == 0
+        wait_for(lambda: len(sink) == 3, what="delivery at the due time")
+        assert min(sink.times) >= due.timestamp()
+        wait_for(lambda: jobs(lws) == [], what="the job to go once nothing is left")
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert states(ledger_rows(lws)) == {"sent": 3} and max(sink.per_recipient().values()) == 1
+
+
+def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 60\n')
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    sink.gate.at = 5
+    proc = worker(lws, plugin_site)
+    assert sink.gate.held.wait(60)
+    proc.send_signal(signal.SIGTERM)
+    sink.gate.release.set()  # the 5th message is answered only now, after the signal
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    counted = states(ledger_rows(lws))
+    assert counted == {"sent": 5, "pending": 55}, counted  # nothing in hand, nothing in doubt
+    assert len(sink) == 5
+    proc = worker(lws, plugin_site)
+    try:
+        wait_for(lambda: states(ledger_rows(lws)) == {"sent": 60}, what="the rest after the restart")
+    finally:
+        code, err = stop(proc, signal.SIGINT)
+    assert code == 0, err
+    assert len(sink) == 60 and max(sink.per_recipient().values()) == 1
+
+
+def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 200\n')
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    sink.gate.at = 50
+    proc = worker(lws, plugin_site)
+    assert sink.gate.held.wait(60)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    sink.gate.release.set()
+    proc = worker(lws, plugin_site)
+    try:
+        wait_for(lambda: states(ledger_rows(lws)) == {"sent": 199, "in_doubt": 1}, what="recovery after the kill")
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert len(sink) == 200 and max(sink.per_recipient().values()) == 1
+    (doubt,) = [r for r in ledger_rows(lws) if r["state"] == "in_doubt"]
+    assert doubt["target"] == "r49@example.org"
+
+
+def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
+    write_release(lws, "r1")
+    proc = worker(lws, plugin_site)
+    due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=2)
+    assert invoke(lws, "schedule", "releases/r1.md", "--at", due.isoformat()).exit_code == 0
+    wait_for(lambda: jobs(lws) == [(f"{NAME}:dispatch", due.timestamp())], what="the job at the due time")
+    code, err = stop(proc)
+    assert code == 0, err
+    assert jobs(lws) == [(f"{NAME}:dispatch", due.timestamp())]  # the stored job outlives the process
+    wait_for(lambda: dt.datetime.now(dt.timezone.utc) > due, what="the due time to pass")
+    assert len(sink) == 0
+    proc = worker(lws, plugin_site)
+    try:
+        wait_for(lambda: len(sink) == 2, what="the late delivery")
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert states(ledger_rows(lws)) == {"sent": 2}
