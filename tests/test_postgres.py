@@ -1,0 +1,119 @@
+"""Several processes and workers sharing one PostgreSQL ledger (claims by SELECT … FOR UPDATE SKIP LOCKED)."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ledger_postgres import pg_rows, postgres_server, postgres_url  # noqa: F401
+from ledger_servers import mail_sink, statuses_server, wait_for
+from ledger_support import invoke, lws, plugin_site, run, start, write_channel, write_release  # noqa: F401
+
+N = 600
+
+
+@pytest.fixture
+def pws(lws: Path, postgres_url: str) -> Path:
+    config = lws / "config.toml"
+    config.write_text(config.read_text().replace('database = ".distribute/state.db"', f'database = "{postgres_url}"'))
+    return lws
+
+
+@pytest.fixture
+def servers():
+    with mail_sink() as sink, statuses_server() as api:
+        yield sink, api
+
+
+def setup(ws: Path, sink, api, publish_at: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {N}\n')
+    write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\n')
+    write_release(ws, "r1")
+    args = ["schedule", "releases/r1.md"] + (["--at", publish_at] if publish_at else [])
+    result = invoke(ws, *args)
+    assert result.exit_code == 0, result.output
+
+
+def states(url: str) -> dict[str, int]:
+    return {r["state"]: r["n"] for r in pg_rows(url, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")}
+
+
+def exactly_once(sink, api) -> None:  # type: ignore[no-untyped-def]
+    assert len(sink) == N and max(sink.per_recipient().values()) == 1
+    assert sorted(collections.Counter(s["content"] for s in api.created).values()) == [1, 1, 1]
+    assert [s["in_reply_to_id"] for s in api.created] == [None, api.created[0]["id"], api.created[1]["id"]]
+
+
+def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
+    from distribute.db import migrate
+    from distribute.ledger import Ledger
+
+    ledger = Ledger(postgres_url)
+    assert ledger.postgres and migrate(ledger.engine) == 2
+    assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [1, 2]
+
+
+def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(pws: Path, postgres_url: str,
+                                                                      plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
+    sink, api = servers
+    setup(pws, sink, api)
+    procs = [start(pws, plugin_site, "send", "--due") for _ in range(6)]
+    codes = [p.wait(180) for p in procs]
+    assert all(c in (0, 4) for c in codes), [p.stderr.read() for p in procs]  # type: ignore[union-attr]
+    exactly_once(sink, api)
+    assert states(postgres_url) == {"sent": N + 3}
+    holders = {r["claimed_by"] for r in pg_rows(postgres_url)}
+    assert len(holders) >= 2, "SKIP LOCKED should let the processes share the work"
+
+
+def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
+    sink, api = servers
+    due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=3)
+    workers = [start(pws, plugin_site, "worker", "--name", name, "--poll", "0.2") for name in ("alpha", "beta")]
+    try:
+        setup(pws, sink, api, publish_at=due.isoformat())
+
+        def both_jobs() -> bool:
+            try:
+                ids = [r["id"] for r in pg_rows(postgres_url, "SELECT id FROM apscheduler_jobs ORDER BY id")]
+            except Exception:  # the table is created by the first worker to start
+                return False
+            return ids == ["alpha:dispatch", "beta:dispatch"]
+
+        wait_for(both_jobs, what="each worker's job")
+        wait_for(lambda: states(postgres_url) == {"sent": N + 3}, timeout=120, what="delivery by the workers")
+        assert min(sink.times) >= due.timestamp()
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        results = [w.communicate(timeout=60) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], results
+    exactly_once(sink, api)
+
+
+def test_a_process_killed_mid_newsletter_on_postgresql_leaves_one_in_doubt(pws: Path, postgres_url: str,
+                                                                        plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
+    sink, api = servers
+    setup(pws, sink, api)
+    sink.gate.at = 100
+    proc = start(pws, plugin_site, "send", "--due")
+    assert sink.gate.held.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    sink.gate.release.set()
+    again = run(pws, plugin_site, "send", "--due")
+    assert again.returncode == 3, again.stderr
+    assert states(postgres_url) == {"sent": N + 2, "in_doubt": 1}
+    exactly_once(sink, api)
+    status = run(pws, plugin_site, "status")
+    assert "to r99@example.org: IN DOUBT" in status.stdout
+
+
+def test_cron_on_postgresql_takes_the_full_path(pws: Path, plugin_site: Path) -> None:
+    done: subprocess.CompletedProcess[str] = run(pws, plugin_site, "-v", "send", "--due")
+    assert done.returncode == 4 and "nothing due" in done.stdout + done.stderr
