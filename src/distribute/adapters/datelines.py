@@ -1,0 +1,90 @@
+"""Datelines as the wires print them, with AP state and region abbreviations.
+
+`SEOUL, June 30, 2025 /PRNewswire/ --`, `PRINCETON, N.J.--(BUSINESS WIRE)--`,
+`HOUSTON, April 01, 2024 (GLOBE NEWSWIRE) --`, plain `SEOUL, June 30, 2025 --`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+Style = Literal["prnewswire", "businesswire", "globenewswire", "plain"]
+STYLES: tuple[str, ...] = ("prnewswire", "businesswire", "globenewswire", "plain")
+
+# Month names spelled out here, not with strftime, so the locale can never change a dateline.
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+# AP Stylebook abbreviations used in datelines; the eight states AP never abbreviates map to themselves.
+_AP_STATES = {
+    "Alabama": ("Ala.", "AL"), "Alaska": ("Alaska", "AK"), "Arizona": ("Ariz.", "AZ"),
+    "Arkansas": ("Ark.", "AR"), "California": ("Calif.", "CA"), "Colorado": ("Colo.", "CO"),
+    "Connecticut": ("Conn.", "CT"), "Delaware": ("Del.", "DE"), "District of Columbia": ("D.C.", "DC"),
+    "Florida": ("Fla.", "FL"), "Georgia": ("Ga.", "GA"), "Hawaii": ("Hawaii", "HI"), "Idaho": ("Idaho", "ID"),
+    "Illinois": ("Ill.", "IL"), "Indiana": ("Ind.", "IN"), "Iowa": ("Iowa", "IA"), "Kansas": ("Kan.", "KS"),
+    "Kentucky": ("Ky.", "KY"), "Louisiana": ("La.", "LA"), "Maine": ("Maine", "ME"),
+    "Maryland": ("Md.", "MD"), "Massachusetts": ("Mass.", "MA"), "Michigan": ("Mich.", "MI"),
+    "Minnesota": ("Minn.", "MN"), "Mississippi": ("Miss.", "MS"), "Missouri": ("Mo.", "MO"),
+    "Montana": ("Mont.", "MT"), "Nebraska": ("Neb.", "NE"), "Nevada": ("Nev.", "NV"),
+    "New Hampshire": ("N.H.", "NH"), "New Jersey": ("N.J.", "NJ"), "New Mexico": ("N.M.", "NM"),
+    "New York": ("N.Y.", "NY"), "North Carolina": ("N.C.", "NC"), "North Dakota": ("N.D.", "ND"),
+    "Ohio": ("Ohio", "OH"), "Oklahoma": ("Okla.", "OK"), "Oregon": ("Ore.", "OR"),
+    "Pennsylvania": ("Pa.", "PA"), "Rhode Island": ("R.I.", "RI"), "South Carolina": ("S.C.", "SC"),
+    "South Dakota": ("S.D.", "SD"), "Tennessee": ("Tenn.", "TN"), "Texas": ("Texas", "TX"),
+    "Utah": ("Utah", "UT"), "Vermont": ("Vt.", "VT"), "Virginia": ("Va.", "VA"),
+    "Washington": ("Wash.", "WA"), "West Virginia": ("W.Va.", "WV"), "Wisconsin": ("Wis.", "WI"),
+    "Wyoming": ("Wyo.", "WY"),
+    # Canadian provinces and territories (AP).
+    "Alberta": ("Alta.", "AB"), "British Columbia": ("B.C.", "BC"), "Manitoba": ("Man.", "MB"),
+    "New Brunswick": ("N.B.", "NB"), "Newfoundland": ("Nfld.", "NL"), "Nova Scotia": ("N.S.", "NS"),
+    "Ontario": ("Ont.", "ON"), "Prince Edward Island": ("P.E.I.", "PE"), "Quebec": ("Que.", "QC"),
+    "Saskatchewan": ("Sask.", "SK"), "Yukon": ("Yukon", "YT"), "Nunavut": ("Nunavut", "NU"),
+    "Northwest Territories": ("N.W.T.", "NT"),
+}
+_LOOKUP: dict[str, str] = {}
+for _name, (_ap, _postal) in _AP_STATES.items():
+    for _key in (_name, _ap, _postal, _ap.replace(".", ""), _name.replace(" ", "")):
+        _LOOKUP[_key.lower()] = _ap
+_LOOKUP["washington, d.c."] = "D.C."
+_LOOKUP["newfoundland and labrador"] = "Nfld."
+
+
+def ap_region(region: str) -> str:
+    """A state or province in AP dateline form ("New Jersey", "NJ" -> "N.J."); anything else as given."""
+    cleaned = " ".join(region.split())
+    return _LOOKUP.get(cleaned.lower(), _LOOKUP.get(cleaned.lower().replace(" ", ""), cleaned))
+
+
+def place(dateline: str) -> str:
+    """"princeton, New Jersey" -> "PRINCETON, N.J.": city in capitals, region abbreviated AP style."""
+    city, _, region = (part.strip() for part in dateline.partition(","))
+    if not city:
+        return ""
+    return f"{city.upper()}, {ap_region(region)}" if region else city.upper()
+
+
+def long_date(day: dt.date, pad: bool = False) -> str:
+    """"June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it)."""
+    number = f"{day.day:02d}" if pad else str(day.day)
+    return f"{MONTHS[day.month - 1]} {number}, {day.year}"
+
+
+def lead_in(style: str, dateline: str, day: dt.date) -> str:
+    """The dateline that opens the first paragraph, including its separator up to the first word."""
+    where = place(dateline)
+    if style == "businesswire":
+        return f"{where}--(BUSINESS WIRE)--" if where else "(BUSINESS WIRE)--"
+    if style == "globenewswire":
+        when = long_date(day, pad=True)
+        return f"{where + ', ' if where else ''}{when} (GLOBE NEWSWIRE) -- "
+    when = long_date(day)
+    if style == "prnewswire":
+        return f"{where + ', ' if where else ''}{when} /PRNewswire/ -- "
+    return f"{where + ', ' if where else ''}{when} -- "
+
+
+def dateline_text(dateline: str, day: dt.date) -> str:
+    """The dateline as a field of its own (NewsML-G2 <dateline>): "SEOUL, June 30, 2025"."""
+    where = place(dateline)
+    return f"{where}, {long_date(day)}" if where else long_date(day)

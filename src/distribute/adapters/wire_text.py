@@ -1,0 +1,95 @@
+"""The plain-text wire copy: notice, headline, dateline-led body wrapped at a width, ###, About, contacts."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+from .wire_ascii import clean, to_ascii
+
+if TYPE_CHECKING:
+    from ..config import Channel, Workspace
+    from ..markup import Block
+    from .wire_story import Story
+
+DEFAULT_TEMPLATE = "wire/copy.txt.j2"
+
+
+def _wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
+    if not width:
+        return first + text
+    # URLs and e-mail addresses are single words: never broken, even when longer than the width.
+    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _block(block: Block, width: int) -> str:
+    if block.kind == "code":
+        return textwrap.indent(block.text, "    ")
+    # Quotes are indented on the wire: "> " markers mean nothing to a teleprinter reader.
+    first = block.first_prefix.replace("> ", "    ")
+    rest = block.rest_prefix.replace("> ", "    ")
+    parts = block.text.split("\n")
+    return "\n".join(_wrap(part, width, first if i == 0 else rest, rest) for i, part in enumerate(parts))
+
+
+def body_text(story: Story, width: int) -> str:
+    """The body, the dateline leading its first paragraph, wrapped at `width` (0: one line per paragraph)."""
+    import dataclasses
+
+    from ..markup import Block, text_blocks
+
+    blocks = text_blocks(story.release.body)
+    for i, block in enumerate(blocks):
+        if block.kind == "paragraph":
+            blocks[i] = dataclasses.replace(block, text=story.lead + block.text)
+            break
+    else:
+        blocks.insert(0, Block("paragraph", story.lead.strip()))
+    out: list[str] = []
+    previous = ""
+    for block in blocks:
+        if out and not (block.kind == "item" and previous == "item"):
+            out.append("")
+        out.append(_block(block, width))
+        previous = block.kind
+    return "\n".join(out)
+
+
+def _contact_lines(contact: object) -> list[str]:
+    fields = ("name", "title", "organization", "email", "phone")
+    return [str(getattr(contact, f)) for f in fields if getattr(contact, f, "")]
+
+
+def render_copy(story: Story, channel: Channel, workspace: Workspace) -> tuple[str, list[str]]:
+    """The wire copy text and the characters lost to ASCII transliteration (when `ascii` is on)."""
+    s, release, org = channel.settings, story.release, story.organization
+    width = s.width
+    links = []
+    if release.url:
+        links.append(f"Online: {release.url}")
+    for att in release.attachments:
+        if att.url:
+            links.append(f"{att.title or 'Attachment'}: {att.url}")
+    for image in release.images:
+        if image.url:
+            links.append(f"Photo ({image.alt}): {image.url}")
+    text = workspace.templates.render(
+        channel.common.template or DEFAULT_TEMPLATE,
+        story=story,
+        release=release,
+        notice=story.notice,
+        headline=_wrap(release.title, width),
+        subhead=_wrap(release.subtitle, width) if release.subtitle else "",
+        body=body_text(story, width),
+        links=[_wrap(link, width, "", "  ") for link in links],
+        end_mark=s.end_mark,
+        about_heading=f"About {org.name}",
+        about=_wrap(" ".join(org.boilerplate.split()), width) if org.boilerplate.strip() else "",
+        contacts=[_contact_lines(c) for c in release.contacts],
+        organization=org,
+    )
+    text = clean(text).rstrip("\n") + "\n"
+    if s.ascii:
+        return to_ascii(text)
+    return text, []
