@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import DeliveryError
 
 # Errors a later attempt cannot fix without a human (wrong folder, no permission).
-_PERMANENT = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EROFS, errno.ENAMETOOLONG}
+_PERMANENT = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.EROFS, errno.ENAMETOOLONG}
 
 
 def write_atomic(path: Path, data: bytes) -> None:
