@@ -93,6 +93,8 @@ def send_to_desk(workspace: Workspace, delivery: Delivery, document: File, chann
         # A 4xx/5xx answer to DATA means the message was not taken: never in doubt.
         raise DeliveryError(f"SMTP {s.host}:{s.port} answered {exc.smtp_code} {reason[:200]}",
                             retryable=400 <= exc.smtp_code < 500) from None
+    except smtplib.SMTPNotSupportedError as exc:  # e.g. no AUTH offered: a setting to fix, not a moment
+        raise DeliveryError(f"SMTP {s.host}:{s.port}: {exc}", retryable=False) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"SMTP {s.host}:{s.port}: {exc.__class__.__name__}: {str(exc)[:200]}",
                             retryable=True, in_doubt=handed) from None

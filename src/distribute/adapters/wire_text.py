@@ -78,15 +78,15 @@ def render_copy(story: Story, channel: Channel, workspace: Workspace) -> tuple[s
         channel.common.template or DEFAULT_TEMPLATE,
         story=story,
         release=release,
-        notice=story.notice,
+        notice=_wrap(story.notice, width),
         headline=_wrap(release.title, width),
         subhead=_wrap(release.subtitle, width) if release.subtitle else "",
         body=body_text(story, width),
         links=[_wrap(link, width, "", "  ") for link in links],
         end_mark=s.end_mark,
-        about_heading=f"About {org.name}",
+        about_heading=_wrap(f"About {org.name}", width),
         about=_wrap(" ".join(org.boilerplate.split()), width) if org.boilerplate.strip() else "",
-        contacts=[_contact_lines(c) for c in release.contacts],
+        contacts=[[_wrap(line, width, "", "  ") for line in _contact_lines(c)] for c in release.contacts],
         organization=org,
     )
     text = clean(text).rstrip("\n") + "\n"
