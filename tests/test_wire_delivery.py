@@ -118,7 +118,7 @@ def test_http_without_its_secret_says_which_variable(workspace: Path, httpserver
     ws, deliveries = render(workspace, EXAMPLE_RELEASE, "wire-desk")  # render needs no secret
     channel = ws.channels["wire-desk"]
     assert ws.adapter(channel).missing(channel) == ["environment variable WIRE_TOKEN"]
-    with pytest.raises(Exception, match="WIRE_TOKEN"):
+    with pytest.raises(DeliveryError, match="WIRE_TOKEN"):
         ws.adapter(channel).deliver(deliveries[0], channel)
     assert not httpserver.log
 

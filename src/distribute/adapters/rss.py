@@ -130,7 +130,7 @@ class RssAdapter(Adapter):
             release.id, channel.name, self.name, "feed", "feed",
             files=(File(RSS_FILE, build(shown, info, "rss")), File(ATOM_FILE, build(shown, info, "atom"))),
             meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
-            label=f"feed {self.directory(channel)}",
+            label=f"feed in {shown_path(self.directory(channel), self.workspace.root)}",
             basis=basis,
         )
 
@@ -177,20 +177,14 @@ class RssAdapter(Adapter):
             raise delivery_error(exc, f"feed {folder}") from None
         return documents
 
-    def _auth(self, secret: Secret | None, header: str, scheme: str, channel: Channel) -> dict[str, str]:
-        if secret is None:
-            return {}
-        value = secret.reveal(channel.name)
-        return {header: f"{scheme} {value}" if scheme else value}
-
     def _upload(self, documents: dict[str, bytes], channel: Channel) -> None:
-        from .wire_http import send
+        from .wire_http import auth_header, send
 
         up: Upload = channel.settings.upload
         base = up.url if up.url.endswith("/") else up.url + "/"
         types = {RSS_FILE: "application/rss+xml; charset=utf-8", ATOM_FILE: "application/atom+xml; charset=utf-8"}
         for name, data in documents.items():
-            headers = {"Content-Type": types[name], **self._auth(up.token, up.header, up.scheme, channel)}
+            headers = {"Content-Type": types[name], **auth_header(up.token, up.header, up.scheme, channel.name)}
             send("PUT", urljoin(base, name), headers=headers, body=data, timeout=channel.settings.timeout,
                  what=f"upload of {name}")
 
@@ -226,6 +220,14 @@ class RssAdapter(Adapter):
         except ConfigError as exc:
             needs.append(exc.message)
         return needs
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """A path as people read it in labels: relative to the workspace when inside it."""
+    try:
+        return str(path.relative_to(root)) + "/"
+    except ValueError:
+        return str(path) + "/"
 
 
 def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:

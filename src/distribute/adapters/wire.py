@@ -116,12 +116,14 @@ class WireAdapter(Adapter):
     def _where(self, channel: Channel) -> str:
         s: WireSettings = channel.settings
         if s.transport == "http":
-            from .wire_http import _origin
+            from .wire_http import origin
 
-            return _origin(s.http.url)
+            return origin(s.http.url)
         if s.transport == "email":
             return s.email.to
-        return str(s.directory)
+        from .rss import shown_path
+
+        return shown_path(s.directory, self.workspace.root)
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
         s: WireSettings = channel.settings
@@ -145,7 +147,7 @@ class WireAdapter(Adapter):
         return Receipt(remote_id=document.name, url=target.resolve().as_uri(), detail=f"written to {target}")
 
     def _post(self, delivery: Delivery, document: File, channel: Channel) -> Receipt:
-        from .wire_http import send
+        from .wire_http import auth_header, send
 
         h: WireHttp = channel.settings.http
         headers = {
@@ -154,9 +156,7 @@ class WireAdapter(Adapter):
             # Lets an ingest API that honours it drop a repeat of the same delivery.
             "Idempotency-Key": hashlib.sha256(delivery.key.encode()).hexdigest()[:32],
         }
-        if h.token is not None:
-            value = h.token.reveal(channel.name)
-            headers[h.header] = f"{h.scheme} {value}" if h.scheme else value
+        headers.update(auth_header(h.token, h.header, h.scheme, channel.name))
         response = send(h.method, h.url, headers=headers, body=document.data, timeout=h.timeout,
                         what=f"wire {delivery.part}")
         remote = response.headers.get("Location", "")

@@ -70,7 +70,11 @@ def send_to_desk(workspace: Workspace, delivery: Delivery, document: File, chann
 
     s: WireEmail = channel.settings.email
     message = build_message(workspace, delivery, document, s)
-    password = s.password.reveal(channel.name) if s.password is not None else ""
+    password = ""
+    if s.password is not None:
+        from .wire_http import auth_header
+
+        password = auth_header(s.password, "password", "", channel.name)["password"]
     handed = False
     try:
         client: smtplib.SMTP

@@ -17,6 +17,8 @@ from ..errors import DeliveryError
 if TYPE_CHECKING:
     import requests
 
+    from ..settings import Secret
+
 CONNECT_RETRIES = 2
 USER_AGENT = "distribute (+https://pypi.org/project/distribute/)"
 
@@ -64,15 +66,15 @@ def send(method: str, url: str, *, headers: Mapping[str, str], body: bytes = b""
             response = session.request(method, url, headers=sent_headers, data=body, timeout=timeout,
                                        allow_redirects=False)
     except requests.exceptions.ConnectTimeout as exc:
-        raise DeliveryError(f"{what}: could not connect to {_origin(url)} in time ({_reason(exc)})",
+        raise DeliveryError(f"{what}: could not connect to {origin(url)} in time ({_reason(exc)})",
                             retryable=True) from None
     except requests.exceptions.Timeout:
         # The request was sent; whether the server acted on it is unknown.
-        raise DeliveryError(f"{what}: no answer from {_origin(url)} within {timeout:g} s",
+        raise DeliveryError(f"{what}: no answer from {origin(url)} within {timeout:g} s",
                             retryable=True, in_doubt=True) from None
     except requests.exceptions.ConnectionError as exc:
         in_doubt = not _refused(exc)
-        raise DeliveryError(f"{what}: connection to {_origin(url)} failed ({_reason(exc)})",
+        raise DeliveryError(f"{what}: connection to {origin(url)} failed ({_reason(exc)})",
                             retryable=True, in_doubt=in_doubt) from None
     except requests.exceptions.RequestException as exc:
         raise DeliveryError(f"{what}: {_reason(exc)}", retryable=False) from None
@@ -80,7 +82,7 @@ def send(method: str, url: str, *, headers: Mapping[str, str], body: bytes = b""
     if 200 <= status < 300:
         return response
     snippet = " ".join(response.text.split())[:200]
-    message = f"{what}: HTTP {status} {response.reason or ''} from {_origin(url)}".rstrip()
+    message = f"{what}: HTTP {status} {response.reason or ''} from {origin(url)}".rstrip()
     if snippet:
         message += f": {snippet}"
     if status in (408, 425, 429) or status >= 500:
@@ -88,7 +90,21 @@ def send(method: str, url: str, *, headers: Mapping[str, str], body: bytes = b""
     raise DeliveryError(message, retryable=False)
 
 
-def _origin(url: str) -> str:
+def auth_header(secret: Secret | None, header: str, scheme: str, channel: str) -> dict[str, str]:
+    """The credential header, read from the environment now; an unset variable fails the delivery."""
+    from ..errors import SecretMissing
+
+    if secret is None:
+        return {}
+    try:
+        value = secret.reveal(channel)
+    except SecretMissing as exc:
+        # Not retryable: the variable has to be set by a person before this can work.
+        raise DeliveryError(exc.message, retryable=False) from None
+    return {header: f"{scheme} {value}" if scheme else value}
+
+
+def origin(url: str) -> str:
     # Never the path or query: an endpoint may carry a token there.
     from urllib.parse import urlsplit
 
