@@ -120,11 +120,13 @@ def _not_sent(exc: BaseException) -> bool:
 class Api:
     """A platform's HTTP API as one channel uses it."""
 
-    def __init__(self, channel: str, platform: str, credentials: Sequence[str], timeout: float = 10.0):
+    def __init__(self, channel: str, platform: str, credentials: Sequence[str], timeout: float = 10.0,
+                 hint: str = ""):
         self.channel = channel
         self.platform = platform
-        # Environment variables to name when the platform refuses the credentials.
+        # Environment variables to name when the platform refuses the credentials, and what else to check.
         self.credentials = list(credentials)
+        self.hint = hint
         self.timeout = timeout
         self._session: requests.Session | None = None
         self.requests_made = 0
@@ -183,10 +185,10 @@ class Api:
             return DeliveryError(f"{where}: rate limited ({said}){later}", retryable=True, retry_after=wait)
         if status in (401, 403):
             names = ", ".join(self.credentials) or "the channel's credentials"
+            variables = "environment variables" if len(self.credentials) > 1 else "environment variable"
             verb = "refused the credentials" if status == 401 else "refused the request"
-            return DeliveryError(f"{where} {verb} ({said}); check the environment variable"
-                                 f"{'s' if len(self.credentials) > 1 else ''} {names} and the account's permissions",
-                                 retryable=False)
+            also = self.hint or " and the account's permissions"
+            return DeliveryError(f"{where} {verb} ({said}); check the {variables} {names}{also}", retryable=False)
         if status >= 500 or status == 408:
             return DeliveryError(f"{where}: server error ({said}); will try again", retryable=True,
                                  retry_after=retry_after(response.headers), in_doubt=status in _AMBIGUOUS)

@@ -1,0 +1,298 @@
+"""The bluesky adapter: app.bsky.feed.post records with facets, a link card or images, threads, fixed record keys.
+
+XRPC on the account's PDS: com.atproto.server.createSession with an app password (the session
+is kept for the run; an expired access token is refreshed with refreshSession, or the session
+made again), com.atproto.repo.uploadBlob for images, com.atproto.repo.createRecord with an
+`rkey` derived from the delivery, so a retry collides with the post already made instead of
+duplicating it; the collision is recognised (getRecord finds our record at that key) and
+counted as success. The createSession call is an authentication step, not a delivery: the
+outbox holds the createRecord request (and the image bytes to upload), never the password.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from .. import clock
+from ..errors import DeliveryError, ReleaseError
+from ..settings import Secret, field
+from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .bluesky_record import (
+    COLLECTION,
+    IMAGE_MAX,
+    IMAGES_MAX,
+    THUMB_MAX,
+    blob_ref,
+    created_at,
+    external_embed,
+    facets,
+    image_mime,
+    images_embed,
+    post_rkey,
+    replace_blob,
+)
+from .social import LATER, Post, PostSettings, bearer_mask, check_url, compose, file_bytes, post_deliveries, \
+    preview_posts, previous, recorded_request, request_file, reveal
+from .social_http import Api, join
+
+if TYPE_CHECKING:
+    import requests
+
+    from ..config import Channel
+    from ..release import Release
+
+MAX_BYTES = 3000  # app.bsky.feed.post text maxLength (UTF-8 bytes), beside 300 graphemes
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlueskySettings(PostSettings):
+    """Keys of a bluesky channel file."""
+
+    limit: int = field(300, doc="most graphemes a post may have (Bluesky: 300, and 3000 UTF-8 bytes)")
+    service: str = field("https://bsky.social", doc="the account's PDS (or the entryway, https://bsky.social)")
+    handle: str = field(doc="the account's handle (or DID), e.g. press.example.org")
+    app_password: Secret = field(doc='an app password (Settings > App passwords), never the account password: '
+                                     '{ env = "NAME" }')
+    embed: Literal["card", "images", "none"] = field(
+        "card", doc='first post: "card" = link card from the release (title, summary, first image as thumbnail), '
+                    '"images" = the release images with alt text, "none"')
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_url("service", self.service)
+        if not self.handle.strip() or self.handle.startswith("@"):
+            raise ValueError(f"handle must be the account's handle without '@' (e.g. press.example.org), "
+                             f"not {self.handle!r}")
+
+
+class BlueskyAdapter(Adapter):
+    """Posts (and threads) on Bluesky."""
+
+    name: ClassVar[str] = "bluesky"
+    Settings: ClassVar[type] = BlueskySettings
+    default_template: ClassVar[str] = "social/bluesky.txt.j2"
+    public: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = True  # the record key is fixed: a repeat collides instead of duplicating
+
+    def __init__(self, workspace: Any):
+        super().__init__(workspace)
+        self._api: Api | None = None
+        self._session: dict[str, str] | None = None
+
+    # --- render -----------------------------------------------------------------------------
+
+    def planned_time(self, release: Release, channel: Channel) -> dt.datetime:
+        """When the channel is due: the posts' createdAt and the time inside their record keys."""
+        from ..plan import due_time
+
+        return due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
+
+    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+        from .. import textfit
+
+        s: BlueskySettings = channel.settings
+        posts = compose(self, release, channel, textfit.measure_for("bluesky", limit=s.limit), platform="Bluesky")
+        when = self.planned_time(release, channel)
+        thread_key = f"{release.id}/{channel.name}"
+        embed, uploads, notes = self._embed(release, channel, s)
+        url = join(s.service, "/xrpc/com.atproto.repo.createRecord")
+
+        def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
+            record: dict[str, Any] = {"$type": COLLECTION, "text": post.text,
+                                      "createdAt": created_at(when + dt.timedelta(milliseconds=i - 1))}
+            found = facets(post.text)
+            if found:
+                record["facets"] = found
+            record["langs"] = [release.language]
+            files: list[File] = []
+            meta: dict[str, Any] = {"uploads": [], "notes": notes if i == 1 else [], "planned": record["createdAt"]}
+            if i == 1 and embed is not None:
+                record["embed"] = embed
+                meta["uploads"] = [{k: v for k, v in u.items() if k != "data"} for u in uploads]
+                files.extend(File(u["file"], u["data"]) for u in uploads)
+            if i > 1:
+                first = {"uri": LATER.format(what="at:// uri of post 1"), "cid": LATER.format(what="cid of post 1")}
+                parent = {"uri": LATER.format(what=f"at:// uri of post {i - 1}"),
+                          "cid": LATER.format(what=f"cid of post {i - 1}")}
+                record["reply"] = {"root": first, "parent": parent}
+            body = {"repo": s.handle, "collection": COLLECTION, "rkey": post_rkey(thread_key, when, i), "record": record}
+            headers = {"Authorization": bearer_mask(), "Content-Type": "application/json"}
+            files.insert(0, request_file(i, "POST", url, headers, body))
+            return files, meta
+
+        return post_deliveries(self, release, channel, posts, build)
+
+    def _embed(self, release: Release, channel: Channel,
+               s: BlueskySettings) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[str]]:
+        """The first post's embed, the images to upload for it, and notes for the preview."""
+        notes: list[str] = []
+        uploads: list[dict[str, Any]] = []
+        mode = s.embed
+        if mode == "images" and not release.images:
+            mode = "card"
+        if mode == "images":
+            chosen = []
+            for i, image in enumerate(release.images[:IMAGES_MAX]):
+                assert image.file is not None
+                data = image.file.read_bytes()
+                if len(data) > IMAGE_MAX:
+                    raise ReleaseError(f"image {image.path} is {len(data):,} bytes; Bluesky takes at most "
+                                       f"{IMAGE_MAX:,}; make it smaller or set embed = \"card\" in "
+                                       f"{channel.path.name}", path=release.path,
+                                       line=release.source.line_of(("images", i), "path"))
+                blob = blob_ref(data, image_mime(image.file))
+                uploads.append({"file": f"post-1.image-{i + 1}{image.file.suffix.lower()}", "data": data,
+                                "mime": blob["mimeType"], "cid": blob["ref"]["$link"]})
+                chosen.append((blob, image.alt))
+                notes.append(f"[image {i + 1}: {image.alt}]")
+            if len(release.images) > IMAGES_MAX:
+                notes.append(f"only the first {IMAGES_MAX} of {len(release.images)} images go out")
+            return images_embed(chosen), uploads, notes
+        if mode == "card" and release.url:
+            thumb = None
+            if release.images:
+                image = release.images[0]
+                assert image.file is not None
+                data = image.file.read_bytes()
+                if len(data) <= THUMB_MAX:
+                    thumb = blob_ref(data, image_mime(image.file))
+                    uploads.append({"file": f"post-1.thumb{image.file.suffix.lower()}", "data": data,
+                                    "mime": thumb["mimeType"], "cid": thumb["ref"]["$link"]})
+                else:
+                    notes.append(f"card without thumbnail: {image.path} is over {THUMB_MAX:,} bytes")
+            description = release.summary or release.subtitle
+            notes.insert(0, f"[link card: {release.title} — {release.url}]")
+            return external_embed(release.url, release.title, description, thumb), uploads, notes
+        return None, [], notes
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        def extra(d: Delivery) -> tuple[list[str], list[Check]]:
+            size = len(d.meta["text"].encode("utf-8"))
+            return list(d.meta.get("notes", [])), [Check("bytes", size, MAX_BYTES, size <= MAX_BYTES, note="UTF-8")]
+
+        return preview_posts(deliveries, "graphemes", extra)
+
+    # --- deliver ----------------------------------------------------------------------------
+
+    def api(self, channel: Channel) -> Api:
+        if self._api is None:
+            s: BlueskySettings = channel.settings
+            self._api = Api(channel.name, "Bluesky", [s.app_password.env], s.timeout,
+                            hint=f" (an app password of {s.handle}) and handle = {s.handle!r} in {channel.path.name}")
+        return self._api
+
+    def _xrpc_url(self, channel: Channel, nsid: str) -> str:
+        return join(channel.settings.service, f"/xrpc/{nsid}")
+
+    def session(self, channel: Channel) -> dict[str, str]:
+        """The account's session, made once per run with the app password."""
+        if self._session is None:
+            s: BlueskySettings = channel.settings
+            api = self.api(channel)
+            response = api.send("POST", self._xrpc_url(channel, "com.atproto.server.createSession"),
+                                json={"identifier": s.handle, "password": reveal(s.app_password, channel)})
+            self._session = dict(api.check(response, "createSession").json())
+        return self._session
+
+    def _refresh(self, channel: Channel) -> None:
+        """A new access token from the refresh token; failing that, a new session next time."""
+        api = self.api(channel)
+        assert self._session is not None
+        response = api.send("POST", self._xrpc_url(channel, "com.atproto.server.refreshSession"),
+                            headers={"Authorization": f"Bearer {self._session['refreshJwt']}"})
+        if response.ok:
+            self._session.update(response.json())
+        elif response.status_code in (400, 401):
+            self._session = None  # the refresh token expired or was revoked: log in again
+        else:
+            raise api.http_error(response, "refreshSession")
+
+    def call(self, channel: Channel, method: str, nsid: str, **kwargs: Any) -> requests.Response:
+        """An authenticated XRPC call; an expired access token is renewed once."""
+        extra = kwargs.pop("headers", {})
+        for attempt in (1, 2):
+            token = self.session(channel)["accessJwt"]
+            response = self.api(channel).send(method, self._xrpc_url(channel, nsid),
+                                              headers={**extra, "Authorization": f"Bearer {token}"}, **kwargs)
+            if attempt == 1 and _error_name(response) == "ExpiredToken":
+                self._refresh(channel)
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        api = self.api(channel)
+        body = copy.deepcopy(recorded_request(delivery)["body"])
+        record = body["record"]
+        for upload in delivery.meta.get("uploads", []):
+            response = self.call(channel, "POST", "com.atproto.repo.uploadBlob", data=file_bytes(delivery, upload["file"]),
+                                 headers={"Content-Type": upload["mime"]})
+            blob = api.check(response, "uploadBlob").json()["blob"]
+            if blob.get("ref", {}).get("$link") != upload["cid"]:  # the PDS's word for the blob wins
+                record = replace_blob(record, upload["cid"], blob)
+        if delivery.after:
+            parent, root = previous(self, delivery), previous(self, delivery, delivery.meta["root"])
+            record["reply"] = {"root": {"uri": root.remote_id, "cid": root.detail},
+                               "parent": {"uri": parent.remote_id, "cid": parent.detail}}
+        # Sent late (a retry, a catch-up run)? Then the post says when it was really made.
+        now = created_at(clock.now())
+        record["createdAt"] = max(record["createdAt"], now)
+        body["record"] = record
+        try:
+            response = self.call(channel, "POST", "com.atproto.repo.createRecord", json=body)
+        except DeliveryError as exc:
+            if exc.in_doubt:
+                found = self._already_made(channel, body)
+                if found is not None:
+                    return found
+            raise
+        if not response.ok:
+            error = api.http_error(response, "createRecord")
+            # A retry of a post that did arrive collides with it at the same rkey: the reference PDS
+            # answers 500 (its MST refuses the key), others 400/409. Our record there means success.
+            if response.status_code in (400, 409) or response.status_code >= 500:
+                found = self._already_made(channel, body)
+                if found is not None:
+                    return found
+            raise error
+        data = response.json()
+        return self._receipt(channel, data["uri"], data["cid"])
+
+    def _already_made(self, channel: Channel, body: dict[str, Any]) -> Receipt | None:
+        """Our record at the delivery's rkey, if an earlier attempt made it."""
+        try:
+            response = self.api(channel).send("GET", self._xrpc_url(channel, "com.atproto.repo.getRecord"),
+                                              params={"repo": body["repo"], "collection": COLLECTION,
+                                                      "rkey": body["rkey"]})
+        except DeliveryError:
+            return None
+        if not response.ok:
+            return None
+        data = response.json()
+        if data.get("value", {}).get("text") != body["record"]["text"]:
+            return None  # someone else's record at that key: not ours to claim
+        return self._receipt(channel, data["uri"], data["cid"])
+
+    def _receipt(self, channel: Channel, uri: str, cid: str) -> Receipt:
+        handle = (self._session or {}).get("handle") or channel.settings.handle
+        return Receipt(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}",
+                       detail=cid)
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        self._session = None
+
+
+def _error_name(response: requests.Response) -> str:
+    if response.status_code not in (400, 401):
+        return ""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return str(data.get("error", "")) if isinstance(data, dict) else ""

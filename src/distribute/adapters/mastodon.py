@@ -1,0 +1,204 @@
+"""The mastodon adapter: statuses on a Mastodon instance, with images, threads and an Idempotency-Key.
+
+API (docs.joinmastodon.org): POST /api/v1/statuses with a bearer token, `visibility`,
+`language`, `in_reply_to_id` for thread parts and `media_ids` from POST /api/v2/media (the alt
+text goes in `description`). The `Idempotency-Key` header is derived from the delivery key, so
+a retry of a post whose answer was lost returns the status already made (Mastodon keeps keys
+for an hour) instead of posting twice. The instance's own limit (GET /api/v2/instance) is
+checked before sending; at render time the channel's `limit` stands in for it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from ..errors import DeliveryError
+from ..settings import Secret, field
+from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .social import (
+    LATER,
+    Post,
+    PostSettings,
+    bearer_mask,
+    check_url,
+    compose,
+    file_bytes,
+    idempotency_key,
+    language_code,
+    post_deliveries,
+    preview_posts,
+    previous,
+    recorded_request,
+    request_file,
+    reveal,
+)
+from .social_http import Api, join
+
+if TYPE_CHECKING:
+    from ..config import Channel
+    from ..release import Release
+
+STATUSES = "/api/v1/statuses"
+MEDIA = "/api/v2/media"
+MAX_MEDIA = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class MastodonSettings(PostSettings):
+    """Keys of a mastodon channel file."""
+
+    instance: str = field(doc="the instance's base URL, e.g. https://mastodon.social")
+    token: Secret = field(doc='access token with the write:statuses and write:media scopes: { env = "NAME" }')
+    visibility: Literal["public", "unlisted", "private", "direct"] = field("public", doc="who sees the posts")
+    replies_visibility: Literal["", "public", "unlisted", "private", "direct"] = field(
+        "", doc='visibility of thread parts after the first ("" = same as visibility; "unlisted" keeps timelines calm)')
+    url_length: int = field(23, doc="characters a link counts for (the instance's characters_reserved_per_url)")
+    media: bool = field(False, doc="attach the release's images (up to 4, alt text as description) to the first post; "
+                                   "Mastodon then shows them instead of a link card")
+    media_wait: float = field(30.0, doc="seconds to wait for the instance to finish processing uploaded images")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_url("instance", self.instance)
+
+
+class MastodonAdapter(Adapter):
+    """Posts (and threads) on a Mastodon instance."""
+
+    name: ClassVar[str] = "mastodon"
+    Settings: ClassVar[type] = MastodonSettings
+    default_template: ClassVar[str] = "social/mastodon.txt.j2"
+    public: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = True  # Idempotency-Key: a repeated request returns the first status
+
+    def __init__(self, workspace: Any):
+        super().__init__(workspace)
+        self._api: Api | None = None
+        self._instance: dict[str, int] | None = None
+
+    def measure(self, settings: MastodonSettings, limit: int | None = None, url_length: int | None = None) -> Any:
+        from .. import textfit
+
+        return textfit.measure_for("mastodon", limit=limit or settings.limit,
+                                   url_length=url_length or settings.url_length)
+
+    # --- render -----------------------------------------------------------------------------
+
+    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+        s: MastodonSettings = channel.settings
+        posts = compose(self, release, channel, self.measure(s), platform="Mastodon")
+        images = list(release.images[:MAX_MEDIA]) if s.media else []
+        url = join(s.instance, STATUSES)
+
+        def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
+            body: dict[str, Any] = {"status": post.text}
+            files: list[File] = []
+            media: list[dict[str, str]] = []
+            if i == 1:
+                for j, image in enumerate(images, 1):
+                    assert image.file is not None
+                    suffix = image.file.suffix.lower() or ".bin"
+                    name = f"post-{i}.media-{j}{suffix}"
+                    mime = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
+                    files.append(request_file(i, "POST", join(s.instance, MEDIA), {"Authorization": bearer_mask()},
+                                              {"file": f"(multipart: {name}, {mime})", "description": image.alt},
+                                              suffix=f".media-{j}"))
+                    files.append(File(name, image.file.read_bytes()))
+                    media.append({"file": name, "mime": mime, "alt": image.alt})
+                if media:
+                    body["media_ids"] = [LATER.format(what=f"id of uploaded image {j}") for j in range(1, len(media) + 1)]
+            else:
+                body["in_reply_to_id"] = LATER.format(what=f"id of post {i - 1}")
+            visibility = s.visibility if i == 1 else (s.replies_visibility or s.visibility)
+            body["visibility"] = visibility
+            body["language"] = language_code(release.language)
+            headers = {"Authorization": bearer_mask(), "Content-Type": "application/json",
+                       "Idempotency-Key": idempotency_key(key)}
+            files.insert(0, request_file(i, "POST", url, headers, body))
+            return files, {"media": media}
+
+        return post_deliveries(self, release, channel, posts, build)
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        def extra(d: Delivery) -> tuple[list[str], list[Check]]:
+            return [f"[image: {m['alt']}]" for m in d.meta.get("media", [])], []
+
+        return preview_posts(deliveries, "characters, each link 23", extra)
+
+    # --- deliver ----------------------------------------------------------------------------
+
+    def api(self, channel: Channel) -> Api:
+        if self._api is None:
+            s: MastodonSettings = channel.settings
+            self._api = Api(channel.name, "Mastodon", [s.token.env], s.timeout)
+        return self._api
+
+    def instance_limits(self, channel: Channel) -> dict[str, int] | None:
+        """The instance's own limit and link length, when it says them (read once per run)."""
+        if self._instance is None:
+            s: MastodonSettings = channel.settings
+            try:
+                response = self.api(channel).send("GET", join(s.instance, "/api/v2/instance"))
+                statuses = response.json()["configuration"]["statuses"] if response.ok else None
+                self._instance = {"limit": int(statuses["max_characters"]),
+                                  "url_length": int(statuses.get("characters_reserved_per_url", s.url_length))}
+            except (DeliveryError, ValueError, KeyError, TypeError):
+                self._instance = {}  # unknown: the status endpoint judges
+        return self._instance or None
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        s: MastodonSettings = channel.settings
+        request = recorded_request(delivery)
+        body = dict(request["body"])
+        limits = self.instance_limits(channel)
+        if limits:
+            measure = self.measure(s, limits["limit"], limits["url_length"])
+            length = measure(body["status"])
+            if length > limits["limit"]:
+                raise DeliveryError(f"channel {channel.name!r}: {delivery.label} is {length} characters, but the "
+                                    f"instance allows {limits['limit']}; set limit = {limits['limit']} in "
+                                    f"{channel.path.name} and shorten the text", retryable=False)
+        token = reveal(s.token, channel)
+        auth = {"Authorization": f"Bearer {token}"}
+        api = self.api(channel)
+        if delivery.meta.get("media"):
+            body["media_ids"] = [self._upload(api, s, delivery, m, auth) for m in delivery.meta["media"]]
+        if delivery.after:
+            body["in_reply_to_id"] = previous(self, delivery).remote_id
+        headers = {**auth, "Idempotency-Key": request["headers"]["Idempotency-Key"]}
+        response = api.send("POST", request["url"], json=body, headers=headers)
+        if response.status_code == 422 and "processing" in response.text:
+            raise DeliveryError(f"channel {channel.name!r}: Mastodon is still processing the images; "
+                                "will try again", retryable=True)
+        data = api.check(response, "status").json()
+        return Receipt(remote_id=str(data["id"]), url=data.get("url") or data.get("uri") or "")
+
+    def _upload(self, api: Api, s: MastodonSettings, delivery: Delivery, media: dict[str, str],
+                auth: dict[str, str]) -> str:
+        data = file_bytes(delivery, media["file"])
+        response = api.send("POST", join(s.instance, MEDIA), headers=auth,
+                            files={"file": (media["file"], data, media["mime"])}, data={"description": media["alt"]})
+        attachment = api.check(response, "media upload").json()
+        # 202: accepted, still processing; the status may only use it once it has a URL.
+        deadline = time.monotonic() + s.media_wait
+        pause = 0.0
+        while attachment.get("url") is None:
+            if time.monotonic() + pause > deadline:
+                raise DeliveryError(f"channel {api.channel!r}: Mastodon did not finish processing "
+                                    f"{media['file']} within {s.media_wait:.0f} s; will try again", retryable=True)
+            time.sleep(pause)
+            pause = min(2.0, pause * 2 or 0.25)
+            response = api.send("GET", join(s.instance, f"/api/v1/media/{attachment['id']}"), headers=auth)
+            if response.status_code == 206:
+                continue
+            attachment = api.check(response, "media").json()
+        return str(attachment["id"])
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        self._instance = None

@@ -1,0 +1,225 @@
+"""Shared code of the social adapters: posts that fit, threads as linked deliveries, outbox requests, preview.
+
+A post is composed from the channel's template (title, summary, link, hashtags from tags) and
+fitted to the platform's own count by `textfit.fit` (hashtags go first, then the summary is
+shortened at a word boundary; the link always survives), or it is the release's own
+`[channel.NAME] text`, which is never rewritten: if it does not fit, the release is refused at
+that line, unless `thread = true` asks for a numbered thread. Each post is one delivery, target
+"post", part "1", "2", ...; part n names part n-1 in `after`, so it is sent only once part n-1
+is, and it replies to the remote id in part n-1's receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DeliveryError, ReleaseError, SecretMissing
+from ..settings import MASK, Secret, field
+from .base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
+
+if TYPE_CHECKING:
+    from ..config import Channel
+    from ..release import Release
+    from .base import Adapter
+
+# What a thread part's request shows for an id only known once the part before is sent.
+LATER = "(set at sending: {what})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostSettings:
+    """Keys every social channel has."""
+
+    limit: int = field(500, doc="most characters a post may have, counted the platform's way")
+    thread: bool = field(False, doc="post a text too long for one post as a numbered thread (a release may set it too)")
+    timeout: float = field(15.0, doc="seconds to wait for the platform's answer")
+
+    def __post_init__(self) -> None:
+        if self.limit < 20:
+            raise ValueError(f"limit = {self.limit} is too small for a post; the platform default is usually right")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+
+
+def check_url(name: str, value: str) -> None:
+    """Settings check: an absolute http(s) base URL."""
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{name} must be an absolute http(s) URL, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post's text and how it measures against its limit."""
+
+    text: str
+    length: int
+    limit: int
+    note: str = ""
+
+
+def tidy(text: str) -> str:
+    """Trailing spaces and runs of blank lines a template leaves behind, removed."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def thread_wanted(release: Release, channel: Channel) -> bool:
+    """A release's `thread` override, else the channel's setting."""
+    override = release.override(channel.name).thread
+    return bool(getattr(channel.settings, "thread", False) if override is None else override)
+
+
+def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, *, platform: str,
+            extra: Mapping[str, Any] | None = None, threads: bool = True) -> list[Post]:
+    """The posts of a release on a channel: its own text or the fitted template, split into a thread if asked."""
+    from .. import textfit
+
+    limit = measure.limit
+    thread = threads and thread_wanted(release, channel)
+    own = release.override(channel.name).text
+    if own is not None and own.strip():
+        text = tidy(own)
+        length = measure(text)
+        if length <= limit:
+            return [Post(text, length, limit)]
+        if thread:
+            return _split(text, measure, textfit)
+        hint = "shorten it or set thread = true" if threads else f"shorten it ({platform} has no threads)"
+        raise ReleaseError(
+            f"[channel.{channel.name}] text is {length} long as {platform} counts it, over its limit of {limit}; {hint}",
+            path=release.path, line=release.source.line_of(("channel", channel.name), "text"))
+
+    name = adapter.template_name(channel)
+
+    def render(summary: str, hashtags: Sequence[str]) -> str:
+        context = {"release": release, "title": release.title, "subtitle": release.subtitle, "summary": summary,
+                   "link": release.url, "tags": list(hashtags), "language": release.language,
+                   "organization": adapter.workspace.config.organization, **(extra or {})}
+        return tidy(adapter.workspace.templates.render(name, **context))
+
+    tags = list(release.tags)
+    if thread:
+        full = render(release.summary, tags)
+        if measure(full) > limit:
+            return _split(full, measure, textfit)
+    result = textfit.fit(render, summary=release.summary, hashtags=tags, measure=measure)
+    notes = []
+    if result.dropped_hashtags:
+        notes.append(f"left out {_plural(len(result.dropped_hashtags), 'hashtag')}: "
+                     + " ".join(textfit_hashtag(t) for t in result.dropped_hashtags))
+    if result.shortened:
+        notes.append("summary shortened")
+    return [Post(result.text, result.length, result.limit, "; ".join(notes))]
+
+
+def textfit_hashtag(tag: str) -> str:
+    from ..templating import hashtag
+
+    return tag if tag.startswith("#") else hashtag(tag)
+
+
+def _split(text: str, measure: Any, textfit: Any) -> list[Post]:
+    parts = textfit.split_thread(text, measure)
+    n = len(parts)
+    return [Post(p, measure(p), measure.limit, f"thread part {i} of {n}") for i, p in enumerate(parts, 1)]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def post_key(release: Release, channel: Channel, part: int) -> str:
+    """The delivery key of post `part` (the same as Delivery.key)."""
+    return "/".join(key_part(p) for p in (release.id, channel.name, "post", str(part)))
+
+
+def idempotency_key(key: str) -> str:
+    """A stable, opaque idempotency key for a delivery key."""
+    return hashlib.sha256(f"distribute:{key}".encode()).hexdigest()
+
+
+Build = Callable[[int, int, Post, str], tuple[list[File], dict[str, Any]]]
+
+
+def post_deliveries(adapter: Adapter, release: Release, channel: Channel, posts: list[Post], build: Build) -> list[Delivery]:
+    """One delivery per post; part n waits for part n-1 (`after`) and replies to it."""
+    out: list[Delivery] = []
+    n = len(posts)
+    first = post_key(release, channel, 1)
+    for i, post in enumerate(posts, 1):
+        key = post_key(release, channel, i)
+        files, meta = build(i, n, post, key)
+        meta = {"text": post.text, "length": post.length, "limit": post.limit, "note": post.note,
+                "index": i, "count": n, "root": first, **meta}
+        label = f"post {i}/{n}" if n > 1 else "post"
+        out.append(Delivery(release.id, channel.name, adapter.name, "post", str(i), tuple(files), meta=meta,
+                            label=label, after=out[-1].key if out else None))
+    return out
+
+
+def request_file(part: int, method: str, url: str, headers: Mapping[str, str], body: Any, suffix: str = "") -> File:
+    """The outbox JSON of one API request of post `part`."""
+    return http_request_file(f"post-{part}{suffix}.json", method, url, headers, body)
+
+
+def recorded_request(delivery: Delivery, suffix: str = "") -> dict[str, Any]:
+    """The request recorded at render time: what was scheduled is what is sent."""
+    name = f"post-{delivery.part}{suffix}.json"
+    for f in delivery.files:
+        if f.name == name:
+            return dict(json.loads(f.data.decode("utf-8")))
+    raise DeliveryError(f"delivery {delivery.key} has no {name}; schedule the release again", retryable=False)
+
+
+def file_bytes(delivery: Delivery, name: str) -> bytes:
+    for f in delivery.files:
+        if f.name == name:
+            return f.data
+    raise DeliveryError(f"delivery {delivery.key} has no {name}; schedule the release again", retryable=False)
+
+
+def reveal(secret: Secret, channel: Channel) -> str:
+    """A secret's value for sending; an unset variable fails this delivery with the variable's name."""
+    try:
+        return secret.reveal(channel.name)
+    except SecretMissing as exc:
+        raise DeliveryError(str(exc), retryable=False) from None
+
+
+def bearer_mask() -> str:
+    return f"Bearer {MASK}"
+
+
+def previous(adapter: Adapter, delivery: Delivery, key: str | None = None) -> Receipt:
+    """The receipt of the post this one replies to (part n-1, or the thread's first part)."""
+    wanted = key or delivery.after
+    assert wanted is not None
+    receipt = adapter.receipts.get(wanted)
+    if receipt is None or not receipt.remote_id:
+        raise DeliveryError(f"{delivery.label or delivery.key} replies to {wanted}, which is not sent yet; "
+                            "it goes once that one is", retryable=True)
+    return receipt
+
+
+def preview_posts(deliveries: list[Delivery], unit: str,
+                  extra: Callable[[Delivery], tuple[list[str], list[Check]]] | None = None) -> list[PreviewBlock]:
+    """A block per post: its text, what goes with it, and its length against the limit."""
+    blocks = []
+    for d in deliveries:
+        m = d.meta
+        lines, checks = extra(d) if extra else ([], [])
+        length_check = Check("length", m["length"], m["limit"], m["length"] <= m["limit"],
+                             note="; ".join(x for x in (unit, m.get("note", "")) if x))
+        text = m["text"] + ("\n\n" + "\n".join(lines) if lines else "")
+        blocks.append(PreviewBlock(title=d.label or "post", text=text, checks=(length_check, *checks)))
+    return blocks
+
+
+def language_code(tag: str) -> str:
+    """ISO 639 primary language of a BCP 47 tag ("en-GB" -> "en")."""
+    return tag.split("-")[0].lower()

@@ -1,0 +1,107 @@
+"""The x adapter: posts (and reply chains) through the X API v2, signed with OAuth 1.0a user context.
+
+POST /2/tweets with `{"text": ...}` and, for thread parts, `reply.in_reply_to_tweet_id`; the
+request is signed with the app's consumer key and secret and the account's access token and
+secret (HMAC-SHA1, in the Authorization header; a JSON body is not part of the signature).
+Text is fitted to X's weighted count (NFC; CJK and most symbols weigh 2, every URL 23, each
+emoji 2). X has no idempotency key, so an answer lost in transit leaves the post in doubt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..settings import MASK, Secret, field
+from .base import Adapter, Delivery, File, PreviewBlock, Receipt
+from .social import LATER, Post, PostSettings, check_url, compose, post_deliveries, preview_posts, previous, \
+    recorded_request, request_file, reveal
+from .social_http import Api, join
+
+if TYPE_CHECKING:
+    from ..config import Channel
+    from ..release import Release
+
+TWEETS = "/2/tweets"
+# What the outbox shows for the header computed at sending (fresh nonce and timestamp each time).
+_OAUTH_SHOWN = ('OAuth oauth_consumer_key="{m}", oauth_token="{m}", oauth_signature_method="HMAC-SHA1", '
+                'oauth_timestamp="(set at sending)", oauth_nonce="(set at sending)", oauth_version="1.0", '
+                'oauth_signature="{m}"').format(m=MASK)
+
+
+@dataclass(frozen=True, kw_only=True)
+class XSettings(PostSettings):
+    """Keys of an x channel file."""
+
+    limit: int = field(280, doc="most weighted characters a post may have (X: 280)")
+    api: str = field("https://api.x.com", doc="API base URL")
+    api_key: Secret = field(doc='the app\'s API key (OAuth 1.0a consumer key): { env = "NAME" }')
+    api_secret: Secret = field(doc='the app\'s API key secret (consumer secret): { env = "NAME" }')
+    access_token: Secret = field(doc='the posting account\'s access token (read and write): { env = "NAME" }')
+    access_token_secret: Secret = field(doc='the access token\'s secret: { env = "NAME" }')
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_url("api", self.api)
+
+
+class XAdapter(Adapter):
+    """Posts (and reply chains) on X."""
+
+    name: ClassVar[str] = "x"
+    Settings: ClassVar[type] = XSettings
+    default_template: ClassVar[str] = "social/x.txt.j2"
+    public: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = False
+
+    def __init__(self, workspace: Any):
+        super().__init__(workspace)
+        self._api: Api | None = None
+
+    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+        from .. import textfit
+
+        s: XSettings = channel.settings
+        posts = compose(self, release, channel, textfit.measure_for("x", limit=s.limit), platform="X")
+        headers = {"Authorization": _OAUTH_SHOWN, "Content-Type": "application/json"}
+
+        def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
+            body: dict[str, Any] = {"text": post.text}
+            if i > 1:
+                body["reply"] = {"in_reply_to_tweet_id": LATER.format(what=f"id of post {i - 1}")}
+            return [request_file(i, "POST", join(s.api, TWEETS), headers, body)], {}
+
+        return post_deliveries(self, release, channel, posts, build)
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        return preview_posts(deliveries, "weighted: CJK and emoji 2, each link 23")
+
+    def api(self, channel: Channel) -> Api:
+        if self._api is None:
+            s: XSettings = channel.settings
+            names = [s.api_key.env, s.api_secret.env, s.access_token.env, s.access_token_secret.env]
+            self._api = Api(channel.name, "X", names, s.timeout,
+                            hint=" and that the app has read and write permission (regenerate the access token after "
+                                 "changing it)")
+        return self._api
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        from requests_oauthlib import OAuth1
+
+        s: XSettings = channel.settings
+        request = recorded_request(delivery)
+        body = dict(request["body"])
+        if delivery.after:
+            body["reply"] = {"in_reply_to_tweet_id": previous(self, delivery).remote_id}
+        auth = OAuth1(reveal(s.api_key, channel), reveal(s.api_secret, channel),
+                      reveal(s.access_token, channel), reveal(s.access_token_secret, channel),
+                      signature_method="HMAC-SHA1", signature_type="AUTH_HEADER")
+        api = self.api(channel)
+        response = api.check(api.send("POST", request["url"], json=body, auth=auth), "post")
+        data = response.json()["data"]
+        return Receipt(remote_id=str(data["id"]), url=f"https://x.com/i/web/status/{data['id']}")
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
