@@ -182,3 +182,24 @@ def test_golden_wire_documents(workspace: Path, variant: str) -> None:
     for part, data in _documents(workspace, variant, channel).items():
         suffix = {"txt": "txt", "newsml": "newsml.xml", "ninjs": "ninjs.json"}[part]
         check_golden("wire", f"{variant}.{suffix}", data)
+
+
+def _example_pairs() -> list[tuple[str, str]]:
+    from conftest import ROOT
+
+    channels = [p.stem for p in sorted((ROOT / "channels").glob("*.toml"))
+                if 'adapter = "wire"' in p.read_text(encoding="utf-8")]
+    releases = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "releases").glob("*.md"))]
+    return [(r, c) for r in releases for c in channels]
+
+
+@pytest.mark.parametrize("release, channel", _example_pairs())
+def test_every_example_release_validates_on_every_example_wire_channel(
+        workspace: Path, newsml_schema, ninjs_validator, release: str, channel: str) -> None:
+    _, deliveries = render(workspace, release, channel)
+    for d in deliveries:
+        if d.part == "newsml":
+            assert_valid_newsml(newsml_schema, d.files[0].data)
+        elif d.part == "ninjs":
+            assert_valid_ninjs(ninjs_validator, d.files[0].data)
+    assert {d.part for d in deliveries} >= {"newsml", "ninjs"}

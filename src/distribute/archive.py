@@ -75,22 +75,24 @@ def _row(row: Any) -> ArchivedItem:
     return ArchivedItem(row.release_id, row.guid, parse(row.published), json.loads(row.item_json))
 
 
-def items(url: str, channel: str, conn: Connection | None = None) -> list[ArchivedItem]:
-    """Every archived item of a channel, newest publication first (ties by release id)."""
+def items(url: str, channel: str, conn: Connection | None = None, limit: int | None = None) -> list[ArchivedItem]:
+    """The archived items of a channel, newest publication first (ties by release id), at most `limit`."""
     from sqlalchemy import text
 
-    query = text(
-        "SELECT release_id, guid, published, item_json FROM feed_items WHERE channel = :channel "
-        "ORDER BY published DESC, release_id DESC"
-    )
+    sql = ("SELECT release_id, guid, published, item_json FROM feed_items WHERE channel = :channel "
+           "ORDER BY published DESC, release_id DESC")
+    params: dict[str, Any] = {"channel": channel}
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
     if conn is not None:
-        return [_row(r) for r in conn.execute(query, {"channel": channel})]
+        return [_row(r) for r in conn.execute(text(sql), params)]
     if not _exists(url):
         return []
     from .db import engine
 
     with engine(url).connect() as c:
-        return [_row(r) for r in c.execute(query, {"channel": channel})]
+        return [_row(r) for r in c.execute(text(sql), params)]
 
 
 def find(url: str, channel: str, release_id: str) -> ArchivedItem | None:

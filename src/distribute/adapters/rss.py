@@ -114,8 +114,9 @@ class RssAdapter(Adapter):
         settings: RssSettings = channel.settings
         info = self.info(channel)
         url = self.workspace.database_url
-        archived = archive.items(url, channel.name)
-        own = next((a for a in archived if a.release_id == release.id), None)
+        # One more than shown: this release may be among the newest and is replaced by its new version.
+        archived = archive.items(url, channel.name, limit=settings.max_items + 1)
+        own = archive.find(url, channel.name, release.id)
         item, media = build_item(release, channel, self.workspace, info.link, own)
         now = clock.now()
         shown = [i for i in stamp_items(archived) if i["release_id"] != release.id and visible(i, now)]
@@ -163,7 +164,7 @@ class RssAdapter(Adapter):
             with archive.locked(self.workspace.database_url) as conn:
                 archive.record(conn, channel.name, delivery.release_id, item["guid"],
                                archive.parse(item["published"]), item)
-                everything = stamp_items(archive.items("", channel.name, conn))
+                everything = stamp_items(archive.items("", channel.name, conn, limit=settings.max_items))
                 shown = order([i for i in everything if visible(i, now)], settings.max_items)
                 documents = {RSS_FILE: build(shown, info, "rss"), ATOM_FILE: build(shown, info, "atom")}
                 for m in delivery.meta.get("media", []):
