@@ -284,3 +284,13 @@ def test_preview_says_whether_the_release_is_in_the_feed_yet(workspace: Path) ->
     (block,) = ws.adapter(ws.channels["rss"]).preview(deliveries, ws.channels["rss"])
     checks = {c.label: c for c in block.checks}
     assert checks["this release in the feed now"].value.startswith("no") and all(c.ok for c in block.checks)
+
+
+def test_a_workspace_template_can_shape_the_item_content(workspace: Path) -> None:
+    (workspace / "templates" / "rss").mkdir(parents=True)
+    (workspace / "templates" / "rss" / "item.html.j2").write_text(
+        '<p><a href="contact.html">{{ release.title }}</a></p>\n{{ body_html }}')
+    rss, _ = _docs(workspace, EXAMPLE_RELEASE)
+    content = etree.fromstring(rss).findtext("channel/item/{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert content.startswith('<p><a href="https://en.asaninst.org/press/contact.html">Managing Decline?')
+    assert "<strong>Defense spending" in content  # the body stays HTML, not escaped twice

@@ -158,3 +158,10 @@ def test_bad_settings_are_refused_with_file_and_line(workspace: Path) -> None:
 def test_golden_text_copy(workspace: Path, style: str) -> None:
     text = copy(workspace, EXAMPLE_RELEASE, WIRE + f'style = "{style}"\n')
     check_golden("wire", f"example.{style}.txt", text.encode("utf-8"))
+
+
+def test_a_workspace_template_can_replace_the_copy_layout(workspace: Path) -> None:
+    (workspace / "templates" / "wire").mkdir(parents=True)
+    (workspace / "templates" / "wire" / "short.txt.j2").write_text("{{ notice }} | {{ headline }}\n{{ end_mark }}\n")
+    text = copy(workspace, EXAMPLE_RELEASE, WIRE + 'template = "wire/short.txt.j2"\n')
+    assert text == "FOR IMMEDIATE RELEASE | Managing Decline? NATO's Uneasy Future After the 2025 Summit\n###\n"
