@@ -197,3 +197,12 @@ def test_unreachable_smtp_server_is_retryable(workspace: Path) -> None:
     with pytest.raises(DeliveryError) as caught:
         deliver_all(workspace)
     assert caught.value.retryable and not caught.value.in_doubt
+
+
+def test_plain_smtp_login_to_a_remote_host_is_refused_at_load(workspace: Path) -> None:
+    from distribute.errors import ConfigError
+
+    set_channel(workspace, "wire-desk", 'adapter = "wire"\ntransport = "email"\n[email]\nto = "desk@wire.example"\n'
+                                        'host = "smtp.example.org"\nsecurity = "none"\nusername = "press"\n')
+    with pytest.raises(ConfigError, match="unencrypted"):
+        render(workspace, EXAMPLE_RELEASE, "wire-desk")

@@ -31,6 +31,12 @@ class WireEmail:
     password: Secret | None = field(None, doc='SMTP password, by reference: { env = "NAME" }')
     timeout: float = field(30.0, doc="seconds to wait for the SMTP server")
 
+    def __post_init__(self) -> None:
+        loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
+        if self.security == "none" and self.username and not loopback:
+            raise ValueError(f'security = "none" would send the SMTP password to {self.host} unencrypted; '
+                             'use "starttls" or "ssl"')
+
 
 def build_message(workspace: Workspace, delivery: Delivery, document: File, settings: WireEmail) -> EmailMessage:
     """The message for one wire document; its Message-ID is derived from the delivery key."""
