@@ -67,6 +67,7 @@ class ApiServer:
         self.lock = threading.RLock()
         self._http: ThreadingHTTPServer | None = None
         self._ids = itertools.count(1)
+        self.unstall = threading.Event()  # set at exit: a stalled request is let go (never a sleep)
 
     # --- running ------------------------------------------------------------------------
 
@@ -104,11 +105,12 @@ class ApiServer:
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._http is not None
+        self.unstall.set()
         self._http.shutdown()
         self._http.server_close()
 
@@ -130,6 +132,10 @@ class ApiServer:
     def drop(self, route: str) -> None:
         """Process the next request on `route`, then close the connection without answering."""
         self._script[route].append((DROP, None))
+
+    def stall(self, route: str) -> None:
+        """Process the next request on `route`, then answer nothing until the test ends (a read timeout)."""
+        self._script[route].append(("stall", None))
 
     def count(self, route: str) -> int:
         return sum(1 for s in self.seen if s.route == route)
@@ -159,9 +165,10 @@ class ApiServer:
                 return Reply(500, {"error": "InternalServerError", "message": repr(exc)})
             if step and step[0] == DROP:
                 return None
-            if step and step[0] == "after":
-                return step[1]
-            return reply
+        if step and step[0] == "stall":  # outside the lock: other requests still get answers
+            self.unstall.wait(30)
+            return None
+        return step[1] if step and step[0] == "after" else reply
 
     def handle(self, seen: Seen) -> Reply:
         raise NotImplementedError
