@@ -73,19 +73,22 @@ def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(pws: Path
 
 def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
     sink, api = servers
-    due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=3)
+    later = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(hours=1)
+    setup(pws, sink, api, publish_at=later.isoformat())
     workers = [start(pws, plugin_site, "worker", "--name", name, "--poll", "0.2") for name in ("alpha", "beta")]
     try:
-        setup(pws, sink, api, publish_at=due.isoformat())
-
-        def both_jobs() -> bool:
+        def jobs() -> list[tuple[str, float]]:
             try:
-                ids = [r["id"] for r in pg_rows(postgres_url, "SELECT id FROM apscheduler_jobs ORDER BY id")]
+                return [(r["id"], r["next_run_time"]) for r in
+                        pg_rows(postgres_url, "SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id")]
             except Exception:  # the table is created by the first worker to start
-                return False
-            return ids == ["alpha:dispatch", "beta:dispatch"]
+                return []
 
-        wait_for(both_jobs, what="each worker's job")
+        wait_for(lambda: jobs() == [("alpha:dispatch", later.timestamp()), ("beta:dispatch", later.timestamp())],
+                 what="each worker's job at the due time")
+        # Moved earlier while both run: each picks the change up from the ledger, one delivery each.
+        due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=2)
+        assert invoke(pws, "schedule", "releases/r1.md", "--at", due.isoformat()).exit_code == 0
         wait_for(lambda: states(postgres_url) == {"sent": N + 3}, timeout=120, what="delivery by the workers")
         assert min(sink.times) >= due.timestamp()
     finally:

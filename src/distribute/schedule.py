@@ -10,6 +10,7 @@ job calls the same dispatch routine as `send --due`.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,11 @@ class Worker:
         self.poll = poll if poll is not None else workspace.config.delivery.poll
         self.ledger = Ledger(workspace.database_url)
         self.stop_event = threading.Event()  # dispatch stops handing over new deliveries
-        self.wake = threading.Event()  # the main loop re-derives the job now
+        # Signals reach the main loop through a pipe: a handler must not take a lock (an Event's
+        # set() does) that the interrupted main thread may be holding.
+        self._signalled = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         self.job_id = f"{name}:dispatch"
         self.runs = 0
         self.last_report: Report | None = None
@@ -161,24 +166,33 @@ class Worker:
         self.sync()
 
     def request_stop(self, *_: Any) -> None:
-        """SIGTERM/SIGINT: finish the delivery in hand, give back the rest, exit."""
-        self.stop_event.set()
-        self.wake.set()
+        """SIGTERM/SIGINT (or any thread): finish the delivery in hand, give back the rest, exit."""
+        self._signalled = True
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass  # the pipe is full (the main loop is due to wake anyway) or already closed
 
     def run_forever(self, install_signals: bool = True) -> None:
         """Start, then re-derive the job every `poll` seconds until asked to stop; stop cleanly."""
+        import select
+
         if install_signals:
             signal.signal(signal.SIGTERM, self.request_stop)
             signal.signal(signal.SIGINT, self.request_stop)
         self.start()
         try:
-            while not self.stop_event.is_set():
-                self.wake.wait(self.poll)
-                self.wake.clear()
-                if not self.stop_event.is_set():
+            while not self._signalled:
+                ready, _, _ = select.select([self._wake_r], [], [], self.poll)
+                if ready:
+                    os.read(self._wake_r, 512)
+                if not self._signalled:
                     self.sync()
         finally:
             self.shutdown()
+            if install_signals:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def shutdown(self) -> None:
         """Wait for a running dispatch to hand back its claims, then stop the scheduler."""
@@ -186,3 +200,5 @@ class Worker:
         if self._sched is not None and self._sched.running:
             self._sched.shutdown(wait=True)
         _WORKERS.pop(self.name, None)
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
