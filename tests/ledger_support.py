@@ -120,29 +120,6 @@ def states(rows: list[dict[str, object]]) -> dict[str, int]:
     return out
 
 
-# --- pytest fixtures (imported by the ledger test modules) ------------------------------------
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test adapters installed as a plugin, in a folder put on PYTHONPATH of subprocesses."""
-    return install_plugin(tmp_path_factory.mktemp("ledger-plugin"))
-
-
-@pytest.fixture
-def lws(tmp_path: Path, plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty workspace (config only) with the test plugin importable in this process too."""
-    monkeypatch.syspath_prepend(str(plugin_site))
-    for name in [k for k in os.environ if k.startswith("DISTRIBUTE_")]:
-        monkeypatch.delenv(name)
-    ws = tmp_path / "ws"
-    write_config(ws, delivery="backoff = 10\nbackoff_max = 600\nmax_attempts = 3")
-    monkeypatch.chdir(ws)
-    return ws
-
-
 def invoke(ws: Path, *args: str):  # type: ignore[no-untyped-def]
     """`distribute --config ws/config.toml ARGS` in this process (click's runner), as a user types it."""
     from click.testing import CliRunner

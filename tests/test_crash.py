@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_servers import Gate, mail_sink, statuses_server, wait_for
-from ledger_support import invoke, ledger_rows, lws, plugin_site, run, start, states, write_channel, write_release  # noqa: F401
+from ledger_support import invoke, ledger_rows, run, start, states, write_channel, write_release
 
 N = 2000
 
@@ -70,7 +71,7 @@ def test_four_send_due_processes_at_once_deliver_everything_exactly_once(lws: Pa
     setup(lws, sink, api)
     procs = [start(lws, plugin_site, "send", "--due") for _ in range(4)]
     codes = [p.wait(120) for p in procs]
-    assert all(c in (0, 4) for c in codes), [(c, p.stderr.read()) for c, p in zip(codes, procs)]  # type: ignore[union-attr]
+    assert all(c in (0, 4) for c in codes), [(c, p.stderr.read()) for c, p in zip(codes, procs, strict=True)]  # type: ignore[union-attr]
     assert check_exactly_once(lws, sink, api) == {"sent": N + 3}
     senders = {r["claimed_by"] for r in ledger_rows(lws)}
     assert len(senders) >= 2, "the four processes should have shared the work"

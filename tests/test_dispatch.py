@@ -11,8 +11,9 @@ import pytest
 import time_machine
 
 from distribute.retry import DeliverySettings, backoff_delay
+from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_servers import mail_sink, statuses_server
-from ledger_support import attempts, invoke, ledger_rows, lws, plugin_site, states, write_channel, write_release  # noqa: F401
+from ledger_support import attempts, invoke, ledger_rows, states, write_channel, write_release
 
 UTC = dt.timezone.utc
 DUE = dt.datetime(2025, 6, 30, 0, 0, tzinfo=UTC)  # the test releases' publish time (09:00 KST)

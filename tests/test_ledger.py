@@ -11,7 +11,8 @@ import time_machine
 from distribute.config import Workspace
 from distribute.db import migrate
 from distribute.ledger import Ledger
-from ledger_support import invoke, ledger_rows, lws, plugin_site, states, write_channel, write_release  # noqa: F401
+from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
+from ledger_support import invoke, ledger_rows, states, write_channel, write_release
 
 NOW = "2025-06-29T00:00:00+00:00"  # the day before the example publish time
 

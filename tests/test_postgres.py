@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger_postgres import pg_rows, postgres_server, postgres_url  # noqa: F401
+from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
+from ledger_postgres import pg_rows
 from ledger_servers import mail_sink, statuses_server, wait_for
-from ledger_support import invoke, lws, plugin_site, run, start, write_channel, write_release  # noqa: F401
+from ledger_support import invoke, run, start, write_channel, write_release
 
 N = 600
 

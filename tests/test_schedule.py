@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_servers import mail_sink, wait_for
-from ledger_support import invoke, ledger_rows, lws, plugin_site, start, states, write_channel, write_release  # noqa: F401
+from ledger_support import invoke, ledger_rows, start, states, write_channel, write_release
 
 NAME = "testworker"
 

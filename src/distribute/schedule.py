@@ -31,7 +31,7 @@ TABLE = "apscheduler_jobs"
 _WORKERS: dict[str, Worker] = {}
 
 
-class WorkerJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+class WorkerJobStore(SQLAlchemyJobStore):
     """A SQLAlchemyJobStore that sees only this worker's jobs, so several workers share one table."""
 
     def __init__(self, prefix: str, **kwargs: Any):
