@@ -114,8 +114,13 @@ class Worker:
             log.exception("dispatch run failed; retrying at the next poll")
         finally:
             self.runs += 1
-            if not self.stop_event.is_set():
-                self.sync()
+            # Checked under the sync lock: shutdown() sets stop_event under it too, so this thread
+            # never asks the scheduler for its job while shutdown() holds the scheduler's locks
+            # waiting for this very thread (APScheduler 3 shuts executors down under
+            # _jobstores_lock, which get_job needs: a deadlock otherwise).
+            with self._sync_lock:
+                if not self.stop_event.is_set():
+                    self._sync()
 
     def next_wake(self) -> Any:
         """When the job should fire: the ledger's next due time, or now if a crashed claim awaits."""
@@ -196,7 +201,8 @@ class Worker:
 
     def shutdown(self) -> None:
         """Wait for a running dispatch to hand back its claims, then stop the scheduler."""
-        self.stop_event.set()
+        with self._sync_lock:
+            self.stop_event.set()
         if self._sched is not None and self._sched.running:
             self._sched.shutdown(wait=True)
         _WORKERS.pop(self.name, None)
