@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from ..overview import Item, ReleaseStatus
 
+SMALL = 10  # channels up to this many deliveries are listed one by one
+ATTENTION = ("failed", "in_doubt", "sending", "claimed")
 ORDER = ("sent", "pending", "claimed", "sending", "failed", "in_doubt", "cancelled")
 
 
@@ -46,9 +48,12 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
         for ch in r.channels:
             counts = ", ".join(f"{ch.counts[s]} {s.replace('_', ' ')}" for s in ORDER if ch.counts.get(s))
             lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")
-            for item in ch.items:
-                if item.state != "cancelled":
-                    lines.append(_item(item, tz))
-            if ch.more:
-                lines.append(f"      … and {ch.more} more (`distribute status --json` for the first {len(ch.items)})")
+            # A thread or a feed is listed whole; of a newsletter, only what needs a look.
+            small = sum(ch.counts.values()) <= SMALL
+            shown = [i for i in ch.items if i.state != "cancelled" and (small or i.state in ATTENTION
+                                                                         or (i.state == "pending" and i.attempts))]
+            lines.extend(_item(item, tz) for item in shown)
+            hidden = sum(n for state, n in ch.counts.items() if state != "cancelled") - len(shown)
+            if hidden > 0 and not small:
+                lines.append(f"      … {hidden} not listed one by one (`distribute status --json` lists some)")
     return "\n".join(lines) + "\n"
