@@ -144,6 +144,8 @@ class Statuses:
                 self.problems.append(f"no status text: {body}")
             if body.get("visibility") not in ("public", "unlisted", "private", "direct"):
                 self.problems.append(f"bad visibility: {body}")
+            if "language" in body and not (isinstance(body["language"], str) and 2 <= len(body["language"]) <= 3):
+                self.problems.append(f"language is not an ISO 639 code: {body}")
             parent = body.get("in_reply_to_id")
             if parent is not None and parent not in {s["id"] for s in self.created}:
                 self.problems.append(f"reply to unknown status {parent}")
@@ -166,6 +168,20 @@ def statuses_server(token: str | None = None) -> Iterator[Statuses]:
     api = Statuses(token=token)
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            # GET /api/v2/instance, as documented: the status limits of this instance.
+            if self.path == "/api/v2/instance":
+                code, body = 200, {"domain": "social.example", "configuration": {"statuses": {
+                    "max_characters": 500, "max_media_attachments": 4, "characters_reserved_per_url": 23}}}
+            else:
+                code, body = 404, {"error": "Record not found"}
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)

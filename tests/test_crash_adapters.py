@@ -1,0 +1,79 @@
+"""The crash and overlap tests again, with the built-in adapters against documented-shape loopback servers."""
+
+from __future__ import annotations
+
+import collections
+import signal
+from pathlib import Path
+
+import pytest
+
+from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
+from ledger_servers import statuses_server
+from ledger_support import invoke, ledger_rows, run, start, states, subprocess_env, write_channel, write_release
+
+TOKEN = "mastodon-token-271828"
+LONG = " ".join(f"Point {i}: the alliance has to decide what it is for, and who pays for it." for i in range(24))
+
+
+@pytest.fixture
+def api():
+    with statuses_server(token=TOKEN) as a:
+        yield a
+
+
+def mastodon_thread(ws: Path, api, monkeypatch: pytest.MonkeyPatch) -> int:  # type: ignore[no-untyped-def]
+    """A Mastodon channel on the loopback server and a release long enough for a thread; returns its parts."""
+    monkeypatch.setenv("MASTODON_TOKEN", TOKEN)
+    write_channel(ws, "mastodon", f'adapter = "mastodon"\ninstance = "{api.url}"\n'
+                                  'token = { env = "MASTODON_TOKEN" }\nthread = true\ntimeout = 10\n')
+    write_release(ws, "r1", extra=f'[channel.mastodon]\ntext = "{LONG}"\nthread = true')
+    result = invoke(ws, "schedule", "releases/r1.md")
+    assert result.exit_code == 0, result.output
+    parts = len(ledger_rows(ws))
+    assert parts >= 3, "the text should make a thread of several posts"
+    return parts
+
+
+def env(site: Path) -> dict[str, str]:
+    return subprocess_env(site, MASTODON_TOKEN=TOKEN)
+
+
+def check_thread(ws: Path, api, parts: int) -> None:  # type: ignore[no-untyped-def]
+    """Each part posted exactly once, each replying to the one before, all as documented."""
+    assert not api.problems, api.problems
+    assert len(api.created) == parts
+    assert max(collections.Counter(s["content"] for s in api.created).values()) == 1
+    assert [s["in_reply_to_id"] for s in api.created] == [None] + [s["id"] for s in api.created[:-1]]
+    rows = ledger_rows(ws)
+    assert states(rows) == {"sent": parts}
+    assert [r["remote_id"] for r in rows] == [s["id"] for s in api.created]
+    assert all(TOKEN not in str(r) for r in rows)
+
+
+def test_four_processes_post_a_mastodon_thread_once(lws: Path, plugin_site: Path, api,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    parts = mastodon_thread(lws, api, monkeypatch)
+    procs = [start(lws, plugin_site, "send", "--due", env=env(plugin_site)) for _ in range(4)]
+    codes = [p.wait(120) for p in procs]
+    assert all(c in (0, 4) for c in codes), [p.stderr.read() for p in procs]  # type: ignore[union-attr]
+    check_thread(lws, api, parts)
+
+
+@pytest.mark.parametrize("at", [1, 2, 3])
+def test_mastodon_thread_killed_after_a_post_was_made_resumes_without_a_duplicate(
+        lws: Path, plugin_site: Path, api, monkeypatch: pytest.MonkeyPatch, at: int) -> None:  # type: ignore[no-untyped-def]
+    parts = mastodon_thread(lws, api, monkeypatch)
+    api.gate.at = at  # the server made post `at` and holds its answer
+    proc = start(lws, plugin_site, "send", "--due", env=env(plugin_site))
+    assert api.gate.held.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    api.gate.release.set()
+    assert [r["state"] for r in ledger_rows(lws)][at - 1] == "sending"
+    again = run(lws, plugin_site, "send", "--due", env=env(plugin_site))
+    # Mastodon is idempotent (Idempotency-Key): the post in hand is retried, answered with the first.
+    assert again.returncode == 0, again.stderr
+    assert "put back in line" in again.stderr
+    check_thread(lws, api, parts)
+    assert api.requests == parts + 1
