@@ -67,6 +67,7 @@ class ApiServer:
         self.lock = threading.RLock()
         self._http: ThreadingHTTPServer | None = None
         self._ids = itertools.count(1)
+        self._nth: dict[str, dict[int, Reply]] = collections.defaultdict(dict)
         self.unstall = threading.Event()  # set at exit: a stalled request is let go (never a sleep)
 
     # --- running ------------------------------------------------------------------------
@@ -125,6 +126,10 @@ class ApiServer:
         """Answer the next requests on `route` with these replies, without processing them."""
         self._script[route].extend(("before", r) for r in replies)
 
+    def fail_nth(self, route: str, n: int, reply: Reply) -> None:
+        """Answer the n-th request on `route` (counting all so far, 1-based) with `reply`, unprocessed."""
+        self._nth[route][n] = reply
+
     def fail_after(self, route: str, reply: Reply) -> None:
         """Process the next request on `route`, then answer `reply` instead of the real answer."""
         self._script[route].append(("after", reply))
@@ -154,6 +159,9 @@ class ApiServer:
     def _dispatch(self, seen: Seen) -> Reply | None:
         with self.lock:
             self.seen.append(seen)
+            nth = self._nth.get(seen.route, {}).get(self.count(seen.route))
+            if nth is not None:
+                return nth
             queue = self._script.get(seen.route)
             step = queue.popleft() if queue else None
             if step and step[0] == "before":

@@ -76,13 +76,13 @@ def facets(text: str) -> list[dict[str, Any]]:
     from .. import textfit
 
     out: list[dict[str, Any]] = []
-    for start, end in _spans(textfit.find_urls(text)):
+    for start, end in textfit.find_urls(text):
         shown = text[start:end]
         uri = shown if "://" in shown else "https://" + shown
         byte_start, byte_end = textfit.utf8_span(text, start, end)
         out.append({"index": {"byteStart": byte_start, "byteEnd": byte_end},
                     "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}]})
-    for start, end in _spans(textfit.find_hashtags(text)):
+    for start, end in textfit.find_hashtags(text):
         tag = text[start:end].lstrip("#＃")
         if not tag or len(regex.findall(r"\X", tag)) > TAG_MAX_GRAPHEMES or len(tag.encode()) > TAG_MAX_BYTES:
             continue
@@ -91,20 +91,6 @@ def facets(text: str) -> list[dict[str, Any]]:
                     "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}]})
     out.sort(key=lambda f: f["index"]["byteStart"])
     return out
-
-
-def _spans(found: Any) -> list[tuple[int, int]]:
-    """(start, end) character spans from textfit's finders (spans, or objects/tuples carrying them)."""
-    spans = []
-    for item in found:
-        if isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], int):
-            spans.append((item[0], item[1]))
-        elif hasattr(item, "span"):
-            span = item.span() if callable(item.span) else item.span
-            spans.append((span[0], span[1]))
-        else:
-            spans.append((item.start, item.end))
-    return spans
 
 
 def external_embed(uri: str, title: str, description: str, thumb: dict[str, Any] | None) -> dict[str, Any]:

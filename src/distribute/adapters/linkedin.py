@@ -67,10 +67,8 @@ def little_text(text: str) -> str:
 def _hashtag_spans(text: str) -> list[tuple[int, int]]:
     from .. import textfit
 
-    from .bluesky_record import _spans
-
     # A tag word must not hold a character little text reserves; such a "#x" is escaped as text.
-    return [(s, e) for s, e in _spans(textfit.find_hashtags(text))
+    return [(s, e) for s, e in textfit.find_hashtags(text)
             if text[s] == "#" and re.fullmatch(r"#[^\s|{}@\[\]()<>#\\*_~]+", text[s:e])]
 
 

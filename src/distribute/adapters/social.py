@@ -84,15 +84,14 @@ def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, 
     own = release.override(channel.name).text
     if own is not None and own.strip():
         text = tidy(own)
-        length = measure(text)
-        if length <= limit:
-            return [Post(text, length, limit)]
+        line = release.source.line_of(("channel", channel.name), "text")
+        if measure.fits(text):
+            return [Post(text, measure(text), limit)]
         if thread:
-            return _split(text, measure, textfit)
+            return _split(text, measure, release, line)
         hint = "shorten it or set thread = true" if threads else f"shorten it ({platform} has no threads)"
-        raise ReleaseError(
-            f"[channel.{channel.name}] text is {length} long as {platform} counts it, over its limit of {limit}; {hint}",
-            path=release.path, line=release.source.line_of(("channel", channel.name), "text"))
+        raise ReleaseError(f"[channel.{channel.name}] text is {measure.describe(text)}; {hint}",
+                           path=release.path, line=line)
 
     name = adapter.template_name(channel)
 
@@ -105,9 +104,14 @@ def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, 
     tags = list(release.tags)
     if thread:
         full = render(release.summary, tags)
-        if measure(full) > limit:
-            return _split(full, measure, textfit)
-    result = textfit.fit(render, summary=release.summary, hashtags=tags, measure=measure)
+        if not measure.fits(full):
+            return _split(full, measure, release, None)
+    try:
+        result = textfit.fit(render, summary=release.summary, hashtags=tags, measure=measure)
+    except textfit.FitError:
+        # Even title and link alone are too long: show it as it is; the length check fails validate.
+        text = render("", [])
+        return [Post(text, measure(text), limit, "too long even without summary and hashtags; shorten the title")]
     notes = []
     if result.dropped_hashtags:
         notes.append(f"left out {_plural(len(result.dropped_hashtags), 'hashtag')}: "
@@ -123,8 +127,13 @@ def textfit_hashtag(tag: str) -> str:
     return tag if tag.startswith("#") else hashtag(tag)
 
 
-def _split(text: str, measure: Any, textfit: Any) -> list[Post]:
-    parts = textfit.split_thread(text, measure)
+def _split(text: str, measure: Any, release: Release, line: int | None) -> list[Post]:
+    from .. import textfit
+
+    try:
+        parts = textfit.split_thread(text, measure)
+    except textfit.FitError as exc:
+        raise ReleaseError(f"cannot make a thread of it: {exc}", path=release.path, line=line) from None
     n = len(parts)
     return [Post(p, measure(p), measure.limit, f"thread part {i} of {n}") for i, p in enumerate(parts, 1)]
 
