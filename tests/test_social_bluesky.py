@@ -147,7 +147,7 @@ def test_a_thread_replies_with_root_and_parent(workspace: Path, pds: PdsServer) 
     assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
     posts = sorted(pds.records.items())  # rkeys sort in thread order
     root = {"uri": posts[0][1]["uri"], "cid": posts[0][1]["cid"]}
-    for (_, before), (_, after) in zip(posts, posts[1:]):
+    for (_, before), (_, after) in zip(posts, posts[1:], strict=False):
         assert after["value"]["reply"] == {"root": root, "parent": {"uri": before["uri"], "cid": before["cid"]}}
 
 

@@ -52,19 +52,43 @@ def test_a_thread_that_fails_half_way_resumes_without_reposting(workspace: Path,
         first_id = next(iter(server.statuses))
         assert rows["1"]["remote_id"] == first_id
 
-        traveller.shift(dt.timedelta(seconds=61))  # Retry-After honoured: nothing before it
+        traveller.shift(dt.timedelta(seconds=30))  # Retry-After honoured: nothing before it
+        assert cli("send", "--due").exit_code == 4 and len(server.statuses) == 1
+        traveller.shift(dt.timedelta(seconds=31))
         result = cli("send", "--due")
         assert result.exit_code == 0, result.output + result.stderr
         assert states(ledger_rows(workspace, "thread")) == {"sent": count}
         posted = list(server.statuses.values())
         assert len(posted) == count, "a part was posted twice or not at all"
         assert posted[1]["in_reply_to_id"] == first_id
-        for before, after in zip(posted, posted[1:]):
+        for before, after in zip(posted, posted[1:], strict=False):
             assert after["in_reply_to_id"] == before["id"]
         # Part 1 was sent once; part 2 twice (one 503); the rest once.
         texts = [s.json()["status"] for s in server.requests(statuses)]
         assert texts.count(posted[0]["text"]) == 1 and texts.count(posted[1]["text"]) == 2
         assert not server.problems, server.problems
+
+
+def test_a_bluesky_thread_resumes_with_root_and_parent_from_the_ledger(workspace: Path, cli, monkeypatch, traveller,
+                                                                      standards: Path) -> None:
+    with PdsServer(standards / "bluesky-lexicons" / "lexicons") as pds:
+        wire(workspace, monkeypatch, "bluesky", pds.url)
+        release = thread_release(workspace, "bluesky")
+        create = "POST /xrpc/com.atproto.repo.createRecord"
+        pds.fail_nth(create, 3, Reply(503, {"error": "UpstreamFailure", "message": "try later"}))
+        assert cli("send", release, "-c", "bluesky").exit_code == 3
+        rows = by_part(workspace, "bluesky")
+        assert [rows[p]["state"] for p in ("1", "2", "3")] == ["sent", "sent", "pending"]
+        assert len(pds.records) == 2
+        traveller.shift(dt.timedelta(hours=1))
+        result = cli("send", "--due")
+        assert result.exit_code == 0, result.output + result.stderr
+        posts = [v for _, v in sorted(pds.records.items())]
+        assert len(posts) == len(rows) and pds.count(create) == len(rows) + 1
+        root = {"uri": posts[0]["uri"], "cid": posts[0]["cid"]}
+        for before, after in zip(posts, posts[1:], strict=False):
+            assert after["value"]["reply"] == {"root": root, "parent": {"uri": before["uri"], "cid": before["cid"]}}
+        assert not pds.problems, pds.problems
 
 
 def test_a_lost_x_answer_is_in_doubt_and_never_resent(workspace: Path, cli, monkeypatch, traveller) -> None:

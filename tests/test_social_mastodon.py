@@ -161,6 +161,6 @@ thread = true
     statuses = list(server.statuses.values())
     assert len(statuses) == len(r.deliveries)
     assert statuses[0]["in_reply_to_id"] is None
-    for before, after in zip(statuses, statuses[1:]):
+    for before, after in zip(statuses, statuses[1:], strict=False):
         assert after["in_reply_to_id"] == before["id"]
     assert [s["text"] for s in statuses] == [d.meta["text"] for d in r.deliveries]

@@ -107,6 +107,7 @@ def test_korean_japanese_and_emoji_are_counted_each_platforms_way(workspace: Pat
     for c, meta in lengths.items():
         assert meta["length"] <= meta["limit"], c
         assert "https://en.asaninst.org/press/" in meta["text"], c
+        assert not re.search(r"#(\s|$)", meta["text"]), f"{c}: a bare '#' from the emoji tag"
     # X weighs CJK twice, so it must keep less of the same summary than Bluesky's 300 graphemes.
     assert len(lengths["x"]["text"]) < len(lengths["bluesky"]["text"])
 
@@ -167,3 +168,12 @@ def test_golden_request(workspace: Path, channel: str) -> None:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(got, encoding="utf-8")
     assert got == golden.read_text(encoding="utf-8")
+
+
+def test_a_title_that_cannot_fit_fails_validate_and_schedule(workspace: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    enable(workspace, monkeypatch, "x")
+    write_release(workspace, "huge", front(title="Headline " * 40, extra='channels = ["x"]\n'))
+    result = cli("validate", "releases/huge.md")
+    assert result.exit_code == 1
+    assert re.search(r"post: length \d+/280 TOO LONG — .*shorten the title", result.output), result.output
+    assert cli("schedule", "releases/huge.md").exit_code != 0

@@ -140,13 +140,15 @@ class MastodonAdapter(Adapter):
         """The instance's own limit and link length, when it says them (read once per run)."""
         if self._instance is None:
             s: MastodonSettings = channel.settings
+            self._instance = {}  # unknown until the instance says: then the status endpoint judges
             try:
                 response = self.api(channel).send("GET", join(s.instance, "/api/v2/instance"))
-                statuses = response.json()["configuration"]["statuses"] if response.ok else None
-                self._instance = {"limit": int(statuses["max_characters"]),
-                                  "url_length": int(statuses.get("characters_reserved_per_url", s.url_length))}
+                if response.ok:
+                    statuses = response.json()["configuration"]["statuses"]
+                    self._instance = {"limit": int(statuses["max_characters"]),
+                                      "url_length": int(statuses.get("characters_reserved_per_url", s.url_length))}
             except (DeliveryError, ValueError, KeyError, TypeError):
-                self._instance = {}  # unknown: the status endpoint judges
+                pass
         return self._instance or None
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:

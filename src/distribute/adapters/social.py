@@ -101,7 +101,8 @@ def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, 
                    "organization": adapter.workspace.config.organization, **(extra or {})}
         return tidy(adapter.workspace.templates.render(name, **context))
 
-    tags = list(release.tags)
+    # A tag with no letter or digit ("🇰🇷") would make a bare "#": it has no hashtag.
+    tags = [t for t in release.tags if textfit_hashtag(t) != "#"]
     if thread:
         full = render(release.summary, tags)
         if not measure.fits(full):

@@ -96,9 +96,8 @@ def platform_message(response: requests.Response) -> str:
 
 def _not_sent(exc: BaseException) -> bool:
     """Whether a transport error happened before any byte of the request could reach the server."""
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
     import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError,
                         requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
