@@ -51,7 +51,8 @@ def _create_ledger(conn: Connection) -> None:
             claim_token VARCHAR(40), claimed_by VARCHAR(300), lease_until VARCHAR(40),
             created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL, sent_at VARCHAR(40))""",
         "CREATE INDEX deliveries_ready ON deliveries (state, next_attempt)",
-        "CREATE INDEX deliveries_channel ON deliveries (release_id, channel, seq)",
+        # A channel's queue in order: claims walk it without stepping over what was already sent.
+        "CREATE INDEX deliveries_queue ON deliveries (release_id, channel, state, seq)",
         "CREATE INDEX deliveries_claim ON deliveries (claim_token)",
         f"""CREATE TABLE delivery_attempts (
             id {serial}, delivery_id BIGINT NOT NULL, attempt INTEGER NOT NULL,
@@ -200,15 +201,18 @@ class Ledger:
             return [(r[0], r[1]) for r in c.execute(self.sql(sql), {"now": stamp(now), "rid": release_id})]
 
     def next_due(self) -> str | None:
-        """The earliest time anything pending of a live schedule may go (thread order aside)."""
-        sql = ("SELECT MIN(CASE WHEN d.not_before IS NOT NULL AND d.not_before > d.next_attempt "
-               "THEN d.not_before ELSE d.next_attempt END) FROM deliveries d "
+        """The earliest time anything pending of a live schedule may go (parts waiting for a part aside)."""
+        # Walks the (state, next_attempt) index from the earliest row: one row read, not all of them.
+        sql = ("SELECT d.next_attempt, d.not_before FROM deliveries d "
                "JOIN ledger_releases r ON r.release_id = d.release_id "
                "WHERE d.state = 'pending' AND d.generation <= r.generation AND (d.after_key IS NULL OR EXISTS "
-               "(SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent'))")
+               "(SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent')) "
+               "ORDER BY d.next_attempt LIMIT 1")
         with self.engine.begin() as c:
-            value = c.execute(self.sql(sql)).scalar()
-        return str(value) if value else None
+            row = c.execute(self.sql(sql)).first()
+        if row is None:
+            return None
+        return str(max(row[0], row[1] or ""))
 
     def stale_holders(self, now: dt.datetime) -> list[str]:
         """Claim tokens whose holder is gone (or, on another host, whose lease ran out)."""
