@@ -34,8 +34,21 @@ from .bluesky_record import (
     post_rkey,
     replace_blob,
 )
-from .social import LATER, Post, PostSettings, bearer_mask, check_url, compose, file_bytes, post_deliveries, \
-    preview_posts, previous, recorded_request, request_file, reveal
+from .social import (
+    LATER,
+    Post,
+    PostSettings,
+    bearer_mask,
+    check_url,
+    compose,
+    file_bytes,
+    post_deliveries,
+    preview_posts,
+    previous,
+    recorded_request,
+    request_file,
+    reveal,
+)
 from .social_http import Api, join
 
 if TYPE_CHECKING:
@@ -250,6 +263,9 @@ class BlueskyAdapter(Adapter):
                     return found
             raise
         if not response.ok:
+            if _error_name(response) == "ExpiredToken":  # expired again right after renewal: clock skew
+                raise DeliveryError(f"channel {channel.name!r}: Bluesky says the new session token expired "
+                                    "already; check the clock of this machine; will try again", retryable=True)
             error = api.http_error(response, "createRecord")
             # A retry of a post that did arrive collides with it at the same rkey: the reference PDS
             # answers 500 (its MST refuses the key), others 400/409. Our record there means success.

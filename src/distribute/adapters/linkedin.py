@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..settings import Secret, field
 from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
-from .social import Post, PostSettings, bearer_mask, check_url, compose, post_deliveries, preview_posts, \
-    recorded_request, request_file, reveal
+from .social import (
+    Post,
+    PostSettings,
+    bearer_mask,
+    check_url,
+    compose,
+    post_deliveries,
+    preview_posts,
+    recorded_request,
+    request_file,
+    reveal,
+)
 from .social_http import Api, join
 
 if TYPE_CHECKING:

@@ -14,8 +14,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..settings import MASK, Secret, field
 from .base import Adapter, Delivery, File, PreviewBlock, Receipt
-from .social import LATER, Post, PostSettings, check_url, compose, post_deliveries, preview_posts, previous, \
-    recorded_request, request_file, reveal
+from .social import (
+    LATER,
+    Post,
+    PostSettings,
+    check_url,
+    compose,
+    post_deliveries,
+    preview_posts,
+    previous,
+    recorded_request,
+    request_file,
+    reveal,
+)
 from .social_http import Api, join
 
 if TYPE_CHECKING:
@@ -24,9 +35,9 @@ if TYPE_CHECKING:
 
 TWEETS = "/2/tweets"
 # What the outbox shows for the header computed at sending (fresh nonce and timestamp each time).
-_OAUTH_SHOWN = ('OAuth oauth_consumer_key="{m}", oauth_token="{m}", oauth_signature_method="HMAC-SHA1", '
+_OAUTH_SHOWN = (f'OAuth oauth_consumer_key="{MASK}", oauth_token="{MASK}", oauth_signature_method="HMAC-SHA1", '
                 'oauth_timestamp="(set at sending)", oauth_nonce="(set at sending)", oauth_version="1.0", '
-                'oauth_signature="{m}"').format(m=MASK)
+                f'oauth_signature="{MASK}"')
 
 
 @dataclass(frozen=True, kw_only=True)
