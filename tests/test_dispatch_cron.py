@@ -116,3 +116,41 @@ def test_the_database_setting_reader_agrees_with_tomllib_or_defers_to_it(tmp_pat
     quick = _database_setting(str(path))
     if quick is not None:
         assert quick == tomllib.loads(text).get("database", "")
+
+
+def test_cron_stays_quiet_when_all_went_well_and_a_terminal_gets_a_progress_bar(lws: Path, plugin_site: Path) -> None:
+    import pty
+
+    with mail_sink() as sink:
+        write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 30\n')
+        write_release(lws, "r1")
+        write_release(lws, "r2")
+        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+        assert invoke(lws, "schedule", "releases/r2.md").exit_code == 0
+        quiet = subprocess.run(cli_argv(lws, "send", "--due"), cwd=lws, env=subprocess_env(plugin_site),
+                               capture_output=True, text=True, timeout=60)
+        assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""  # cron mails nothing
+        assert len(sink) == 60
+        assert invoke(lws, "schedule", "releases/r1.md", "--at", "now").exit_code == 0  # sent rows stay sent
+        write_release(lws, "r3")
+        assert invoke(lws, "schedule", "releases/r3.md").exit_code == 0
+        main, side = pty.openpty()
+        proc = subprocess.Popen(cli_argv(lws, "send", "--due"), cwd=lws, env=subprocess_env(plugin_site),
+                                stdout=subprocess.PIPE, stderr=side)
+        os.close(side)
+        chunks = []
+        while True:  # read the terminal while the process draws on it (until it closes its end)
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(main)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        assert proc.wait(60) == 0 and len(sink) == 90
+        terminal = b"".join(chunks).decode(errors="replace")
+        assert "newsletter" in terminal and "30/30" in terminal  # the bar, drawn on the terminal only
+        assert out == b"30 sent\n"

@@ -175,3 +175,13 @@ def test_schema_is_versioned_and_migrating_again_changes_nothing(lws: Path) -> N
     tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"feed_items", "ledger_releases", "deliveries", "delivery_attempts"} <= tables
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_schedule_refuses_a_release_a_channel_cannot_carry(lws: Path) -> None:
+    write_channel(lws, "mastodon", 'adapter = "mastodon"\ninstance = "http://127.0.0.1:9"\n'
+                                   'token = { env = "MASTODON_TOKEN" }\nlimit = 100\n')
+    write_release(lws, "r1", extra='[channel.mastodon]\ntext = "' + "A sentence that goes on. " * 12 + '"')
+    result = invoke(lws, "schedule", "releases/r1.md")
+    assert result.exit_code == 1 and "releases/r1.md:7: [channel.mastodon] text is" in result.stderr
+    assert not (lws / ".distribute/state.db").exists() or ledger_rows(lws) == []

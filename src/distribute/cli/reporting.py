@@ -40,9 +40,12 @@ def progress(total: int) -> Iterator[Callable[[str, str], None] | None]:
     if not is_terminal() or total <= 0:
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+    # On stderr, the terminal is_terminal() looked at: stdout may be a pipe to a log.
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True,
+                  console=Console(stderr=True)) as bar:
         task = bar.add_task("sending", total=total)
 
         def advance(channel: str, _state: str) -> None:
