@@ -45,7 +45,7 @@ def test_delivery_settings_are_checked_with_file_and_line(lws) -> None:  # type:
     config = lws / "config.toml"
     config.write_text(config.read_text().replace("max_attempts = 3", "max_attempts = 0"))
     try:
-        Workspace(config).config
+        Workspace(config)
     except ConfigError as exc:
         assert "max_attempts must be at least 1" in str(exc) and str(config) in str(exc)
     else:
