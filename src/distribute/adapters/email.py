@@ -1,0 +1,204 @@
+"""The email adapter: a newsletter or a press list, one personal message per recipient.
+
+render() reads the channel's recipient CSV as a stream and yields one delivery per accepted
+address (target = the address lower-cased, part "message", file `<n>-<address>.eml`): the
+exact RFC 5322 message, built by filling a message prepared once per release and channel
+(email_prepared.py). deliver()/deliver_many() hand the messages to a Maildir, an SMTP server
+(parallel reused connections, rate ceiling) or an ESP's HTTP API (Postmark, Mailgun, SendGrid),
+signing them with DKIM first when the channel has a key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import ConfigError, DeliveryError
+from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
+from .email_settings import EmailSettings
+
+if TYPE_CHECKING:
+    from ..config import Channel
+    from ..release import Release
+    from .email_dkim import Signer
+    from .email_recipients import ListReport
+    from .email_smtp import SmtpConnection
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+class EmailAdapter(Adapter):
+    """Newsletters and press lists by email: Maildir, SMTP or an ESP API."""
+
+    name: ClassVar[str] = "email"
+    Settings: ClassVar[type] = EmailSettings
+    default_template: ClassVar[str] = "email/newsletter"
+    public: ClassVar[bool] = True  # a press list with embargoed_copy goes early, marked EMBARGOED UNTIL
+    idempotent: ClassVar[bool] = False  # SMTP has no idempotency key: a message in doubt is never resent blindly
+
+    def __init__(self, workspace: Any):
+        super().__init__(workspace)
+        self.reports: dict[str, ListReport] = {}
+        self._smtp: dict[str, SmtpConnection] = {}
+        self._signers: dict[str, Signer | None] = {}
+
+    # -- render ---------------------------------------------------------------------------
+    def base_template(self, channel: Channel) -> str:
+        """The template name without its ending: <base>.txt.j2 and (optional) <base>.html.j2."""
+        return re.sub(r"\.(html|txt)(\.j2)?$|\.j2$", "", self.template_name(channel))
+
+    def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
+        from ..plan import due_time
+        from .email_headers import mailbox
+        from .email_prepared import Prepared
+        from .email_recipients import ListReport, load_suppression, read_recipients, warn
+
+        s: EmailSettings = channel.settings
+        if s.recipients is None:
+            raise ConfigError(f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
+                              path=channel.path)
+        due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
+        prepared = Prepared(self.workspace, release, channel, due, self.base_template(channel))
+        suppressed = load_suppression(s.suppression) if s.suppression else None
+        report = self.reports[channel.name] = ListReport()
+        head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
+        for index, r in enumerate(read_recipients(s.recipients, suppressed, report), start=1):
+            target = r.key
+            data, message_id = prepared.message(r, f"{head}{key_part(target)}/message")
+            yield Delivery(
+                release.id, channel.name, self.name, target, "message",
+                files=(File(f"{index:06d}-{_UNSAFE.sub('_', target)}.eml", data),),
+                meta={"envelope_to": r.email, "envelope_from": prepared.envelope_from, "message_id": message_id,
+                      "unsigned": prepared.unsigned},
+                label=f"to {mailbox(r.name, r.email)}",
+            )
+        warn(report)
+
+    # -- deliver --------------------------------------------------------------------------
+    def _refusal(self, delivery: Delivery, channel: Channel) -> DeliveryError | None:
+        s: EmailSettings = channel.settings
+        if delivery.meta.get("unsigned") and s.transport != "maildir":
+            env = s.unsubscribe_key.env if s.unsubscribe_key is not None else "a variable"
+            return DeliveryError(
+                f"channel {channel.name}: the unsubscribe links were rendered without their key; set unsubscribe_key "
+                f"(environment variable {env}) and schedule the release again", retryable=False)
+        return None
+
+    def _prepare(self, channel: Channel) -> Any:
+        """A function giving the bytes to send for a delivery (DKIM-signed when configured)."""
+        s: EmailSettings = channel.settings
+        if channel.name not in self._signers:
+            signer = None
+            if s.dkim.enabled:
+                from .email_dkim import Signer
+
+                assert s.dkim.private_key is not None
+                domain = s.dkim.domain or self._sender_domain(channel)
+                signer = Signer(s.dkim.selector, domain, s.dkim.private_key, s.dkim.headers)
+            self._signers[channel.name] = signer
+        signer = self._signers[channel.name]
+        if signer is None:
+            return lambda d: d.files[0].data
+        return lambda d: signer.sign(d.files[0].data)
+
+    def _maildir(self, channel: Channel) -> Any:
+        s: EmailSettings = channel.settings
+        return s.maildir or self.workspace.root / "maildir" / channel.name
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        refusal = self._refusal(delivery, channel)
+        if refusal is not None:
+            raise refusal
+        s: EmailSettings = channel.settings
+        data = self._prepare(channel)(delivery)
+        message_id = str(delivery.meta["message_id"])
+        if s.transport == "maildir":
+            from . import email_maildir
+
+            folder = self._maildir(channel)
+            name = email_maildir.write(folder, data)
+            return Receipt(remote_id=message_id, url=(folder / "new" / name).as_uri(), detail=f"Maildir {folder}")
+        if s.transport == "smtp":
+            connection = self._connection(channel)
+            reply = connection.send(str(delivery.meta["envelope_from"]), str(delivery.meta["envelope_to"]), data)
+            return Receipt(remote_id=message_id, detail=reply)
+        from .email_esp import esp_for
+
+        return esp_for(channel).send_one(delivery, data)
+
+    def _connection(self, channel: Channel) -> SmtpConnection:
+        from .email_smtp import SmtpConnection
+
+        if channel.name not in self._smtp:
+            s: EmailSettings = channel.settings
+            self._smtp[channel.name] = SmtpConnection(s.smtp, self._password(channel), self._helo(channel))
+        return self._smtp[channel.name]
+
+    def _password(self, channel: Channel) -> str:
+        smtp = channel.settings.smtp
+        if smtp.password is None:
+            return ""
+        try:
+            return smtp.password.reveal(channel.name)
+        except ConfigError as exc:
+            raise DeliveryError(str(exc), retryable=True) from None
+
+    def _sender_domain(self, channel: Channel) -> str:
+        from email.utils import parseaddr
+
+        s: EmailSettings = channel.settings
+        return parseaddr(s.sender or self.workspace.config.organization.sender)[1].rpartition("@")[2] or "localhost"
+
+    def _helo(self, channel: Channel) -> str:
+        return channel.settings.smtp.helo or self._sender_domain(channel)
+
+    def deliver_many(self, deliveries: Iterable[Delivery], channel: Channel) -> Iterator[Outcome]:
+        s: EmailSettings = channel.settings
+        if s.transport == "maildir":
+            yield from super().deliver_many(deliveries, channel)
+            return
+        pending = iter(deliveries)
+        first = next(pending, None)
+        if first is None:
+            return
+        try:
+            # Channel-wide conditions, checked once: every message of a render shares them.
+            refusal = self._refusal(first, channel)
+            if refusal is not None:
+                raise refusal
+            prepare = self._prepare(channel)
+            if s.transport == "smtp":
+                from .email_smtp import SmtpPool
+
+                transport: Any = SmtpPool(s.smtp, self._password(channel), self._helo(channel), prepare)
+            else:
+                from .email_esp import esp_for
+
+                transport = esp_for(channel).pool(prepare)
+        except DeliveryError as exc:
+            # Nothing can go out (a secret or key is missing): every delivery says why, none is tried.
+            for delivery in itertools.chain([first], pending):
+                yield Outcome(delivery, error=exc)
+            return
+        yield from transport.deliver_many(itertools.chain([first], pending))
+
+    def close(self) -> None:
+        for connection in self._smtp.values():
+            connection.close()
+        self._smtp.clear()
+        from . import email_esp
+
+        email_esp.close_sessions()
+
+    # -- preview and readiness --------------------------------------------------------------
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        from .email_preview import preview
+
+        return preview(self, deliveries, channel)
+
+    def missing(self, channel: Channel) -> list[str]:
+        from .email_preview import missing
+
+        return missing(self, channel)

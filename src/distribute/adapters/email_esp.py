@@ -1,0 +1,289 @@
+"""ESP transports over HTTPS: Postmark (batches of up to 500), Mailgun (the exact MIME), SendGrid.
+
+Errors are mapped the same way for all three: 429 and 5xx may succeed later (429 and 503 after
+the Retry-After the ESP sends); other 4xx are permanent (a bad address, a suppressed recipient,
+a refused key) and say so in the ESP's own words. A request that may have reached the ESP before
+failing (read timeout, dropped connection, 500/502/504) is in doubt: not resent blindly.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import json
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, DeliveryError
+from .base import Outcome, Receipt
+
+if TYPE_CHECKING:
+    import requests
+
+    from ..config import Channel
+    from .base import Delivery
+
+_AMBIGUOUS = {500, 502, 504}  # the ESP may have accepted the request before its front end failed
+_SESSIONS: dict[int, requests.Session] = {}
+USER_AGENT = "distribute (+https://pypi.org/project/distribute/)"
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    from .. import clock
+
+    return max(0.0, (when - clock.now()).total_seconds())
+
+
+def _session() -> requests.Session:
+    # One session per thread: connections are reused, and requests sessions are not shared safely.
+    import requests
+
+    key = threading.get_ident()
+    if key not in _SESSIONS:
+        _SESSIONS[key] = requests.Session()
+        _SESSIONS[key].headers["User-Agent"] = USER_AGENT
+    return _SESSIONS[key]
+
+
+def close_sessions() -> None:
+    for session in list(_SESSIONS.values()):
+        session.close()
+    _SESSIONS.clear()
+
+
+def post(url: str, what: str, timeout: float, **kwargs: Any) -> requests.Response:
+    """POST; a 2xx response is returned, anything else raises DeliveryError (retryable or not)."""
+    import requests
+
+    try:
+        response = _session().post(url, timeout=timeout, **kwargs)
+    except requests.ConnectionError as exc:
+        # A refused or failed connection sent nothing; a connection dropped mid-request may have.
+        sent = not isinstance(exc, requests.ConnectTimeout) and "Connection refused" not in str(exc) \
+            and "NewConnectionError" not in str(exc)
+        raise DeliveryError(f"{what}: {exc.__class__.__name__}", retryable=True, in_doubt=sent) from None
+    except requests.Timeout:
+        raise DeliveryError(f"{what}: no answer within {timeout:g}s", retryable=True, in_doubt=True) from None
+    except requests.RequestException as exc:
+        raise DeliveryError(f"{what}: {exc.__class__.__name__}: {exc}", retryable=True, in_doubt=True) from None
+    if response.status_code < 300:
+        return response
+    status = response.status_code
+    reason = _reason(response)
+    wait = retry_after(response.headers.get("Retry-After"))
+    if status == 429 or status >= 500:
+        raise DeliveryError(f"{what}: HTTP {status} {reason}", retryable=True, retry_after=wait,
+                            in_doubt=status in _AMBIGUOUS)
+    if status in (401, 403):
+        reason += "; check the API key or token"
+    raise DeliveryError(f"{what}: HTTP {status} {reason}", retryable=status == 408)
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # SendGrid
+            return "; ".join(str(e.get("message", "")) for e in errors)[:300]
+        return str(data.get("Message") or data.get("message") or data)[:300]  # Postmark, Mailgun
+    return str(data)[:300]
+
+
+class Esp:
+    """One ESP channel: send one message, or a pool that sends many."""
+
+    connections = 1
+
+    def __init__(self, channel: Channel):
+        self.channel = channel
+
+    def secret(self, value: Any, what: str) -> str:
+        if value is None:
+            raise DeliveryError(f"channel {self.channel.name}: [{what}] needs its key by reference", retryable=False)
+        try:
+            return str(value.reveal(self.channel.name))
+        except ConfigError as exc:
+            raise DeliveryError(str(exc), retryable=True) from None
+
+    def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
+        raise NotImplementedError
+
+    def pool(self, prepare: Callable[[Delivery], bytes]) -> Any:
+        self.credentials()  # a missing key fails the whole channel before anything is pulled
+        return ParallelPool(self, prepare)
+
+    def credentials(self) -> None:
+        raise NotImplementedError
+
+
+class ParallelPool:
+    """`connections` threads, each sending one message per request over a reused HTTP connection."""
+
+    def __init__(self, esp: Esp, prepare: Callable[[Delivery], bytes]):
+        self.esp, self.prepare = esp, prepare
+
+    def deliver_many(self, deliveries: Iterable[Delivery]) -> Iterator[Outcome]:
+        work: queue.Queue[Delivery | None] = queue.Queue()
+        done: queue.Queue[Outcome] = queue.Queue()
+
+        def run() -> None:
+            while (delivery := work.get()) is not None:
+                try:
+                    done.put(Outcome(delivery, receipt=self.esp.send_one(delivery, self.prepare(delivery))))
+                except DeliveryError as exc:
+                    done.put(Outcome(delivery, error=exc))
+                except Exception as exc:  # a bug must not lose a delivery: it may have been sent
+                    done.put(Outcome(delivery, error=DeliveryError(f"{exc.__class__.__name__}: {exc}",
+                                                                   retryable=True, in_doubt=True)))
+
+        threads = [threading.Thread(target=run, daemon=True) for _ in range(self.esp.connections)]
+        for thread in threads:
+            thread.start()
+        pending = 0
+        try:
+            for delivery in deliveries:
+                if pending >= len(threads):
+                    yield done.get()
+                    pending -= 1
+                work.put(delivery)
+                pending += 1
+            while pending:
+                yield done.get()
+                pending -= 1
+        finally:
+            for _ in threads:
+                work.put(None)
+            for thread in threads:
+                thread.join()
+
+
+class Postmark(Esp):
+    def credentials(self) -> None:
+        self.token = self.secret(self.channel.settings.postmark.token, "postmark")
+
+    def _post(self, items: list[dict[str, Any]]) -> list[Any]:
+        s = self.channel.settings.postmark
+        response = post(s.base_url.rstrip("/") + "/email/batch", "Postmark", s.timeout,
+                        data=json.dumps(items, ensure_ascii=False).encode(),
+                        headers={"Accept": "application/json", "Content-Type": "application/json",
+                                 "X-Postmark-Server-Token": self.token})
+        try:
+            answers = response.json()
+        except ValueError:
+            answers = None
+        if not isinstance(answers, list) or len(answers) != len(items):
+            raise DeliveryError("Postmark: the batch answer does not list every message", retryable=True, in_doubt=True)
+        return answers
+
+    def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
+        self.credentials()
+        return _postmark_result(self._post([self._item(data)])[0])
+
+    def _item(self, data: bytes) -> dict[str, Any]:
+        from .email_esp_requests import postmark_message
+
+        return postmark_message(data, self.channel.settings.postmark.message_stream)
+
+    def pool(self, prepare: Callable[[Delivery], bytes]) -> Any:
+        self.credentials()
+        return self
+
+    def deliver_many(self, deliveries: Iterable[Delivery]) -> Iterator[Outcome]:
+        size, batch = self.channel.settings.postmark.batch, []
+        for delivery in deliveries:
+            batch.append(delivery)
+            if len(batch) == size:
+                yield from self._batch(batch)
+                batch = []
+        if batch:
+            yield from self._batch(batch)
+
+    def _batch(self, batch: list[Delivery]) -> Iterator[Outcome]:
+        try:
+            # JSON APIs build and DKIM-sign their own MIME: the unsigned message is what they read.
+            answers = self._post([self._item(d.files[0].data) for d in batch])
+        except DeliveryError as exc:
+            for delivery in batch:
+                yield Outcome(delivery, error=exc)
+            return
+        for delivery, answer in zip(batch, answers):
+            try:
+                yield Outcome(delivery, receipt=_postmark_result(answer))
+            except DeliveryError as exc:
+                yield Outcome(delivery, error=exc)
+
+
+def _postmark_result(answer: Any) -> Receipt:
+    code = answer.get("ErrorCode", -1) if isinstance(answer, dict) else -1
+    if code == 0:
+        return Receipt(remote_id=str(answer.get("MessageID", "")), detail=str(answer.get("Message", "OK")))
+    message = answer.get("Message", "") if isinstance(answer, dict) else str(answer)
+    # 100 maintenance and 429 rate limit pass; 406 inactive (bounced, unsubscribed) and 300 invalid do not.
+    raise DeliveryError(f"Postmark refused the message: {code} {message}"[:300], retryable=code in (100, 429))
+
+
+class Mailgun(Esp):
+    def __init__(self, channel: Channel):
+        super().__init__(channel)
+        self.connections = channel.settings.mailgun.connections
+
+    def credentials(self) -> None:
+        self.key = self.secret(self.channel.settings.mailgun.api_key, "mailgun")
+
+    def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
+        from .email_esp_requests import multipart_form
+
+        self.credentials()
+        s = self.channel.settings.mailgun
+        boundary = hashlib.sha256(delivery.key.encode()).hexdigest()[:32]
+        body, kind = multipart_form([("to", "", str(delivery.meta["envelope_to"]).encode(), ""),
+                                     ("message", "message.eml", data, "message/rfc822")], boundary)
+        auth = base64.b64encode(f"api:{self.key}".encode()).decode("ascii")
+        response = post(f"{s.base_url.rstrip('/')}/v3/{s.domain}/messages.mime", "Mailgun", s.timeout, data=body,
+                        headers={"Content-Type": kind, "Authorization": f"Basic {auth}", "Accept": "application/json"})
+        answer = response.json() if response.content else {}
+        return Receipt(remote_id=str(answer.get("id", "")), detail=str(answer.get("message", "")))
+
+
+class SendGrid(Esp):
+    def __init__(self, channel: Channel):
+        super().__init__(channel)
+        self.connections = channel.settings.sendgrid.connections
+
+    def credentials(self) -> None:
+        self.key = self.secret(self.channel.settings.sendgrid.api_key, "sendgrid")
+
+    def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
+        from .email_esp_requests import sendgrid_body
+
+        self.credentials()
+        s = self.channel.settings.sendgrid
+        response = post(s.base_url.rstrip("/") + "/v3/mail/send", "SendGrid", s.timeout,
+                        data=json.dumps(sendgrid_body(delivery.files[0].data), ensure_ascii=False).encode(),
+                        headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+        return Receipt(remote_id=response.headers.get("X-Message-Id", ""), detail=f"HTTP {response.status_code}")
+
+
+def esp_for(channel: Channel) -> Esp:
+    """The ESP transport of a channel."""
+    kinds: dict[str, type[Esp]] = {"postmark": Postmark, "mailgun": Mailgun, "sendgrid": SendGrid}
+    return kinds[channel.settings.transport](channel)

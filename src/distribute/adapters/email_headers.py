@@ -1,0 +1,114 @@
+"""Header lines as bytes: RFC 2047 encoded words, addresses with display names, folding at 78.
+
+Written for speed (the To line is built for every recipient) and for exactness: a parser
+(email.parser with policy.default) reads back precisely the text that went in. Non-ASCII
+text is sent as base64 encoded words of whole characters, each at most 75 octets, so
+nothing depends on how a client treats whitespace between them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+MAX_LINE = 78
+_WORD_OVERHEAD = len("=?utf-8?b??=")
+# Printable ASCII that may stand unquoted in a display name (RFC 5322 atext plus space).
+_ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def clean(text: str) -> str:
+    """Header text without control characters (a CR or LF in a name must never start a header)."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def encoded_words(text: str, first_room: int = 75) -> list[str]:
+    """`text` as base64 encoded words; the first fits in `first_room` characters, the rest in 75."""
+    words: list[str] = []
+    room = max(first_room, _WORD_OVERHEAD + 4)
+    chunk, size = "", 0
+    for char in text:
+        width = len(char.encode())
+        # Whole characters only: a word must decode on its own (RFC 2047 §5).
+        if _WORD_OVERHEAD + 4 * ((size + width + 2) // 3) > room and chunk:
+            words.append(_word(chunk))
+            chunk, size, room = char, width, 75
+        else:
+            chunk, size = chunk + char, size + width
+    if chunk or not words:
+        words.append(_word(chunk))
+    return words
+
+
+def _word(chunk: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(chunk.encode()).decode("ascii") + "?="
+
+
+def fold_words(name: str, words: list[str]) -> bytes:
+    """`Name: w1 w2 ...` with a fold (CRLF SP) before any word that would pass 78 characters."""
+    out = [name + ":"]
+    length = len(out[0])
+    for word in words:
+        if length + 1 + len(word) > MAX_LINE and length > len(name) + 1:
+            out.append("\r\n " + word)
+            length = 1 + len(word)
+        else:
+            out.append(" " + word)
+            length += 1 + len(word)
+    return ("".join(out) + "\r\n").encode("ascii")
+
+
+def unstructured(name: str, value: str) -> bytes:
+    """An unstructured header (Subject): folded plain ASCII, or encoded words when non-ASCII."""
+    value = clean(value)
+    if value.isascii():
+        # Runs of spaces would not survive unfolding exactly; a subject never needs them.
+        return fold_words(name, value.split(" ") if value else [""])
+    return fold_words(name, encoded_words(value, MAX_LINE - len(name) - 2))
+
+
+def phrase_words(display: str) -> list[str]:
+    """A display name as header words: as is, quoted, or encoded words when non-ASCII."""
+    display = clean(display)
+    if not display:
+        return []
+    if display.isascii():
+        if _ATEXT.match(display) and "  " not in display:
+            return display.split(" ")
+        return ['"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    return encoded_words(display, 60)
+
+
+def address(name: str, value: str, display: str = "") -> bytes:
+    """`Name: Display <addr>` (or just `<addr>`), folded; the address itself is ASCII."""
+    return fold_words(name, [*phrase_words(display), f"<{value}>"])
+
+
+def mailbox(display: str, value: str) -> str:
+    """`Display <addr>` as a one-line string (for APIs that take it as text)."""
+    display = clean(display)
+    if not display:
+        return value
+    if display.isascii() and not _ATEXT.match(display):
+        display = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{display} <{value}>"
+
+
+def plain(name: str, value: str) -> bytes:
+    """A header whose value is already ASCII and short (Message-ID, Date, MIME-Version)."""
+    return f"{name}: {value}\r\n".encode("ascii")
+
+
+def urls(name: str, values: list[str]) -> bytes:
+    """`Name: <u1>, <u2>` (List-Unsubscribe, RFC 2369), one URL a line when they do not fit."""
+    out, length = [name + ":"], len(name) + 1
+    for i, value in enumerate(values):
+        item = f"<{value}>" + ("," if i < len(values) - 1 else "")
+        if length + 1 + len(item) > MAX_LINE and i:
+            out.append("\r\n " + item)
+            length = 1 + len(item)
+        else:
+            out.append(" " + item)
+            length += 1 + len(item)
+    return ("".join(out) + "\r\n").encode("ascii")

@@ -1,0 +1,162 @@
+"""A message prepared once per channel and release, and filled in per recipient with bytes joins.
+
+Everything that is the same for every recipient (headers, MIME structure, boundaries, the
+quoted-printable text of both bodies, base64 images and attachments) is encoded once. What
+differs (To, Message-ID, List-Unsubscribe, the greeting name and unsubscribe link in the
+bodies) are holes. A hole inside a body is placed between quoted-printable soft line breaks
+(`=` CRLF, removed by every decoder), so a recipient's value is encoded on its own and the
+static text around it never needs encoding again, whatever the value's length.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+# Quoted-printable lines may hold 76 characters; a piece followed by a soft break ("=") gets 75.
+_QP_ROOM = 75
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A place filled per recipient: a header line ("to", "message-id", "list-unsubscribe") or a value."""
+
+    kind: str  # "to", "message-id", "list-unsubscribe", "text" (raw value) or "html" (escaped value)
+    index: int = 0  # which value, for "text" and "html"
+
+
+@dataclass(frozen=True)
+class BodySlot:
+    """Where a body's pieces go in the skeleton: "text" or "html"."""
+
+    name: str
+
+
+Piece = Union[bytes, Hole]
+SkeletonPiece = Union[bytes, Hole, BodySlot]
+
+
+def qp(text: str | bytes, room: int = 76) -> bytes:
+    """Quoted-printable with CRLF line ends; the last line is kept within `room` characters."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if not data:
+        return b""
+    # The input has no line breaks of its own here, so every "\n" in the output is a soft break.
+    encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    start = encoded.rfind(b"\n") + 1
+    while len(encoded) - start > room:
+        cut = start + room
+        # Never split an "=XX" escape across a soft break.
+        if encoded[cut - 1:cut] == b"=":
+            cut -= 1
+        elif encoded[cut - 2:cut - 1] == b"=":
+            cut -= 2
+        encoded = encoded[:cut] + b"=\n" + encoded[cut:]
+        start = cut + 2
+    return encoded.replace(b"\n", b"\r\n")
+
+
+def qp_value(value: str) -> bytes:
+    """A recipient's value inside a body: its own quoted-printable line(s), ended by a soft break."""
+    return qp(value, _QP_ROOM) + b"=\r\n" if value else b""
+
+
+def qp_block(text: str) -> bytes:
+    """Whole lines of static text (each ending in a newline) as quoted-printable with CRLF."""
+    if not text:
+        return b""
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    return encoded.replace(b"\n", b"\r\n")
+
+
+def holed_body(text: str, token: re.Pattern[str] | None, kind: str) -> list[Piece]:
+    """A rendered body (with tokens where recipient values go) as quoted-printable pieces and holes."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    if token is None:
+        return [qp_block(text)]
+    pieces: list[Piece] = []
+    static: list[str] = []
+    for line in text.split("\n")[:-1]:
+        parts = token.split(line)
+        if len(parts) == 1:
+            static.append(line + "\n")
+            continue
+        if static:
+            pieces.append(qp_block("".join(static)))
+            static = []
+        for i, part in enumerate(parts):
+            if i % 2:
+                pieces.append(Hole(kind, int(part)))
+            elif i == len(parts) - 1:
+                pieces.append(qp(part) + b"\r\n")
+            elif part:
+                pieces.append(qp(part, _QP_ROOM) + b"=\r\n")
+    if static:
+        pieces.append(qp_block("".join(static)))
+    return pieces
+
+
+def leaf(content_type: str, body: Sequence[SkeletonPiece], extra: str = "") -> tuple[bytes, list[SkeletonPiece]]:
+    """A single part: its MIME headers and its body pieces."""
+    head = f"Content-Type: {content_type}\r\n{extra}".encode("ascii")
+    return head, list(body)
+
+
+def text_leaf(subtype: str, slot: str) -> tuple[bytes, list[SkeletonPiece]]:
+    """A UTF-8 quoted-printable text part whose body comes from a slot."""
+    return leaf(f"text/{subtype}; charset=utf-8", [BodySlot(slot)], "Content-Transfer-Encoding: quoted-printable\r\n")
+
+
+def encoded_part(raw: bytes) -> tuple[bytes, list[SkeletonPiece]]:
+    """A part serialized by the email package (headers, blank line, body) as head and body."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return head + b"\r\n", [body if body.endswith(b"\r\n") else body + b"\r\n"]
+
+
+def multipart(subtype: str, boundary: str, children: Sequence[tuple[bytes, list[SkeletonPiece]]]
+              ) -> tuple[bytes, list[SkeletonPiece]]:
+    """A multipart node; each child's body ends in CRLF, and the CRLF before a delimiter is the delimiter's."""
+    head = f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"\r\n'.encode("ascii")
+    body: list[SkeletonPiece] = []
+    for i, (child_head, child_body) in enumerate(children):
+        body.append((b"" if i == 0 else b"\r\n") + f"--{boundary}\r\n".encode("ascii") + child_head + b"\r\n")
+        body.extend(child_body)
+    body.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    return head, body
+
+
+class Compiled:
+    """One variant of the message as a flat list: bytes, and slot numbers for the holes."""
+
+    __slots__ = ("pieces", "holes")
+
+    def __init__(self, skeleton: Sequence[SkeletonPiece], bodies: dict[str, list[Piece]]):
+        flat: list[Piece] = []
+        for piece in skeleton:
+            if isinstance(piece, BodySlot):
+                flat.extend(bodies[piece.name])
+            else:
+                flat.append(piece)
+        holes: list[Hole] = []
+        pieces: list[bytes | int] = []
+        for piece in flat:
+            if isinstance(piece, Hole):
+                if piece not in holes:
+                    holes.append(piece)
+                pieces.append(holes.index(piece))
+            elif pieces and isinstance(pieces[-1], bytes):
+                pieces[-1] += piece
+            elif piece:
+                pieces.append(piece)
+        self.pieces = pieces
+        self.holes = holes
+
+    def fill(self, value: Callable[[Hole], bytes]) -> bytes:
+        """The message for one recipient: each hole encoded once, everything else as prepared."""
+        encoded = [value(h) for h in self.holes]
+        return b"".join([p if p.__class__ is bytes else encoded[p] for p in self.pieces])  # type: ignore[index]

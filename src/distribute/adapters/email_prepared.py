@@ -1,0 +1,238 @@
+"""One channel's message for one release, prepared once: headers, MIME structure, bodies, parts.
+
+`Prepared.message(recipient, key)` is the per-recipient work: a few small encodings (the To
+line, the Message-ID, the unsubscribe URL, the name in the greeting) joined with bytes that
+were encoded once. See email_message.py for how values sit inside quoted-printable text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import mimetypes
+from email import policy
+from email.message import MIMEPart
+from email.utils import format_datetime, parseaddr
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
+
+from ..errors import ConfigError
+from . import email_headers as headers
+from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
+from .email_message import (Compiled, Hole, Piece, SkeletonPiece, encoded_part, holed_body, multipart, qp_value,
+                            text_leaf)
+from .email_recipients import Recipient, check_address
+from .email_unsubscribe import PLACEHOLDER, mailto, token, url
+
+if TYPE_CHECKING:
+    from ..config import Channel, Workspace
+    from ..release import Release
+    from .email_settings import EmailSettings
+
+VARIANTS = 256  # distinct "which fields are empty" patterns kept prepared at once
+
+
+class Prepared:
+    """The message of one channel and release, ready to be filled in for each recipient."""
+
+    def __init__(self, workspace: Workspace, release: Release, channel: Channel, due: dt.datetime, base: str):
+        from ..markup import to_text
+        from .email_compose import absolutize, render_subject
+
+        s: EmailSettings = channel.settings
+        org = workspace.config.organization
+        self.channel = channel.name
+        display, address = _sender(s.sender or org.sender, channel)
+        self.sender = headers.mailbox(display, address)
+        self.domain = address.rpartition("@")[2]
+        self.envelope_from = _address(s.envelope_from, channel, "envelope_from") if s.envelope_from else address
+        self.list_id = s.list_id or f"{channel.name}.{self.domain}"
+        self.list_name = s.list_name or f"{org.name} {channel.name}"
+        self.nonce = hashlib.sha256(f"{release.sha256}\n{channel.name}\n{base}".encode()).hexdigest()[:10]
+        notice = embargo_notice(release, due, workspace, channel.common.embargoed_copy)
+        self.embargo_notice = notice
+        self.unsubscribe_template = s.unsubscribe_url
+        self.key: bytes | None = None
+        if s.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
+            self.key = s.unsubscribe_key.reveal(channel.name).encode()
+        self.unsigned = bool(s.unsubscribe_url) and self.key is None
+        self.mailto = mailto(s.unsubscribe_mailto, self.list_id) if s.unsubscribe_mailto else ""
+        reply_to = _reply_to(s.reply_to, release, channel)
+
+        images, image_parts = self._images(release)
+        attachments, attachment_parts = self._attachments(release, s.attach_files)
+        local = release.publish_at.astimezone(workspace.tz)
+        context: dict[str, Any] = {
+            "release": release, "org": org, "config": workspace.config, "channel": channel.name,
+            "embargo_notice": notice, "preheader": release.summary,
+            "body_html": Markup(absolutize(release.body_html, release.url)),
+            "body_text": to_text(release.body, s.text_width),
+            "boilerplate_text": wrap(org.boilerplate, s.text_width),
+            "dateline": ", ".join(p for p in (release.dateline, local.strftime("%B %-d, %Y")) if p),
+            "published": local, "tz": workspace.tz, "images": images, "attachments": attachments,
+            "contacts": release.contacts, "list_name": self.list_name, "list_id": self.list_id,
+        }
+        override = release.override(channel.name).subject
+        subject = " ".join(override.split()) if override else render_subject(workspace, channel, s.subject, context)
+        if notice:
+            subject = f"{notice}: {subject}"
+        self.subject = subject
+        context["subject"] = subject
+        self.composer = Composer(workspace, release, channel, context, base, self.nonce)
+
+        head: list[SkeletonPiece] = [headers.address("From", address, display), Hole("to"),
+                                     headers.unstructured("Subject", subject),
+                                     headers.plain("Date", format_datetime(due.astimezone(workspace.tz))),
+                                     Hole("message-id")]
+        if reply_to:
+            head.append(headers.address("Reply-To", reply_to[1], reply_to[0]))
+        head.append(headers.fold_words("List-Id", [*headers.phrase_words(self.list_name), f"<{self.list_id}>"]))
+        if s.unsubscribe_url:
+            head += [Hole("list-unsubscribe"), b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
+        elif self.mailto:
+            head.append(headers.urls("List-Unsubscribe", [self.mailto]))
+        head.append(b"MIME-Version: 1.0\r\n")
+        boundary = f"=_{self.nonce}"
+        text = text_leaf("plain", "text")
+        if self.composer.html_name:
+            markup = text_leaf("html", "html")
+            if image_parts:
+                markup = multipart("related", boundary + "_rel", [markup, *image_parts])
+            top = multipart("alternative", boundary + "_alt", [text, markup])
+        else:
+            top = text
+        if attachment_parts:
+            top = multipart("mixed", boundary + "_mix", [top, *attachment_parts])
+        self.skeleton: list[SkeletonPiece] = [*head, top[0], b"\r\n", *top[1]]
+        self.variants: dict[tuple[bool, ...], Compiled] = {}
+        self.columns: list[str] | None = None
+        self.full_render = False
+
+    def _images(self, release: Release) -> tuple[list[dict[str, str]], list[tuple[bytes, list[SkeletonPiece]]]]:
+        shown, parts = [], []
+        for i, image in enumerate(release.images, start=1):
+            if image.url:
+                shown.append({"src": image.url, "alt": image.alt, "caption": image.caption})
+                continue
+            assert image.file is not None
+            cid = f"image{i}.{self.nonce}@{self.domain}"
+            kind = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
+            parts.append(_part(image.file.read_bytes(), kind, image.file.name, "inline", f"<{cid}>"))
+            shown.append({"src": f"cid:{cid}", "alt": image.alt, "caption": image.caption})
+        return shown, parts
+
+    def _attachments(self, release: Release, attach: bool) -> tuple[list[dict[str, Any]], list[tuple[bytes, list[SkeletonPiece]]]]:
+        listed, parts = [], []
+        for item in release.attachments:
+            assert item.file is not None
+            name = item.file.name
+            kind = item.type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            data = item.file.read_bytes() if attach else b""
+            if attach:
+                parts.append(_part(data, kind, name, "attachment", None))
+            listed.append({"title": item.title or name, "filename": name, "url": item.url, "type": kind,
+                           "attached": attach, "size": len(data) if attach else item.file.stat().st_size})
+        return listed, parts
+
+    def values(self, r: Recipient) -> list[str]:
+        """The recipient's values, by index: email, name, unsubscribe URL, then each other column."""
+        if self.columns is None:
+            self.columns = list(r.fields)
+        link = ""
+        if self.unsubscribe_template:
+            value = token(self.key, self.list_id, r.email) if self.key is not None else PLACEHOLDER
+            link = url(self.unsubscribe_template, self.list_id, r.email, value)
+        elif self.mailto:
+            link = self.mailto
+        return [r.email, r.name, link, *(r.fields.get(c, "") for c in self.columns)]
+
+    def message(self, r: Recipient, key: str) -> tuple[bytes, str]:
+        """The complete message for one recipient, and its Message-ID."""
+        values = self.values(r)
+        message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{self.domain}>"
+        compiled = self._full(r, values) if self.full_render else self._variant(r, values)
+
+        def fill(hole: Hole) -> bytes:
+            kind = hole.kind
+            if kind == "text":
+                return qp_value(values[hole.index])
+            if kind == "html":
+                return qp_value(str(escape(values[hole.index])))
+            if kind == "to":
+                return headers.address("To", r.email, r.name)
+            if kind == "message-id":
+                return headers.plain("Message-ID", message_id)
+            return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
+
+        return compiled.fill(fill), message_id
+
+    def _variant(self, r: Recipient, values: list[str]) -> Compiled:
+        assert self.columns is not None
+        shape = (bool(r.name), *(bool(r.fields.get(c)) for c in self.columns))
+        compiled = self.variants.get(shape)
+        if compiled is None:
+            try:
+                text, markup = self.composer.variant(self.columns, r, values, bool(values[UNSUBSCRIBE]))
+            except NeedsFullRender:
+                self.full_render = True
+                return self._full(r, values)
+            bodies: dict[str, list[Piece]] = {"text": holed_body(text, self.composer.pattern, "text")}
+            if markup is not None:
+                bodies["html"] = holed_body(markup, self.composer.pattern, "html")
+            if len(self.variants) >= VARIANTS:
+                self.variants.clear()
+            compiled = self.variants[shape] = Compiled(self.skeleton, bodies)
+        return compiled
+
+    def _full(self, r: Recipient, values: list[str]) -> Compiled:
+        text, markup = self.composer.full(r, values)
+        bodies: dict[str, list[Piece]] = {"text": holed_body(text, None, "text")}
+        if markup is not None:
+            bodies["html"] = holed_body(markup, None, "html")
+        return Compiled(self.skeleton, bodies)
+
+
+def _part(data: bytes, kind: str, filename: str, disposition: str, cid: str | None
+          ) -> tuple[bytes, list[SkeletonPiece]]:
+    """An attachment or inline image, base64-encoded once by the email package (RFC 2231 file names)."""
+    maintype, _, subtype = kind.partition("/")
+    part = MIMEPart(policy=policy.SMTP)
+    # The raw-bytes content manager refuses maintype "text"; a text file goes as bytes all the same.
+    part.set_content(data, "application" if maintype == "text" else maintype, subtype, disposition=disposition,
+                     filename=filename, cid=cid)
+    if maintype == "text":
+        part.replace_header("Content-Type", kind)
+        part.set_param("name", filename)
+    return encoded_part(part.as_bytes(policy=policy.SMTP))
+
+
+def _address(value: str, channel: Channel, key: str) -> str:
+    try:
+        return check_address(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key} {value!r} is not a valid address ({exc})", path=channel.path,
+                          line=channel.source.line_of((), key)) from None
+
+
+def _sender(value: str, channel: Channel) -> tuple[str, str]:
+    if not value:
+        raise ConfigError(f'channel {channel.name} has no sender: add from = "Name <address>" to the channel '
+                          "or sender to [organization] in config.toml", path=channel.path)
+    display, address = parseaddr(value)
+    return display, _address(address, channel, "from")
+
+
+def _reply_to(setting: str, release: Release, channel: Channel) -> tuple[str, str] | None:
+    if setting == "contact":
+        contact = next((c for c in release.contacts if c.email), None)
+        if contact is None:
+            return None
+        return contact.name, _address(contact.email, channel, "reply_to")
+    if setting:
+        display, address = parseaddr(setting)
+        return display, _address(address, channel, "reply_to")
+    return None
+
+
+__all__ = ["Prepared", "EMAIL", "NAME"]

@@ -1,0 +1,133 @@
+"""What `preview` and `validate` show for an email channel, and what it still needs before sending."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import Check, PreviewBlock
+
+if TYPE_CHECKING:
+    from ..config import Channel
+    from .base import Delivery
+    from .email import EmailAdapter
+    from .email_settings import EmailSettings
+
+GMAIL_CLIP = 102 * 1024  # Gmail hides HTML past this size behind "View entire message" (and the unsubscribe link)
+SHOWN = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
+         "List-Unsubscribe-Post")
+
+
+def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+    """Each sampled message as its headers and text body (the HTML part for --html), with checks."""
+    from email import policy
+    from email.parser import BytesParser
+
+    s: EmailSettings = channel.settings
+    lists = _list_check(adapter, channel)
+    blocks = []
+    for d in deliveries:
+        data = d.files[0].data
+        message = BytesParser(policy=policy.default).parsebytes(data)
+        text_part = message.get_body(("plain",))
+        html_part = message.get_body(("html",))
+        text = text_part.get_content() if text_part is not None else ""
+        markup = html_part.get_content() if html_part is not None else ""
+        shown = "\n".join(f"{name}: {message[name]}" for name in SHOWN if message[name] is not None)
+        checks = [
+            Check("subject (characters)", len(str(message["Subject"] or "")), note="about 60 show in most inboxes"),
+            _longest_line(data),
+            Check("size (bytes)", len(data)),
+        ]
+        if html_part is not None:
+            size = len(html_part.get_payload(decode=True) or b"")
+            checks.append(Check("HTML size (bytes)", size, GMAIL_CLIP, ok=size <= GMAIL_CLIP,
+                                note="" if size <= GMAIL_CLIP else "Gmail clips it, hiding the end and the unsubscribe link"))
+        unsubscribe = message["List-Unsubscribe"] is not None
+        checks.append(Check("List-Unsubscribe (RFC 8058)", "one-click" if message["List-Unsubscribe-Post"] else
+                            ("mailto only" if unsubscribe else "missing"), ok=unsubscribe,
+                            note="" if unsubscribe else "set unsubscribe_url: bulk mail needs one-click unsubscribe"))
+        link = _link(message)
+        if link:
+            visible = link in text and (html_part is None or link.replace("&", "&amp;") in markup or link in markup)
+            checks.append(Check("unsubscribe link in every body", "yes" if visible else "no", ok=visible,
+                                note="" if visible else "print {{ unsubscribe_url }} in the templates"))
+        if d.meta.get("unsigned"):
+            checks.append(Check("unsubscribe token", "placeholder", note="the key is not set: " + _key_note(s)))
+        if s.dkim.enabled:
+            checks.append(Check("DKIM", f"{s.dkim.selector}._domainkey", note="signed when delivered"))
+        checks.append(lists)
+        title = f"{d.label} — {message['Subject']}"
+        blocks.append(PreviewBlock(title=title, text=f"{shown}\n\n{text}", html=markup, checks=tuple(checks)))
+    return blocks
+
+
+def _link(message: object) -> str:
+    value = str(message["List-Unsubscribe"] or "")  # type: ignore[index]
+    for item in value.split(","):
+        item = item.strip().strip("<>")
+        if item.startswith(("https://", "http://")):
+            return item
+    return ""
+
+
+def _longest_line(data: bytes) -> Check:
+    longest = max((len(line) for line in data.split(b"\r\n")), default=0)
+    return Check("longest line (octets)", longest, 998, ok=longest <= 998,
+                 note="" if longest <= 78 else "over 78 (RFC 5322 prefers 78)")
+
+
+def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
+    """The whole list read once (without building messages): how many go out, and what was skipped."""
+    from ..errors import ConfigError
+    from .email_recipients import ListReport, load_suppression, read_recipients
+
+    s: EmailSettings = channel.settings
+    report = ListReport()
+    try:
+        suppressed = load_suppression(s.suppression) if s.suppression else None
+        for _ in read_recipients(s.recipients, suppressed, report) if s.recipients else ():
+            pass
+    except ConfigError as exc:
+        return Check("recipients", 0, ok=False, note=str(exc))
+    parts = [f"{report.bad} bad rows skipped" if report.bad else "",
+             f"{report.duplicates} duplicates sent once" if report.duplicates else "",
+             f"{report.suppressed} suppressed" if report.suppressed else ""]
+    note = ", ".join(p for p in parts if p)
+    if report.problems:
+        note += ": " + "; ".join(report.problems[:5]) + (" ..." if report.bad > 5 else "")
+    return Check("recipients", report.accepted, note=note)
+
+
+def _key_note(s: EmailSettings) -> str:
+    env = s.unsubscribe_key.env if s.unsubscribe_key is not None else None
+    if env:
+        return f"set the environment variable {env} before sending"
+    return "add unsubscribe_key = { env = \"NAME\" } to the channel"
+
+
+def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
+    """Unset secrets of the chosen transport, the unsubscribe key, and files that are not there."""
+    s: EmailSettings = channel.settings
+    needs: list[str] = []
+    secrets = {"smtp": [s.smtp.password], "postmark": [s.postmark.token], "mailgun": [s.mailgun.api_key],
+               "sendgrid": [s.sendgrid.api_key]}.get(s.transport, [])
+    for secret in secrets:
+        if secret is not None and not secret.is_set():
+            needs.append(f"environment variable {secret.env}")
+    if s.transport in ("postmark", "mailgun", "sendgrid") and not any(secrets):
+        needs.append(f"[{s.transport}] credentials (the API key or token, by reference)")
+    if s.unsubscribe_url:
+        if s.unsubscribe_key is None:
+            needs.append('unsubscribe_key = { env = "NAME" } (unsubscribe links carry a placeholder token)')
+        elif not s.unsubscribe_key.is_set():
+            needs.append(f"environment variable {s.unsubscribe_key.env} (unsubscribe links carry a placeholder "
+                         "token until it is set)")
+    if s.recipients is None:
+        needs.append("recipients = \"lists/....csv\"")
+    elif not s.recipients.is_file():
+        needs.append(f"recipient list {s.recipients} (not found)")
+    if s.suppression is not None and not s.suppression.is_file():
+        needs.append(f"suppression list {s.suppression} (not found)")
+    if s.dkim.enabled and s.dkim.private_key is not None and not s.dkim.private_key.is_file():
+        needs.append(f"DKIM private key {s.dkim.private_key} (not found)")
+    return needs

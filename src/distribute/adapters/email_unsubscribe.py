@@ -1,0 +1,41 @@
+"""One-click unsubscribe (RFC 8058): per-recipient URLs carrying an HMAC token, and their check.
+
+The token is HMAC-SHA256(key, "<list id>\\n<address lower-cased>"), cut to 128 bits and written
+in base64url (22 characters): unguessable without the key, and checkable by the web endpoint
+that receives the one-click POST with `verify()` and nothing but the key, the list and the address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from urllib.parse import quote
+
+# Stands in for the token when the key is not set (dry-run, preview): same length and alphabet,
+# so everything else about the message is exactly what would be sent.
+PLACEHOLDER = "KEY-NOT-SET-0000000000"
+TOKEN_LENGTH = 22
+
+
+def token(key: bytes, list_id: str, address: str) -> str:
+    """The unsubscribe token of one address on one list."""
+    mac = hmac.new(key, f"{list_id}\n{address.lower()}".encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+def verify(key: bytes, list_id: str, address: str, candidate: str) -> bool:
+    """Whether `candidate` is the token of that address on that list (constant time)."""
+    return hmac.compare_digest(token(key, list_id, address), candidate)
+
+
+def url(template: str, list_id: str, address: str, value: str) -> str:
+    """The unsubscribe URL from the channel's template: {email}, {token} and {list} filled in."""
+    return (template.replace("{email}", quote(address, safe="@"))
+            .replace("{list}", quote(list_id, safe=""))
+            .replace("{token}", value))
+
+
+def mailto(address: str, list_id: str) -> str:
+    """A mailto: unsubscribe URI (RFC 2369) with a subject naming the list."""
+    return f"mailto:{address}?subject={quote('unsubscribe ' + list_id)}"
