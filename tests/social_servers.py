@@ -522,3 +522,88 @@ class LinkedInServer(ApiServer):
         urn = f"urn:li:share:{7000000000000000000 + self.new_id()}"
         self.posts[urn] = body
         return Reply(201, None, {"x-restli-id": urn, "Location": f"/rest/posts/{quote(urn, safe='')}"})
+
+
+def _graph_error(message: str, code: int = 100, kind: str = "OAuthException", status: int = 400) -> Reply:
+    return Reply(status, {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEf123"}})
+
+
+class ThreadsServer(ApiServer):
+    """Threads API v1.0: containers (POST /{user}/threads), their status, threads_publish, latest posts."""
+
+    token = "threads-test-token-4f4f"
+    user = "17841400000000000"
+
+    def __init__(self, in_progress: int = 0) -> None:
+        super().__init__()
+        self.in_progress = in_progress  # status checks answered IN_PROGRESS before FINISHED
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.posts: dict[str, dict[str, Any]] = {}
+
+    @staticmethod
+    def length(text: str) -> int:
+        # Threads: 500 characters, an emoji counts its UTF-8 bytes (the docs' grapheme-splitter note).
+        total = 0
+        for g in regex.findall(r"\X", text):
+            emoji = regex.search(r"\p{Extended_Pictographic}|\p{Regional_Indicator}", g)
+            total += len(g.encode()) if emoji else len(g)
+        return total
+
+    def _form(self, seen: Seen) -> dict[str, str] | None:
+        if not seen.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            self.problem(f"{seen.route}: not a form post")
+            return None
+        return {k: v[0] for k, v in parse_qs(seen.body.decode(), keep_blank_values=True).items()}
+
+    def handle(self, seen: Seen) -> Reply:
+        if "access_token" in (seen.query if seen.method == "POST" else {}):
+            return self.problem("the access token must not ride in the URL of a POST")
+        params = self._form(seen) if seen.method == "POST" else {k: v[0] for k, v in seen.query.items()}
+        if params is None:
+            return self.problem("bad form")
+        if params.pop("access_token", None) != self.token:
+            return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+        parts = seen.path.split("/")
+        if seen.route in (f"POST /v1.0/{self.user}/threads", "POST /v1.0/me/threads"):
+            return self._create(params)
+        if seen.route in (f"POST /v1.0/{self.user}/threads_publish", "POST /v1.0/me/threads_publish"):
+            return self._publish(params)
+        if seen.route in (f"GET /v1.0/{self.user}/threads", "GET /v1.0/me/threads"):
+            data = [{"id": k, "text": v["text"]} for k, v in reversed(list(self.posts.items()))]
+            return Reply(200, {"data": data[: int(params.get("limit", "25"))]})
+        if seen.method == "GET" and len(parts) == 3 and parts[2] in self.containers:
+            c = self.containers[parts[2]]
+            if c["status"] == "IN_PROGRESS":
+                c["checks"] += 1
+                if c["checks"] > self.in_progress:
+                    c["status"] = "FINISHED"
+            return Reply(200, {"id": parts[2], "status": c["status"]})
+        if seen.method == "GET" and len(parts) == 3 and parts[2] in self.posts:
+            return Reply(200, {"id": parts[2], "permalink": f"https://www.threads.net/@press/post/C{parts[2][-8:]}"})
+        return _graph_error("Unsupported request", 100, "GraphMethodException")
+
+    def _create(self, params: dict[str, str]) -> Reply:
+        allowed = {"media_type", "text", "reply_to_id", "link_attachment", "reply_control", "topic_tag"}
+        if set(params) - allowed or params.get("media_type") != "TEXT" or not params.get("text"):
+            return self.problem(f"container parameters {sorted(params)}")
+        if self.length(params["text"]) > 500:
+            return _graph_error("The post text is too long. Max 500 characters.", 100, "THApiException")
+        if "reply_to_id" in params and params["reply_to_id"] not in self.posts:
+            return _graph_error("Invalid parameter: reply_to_id", 100, "THApiException")
+        if "link_attachment" in params and not params["link_attachment"].startswith("http"):
+            return self.problem(f"link_attachment {params['link_attachment']!r}")
+        cid = str(18000000000000000 + self.new_id())
+        self.containers[cid] = {**params, "status": "IN_PROGRESS" if self.in_progress else "FINISHED", "checks": 0}
+        return Reply(200, {"id": cid})
+
+    def _publish(self, params: dict[str, str]) -> Reply:
+        if set(params) != {"creation_id"}:
+            return self.problem(f"publish parameters {sorted(params)}")
+        c = self.containers.get(params["creation_id"])
+        if c is None or c["status"] != "FINISHED":
+            return _graph_error("The media is not ready for publishing, please wait for a moment", 9007,
+                                "THApiException")
+        c["status"] = "PUBLISHED"
+        mid = str(17900000000000000 + self.new_id())
+        self.posts[mid] = {"text": c["text"], "reply_to": c.get("reply_to_id"), "link": c.get("link_attachment")}
+        return Reply(200, {"id": mid})

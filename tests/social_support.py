@@ -15,10 +15,10 @@ from distribute.config import Channel, Workspace
 from distribute.plan import plan
 from distribute.release import load_release
 from social_pds import PdsServer
-from social_servers import LinkedInServer, MastodonServer, XServer
+from social_servers import LinkedInServer, MastodonServer, ThreadsServer, XServer
 
 # The key naming each channel's base URL, and the secrets each needs (variable -> the server's value).
-BASE_KEY = {"mastodon": "instance", "bluesky": "service", "linkedin": "api", "x": "api"}
+BASE_KEY = {"mastodon": "instance", "bluesky": "service", "linkedin": "api", "x": "api", "threads": "api"}
 
 
 def secrets_for(channel: str) -> dict[str, str]:
@@ -28,6 +28,8 @@ def secrets_for(channel: str) -> dict[str, str]:
         return {"BLUESKY_APP_PASSWORD": PdsServer.app_password}
     if channel == "linkedin":
         return {"LINKEDIN_TOKEN": LinkedInServer.token}
+    if channel == "threads":
+        return {"THREADS_TOKEN": ThreadsServer.token}
     return {"X_API_KEY": XServer.consumer_key, "X_API_SECRET": XServer.consumer_secret,
             "X_ACCESS_TOKEN": XServer.access_token, "X_ACCESS_TOKEN_SECRET": XServer.access_secret}
 

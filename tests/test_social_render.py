@@ -13,7 +13,7 @@ from conftest import EXAMPLE_RELEASE, ROOT, write_release
 from distribute.errors import ReleaseError
 from social_support import front, render, secrets_for, set_keys
 
-CHANNELS = ["mastodon", "bluesky", "linkedin", "x"]
+CHANNELS = ["mastodon", "bluesky", "linkedin", "x", "threads"]
 GOLDEN = ROOT / "tests" / "golden" / "social"
 REGEN = bool(os.environ.get("DISTRIBUTE_REGEN_GOLDEN"))
 LINK = "https://en.asaninst.org/press/2025-06-30-nato-summit-brief"
@@ -146,6 +146,8 @@ def test_dry_run_writes_each_request_with_secrets_masked(workspace: Path, cli, m
     assert requests["bluesky"]["url"] == "https://bsky.social/xrpc/com.atproto.repo.createRecord"
     assert requests["linkedin"]["url"] == "https://api.linkedin.com/rest/posts"
     assert requests["x"]["url"] == "https://api.x.com/2/tweets"
+    assert requests["threads"]["url"] == "https://graph.threads.net/v1.0/me/threads"
+    assert requests["threads"]["body"]["access_token"] == "********"
     assert all(r["method"] == "POST" for r in requests.values())
     assert requests["mastodon"]["headers"]["Authorization"] == "Bearer ********"
     assert requests["linkedin"]["headers"]["Linkedin-Version"] == "202506"

@@ -24,6 +24,7 @@ BUILTIN: dict[str, str] = {
     "bluesky": "distribute.adapters.bluesky:BlueskyAdapter",
     "linkedin": "distribute.adapters.linkedin:LinkedInAdapter",
     "x": "distribute.adapters.x:XAdapter",
+    "threads": "distribute.adapters.threads:ThreadsAdapter",
 }
 
 

@@ -73,6 +73,8 @@ def platform_message(response: requests.Response) -> str:
     except ValueError:
         data = None
     parts: list[str] = []
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        data = data["error"]  # Meta's Graph API: {"error": {"message", "type", "code", "fbtrace_id"}}
     if isinstance(data, dict):
         # X v2: {"title", "detail", "errors": [{"message"}]}; Bluesky: {"error", "message"};
         # Mastodon: {"error", "error_description"?}; LinkedIn: {"message", "serviceErrorCode"}.
@@ -173,11 +175,11 @@ class Api:
             return response
         raise self.http_error(response, what)
 
-    def http_error(self, response: requests.Response, what: str = "") -> DeliveryError:
-        """The DeliveryError for an HTTP error answer."""
-        status = response.status_code
+    def http_error(self, response: requests.Response, what: str = "", status: int | None = None) -> DeliveryError:
+        """The DeliveryError for an HTTP error answer (`status`: how to read it, when the code misleads)."""
+        status = status or response.status_code
         where = f"channel {self.channel!r}: {self.platform}{' ' + what if what else ''}"
-        said = f"HTTP {status}: {platform_message(response)}"
+        said = f"HTTP {response.status_code}: {platform_message(response)}"
         if status == 429:
             wait = retry_after(response.headers)
             later = f"; will try again in {wait:.0f} s" if wait is not None else "; will try again later"

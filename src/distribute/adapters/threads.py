@@ -1,0 +1,197 @@
+"""The threads adapter: text posts (and reply chains) on Meta's Threads, in its two steps.
+
+Threads API: POST /{user}/threads makes a media container (media_type=TEXT, text, for thread
+parts reply_to_id, for the first post link_attachment = the release URL); once the container's
+status is FINISHED, POST /{user}/threads_publish with its creation_id makes the post. A lost
+answer to the first step is harmless (an unpublished container expires after 24 hours); a lost
+answer to the second is settled by asking the container: PUBLISHED means the post exists (its id
+is found among the account's latest posts), FINISHED means it does not. Only when even that
+cannot be asked is the post in doubt. Text counts to 500, emoji by their UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import DeliveryError
+from ..settings import MASK, Secret, field
+from .base import Adapter, Delivery, File, PreviewBlock, Receipt
+from .social import (
+    LATER,
+    Post,
+    PostSettings,
+    check_url,
+    compose,
+    post_deliveries,
+    preview_posts,
+    previous,
+    recorded_request,
+    request_file,
+    reveal,
+)
+from .social_http import Api, join
+
+if TYPE_CHECKING:
+    import requests
+
+    from ..config import Channel
+    from ..release import Release
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# Graph API error codes that mean the token is bad or lacks a permission.
+_CREDENTIAL_CODES = {10, 102, 190, 200}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadsSettings(PostSettings):
+    """Keys of a threads channel file."""
+
+    api: str = field("https://graph.threads.net/v1.0", doc="Threads API base URL, with its version")
+    user_id: str = field("me", doc='the Threads user id that posts ("me": the token\'s owner)')
+    token: Secret = field(doc='a Threads user access token with threads_basic and threads_content_publish: '
+                              '{ env = "NAME" }')
+    link_attachment: bool = field(True, doc="show the release's url as the link preview of the first post")
+    publish_wait: float = field(60.0, doc="seconds to wait for a container to be ready before publishing it")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_url("api", self.api)
+
+
+class ThreadsAdapter(Adapter):
+    """Posts (and reply chains) on Threads."""
+
+    name: ClassVar[str] = "threads"
+    Settings: ClassVar[type] = ThreadsSettings
+    default_template: ClassVar[str] = "social/threads.txt.j2"
+    public: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = False
+
+    def __init__(self, workspace: Any):
+        super().__init__(workspace)
+        self._api: Api | None = None
+        self.sleep = time.sleep  # waits between container status checks (tests pass a recorder)
+
+    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+        from .. import textfit
+
+        s: ThreadsSettings = channel.settings
+        posts = compose(self, release, channel, textfit.measure_for("threads", limit=s.limit), platform="Threads")
+
+        def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
+            body: dict[str, Any] = {"media_type": "TEXT", "text": post.text}
+            if i == 1 and s.link_attachment and release.url:
+                body["link_attachment"] = release.url
+            if i > 1:
+                body["reply_to_id"] = LATER.format(what=f"id of post {i - 1}")
+            body["access_token"] = MASK
+            publish = {"creation_id": LATER.format(what="id of the container made by the request before"),
+                       "access_token": MASK}
+            return [request_file(i, "POST", join(s.api, f"/{s.user_id}/threads"), FORM, body),
+                    request_file(i, "POST", join(s.api, f"/{s.user_id}/threads_publish"), FORM, publish,
+                                 suffix=".publish")], {}
+
+        return post_deliveries(self, release, channel, posts, build)
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        return preview_posts(deliveries, "characters, emoji by UTF-8 bytes")
+
+    def api(self, channel: Channel) -> Api:
+        if self._api is None:
+            s: ThreadsSettings = channel.settings
+            self._api = Api(channel.name, "Threads", [s.token.env], s.timeout,
+                            hint=" (a Threads user token with threads_content_publish)")
+        return self._api
+
+    def _check(self, api: Api, response: requests.Response, what: str) -> dict[str, Any]:
+        """The JSON of a success; Graph's OAuthException (a 400) is a credential error, like a 401."""
+        if response.ok:
+            return dict(response.json())
+        try:
+            error = response.json().get("error", {})
+        except ValueError:
+            error = {}
+        status = None
+        if isinstance(error, dict) and (error.get("type") == "OAuthException" or error.get("code") in _CREDENTIAL_CODES):
+            status = 401 if error.get("code") in (102, 190) else 403
+        raise api.http_error(response, what, status)
+
+    def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        s: ThreadsSettings = channel.settings
+        api = self.api(channel)
+        token = reveal(s.token, channel)
+        create, publish = recorded_request(delivery), recorded_request(delivery, ".publish")
+        body = {**create["body"], "access_token": token}
+        if delivery.after:
+            body["reply_to_id"] = previous(self, delivery).remote_id
+        try:
+            container = self._check(api, api.send("POST", create["url"], data=body), "create container")["id"]
+        except DeliveryError as exc:
+            # Nothing is public until publish: a container whose answer was lost just expires.
+            raise DeliveryError(str(exc), retryable=exc.retryable, retry_after=exc.retry_after) from None
+        self._wait_until_finished(api, s, token, container)
+        try:
+            response = api.send("POST", publish["url"], data={"creation_id": container, "access_token": token})
+            media = self._check(api, response, "publish")["id"]
+        except DeliveryError as exc:
+            if not exc.in_doubt:
+                raise
+            found = self._settle(api, s, token, container, delivery.meta["text"])
+            if found is None:
+                raise
+            if found == "":
+                raise DeliveryError(f"{exc}; the container is not published, so it is safe to try again",
+                                    retryable=True) from None
+            media = found
+        return Receipt(remote_id=str(media), url=self._permalink(api, s, token, str(media)))
+
+    def _status(self, api: Api, s: ThreadsSettings, token: str, container: str) -> dict[str, Any]:
+        response = api.send("GET", join(s.api, f"/{container}"),
+                            params={"fields": "status,error_message", "access_token": token})
+        return self._check(api, response, "container status")
+
+    def _wait_until_finished(self, api: Api, s: ThreadsSettings, token: str, container: str) -> None:
+        deadline = time.monotonic() + s.publish_wait
+        pause = 0.5
+        while True:
+            status = self._status(api, s, token, container)
+            state = status.get("status")
+            if state == "FINISHED":
+                return
+            if state == "ERROR":
+                raise DeliveryError(f"channel {api.channel!r}: Threads could not prepare the post: "
+                                    f"{status.get('error_message') or 'no reason given'}", retryable=False)
+            if state not in ("IN_PROGRESS", None) or time.monotonic() + pause > deadline:
+                raise DeliveryError(f"channel {api.channel!r}: Threads container {container} is {state}, not "
+                                    "ready to publish; will try again", retryable=True)
+            self.sleep(pause)
+            pause = min(5.0, pause * 2)
+
+    def _settle(self, api: Api, s: ThreadsSettings, token: str, container: str, text: str) -> str | None:
+        """After a lost publish answer: the post's id if it exists, "" if it surely does not, None if unknown."""
+        try:
+            state = self._status(api, s, token, container).get("status")
+            if state != "PUBLISHED":
+                return "" if state == "FINISHED" else None
+            response = api.send("GET", join(s.api, f"/{s.user_id}/threads"),
+                                params={"fields": "id,text", "limit": "25", "access_token": token})
+            for item in self._check(api, response, "latest posts").get("data", []):
+                if item.get("text") == text:
+                    return str(item["id"])
+        except DeliveryError:
+            return None
+        return None
+
+    def _permalink(self, api: Api, s: ThreadsSettings, token: str, media: str) -> str:
+        try:
+            response = api.send("GET", join(s.api, f"/{media}"), params={"fields": "permalink", "access_token": token})
+            return str(response.json().get("permalink", "")) if response.ok else ""
+        except (DeliveryError, ValueError):
+            return ""  # the post is out; a missing link to it is no reason to fail
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
