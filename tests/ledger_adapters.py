@@ -95,6 +95,7 @@ class PostSettings:
     url: str = field("http://127.0.0.1:9", doc="API base URL")
     parts: int = field(3, doc="posts in the thread")
     token: Secret | None = field(None, doc="access token")
+    explode: int = field(0, doc="raise a RuntimeError (an adapter bug) on this part instead of posting")
 
 
 class LoopPostAdapter(Adapter):
@@ -117,6 +118,8 @@ class LoopPostAdapter(Adapter):
 
     def deliver(self, delivery: Delivery, channel) -> Receipt:  # type: ignore[no-untyped-def]
         s = channel.settings
+        if s.explode and delivery.part == str(s.explode):
+            raise RuntimeError(f"adapter bug on part {delivery.part}")
         body = dict(delivery.meta["body"])
         if delivery.after:
             parent = self.receipts.get(delivery.after)

@@ -211,3 +211,18 @@ def test_send_release_sends_now_what_is_not_yet_sent(lws: Path, sink) -> None:  
 
 def test_exit_code_four_when_nothing_was_ever_scheduled(lws: Path) -> None:
     assert invoke(lws, "send", "--due").exit_code == 4
+
+
+def test_an_adapter_that_breaks_stops_its_channel_only_and_is_treated_like_a_crash(lws: Path, api, sink) -> None:  # type: ignore[no-untyped-def]
+    write_channel(lws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\nexplode = 2\n'
+                                 'token = { env = "LOOP_TOKEN" }\n')
+    newsletter(lws, sink)
+    schedule(lws)
+    result = send_due(lws, DUE)
+    assert result.exit_code == 3
+    assert "release r1, channel social: RuntimeError: adapter bug on part 2" in result.stderr
+    assert len(sink) == 3 and len(api.created) == 1
+    rows = {r["key"]: r for r in ledger_rows(lws)}
+    # The part in the adapter's hands when it broke: retried, since this adapter is idempotent.
+    assert rows["r1/social/thread/2"]["state"] == "pending" and rows["r1/social/thread/2"]["attempts"] == 1
+    assert rows["r1/social/thread/3"]["state"] == "pending" and rows["r1/social/thread/3"]["attempts"] == 0

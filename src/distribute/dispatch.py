@@ -126,11 +126,21 @@ def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.
                 report.refused.append(f"release {rid}, channel {channel}: {exc}")
                 continue
             job = ChannelRun(workspace, ledger, channel_plan, report, stop=stop, on_result=on_result)
-            handed += job.run()
+            try:
+                handed += job.run()
+            except Exception as exc:  # noqa: BLE001 - one channel's failure must not stop the others
+                # ChannelRun has already recorded it like a crash: whatever was in the adapter's
+                # hands is retried (idempotent) or in doubt, never assumed unsent.
+                refused.add((rid, channel))
+                detail = str(exc) if isinstance(exc, DistributeError) else f"{type(exc).__name__}: {exc}"
+                report.refused.append(f"release {rid}, channel {channel}: {detail}")
+                continue
             if job.problem:
                 refused.add((rid, channel))
                 report.refused.append(job.problem)
         if not handed:
             break
-    report.refused = list(dict.fromkeys(report.refused))
+    from .settings import redact
+
+    report.refused = [redact(m) for m in dict.fromkeys(report.refused)]  # these reach logs and mail
     return report

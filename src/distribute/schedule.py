@@ -192,7 +192,10 @@ class Worker:
                 if ready:
                     os.read(self._wake_r, 512)
                 if not self._signalled:
-                    self.sync()
+                    try:
+                        self.sync()
+                    except Exception:  # the database may be away for a moment; the next poll tries again
+                        log.exception("could not read the ledger's next due time")
         finally:
             self.shutdown()
             if install_signals:
