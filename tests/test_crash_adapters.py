@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
-from ledger_servers import statuses_server
+from ledger_servers import mail_sink, statuses_server, wait_for
 from ledger_support import invoke, ledger_rows, run, start, states, subprocess_env, write_channel, write_release
 
 TOKEN = "mastodon-token-271828"
 LONG = " ".join(f"Point {i}: the alliance has to decide what it is for, and who pays for it." for i in range(24))
+
+
+@pytest.fixture
+def sink():
+    with mail_sink() as s:
+        yield s
 
 
 @pytest.fixture
@@ -30,7 +36,7 @@ def mastodon_thread(ws: Path, api, monkeypatch: pytest.MonkeyPatch) -> int:  # t
     write_release(ws, "r1", extra=f'[channel.mastodon]\ntext = "{LONG}"\nthread = true')
     result = invoke(ws, "schedule", "releases/r1.md")
     assert result.exit_code == 0, result.output
-    parts = len(ledger_rows(ws))
+    parts = len([r for r in ledger_rows(ws) if r["channel"] == "mastodon"])
     assert parts >= 3, "the text should make a thread of several posts"
     return parts
 
@@ -45,7 +51,7 @@ def check_thread(ws: Path, api, parts: int) -> None:  # type: ignore[no-untyped-
     assert len(api.created) == parts
     assert max(collections.Counter(s["content"] for s in api.created).values()) == 1
     assert [s["in_reply_to_id"] for s in api.created] == [None] + [s["id"] for s in api.created[:-1]]
-    rows = ledger_rows(ws)
+    rows = [r for r in ledger_rows(ws) if r["channel"] == "mastodon"]
     assert states(rows) == {"sent": parts}
     assert [r["remote_id"] for r in rows] == [s["id"] for s in api.created]
     assert all(TOKEN not in str(r) for r in rows)
@@ -77,3 +83,100 @@ def test_mastodon_thread_killed_after_a_post_was_made_resumes_without_a_duplicat
     assert "put back in line" in again.stderr
     check_thread(lws, api, parts)
     assert api.requests == parts + 1
+
+
+N = 2000
+CONNECTIONS = 2
+# The email adapter's SMTP pool takes the next delivery from the iterator before a connection is
+# free for it (adapters/email_smtp.py SmtpPool.deliver_many: `for delivery in deliveries` comes
+# before the wait for a free slot), against the contract in adapters/base.py ("pulls the next
+# delivery ... only when it is about to hand it over"). The ledger marks a delivery `sending` when
+# it is pulled, so a kill can leave connections + 1 in doubt. Strict: remove this mark once the pool
+# waits for a free connection before pulling.
+POOL_PULLS_EARLY = pytest.mark.xfail(
+    strict=True, reason="email SmtpPool pulls a delivery before a connection is free: up to connections+1 in doubt")
+# A kill at a random point nearly always finds the early pull too; not always, so not strict.
+POOL_PULLS_EARLY_MOSTLY = pytest.mark.xfail(
+    strict=False, reason="email SmtpPool pulls a delivery before a connection is free: up to connections+1 in doubt")
+
+
+def newsletter(ws: Path, sink, count: int = N) -> None:  # type: ignore[no-untyped-def]
+    """The built-in email adapter mailing `count` subscribers through the loopback SMTP server."""
+    (ws / "lists").mkdir(exist_ok=True)
+    (ws / "lists" / "big.csv").write_text("email,name\n" + "".join(f"r{i}@example.org,Reader {i}\n" for i in range(count)))
+    write_channel(ws, "newsletter", f"""\
+        adapter = "email"
+        from = "Press Office <press@example.org>"
+        recipients = "lists/big.csv"
+        unsubscribe_mailto = "unsubscribe@example.org"
+        transport = "smtp"
+        [smtp]
+        host = "127.0.0.1"
+        port = {sink.port}
+        security = "none"
+        connections = {CONNECTIONS}
+        timeout = 10
+        """)
+
+
+def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Nobody mailed twice; everyone not in doubt mailed once; in doubt at most one per connection."""
+    got = sink.per_recipient()
+    assert max(got.values()) == 1, [r for r, n in got.items() if n > 1]
+    rows = [r for r in ledger_rows(ws) if r["channel"] == "newsletter"]
+    assert len(rows) == count
+    doubt = {str(r["target"]) for r in rows if r["state"] == "in_doubt"}
+    assert len(doubt) <= CONNECTIONS, doubt
+    for r in rows:
+        if r["state"] != "in_doubt":
+            assert r["state"] == "sent" and got[str(r["target"])] == 1, r
+    assert {f"r{i}@example.org" for i in range(count)} - set(got) <= doubt
+    return states(rows)
+
+
+def test_four_processes_mail_a_newsletter_and_post_a_thread_once(lws: Path, plugin_site: Path, sink, api,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    newsletter(lws, sink)
+    parts = mastodon_thread(lws, api, monkeypatch)
+    procs = [start(lws, plugin_site, "send", "--due", env=env(plugin_site)) for _ in range(4)]
+    codes = [p.wait(180) for p in procs]
+    assert all(c in (0, 4) for c in codes), [p.stderr.read() for p in procs]  # type: ignore[union-attr]
+    assert check_mail(lws, sink) == {"sent": N}
+    check_thread(lws, api, parts)
+
+
+@POOL_PULLS_EARLY
+@pytest.mark.parametrize("at", [1, 2, 999])
+def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_doubt_per_connection(
+        lws: Path, plugin_site: Path, sink, at: int) -> None:  # type: ignore[no-untyped-def]
+    newsletter(lws, sink)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    sink.gate.at = at
+    proc = start(lws, plugin_site, "send", "--due")
+    assert sink.gate.held.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    sink.gate.release.set()
+    again = run(lws, plugin_site, "send", "--due")
+    assert again.returncode == 3, again.stderr
+    final = check_mail(lws, sink)
+    assert 1 <= final.get("in_doubt", 0) <= CONNECTIONS and final["sent"] + final["in_doubt"] == N
+    assert "IN DOUBT" in run(lws, plugin_site, "status").stdout
+    assert run(lws, plugin_site, "send", "--due").returncode == 4
+
+
+@POOL_PULLS_EARLY_MOSTLY
+@pytest.mark.parametrize("after", [1, 500, 1500])
+def test_newsletter_killed_anywhere_loses_and_doubles_nothing(lws: Path, plugin_site: Path, sink, after: int) -> None:  # type: ignore[no-untyped-def]
+    newsletter(lws, sink)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    proc = start(lws, plugin_site, "send", "--due")
+    wait_for(lambda: len(sink) >= after or proc.poll() is not None, what=f"{after} messages")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    again = run(lws, plugin_site, "send", "--due")
+    assert again.returncode in (0, 3), again.stderr
+    final = check_mail(lws, sink)
+    assert final.get("sent", 0) + final.get("in_doubt", 0) == N
