@@ -22,8 +22,8 @@ def create_workspace(directory: Path) -> list[Path]:
     src = skeleton()
     directory.mkdir(parents=True, exist_ok=True)
     plan = [(src / "config.example.toml", directory / "config.toml")]
-    for folder in ("channels", "releases"):
-        for item in sorted((src / folder).rglob("*")):
+    for folder in ("channels", "releases", "lists"):
+        for item in sorted((src / folder).rglob("*")) if (src / folder).is_dir() else []:
             if item.is_file():
                 plan.append((item, directory / folder / item.relative_to(src / folder)))
     existing = [dst for _, dst in plan if dst.exists()]
