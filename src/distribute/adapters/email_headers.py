@@ -62,7 +62,7 @@ def fold_words(name: str, words: list[str]) -> bytes:
 def unstructured(name: str, value: str) -> bytes:
     """An unstructured header (Subject): folded plain ASCII, or encoded words when non-ASCII."""
     value = clean(value)
-    if value.isascii():
+    if value.isascii() and "=?" not in value:
         # Runs of spaces would not survive unfolding exactly; a subject never needs them.
         return fold_words(name, value.split(" ") if value else [""])
     return fold_words(name, encoded_words(value, MAX_LINE - len(name) - 2))
@@ -73,7 +73,8 @@ def phrase_words(display: str) -> list[str]:
     display = clean(display)
     if not display:
         return []
-    if display.isascii():
+    # Text that merely looks like an encoded word ("=?...?=") is encoded, or a client would decode it.
+    if display.isascii() and "=?" not in display:
         if _ATEXT.match(display) and "  " not in display:
             return display.split(" ")
         return ['"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"']

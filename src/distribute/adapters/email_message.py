@@ -24,7 +24,7 @@ _QP_ROOM = 75
 class Hole:
     """A place filled per recipient: a header line ("to", "message-id", "list-unsubscribe") or a value."""
 
-    kind: str  # "to", "message-id", "list-unsubscribe", "text" (raw value) or "html" (escaped value)
+    kind: str  # "to", "message-id", "list-unsubscribe"; a value: "text" (as is), "html" or "attr" (escaped)
     index: int = 0  # which value, for "text" and "html"
 
 
@@ -73,12 +73,18 @@ def qp_block(text: str) -> bytes:
 
 
 def holed_body(text: str, token: re.Pattern[str] | None, kind: str) -> list[Piece]:
-    """A rendered body (with tokens where recipient values go) as quoted-printable pieces and holes."""
+    """A rendered body (with tokens where recipient values go) as quoted-printable pieces and holes.
+
+    In HTML a hole is "html" in text and "attr" inside a tag, so a value can be escaped the way
+    the HTML serializer (css-inline's) would have written it: the fill-in equals a full render.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.endswith("\n"):
         text += "\n"
     if token is None:
         return [qp_block(text)]
+    kinds = iter([kind if kind != "html" or text.rfind("<", 0, m.start()) <= text.rfind(">", 0, m.start())
+                  else "attr" for m in token.finditer(text)])
     pieces: list[Piece] = []
     static: list[str] = []
     for line in text.split("\n")[:-1]:
@@ -91,7 +97,7 @@ def holed_body(text: str, token: re.Pattern[str] | None, kind: str) -> list[Piec
             static = []
         for i, part in enumerate(parts):
             if i % 2:
-                pieces.append(Hole(kind, int(part)))
+                pieces.append(Hole(next(kinds), int(part)))
             elif i == len(parts) - 1:
                 pieces.append(qp(part) + b"\r\n")
             elif part:
@@ -99,6 +105,16 @@ def holed_body(text: str, token: re.Pattern[str] | None, kind: str) -> list[Piec
     if static:
         pieces.append(qp_block("".join(static)))
     return pieces
+
+
+def escape_text(value: str) -> str:
+    """A value in HTML text, escaped as the HTML serializer escapes text."""
+    return value.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_attribute(value: str) -> str:
+    """A value in a quoted HTML attribute, escaped as the HTML serializer escapes attributes."""
+    return value.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace('"', "&quot;")
 
 
 def leaf(content_type: str, body: Sequence[SkeletonPiece], extra: str = "") -> tuple[bytes, list[SkeletonPiece]]:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
+from urllib.parse import quote
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..errors import ConfigError
 from . import email_headers as headers
 from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
-from .email_message import (Compiled, Hole, Piece, SkeletonPiece, encoded_part, holed_body, multipart, qp_value,
-                            text_leaf)
+from .email_message import (Compiled, Hole, Piece, SkeletonPiece, encoded_part, escape_attribute, escape_text,
+                            holed_body, multipart, qp_value, text_leaf)
 from .email_recipients import Recipient, check_address
 from .email_unsubscribe import PLACEHOLDER, mailto, token, url
 
@@ -52,7 +53,8 @@ class Prepared:
         self.nonce = hashlib.sha256(f"{release.sha256}\n{channel.name}\n{base}".encode()).hexdigest()[:10]
         notice = embargo_notice(release, due, workspace, channel.common.embargoed_copy)
         self.embargo_notice = notice
-        self.unsubscribe_template = s.unsubscribe_url
+        # The list is the same in every link: filled in once.
+        self.unsubscribe_template = s.unsubscribe_url.replace("{list}", quote(self.list_id, safe=""))
         self.key: bytes | None = None
         if s.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
             self.key = s.unsubscribe_key.reveal(channel.name).encode()
@@ -158,7 +160,9 @@ class Prepared:
             if kind == "text":
                 return qp_value(values[hole.index])
             if kind == "html":
-                return qp_value(str(escape(values[hole.index])))
+                return qp_value(escape_text(values[hole.index]))
+            if kind == "attr":
+                return qp_value(escape_attribute(values[hole.index]))
             if kind == "to":
                 return headers.address("To", r.email, r.name)
             if kind == "message-id":

@@ -114,8 +114,20 @@ class Fingerprints:
                 table[i] = value
 
 
+# A plain ASCII dot-atom address (RFC 5322 §3.4.1) whose domain email-validator has already
+# accepted is valid without asking again: email-validator's work is almost all in the domain
+# (IDNA), and a list has thousands of addresses but few domains.
+_PLAIN = re.compile(r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([A-Za-z0-9.-]+)$")
+_DOMAINS: dict[str, str] = {}
+
+
 def check_address(value: str) -> str:
     """The address in the ASCII form it is sent in; ValueError says what is wrong with it."""
+    plain = _PLAIN.match(value)
+    if plain is not None and len(value) <= 254 and len(plain.group(1)) <= 64:
+        domain = _DOMAINS.get(plain.group(2))
+        if domain is not None:
+            return f"{plain.group(1)}@{domain}"
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -123,7 +135,10 @@ def check_address(value: str) -> str:
         result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
-    return str(result.ascii_email or result.normalized)
+    address = str(result.ascii_email or result.normalized)
+    if plain is not None and len(_DOMAINS) < 10_000:
+        _DOMAINS[plain.group(2)] = address.rpartition("@")[2]
+    return address
 
 
 def _open(path: Path, what: str):  # type: ignore[no-untyped-def]

@@ -31,11 +31,11 @@ def verify(key: bytes, list_id: str, address: str, candidate: str) -> bool:
 
 def url(template: str, list_id: str, address: str, value: str) -> str:
     """The unsubscribe URL from the channel's template: {email}, {token} and {list} filled in."""
-    return (template.replace("{email}", quote(address, safe="@"))
-            .replace("{list}", quote(list_id, safe=""))
+    return (template.replace("{list}", quote(list_id, safe=""))
+            .replace("{email}", quote(address, safe="@"))
             .replace("{token}", value))
 
 
 def mailto(address: str, list_id: str) -> str:
-    """A mailto: unsubscribe URI (RFC 2369) with a subject naming the list."""
-    return f"mailto:{address}?subject={quote('unsubscribe ' + list_id)}"
+    """A mailto: unsubscribe URI (RFC 2369); the address itself belongs to the list."""
+    return f"mailto:{address}?subject=unsubscribe"
