@@ -1,0 +1,47 @@
+"""The ledger's tables (schema version 2 of the workspace database; 1 is the feed archive).
+
+Times are fixed-width UTC text (see clock.py), so they compare the same in SQLite and
+PostgreSQL and in the cron check that reads the file with the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .db import migration
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+@migration(2, "delivery ledger")
+def _create_ledger(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    serial = "BIGSERIAL PRIMARY KEY" if conn.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+    for ddl in (
+        """CREATE TABLE ledger_releases (
+            release_id VARCHAR(200) PRIMARY KEY, path TEXT NOT NULL, sha256 VARCHAR(64) NOT NULL,
+            publish_at VARCHAR(40), generation INTEGER NOT NULL, staging INTEGER NOT NULL,
+            scheduled_at VARCHAR(40))""",
+        f"""CREATE TABLE deliveries (
+            id {serial}, key VARCHAR(1000) NOT NULL UNIQUE,
+            release_id VARCHAR(200) NOT NULL, channel VARCHAR(100) NOT NULL, adapter VARCHAR(100) NOT NULL,
+            target VARCHAR(500) NOT NULL, part VARCHAR(100) NOT NULL, label TEXT NOT NULL,
+            after_key VARCHAR(1000), seq INTEGER NOT NULL, generation INTEGER NOT NULL,
+            state VARCHAR(12) NOT NULL, due VARCHAR(40) NOT NULL, not_before VARCHAR(40),
+            next_attempt VARCHAR(40) NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, sha256 VARCHAR(64) NOT NULL,
+            remote_id TEXT, url TEXT, detail TEXT, last_error TEXT,
+            claim_token VARCHAR(40), claimed_by VARCHAR(300), lease_until VARCHAR(40),
+            created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL, sent_at VARCHAR(40))""",
+        "CREATE INDEX deliveries_ready ON deliveries (state, next_attempt)",
+        # A channel's queue in order: claims walk it without stepping over what was already sent.
+        "CREATE INDEX deliveries_queue ON deliveries (release_id, channel, state, seq)",
+        "CREATE INDEX deliveries_claim ON deliveries (claim_token)",
+        f"""CREATE TABLE delivery_attempts (
+            id {serial}, delivery_id BIGINT NOT NULL, attempt INTEGER NOT NULL,
+            started_at VARCHAR(40) NOT NULL, finished_at VARCHAR(40) NOT NULL,
+            outcome VARCHAR(12) NOT NULL, error TEXT, owner VARCHAR(300))""",
+        "CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id)",
+    ):
+        conn.execute(text(ddl))
