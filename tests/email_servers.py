@@ -105,7 +105,7 @@ class _Auth:
         login = auth_data.login.decode()
         secret = auth_data.password.decode()
         self.sink.logins.append((login, secret))
-        return AuthResult(success=secret == self.password)
+        return AuthResult(success=secret == self.password, handled=False)  # not handled: the server answers 535
 
 
 def free_port() -> int:
@@ -135,7 +135,9 @@ def smtp_server(rules: dict[str, str] | None = None, *, pipelining: bool = False
 
     kwargs: dict[str, object] = {"decode_data": False, "enable_SMTPUTF8": False}
     if password is not None:
-        kwargs.update(authenticator=_Auth(sink, password), auth_require_tls=tls is not None, auth_required=True)
+        # PLAIN only: smtplib would otherwise go on to LOGIN after a refusal, which aiosmtpd lets hang.
+        kwargs.update(authenticator=_Auth(sink, password), auth_require_tls=tls is not None, auth_required=True,
+                      auth_exclude_mechanism=["LOGIN"])
     if tls is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(tls[0]), str(tls[1]))

@@ -79,7 +79,11 @@ def adapter_for(ws: Path, channel: str, release: str | Path = EXAMPLE_RELEASE): 
 def smtp_channel(ws: Path, channel: str, port: int, extra: str = "") -> None:
     """Point a channel at a loopback SMTP server (plain, no login unless `extra` says so)."""
     set_keys(ws, channel, 'transport = "smtp"')
-    add_table(ws, channel, f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n{extra}')
+    lines = {"host": '"127.0.0.1"', "port": str(port), "security": '"none"', "timeout": "5"}
+    for line in extra.strip().splitlines():
+        key, _, value = line.partition("=")
+        lines[key.strip()] = value.strip()
+    add_table(ws, channel, "[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in lines.items()))
 
 
 def openssl(*args: str, cwd: Path) -> None:

@@ -53,7 +53,7 @@ class EmailAdapter(Adapter):
         from ..plan import due_time
         from .email_headers import mailbox
         from .email_prepared import Prepared
-        from .email_recipients import ListReport, load_suppression, read_recipients, warn
+        from .email_recipients import ListReport, load_suppression, read_recipients, shown_path, warn
 
         s: EmailSettings = channel.settings
         if s.recipients is None:
@@ -64,7 +64,8 @@ class EmailAdapter(Adapter):
         suppressed = load_suppression(s.suppression) if s.suppression else None
         report = self.reports[channel.name] = ListReport()
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
-        for index, r in enumerate(read_recipients(s.recipients, suppressed, report), start=1):
+        recipients = read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root))
+        for index, r in enumerate(recipients, start=1):
             target = r.key
             data, message_id = prepared.message(r, f"{head}{key_part(target)}/message")
             yield Delivery(

@@ -159,11 +159,15 @@ class ParallelPool:
         for thread in threads:
             thread.start()
         pending = 0
+        source = iter(deliveries)
         try:
-            for delivery in deliveries:
-                if pending >= len(threads):
+            while True:
+                if pending >= len(threads):  # pull the next delivery only when a thread is free for it
                     yield done.get()
                     pending -= 1
+                delivery = next(source, None)
+                if delivery is None:
+                    break
                 work.put(delivery)
                 pending += 1
             while pending:

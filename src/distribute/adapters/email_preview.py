@@ -79,14 +79,15 @@ def _longest_line(data: bytes) -> Check:
 def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
     """The whole list read once (without building messages): how many go out, and what was skipped."""
     from ..errors import ConfigError
-    from .email_recipients import ListReport, load_suppression, read_recipients
+    from .email_recipients import ListReport, load_suppression, read_recipients, shown_path
 
     s: EmailSettings = channel.settings
     report = ListReport()
     try:
         suppressed = load_suppression(s.suppression) if s.suppression else None
-        for _ in read_recipients(s.recipients, suppressed, report) if s.recipients else ():
-            pass
+        if s.recipients is not None:
+            for _ in read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, adapter.workspace.root)):
+                pass
     except ConfigError as exc:
         return Check("recipients", 0, ok=False, note=str(exc))
     parts = [f"{report.bad} bad rows skipped" if report.bad else "",

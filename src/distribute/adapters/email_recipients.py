@@ -21,6 +21,7 @@ from ..errors import ConfigError
 log = logging.getLogger("distribute.email")
 SHOWN = 20  # bad rows listed one by one; the rest are counted
 _HEADER = re.compile(r"[^a-z0-9]+")
+_ALIASES = {"e_mail": "email", "email_address": "email", "mail": "email"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Fingerprints:
 
     def __init__(self, capacity: int = 1024):
         size = 1 << max(10, (capacity * 2 - 1).bit_length())
-        self._table = array("Q", bytes(8 * size))
+        self._table = array("Q", [0]) * size  # no temporary bytes object of the same size
         self._mask = size - 1
         self._count = 0
 
@@ -103,7 +104,7 @@ class Fingerprints:
 
     def _grow(self) -> None:
         old = self._table
-        self._table = array("Q", bytes(16 * len(old)))
+        self._table = array("Q", [0]) * (2 * len(old))
         self._mask = len(self._table) - 1
         table, mask = self._table, self._mask
         for value in old:
@@ -141,13 +142,13 @@ def check_address(value: str) -> str:
     return address
 
 
-def _open(path: Path, what: str):  # type: ignore[no-untyped-def]
+def _open(path: Path, what: str, shown: str = ""):  # type: ignore[no-untyped-def]
     try:
         return open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise ConfigError(f"{what} {path} does not exist; create it or fix the path in the channel file") from None
+        raise ConfigError(f"{what} {shown or path} does not exist; create it or fix the path in the channel file") from None
     except OSError as exc:
-        raise ConfigError(f"{what} {path}: {exc.strerror}") from None
+        raise ConfigError(f"{what} {shown or path}: {exc.strerror}") from None
 
 
 def _column(name: str) -> str:
@@ -155,23 +156,28 @@ def _column(name: str) -> str:
 
 
 def read_recipients(path: Path, suppressed: Fingerprints | None = None,
-                    report: ListReport | None = None) -> Iterator[Recipient]:
-    """Stream the accepted recipients of a CSV list, in file order, each address once."""
+                    report: ListReport | None = None, shown: str = "") -> Iterator[Recipient]:
+    """Stream the accepted recipients of a CSV list, in file order, each address once.
+
+    `shown` is how the file is named in messages (relative to the workspace, usually).
+    """
     report = report if report is not None else ListReport()
-    report.path = str(path)
+    shown = shown or str(path)
+    report.path = shown
     seen = Fingerprints()
-    with _open(path, "recipient list") as handle:
+    with _open(path, "recipient list", shown) as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader)
         except StopIteration:
-            raise ConfigError(f"recipient list {path} is empty; it needs a header line with an email column") from None
+            raise ConfigError("the recipient list is empty; it needs a header line with an email column",
+                              path=shown) from None
         except UnicodeDecodeError:
-            raise ConfigError(f"recipient list {path} is not UTF-8 text; save it as UTF-8") from None
-        columns = [_column(h) for h in header]
+            raise ConfigError("the recipient list is not UTF-8 text; save it as UTF-8", path=shown) from None
+        columns = [_ALIASES.get(c, c) for c in (_column(h) for h in header)]
         if "email" not in columns:
-            raise ConfigError(f"recipient list {path}: the header line has no email column (found: "
-                              f"{', '.join(h for h in header if h) or 'nothing'}); add one", path=path, line=1)
+            raise ConfigError(f"the header line has no email column (found: {', '.join(h for h in header if h) or 'nothing'}); "
+                              "add one", path=shown, line=1)
         at_email, at_name = columns.index("email"), columns.index("name") if "name" in columns else -1
         extra = [(i, c) for i, c in enumerate(columns) if c and i not in (at_email, at_name)]
         previous = reader.line_num
@@ -186,8 +192,8 @@ def read_recipients(path: Path, suppressed: Fingerprints | None = None,
                 previous = reader.line_num
                 continue
             except UnicodeDecodeError:
-                raise ConfigError(f"recipient list {path} is not UTF-8 text after line {previous}; "
-                                  "save it as UTF-8") from None
+                raise ConfigError(f"the recipient list is not UTF-8 text after line {previous}; save it as UTF-8",
+                                  path=shown) from None
             line, previous = previous + 1, reader.line_num
             if not row or not any(cell.strip() for cell in row):
                 continue
@@ -236,6 +242,14 @@ def load_suppression(path: Path) -> Fingerprints:
             except ValueError:
                 found.add(value.lower())  # keep it anyway: suppressing too much is the safe side
     return found
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """A path as messages show it: relative to the workspace when it is inside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def warn(report: ListReport) -> None:

@@ -196,6 +196,7 @@ class SmtpPool:
         self._lock = threading.Lock()
         self.live = settings.connections
         self.down: str | None = None  # set when no connection can be opened: the rest fail at once
+        self.down_retryable = True
 
     def deliver_many(self, deliveries: Iterable[Delivery]) -> Iterator[Outcome]:
         """Deliver in parallel; the next delivery is pulled only when a connection is free for it."""
@@ -206,8 +207,10 @@ class SmtpPool:
         for worker in workers:
             worker.start()
         pending = 0
+        source = iter(deliveries)
         try:
-            for delivery in deliveries:
+            while True:
+                # Wait for a free connection first: a pulled delivery counts as handed over.
                 while pending >= max(1, self.live):
                     yield done.get()
                     pending -= 1
@@ -218,6 +221,9 @@ class SmtpPool:
                         break
                     pending -= 1
                     yield outcome
+                delivery = next(source, None)
+                if delivery is None:
+                    break
                 work.put(delivery)
                 pending += 1
             while pending:
@@ -236,7 +242,7 @@ class SmtpPool:
             while (delivery := work.get()) is not None:
                 if self.down is not None:
                     done.put(Outcome(delivery, error=DeliveryError(
-                        f"not attempted: {self.down}", retryable=True)))
+                        f"not attempted: {self.down}", retryable=self.down_retryable)))
                     continue
                 try:
                     if connection.client is None:
@@ -245,7 +251,7 @@ class SmtpPool:
                         except DeliveryError as exc:
                             retired = self._lost_one(str(exc)) if exc.retryable else retired
                             if not exc.retryable:
-                                self.down = str(exc)
+                                self.down, self.down_retryable = str(exc), False
                             raise
                     if self.rate is not None:
                         self.rate.wait()
