@@ -87,17 +87,6 @@ def test_mastodon_thread_killed_after_a_post_was_made_resumes_without_a_duplicat
 
 N = 2000
 CONNECTIONS = 2
-# The email adapter's SMTP pool takes the next delivery from the iterator before a connection is
-# free for it (adapters/email_smtp.py SmtpPool.deliver_many: `for delivery in deliveries` comes
-# before the wait for a free slot), against the contract in adapters/base.py ("pulls the next
-# delivery ... only when it is about to hand it over"). The ledger marks a delivery `sending` when
-# it is pulled, so a kill can leave connections + 1 in doubt. Strict: remove this mark once the pool
-# waits for a free connection before pulling.
-POOL_PULLS_EARLY = pytest.mark.xfail(
-    strict=True, reason="email SmtpPool pulls a delivery before a connection is free: up to connections+1 in doubt")
-# A kill at a random point nearly always finds the early pull too; not always, so not strict.
-POOL_PULLS_EARLY_MOSTLY = pytest.mark.xfail(
-    strict=False, reason="email SmtpPool pulls a delivery before a connection is free: up to connections+1 in doubt")
 
 
 def newsletter(ws: Path, sink, count: int = N) -> None:  # type: ignore[no-untyped-def]
@@ -145,7 +134,6 @@ def test_four_processes_mail_a_newsletter_and_post_a_thread_once(lws: Path, plug
     check_thread(lws, api, parts)
 
 
-@POOL_PULLS_EARLY
 @pytest.mark.parametrize("at", [1, 2, 999])
 def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_doubt_per_connection(
         lws: Path, plugin_site: Path, sink, at: int) -> None:  # type: ignore[no-untyped-def]
@@ -166,7 +154,6 @@ def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_dou
     assert run(lws, plugin_site, "send", "--due").returncode == 4
 
 
-@POOL_PULLS_EARLY_MOSTLY
 @pytest.mark.parametrize("after", [1, 500, 1500])
 def test_newsletter_killed_anywhere_loses_and_doubles_nothing(lws: Path, plugin_site: Path, sink, after: int) -> None:  # type: ignore[no-untyped-def]
     newsletter(lws, sink)

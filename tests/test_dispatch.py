@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import sqlite3
 from pathlib import Path
@@ -178,7 +179,7 @@ def test_in_doubt_is_reported_and_resent_only_when_asked(lws: Path, sink) -> Non
     db = sqlite3.connect(lws / ".distribute/state.db")
     with db:  # as a crashed process on this host leaves it: handed over, holder gone
         db.execute("UPDATE deliveries SET state = 'sending', claim_token = 't', claimed_by = ? "
-                   "WHERE target = 'r0@example.org'", (f"{__import__('os').uname().nodename} 999999999 1",))
+                   "WHERE target = 'r0@example.org'", (f"{os.uname().nodename} 999999999 1",))
     result = send_due(lws, DUE)
     assert result.exit_code == 3 and "1 deliveries interrupted by an earlier crash are IN DOUBT" in result.stderr
     assert list(sink.per_recipient()) == ["r1@example.org"]
@@ -226,3 +227,22 @@ def test_an_adapter_that_breaks_stops_its_channel_only_and_is_treated_like_a_cra
     # The part in the adapter's hands when it broke: retried, since this adapter is idempotent.
     assert rows["r1/social/thread/2"]["state"] == "pending" and rows["r1/social/thread/2"]["attempts"] == 1
     assert rows["r1/social/thread/3"]["state"] == "pending" and rows["r1/social/thread/3"]["attempts"] == 0
+
+
+def test_an_idempotent_delivery_that_keeps_killing_its_sender_is_given_up_after_max_attempts(lws: Path, api) -> None:  # type: ignore[no-untyped-def]
+    social(lws, api, parts=1)
+    schedule(lws)
+    dead = f"{os.uname().nodename} 999999999 1"
+    db = sqlite3.connect(lws / ".distribute/state.db")
+    for attempt in (1, 2, 3):
+        with db:  # as if each run died with the post in hand
+            db.execute("UPDATE deliveries SET state = 'sending', claim_token = 't', claimed_by = ?", (dead,))
+        result = send_due(lws, DUE + dt.timedelta(minutes=attempt))
+        (row,) = ledger_rows(lws)
+        if attempt < 3:
+            assert row["state"] == "sent" and "put back in line" in result.stderr
+            with db:
+                db.execute("UPDATE deliveries SET state = 'pending', attempts = ?", (attempt,))
+    assert row["state"] == "failed" and row["last_error"].startswith("interrupted 3 times")
+    assert result.exit_code == 3 and "1 failed" in result.stderr
+    assert len(api.created) == 1  # the idempotency key kept the retries to one post

@@ -99,7 +99,8 @@ def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.
     ledger = Ledger(workspace.database_url)
     report = Report()
     idempotent = idempotence(workspace)
-    report.requeued_after_crash, report.doubted_after_crash = ledger.recover(clock.now(), idempotent)
+    report.requeued_after_crash, report.doubted_after_crash, report.failed = ledger.recover(
+        clock.now(), idempotent, workspace.config.delivery.max_attempts)
     if resend_in_doubt:
         count = ledger.resend_in_doubt(clock.now(), release_id)
         if count:

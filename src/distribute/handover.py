@@ -156,8 +156,15 @@ class ChannelRun:
         self.ledger.hand(None, self.token, finished, clock.now())
         self.ledger.unclaim(self.token)
         if self.inflight:
-            _, doubted = self.ledger.recover(clock.now(), idempotence(self.ws), only_token=self.token)
+            # The adapter stopped (or broke) without an outcome for these: handled like a crash,
+            # and this channel is left alone for the rest of the run so it cannot spin.
+            _, doubted, given_up = self.ledger.recover(clock.now(), idempotence(self.ws), self.settings.max_attempts,
+                                             only_token=self.token)
             self.report.in_doubt += doubted
+            self.report.failed += given_up
+            if self.problem is None:
+                self.problem = (f"release {self.plan.release.id}, channel {self.plan.channel.name}: the adapter "
+                                f"gave no outcome for {len(self.inflight)} deliveries handed to it")
             self.inflight.clear()
 
     def _count(self, result: Result) -> None:

@@ -277,17 +277,19 @@ class Ledger:
 
     # --- crashes ----------------------------------------------------------------------------
 
-    def recover(self, now: dt.datetime, idempotent: Callable[[str], bool], only_token: str | None = None) -> tuple[int, int]:
+    def recover(self, now: dt.datetime, idempotent: Callable[[str], bool], max_attempts: int,
+                only_token: str | None = None) -> tuple[int, int, int]:
         """Take back stale claims: unhanded rows return to pending; handed ones are retried where
-        the adapter is idempotent and put in doubt elsewhere. Returns (requeued, in doubt)."""
+        the adapter is idempotent (up to max_attempts: a delivery that keeps killing its sender
+        must not loop forever) and put in doubt elsewhere. Returns (requeued, in doubt, given up)."""
         at = stamp(now)
         # Found outside the write transaction (SQLite allows one writer); a gone holder stays gone,
         # and every update below is conditional on the token and state.
         tokens = self.stale_holders(now) if only_token is None else [only_token]
         if not tokens:
-            return 0, 0
+            return 0, 0, 0
         with self.engine.begin() as c:
-            requeued = doubtful = 0
+            requeued = doubtful = given_up = 0
             for token in tokens:
                 requeued += c.execute(self.sql(
                     "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL, "
@@ -298,7 +300,12 @@ class Ledger:
                 results = []
                 for r in handed:
                     row = Claimed(r.id, r.key, r.seq, r.sha256, r.attempts, r.adapter)
-                    if idempotent(r.adapter):
+                    if idempotent(r.adapter) and r.attempts + 1 >= max_attempts:
+                        given_up += 1
+                        results.append(Result(row, "failed", r.updated_at, error=(
+                            f"interrupted {r.attempts + 1} times while in the hands of its sender (last: "
+                            f"{r.claimed_by}); given up")))
+                    elif idempotent(r.adapter):
                         requeued += 1
                         results.append(Result(row, "pending", r.updated_at, error=(
                             f"interrupted while in the hands of {r.claimed_by}; retried (the {r.adapter} adapter "
@@ -309,7 +316,7 @@ class Ledger:
                             f"handed to the {r.adapter} server by {r.claimed_by}, which stopped before the outcome "
                             "was recorded; it may or may not have arrived")))
                 self._write(c, results, now)
-        return requeued, doubtful
+        return requeued, doubtful, given_up
 
     def resend_in_doubt(self, now: dt.datetime, release_id: str | None = None) -> int:
         """Put deliveries in doubt back in line (the user asked for it explicitly)."""
