@@ -125,8 +125,8 @@ def test_http_without_its_secret_says_which_variable(workspace: Path, httpserver
 
 def _email_channel(ws: Path, port: int, extra: str = "") -> None:
     set_channel(ws, "wire-desk", f'adapter = "wire"\ntransport = "email"\n{extra}'
-                                 f'[email]\nto = "desk@wire.example"\nhost = "127.0.0.1"\nport = {port}\n'
-                                 'security = "none"\ntimeout = 5\n')
+                                 f'[email]\nto = "desk@wire.example"\n[email.smtp]\nhost = "127.0.0.1"\n'
+                                 f'port = {port}\nsecurity = "none"\ntimeout = 5\n')
 
 
 def test_email_to_the_desk_puts_the_copy_in_the_body_and_attaches_the_documents(workspace: Path) -> None:
@@ -134,6 +134,7 @@ def test_email_to_the_desk_puts_the_copy_in_the_body_and_attaches_the_documents(
         _email_channel(workspace, sink.port)
         deliveries, receipts = deliver_all(workspace)
     assert len(sink.messages) == 3
+    assert len(set(sink.peers)) == 1  # the email adapter's SmtpConnection, reused for the three documents
     for (sender, rcpts, raw), delivery, receipt in zip(sink.messages, deliveries, receipts, strict=True):
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert sender == "press@asaninst.org" and rcpts == ["desk@wire.example"]
@@ -203,6 +204,6 @@ def test_plain_smtp_login_to_a_remote_host_is_refused_at_load(workspace: Path) -
     from distribute.errors import ConfigError
 
     set_channel(workspace, "wire-desk", 'adapter = "wire"\ntransport = "email"\n[email]\nto = "desk@wire.example"\n'
-                                        'host = "smtp.example.org"\nsecurity = "none"\nusername = "press"\n')
+                                        '[email.smtp]\nhost = "smtp.example.org"\nsecurity = "none"\nusername = "press"\n')
     with pytest.raises(ConfigError, match="unencrypted"):
         render(workspace, EXAMPLE_RELEASE, "wire-desk")

@@ -66,6 +66,7 @@ class SmtpSink:
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     answer: str | None = None  # e.g. "451 try later": refuse DATA with this reply
     received: threading.Event = field(default_factory=threading.Event)
+    peers: list[object] = field(default_factory=list)  # client address of each message: one per session
 
 
 @contextmanager
@@ -80,6 +81,7 @@ def smtp_sink(answer: str | None = None) -> Iterator[SmtpSink]:
             if sink.answer:
                 return sink.answer
             sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            sink.peers.append(session.peer)
             sink.received.set()
             return "250 OK queued"
 

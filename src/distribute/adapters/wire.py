@@ -22,8 +22,9 @@ from .datelines import STYLES
 from .wire_email import WireEmail
 
 if TYPE_CHECKING:
-    from ..config import Channel
+    from ..config import Channel, Workspace
     from ..release import Release
+    from .email_smtp import SmtpConnection
 
 Format = Literal["txt", "newsml", "ninjs"]
 SUFFIX = {"txt": ".txt", "newsml": ".newsml.xml", "ninjs": ".ninjs.json"}
@@ -87,6 +88,10 @@ class WireAdapter(Adapter):
     public: ClassVar[bool] = True  # unless the channel has embargoed_copy: then it goes early, marked
     idempotent: ClassVar[bool] = False  # a desk may print a mail or POST twice; a doubt is reported
 
+    def __init__(self, workspace: Workspace):
+        super().__init__(workspace)
+        self._smtp: dict[str, SmtpConnection] = {}
+
     def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
         from .wire_newsml import newsml
         from .wire_ninjs import ninjs_bytes
@@ -132,9 +137,21 @@ class WireAdapter(Adapter):
             return self._drop(document, s.directory)
         if s.transport == "http":
             return self._post(delivery, document, channel)
-        from .wire_email import send_to_desk
+        return self._mail(delivery, document, channel)
 
-        return send_to_desk(self.workspace, delivery, document, channel)
+    def _mail(self, delivery: Delivery, document: File, channel: Channel) -> Receipt:
+        from .wire_email import connect, send_to_desk
+
+        # One SMTP session per channel for the whole run (the three documents, several releases).
+        if channel.name not in self._smtp:
+            self._smtp[channel.name] = connect(self.workspace, channel)
+        message_id, reply = send_to_desk(self._smtp[channel.name], self.workspace, delivery, document, channel)
+        return Receipt(remote_id=message_id, detail=f"mailed to {channel.settings.email.to}: {reply}")
+
+    def close(self) -> None:
+        sessions, self._smtp = self._smtp, {}
+        for session in sessions.values():
+            session.close()
 
     def _drop(self, document: File, folder: Path) -> Receipt:
         from .feed_files import delivery_error, write_atomic
