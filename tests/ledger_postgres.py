@@ -50,7 +50,10 @@ def postgres_server() -> Iterator[str]:
     """A server URL without a database name (…@host:port), alive for the whole session."""
     given = os.environ.get(URL_ENV)
     if given:
-        yield given.rsplit("/", 1)[0]
+        # postgresql://user@host:port/db (a role allowed to CREATE DATABASE); driver: psycopg 3.
+        if given.startswith(("postgresql://", "postgres://")):
+            given = "postgresql+psycopg://" + given.split("://", 1)[1]
+        yield given.rsplit("/", 1)[0] if given.count("/") > 2 else given
         return
     bindir = _bindir()
     if bindir is None:
