@@ -23,7 +23,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lws(tmp_path: Path, plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty workspace (config only) with the test plugin importable in this process too."""
     monkeypatch.syspath_prepend(str(plugin_site))
-    for name in [k for k in os.environ if k.startswith("DISTRIBUTE_")]:
+    for name in [k for k in os.environ if k in ("DISTRIBUTE_CONFIG", "DISTRIBUTE_NOW")]:
         monkeypatch.delenv(name)
     ws = tmp_path / "ws"
     write_config(ws, delivery="backoff = 10\nbackoff_max = 600\nmax_attempts = 3")
