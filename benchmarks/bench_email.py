@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -132,7 +133,7 @@ def run_naive(ws_root: Path, port: int, limit: int) -> tuple[int, float]:
     markup = model.get_body(("html",)).get_content()
     unsubscribe = str(model["List-Unsubscribe"])
     with open(channel.settings.recipients, newline="", encoding="utf-8") as handle:
-        rows = [r for _, r in zip(range(limit), csv.DictReader(handle))]
+        rows = list(itertools.islice(csv.DictReader(handle), limit))
     smtp = smtplib.SMTP("127.0.0.1", port, local_hostname="bench.example.org")
     start = time.perf_counter()
     for row in rows:

@@ -42,7 +42,7 @@ def set_keys(ws: Path, channel: str, text: str) -> None:
         key = line.split("=", 1)[0].strip()
         pattern = re.compile(rf"^{re.escape(key)}\s*=.*$", re.M)
         if pattern.search(current):
-            current = pattern.sub(lambda _: line, current, count=1)
+            current = pattern.sub(lambda _, line=line: line, current, count=1)
         else:
             head, sep, tail = current.partition("\n[")
             current = head.rstrip("\n") + "\n" + line + "\n" + (sep + tail if sep else "")

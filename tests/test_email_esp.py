@@ -15,7 +15,7 @@ import pytest
 from werkzeug import Request, Response
 
 from distribute.adapters.email_unsubscribe import verify
-from email_support import KEY, add_table, adapter_for, bodies, parse, set_keys
+from email_support import KEY, adapter_for, add_table, bodies, parse, set_keys
 
 POSTMARK_TOKEN = "pm-token-7b1f2c9d"
 MAILGUN_KEY = "key-mg-0a9b8c7d6e"

@@ -52,7 +52,7 @@ def test_each_header_once_and_a_stable_unique_message_id(workspace: Path) -> Non
     _, _, first = render(workspace, "newsletter")
     _, _, again = render(workspace, "newsletter")
     ids = []
-    for d, d2 in zip(first, again):
+    for d, d2 in zip(first, again, strict=True):
         assert d.files == d2.files and d.sha256 == d2.sha256, "render is deterministic"
         message = parse(d.files[0].data)
         for name in ONCE:
@@ -123,7 +123,7 @@ def test_korean_and_emoji_in_subject_names_and_body_round_trip(workspace: Path) 
     set_keys(workspace, "newsletter", f'recipients = "{listed}"')
     _, _, deliveries = render(workspace, "newsletter", "releases/unicode.md")
     assert len(deliveries) == len(names)
-    for d, name in zip(deliveries, names):
+    for d, name in zip(deliveries, names, strict=True):
         data = d.files[0].data
         assert data.isascii(), "7-bit clean: every non-ASCII character encoded"
         message = parse(data)
@@ -240,7 +240,7 @@ def test_fast_fill_in_equals_a_full_render_of_every_message(workspace: Path) -> 
             '{% set _ = recipient.email == "" %}{% include "default:email/newsletter.' + kind + '.j2" %}',
             encoding="utf-8")
     _, _, slow = render(workspace, "newsletter")
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=True):
         ma, mb = parse(a.files[0].data), parse(b.files[0].data)
         assert bodies(ma) == bodies(mb)
         assert [(k, str(v)) for k, v in ma.items()] == [(k, str(v)) for k, v in mb.items()]

@@ -38,9 +38,9 @@ class Token(str):
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise NeedsFullRender("a template inspects a recipient value")
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = _refuse  # type: ignore[assignment]
-    upper = lower = title = capitalize = strip = lstrip = rstrip = split = replace = _refuse  # type: ignore[assignment]
-    startswith = endswith = format = __getitem__ = __mod__ = __add__ = __radd__ = _refuse  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = _refuse
+    upper = lower = title = capitalize = strip = lstrip = rstrip = split = replace = _refuse
+    startswith = endswith = format = __getitem__ = __mod__ = __add__ = __radd__ = _refuse
     __hash__ = str.__hash__
 
 

@@ -229,7 +229,7 @@ class Postmark(Esp):
             for delivery in batch:
                 yield Outcome(delivery, error=exc)
             return
-        for delivery, answer in zip(batch, answers):
+        for delivery, answer in zip(batch, answers, strict=True):
             try:
                 yield Outcome(delivery, receipt=_postmark_result(answer))
             except DeliveryError as exc:

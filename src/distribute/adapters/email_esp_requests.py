@@ -43,7 +43,8 @@ def _files(message: EmailMessage) -> list[dict[str, str]]:
     for part in message.walk():
         if part.is_multipart() or part.get_content_maintype() == "text" and part.get_filename() is None:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         found.append({"name": part.get_filename() or "file", "content": base64.b64encode(payload).decode("ascii"),
                       "type": part.get_content_type(), "cid": str(part.get("Content-ID", "")).strip("<>"),
                       "disposition": part.get_content_disposition() or "attachment"})

@@ -14,7 +14,6 @@ import binascii
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 # Quoted-printable lines may hold 76 characters; a piece followed by a soft break ("=") gets 75.
 _QP_ROOM = 75
@@ -35,8 +34,8 @@ class BodySlot:
     name: str
 
 
-Piece = Union[bytes, Hole]
-SkeletonPiece = Union[bytes, Hole, BodySlot]
+Piece = bytes | Hole
+SkeletonPiece = bytes | Hole | BodySlot
 
 
 def qp(text: str | bytes, room: int = 76) -> bytes:

@@ -10,19 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
-from urllib.parse import quote
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from markupsafe import Markup
 
 from ..errors import ConfigError
 from . import email_headers as headers
 from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
-from .email_message import (Compiled, Hole, Piece, SkeletonPiece, encoded_part, escape_attribute, escape_text,
-                            holed_body, multipart, qp_value, text_leaf)
+from .email_message import (
+    Compiled,
+    Hole,
+    Piece,
+    SkeletonPiece,
+    encoded_part,
+    escape_attribute,
+    escape_text,
+    holed_body,
+    multipart,
+    qp_value,
+    text_leaf,
+)
 from .email_recipients import Recipient, check_address
 from .email_unsubscribe import PLACEHOLDER, mailto, token, url
 

@@ -15,6 +15,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import ConfigError
 
@@ -142,7 +143,7 @@ def check_address(value: str) -> str:
     return address
 
 
-def _open(path: Path, what: str, shown: str = ""):  # type: ignore[no-untyped-def]
+def _open(path: Path, what: str, shown: str = "") -> TextIO:
     try:
         return open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:

@@ -150,7 +150,7 @@ class SmtpConnection:
             self._write(b"".join(commands))
             replies = [self._reply(), self._reply(), self._reply()]
         else:
-            for command, ok in zip(commands, ((250,), (250, 251), (354,))):
+            for command, ok in zip(commands, ((250,), (250, 251), (354,)), strict=True):
                 self._write(command)
                 replies.append(self._reply())
                 if replies[-1][0] not in ok:
@@ -163,7 +163,7 @@ class SmtpConnection:
                 self._reply()
             self._write(b"RSET\r\n")
             self._reply()
-            code, text, step = next((c, t, n) for (c, t), n in zip((mail, rcpt, answer), ("MAIL FROM", "RCPT TO", "DATA"))
+            code, text, step = next((c, t, n) for (c, t), n in zip((mail, rcpt, answer), ("MAIL FROM", "RCPT TO", "DATA"), strict=True)
                                     if c not in (250, 251, 354))
             raise DeliveryError(f"{self.where} answered {code} {text[:200]} to {step} for {recipient}",
                                 retryable=400 <= code < 500)
