@@ -116,8 +116,9 @@ def free_port() -> int:
 
 @contextmanager
 def smtp_server(rules: dict[str, str] | None = None, *, pipelining: bool = False, password: str | None = None,
-                tls: tuple[Path, Path] | None = None) -> Iterator[Sink]:
-    """A real SMTP server on 127.0.0.1. `password`: require AUTH; `tls`: (cert, key) offer STARTTLS."""
+                tls: tuple[Path, Path] | None = None, implicit_tls: bool = False) -> Iterator[Sink]:
+    """A real SMTP server on 127.0.0.1. `password`: require AUTH; `tls`: (cert, key) offer STARTTLS,
+    or with `implicit_tls` speak TLS from the first byte (port 465 style)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
 
@@ -138,11 +139,14 @@ def smtp_server(rules: dict[str, str] | None = None, *, pipelining: bool = False
         # PLAIN only: smtplib would otherwise go on to LOGIN after a refusal, which aiosmtpd lets hang.
         kwargs.update(authenticator=_Auth(sink, password), auth_require_tls=tls is not None, auth_required=True,
                       auth_exclude_mechanism=["LOGIN"])
+    context = None
     if tls is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(tls[0]), str(tls[1]))
-        kwargs.update(tls_context=context, require_starttls=True)
-    controller = CountingController(handler, hostname="127.0.0.1", port=sink.port, **kwargs)
+        if not implicit_tls:
+            kwargs.update(tls_context=context, require_starttls=True)
+    controller = CountingController(handler, hostname="127.0.0.1", port=sink.port,
+                                    ssl_context=context if implicit_tls else None, **kwargs)
     controller.start()
     sink.connections = 0  # the controller's own readiness probe is not a client
     try:

@@ -142,6 +142,18 @@ def test_starttls_and_login_with_the_password_from_the_environment(ten: Path, tm
         assert "check username and password" in str(caught.value) and "wrong-pass-word" not in str(caught.value)
 
 
+def test_implicit_tls_on_the_ssl_port(ten: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate(tmp_path / "tls")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with smtp_server(tls=(cert, key), implicit_tls=True) as sink:
+        smtp_channel(ten, "newsletter", sink.port, 'security = "ssl"\nconnections = 2')
+        adapter, channel, deliveries = adapter_for(ten, "newsletter")
+        outcomes = list(adapter.deliver_many(iter(deliveries), channel))
+        adapter.close()
+    assert all(o.error is None for o in outcomes), [str(o.error) for o in outcomes if o.error]
+    assert len(sink.messages) == 10
+
+
 def test_a_plain_text_login_to_a_remote_host_is_refused_before_connecting(ten: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pass-word")

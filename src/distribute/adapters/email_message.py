@@ -40,6 +40,9 @@ SkeletonPiece = bytes | Hole | BodySlot
 
 def qp(text: str | bytes, room: int = 76) -> bytes:
     """Quoted-printable with CRLF line ends; the last line is kept within `room` characters."""
+    if isinstance(text, str):
+        # A value may hold a line break (a multi-line CSV cell): one kind only, or b2a_qp mixes them.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     data = text.encode("utf-8") if isinstance(text, str) else text
     if not data:
         return b""

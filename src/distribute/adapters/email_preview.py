@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import Check, PreviewBlock
 
@@ -25,7 +25,7 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
     s: EmailSettings = channel.settings
     lists = _list_check(adapter, channel)
     blocks = []
-    for d in deliveries:
+    for n, d in enumerate(deliveries):
         data = d.files[0].data
         message = BytesParser(policy=policy.default).parsebytes(data)
         text_part = message.get_body(("plain",))
@@ -33,32 +33,37 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
         text = text_part.get_content() if text_part is not None else ""
         markup = html_part.get_content() if html_part is not None else ""
         shown = "\n".join(f"{name}: {message[name]}" for name in SHOWN if message[name] is not None)
-        checks = [
-            Check("subject (characters)", len(str(message["Subject"] or "")), note="about 60 show in most inboxes"),
-            _longest_line(data),
-            Check("size (bytes)", len(data)),
-        ]
-        if html_part is not None:
-            size = len(html_part.get_payload(decode=True) or b"")
-            checks.append(Check("HTML size (bytes)", size, GMAIL_CLIP, ok=size <= GMAIL_CLIP,
-                                note="" if size <= GMAIL_CLIP else "Gmail clips it, hiding the end and the unsubscribe link"))
-        unsubscribe = message["List-Unsubscribe"] is not None
-        checks.append(Check("List-Unsubscribe (RFC 8058)", "one-click" if message["List-Unsubscribe-Post"] else
-                            ("mailto only" if unsubscribe else "missing"), ok=unsubscribe,
-                            note="" if unsubscribe else "set unsubscribe_url: bulk mail needs one-click unsubscribe"))
+        checks = [_longest_line(data)]
         link = _link(message)
         if link:
             visible = link in text and (html_part is None or link.replace("&", "&amp;") in markup or link in markup)
             checks.append(Check("unsubscribe link in every body", "yes" if visible else "no", ok=visible,
                                 note="" if visible else "print {{ unsubscribe_url }} in the templates"))
-        if d.meta.get("unsigned"):
-            checks.append(Check("unsubscribe token", "placeholder", note="the key is not set: " + _key_note(s)))
-        if s.dkim.enabled:
-            checks.append(Check("DKIM", f"{s.dkim.selector}._domainkey", note="signed when delivered"))
-        checks.append(lists)
+        if n == 0:  # what is the same for every message of the channel, once
+            checks += _channel_checks(message, data, html_part, d, s, lists)
         title = f"{d.label} — {message['Subject']}"
         blocks.append(PreviewBlock(title=title, text=f"{shown}\n\n{text}", html=markup, checks=tuple(checks)))
     return blocks
+
+
+def _channel_checks(message: Any, data: bytes, html_part: Any, d: Delivery, s: EmailSettings, lists: Check
+                    ) -> list[Check]:
+    checks = [Check("subject (characters)", len(str(message["Subject"] or "")), note="about 60 show in most inboxes"),
+              Check("size (bytes)", len(data))]
+    if html_part is not None:
+        size = len(html_part.get_payload(decode=True) or b"")
+        checks.append(Check("HTML size (bytes)", size, GMAIL_CLIP, ok=size <= GMAIL_CLIP,
+                            note="" if size <= GMAIL_CLIP else "Gmail clips it, hiding the end and the unsubscribe link"))
+    unsubscribe = message["List-Unsubscribe"] is not None
+    checks.append(Check("List-Unsubscribe (RFC 8058)", "one-click" if message["List-Unsubscribe-Post"] else
+                        ("mailto only" if unsubscribe else "missing"), ok=unsubscribe,
+                        note="" if unsubscribe else "set unsubscribe_url: bulk mail needs one-click unsubscribe"))
+    if d.meta.get("unsigned"):
+        checks.append(Check("unsubscribe token", "placeholder", note="the key is not set: " + _key_note(s)))
+    if s.dkim.enabled:
+        checks.append(Check("DKIM", f"{s.dkim.selector}._domainkey", note="signed when delivered"))
+    checks.append(lists)
+    return checks
 
 
 def _link(message: object) -> str:

@@ -216,7 +216,8 @@ def read_recipients(path: Path, suppressed: Fingerprints | None = None,
                 report.duplicates += 1
                 continue
             report.accepted += 1
-            name = row[at_name].strip() if 0 <= at_name < len(row) else ""
+            # A name is one line however the cell was written: it goes into headers and greetings.
+            name = " ".join(row[at_name].split()) if 0 <= at_name < len(row) else ""
             fields = {c: (row[i].strip() if i < len(row) else "") for i, c in extra}
             yield Recipient(address, name, fields, line)
 
