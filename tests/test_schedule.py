@@ -133,3 +133,23 @@ def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, 
         code, err = stop(proc)
     assert code == 0, err
     assert states(ledger_rows(lws)) == {"sent": 2}
+
+
+def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_schedule_lifts_that(
+        lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    write_release(lws, "r1", title="Edited after scheduling")
+    proc = worker(lws, plugin_site)
+    try:
+        now = dt.datetime.now(dt.timezone.utc).timestamp()
+        # Refused once, then the job waits about a minute instead of firing again and again.
+        wait_for(lambda: bool(jobs(lws)) and jobs(lws)[0][1] > now + 50, what="the job held off after the refusal")
+        assert len(sink) == 0
+        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+        wait_for(lambda: len(sink) == 2, what="delivery after the new schedule")
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert "changed since it was scheduled" in err

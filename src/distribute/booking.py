@@ -104,6 +104,8 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
     for p in plans:
         due = now if send_now else p.due
         not_before = clock.stamp(release.embargo) if p.public and release.embargo else None
+        if p.public and release.embargo is not None:
+            due = max(due, release.embargo)  # plan.due_time holds it already; the ledger relies on it
         count = 0
         batch: list[dict[str, Any]] = []
         for seq, d in enumerate(p.adapter.render(release, p.channel)):

@@ -179,6 +179,12 @@ class Ledger:
             return None
         return str(max(row[0], row[1] or ""))
 
+    def last_scheduled(self) -> str | None:
+        """When the most recent schedule was committed (the worker notices new schedules by it)."""
+        with self.engine.begin() as c:
+            value = c.execute(self.sql("SELECT MAX(scheduled_at) FROM ledger_releases")).scalar()
+        return str(value) if value else None
+
     def stale_holders(self, now: dt.datetime) -> list[str]:
         """Claim tokens whose holder is gone (or, on another host, whose lease ran out)."""
         at = stamp(now)

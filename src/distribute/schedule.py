@@ -9,6 +9,7 @@ job calls the same dispatch routine as `send --due`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("distribute.worker")
 
 JOB_FUNC = "distribute.schedule:run_due_job"
+REFUSED_RETRY = 60.0  # seconds between two runs that can only repeat a refusal
 TABLE = "apscheduler_jobs"
 _WORKERS: dict[str, Worker] = {}
 
@@ -97,6 +99,8 @@ class Worker:
         self.runs = 0
         self.last_report: Report | None = None
         self._sched: Any = None
+        self._hold_until: dt.datetime | None = None
+        self._hold_mark: str | None = None
         self._sync_lock = threading.Lock()  # main loop and job thread both sync; last writer must be right
 
     def dispatch(self) -> None:
@@ -106,6 +110,12 @@ class Worker:
         try:
             report = run(self.ws, stop=self.stop_event)
             self.last_report = report
+            # Something due that could not go (a release changed since it was scheduled): try again
+            # in a minute, like cron would, instead of waking at once for the same refusal.
+            # A new schedule (the usual fix) lifts the hold at the next poll.
+            held = bool(report.refused) and not report.attempted
+            self._hold_until = clock.now() + dt.timedelta(seconds=max(self.poll, REFUSED_RETRY)) if held else None
+            self._hold_mark = self.ledger.last_scheduled() if held else None
             if report.attempted or report.refused or report.doubted_after_crash:
                 log.info("sent %d, retry %d, failed %d, in doubt %d%s", report.sent, report.retrying,
                          report.failed, report.in_doubt + report.doubted_after_crash,
@@ -138,6 +148,10 @@ class Worker:
         if sched is None:
             return
         when = self.next_wake()
+        if self._hold_until is not None and self.ledger.last_scheduled() != self._hold_mark:
+            self._hold_until = None
+        if when is not None and self._hold_until is not None and when < self._hold_until:
+            when = self._hold_until
         job = sched.get_job(self.job_id)
         if when is None:
             if job is not None:
