@@ -19,8 +19,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def clean(text: str) -> str:
-    """Header text without control characters (a CR or LF in a name must never start a header)."""
-    return _CONTROL.sub(" ", text).strip()
+    """Header text on one line: no control characters (a CR or LF must never start a header), single spaces."""
+    return " ".join(word for word in _CONTROL.sub(" ", text).split(" ") if word)
 
 
 def encoded_words(text: str, first_room: int = 75) -> list[str]:
@@ -63,22 +63,40 @@ def unstructured(name: str, value: str) -> bytes:
     """An unstructured header (Subject): folded plain ASCII, or encoded words when non-ASCII."""
     value = clean(value)
     if value.isascii() and "=?" not in value:
-        # Runs of spaces would not survive unfolding exactly; a subject never needs them.
         return fold_words(name, value.split(" ") if value else [""])
     return fold_words(name, encoded_words(value, MAX_LINE - len(name) - 2))
 
 
 def phrase_words(display: str) -> list[str]:
-    """A display name as header words: as is, quoted, or encoded words when non-ASCII."""
+    """A display name as header words: atoms, quoted strings, and encoded words for non-ASCII runs.
+
+    Plain ASCII words stay readable; each run of non-ASCII words becomes one encoded word where it
+    fits (75 characters), so parsers that keep the space between adjacent encoded words (Python's
+    does, in addresses) still read the name exactly.
+    """
     display = clean(display)
     if not display:
         return []
-    # Text that merely looks like an encoded word ("=?...?=") is encoded, or a client would decode it.
     if display.isascii() and "=?" not in display:
-        if _ATEXT.match(display) and "  " not in display:
-            return display.split(" ")
-        return ['"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"']
-    return encoded_words(display, 60)
+        return display.split(" ") if _ATEXT.match(display) else [_quoted(display)]
+    words: list[str] = []
+    run: list[str] = []
+    for word in display.split(" "):
+        # Text that merely looks like an encoded word ("=?...?=") is encoded, or a client would decode it.
+        if word.isascii() and "=?" not in word:
+            if run:
+                words += encoded_words(" ".join(run))
+                run = []
+            words.append(word if _ATEXT.match(word) else _quoted(word))
+        else:
+            run.append(word)
+    if run:
+        words += encoded_words(" ".join(run))
+    return words
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def address(name: str, value: str, display: str = "") -> bytes:
@@ -92,7 +110,7 @@ def mailbox(display: str, value: str) -> str:
     if not display:
         return value
     if display.isascii() and not _ATEXT.match(display):
-        display = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        display = _quoted(display)
     return f"{display} <{value}>"
 
 

@@ -158,11 +158,14 @@ class SmtpConnection:
         (mail, rcpt, *rest) = replies + [(0, "")] * (3 - len(replies))
         answer = rest[0]
         if mail[0] != 250 or rcpt[0] not in (250, 251) or answer[0] != 354:
-            if answer[0] == 354:  # DATA accepted although the envelope was not: end it empty (RFC 2920)
-                self._write(b".\r\n")
+            try:
+                if answer[0] == 354:  # DATA accepted although the envelope was not: end it empty (RFC 2920)
+                    self._write(b".\r\n")
+                    self._reply()
+                self._write(b"RSET\r\n")
                 self._reply()
-            self._write(b"RSET\r\n")
-            self._reply()
+            except _Dropped:
+                self.abandon()  # the refusal below stands; the next message opens a new connection
             code, text, step = next((c, t, n) for (c, t), n in zip((mail, rcpt, answer), ("MAIL FROM", "RCPT TO", "DATA"), strict=True)
                                     if c not in (250, 251, 354))
             raise DeliveryError(f"{self.where} answered {code} {text[:200]} to {step} for {recipient}",
