@@ -170,9 +170,21 @@ def test_press_list_embargoed_copy_is_marked_in_subject_and_at_the_top(workspace
     assert parse(news[0].files[0].data)["Date"] == "Tue, 01 Jul 2025 10:00:00 +0900"
 
 
+def test_a_newsletter_sent_as_an_embargoed_copy_heads_both_bodies_with_the_notice(workspace: Path) -> None:
+    set_keys(workspace, "newsletter", "embargoed_copy = true")
+    write_release(workspace, "embargoed", 'title = "Defense white paper"\npublish_at = 2025-07-01T06:00:00+09:00\n'
+                  'embargo = 2025-07-01T10:00:00+09:00')
+    _, _, deliveries = render(workspace, "newsletter", "releases/embargoed.md")
+    message = parse(deliveries[0].files[0].data)
+    text, markup = bodies(message)
+    notice = "EMBARGOED UNTIL 2025-07-01 10:00 KST (01:00 UTC)"
+    assert message["Subject"].startswith(notice) and text.startswith(notice)
+    assert markup.index(notice) < markup.index("<h1")
+
+
 def test_a_template_that_drops_the_embargo_notice_is_refused(workspace: Path) -> None:
     (workspace / "templates" / "email").mkdir(parents=True)
-    (workspace / "templates" / "email" / "press-list.txt.j2").write_text("{{ release.title }}\n")
+    (workspace / "templates" / "email" / "press-list.txt.j2").write_text("{{ release.title }}\n{{ embargo_notice }}\n")
     write_release(workspace, "embargoed", 'title = "T"\npublish_at = 2025-07-01T06:00:00+09:00\n'
                   'embargo = 2025-07-01T10:00:00+09:00')
     with pytest.raises(TemplateError, match="embargo_notice"):

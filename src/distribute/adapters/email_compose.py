@@ -115,9 +115,15 @@ class Composer:
         markup = render(self.html_name, **ctx) if self.html_name else None
         notice = self.context["embargo_notice"]
         if notice:
-            # The notice must head the body; a template that drops it would leak an embargoed release.
-            for name, body in ((self.text_name, text), (self.html_name, markup)):
-                if body is not None and notice not in body[:4000]:
+            # The notice must head the body (before the headline); a template that drops it would
+            # hand an embargoed release to journalists without the embargo.
+            for name, body, title in ((self.text_name, text, self.release.title),
+                                      (self.html_name, markup, html_escape(self.release.title))):
+                if body is None:
+                    continue
+                start = max(body.find("<body"), 0) if body is markup else 0
+                at, headline = body.find(notice, start), body.find(title, start)
+                if at < 0 or 0 <= headline < at:
                     raise TemplateError(f"template {name!r} must show {{{{ embargo_notice }}}} at the top: "
                                         f"channel {self.channel.name} sends this release before its embargo")
         return text, markup
