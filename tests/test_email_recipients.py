@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from distribute.adapters.email_recipients import Fingerprints, ListReport, load_suppression, read_recipients
+from distribute.adapters.email_recipients import ListReport, load_suppression, read_recipients
+from distribute.adapters.email_seen import AddressSet
 from distribute.errors import ConfigError
 from email_support import KEY, parse, render, set_keys, write_list
 
@@ -93,11 +94,15 @@ def test_a_list_without_an_email_column_or_file_is_a_clear_error(workspace: Path
     assert any("nowhere.csv (not found)" in n for n in ws.adapter(newsletter).missing(newsletter))
 
 
-def test_fingerprints_are_an_exact_set_as_they_grow() -> None:
-    found = Fingerprints()
-    assert all(found.add(f"user{i}@example.org") for i in range(50_000))
-    assert not any(found.add(f"user{i}@example.org") for i in range(0, 50_000, 7))
-    assert len(found) == 50_000 and "user49999@example.org" in found and "nobody@example.org" not in found
+@pytest.mark.parametrize("in_memory", [1 << 17, 1000], ids=["memory", "spilled to disk"])
+def test_address_sets_are_exact_in_memory_and_spilled(in_memory: int) -> None:
+    with AddressSet(in_memory=in_memory) as found:
+        assert all(found.add(f"user{i}@example.org") for i in range(20_000))
+        assert not any(found.add(f"user{i}@example.org") for i in range(0, 20_000, 7))
+        assert len(found) == 20_000 and "user19999@example.org" in found and "user7@example.org" in found
+        assert "nobody@example.org" not in found
+        assert (found._db is not None) == (in_memory < 20_000)
+        assert len(found.memory) == min(in_memory, 20_000)
 
 
 def test_memory_stays_flat_in_the_length_of_the_list(workspace: Path) -> None:

@@ -1,23 +1,22 @@
 """Recipient lists: a CSV read as a stream, addresses checked, duplicates and suppressed addresses dropped.
 
-Memory stays flat in the length of the list: rows are read one at a time and only a 64-bit
-fingerprint of each address seen is kept (an open-addressing table of 16 bytes per address),
-so a million-row list costs about 16 MB for duplicate detection and nothing else grows.
+Memory stays flat in the length of the list: rows are read one at a time, and the addresses
+already seen are kept as 64-bit fingerprints, in memory up to a fixed number and beyond it in
+a temporary SQLite file (email_seen.py).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import re
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import ConfigError
+from .email_seen import AddressSet
 
 log = logging.getLogger("distribute.email")
 SHOWN = 20  # bad rows listed one by one; the rest are counted
@@ -56,64 +55,6 @@ class ListReport:
         self.bad += 1
         if len(self.problems) < SHOWN:
             self.problems.append(f"{self.path}:{line}: {message}")
-
-
-class Fingerprints:
-    """A set of 64-bit address fingerprints in a flat array (16 bytes an entry at most)."""
-
-    def __init__(self, capacity: int = 1024):
-        size = 1 << max(10, (capacity * 2 - 1).bit_length())
-        self._table = array("Q", [0]) * size  # no temporary bytes object of the same size
-        self._mask = size - 1
-        self._count = 0
-
-    @staticmethod
-    def of(key: str) -> int:
-        # blake2b, not hash(): the same on every run, so which of two colliding addresses is
-        # dropped (about one chance in 10^8 for a million addresses) never changes between runs.
-        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
-
-    def add(self, key: str) -> bool:
-        """Add an address; False when it was already there."""
-        value, table, mask = self.of(key), self._table, self._mask
-        i = value & mask
-        while True:
-            slot = table[i]
-            if slot == 0:
-                table[i] = value
-                self._count += 1
-                if self._count * 2 > len(table):
-                    self._grow()
-                return True
-            if slot == value:
-                return False
-            i = (i + 1) & mask
-
-    def __contains__(self, key: str) -> bool:
-        value, table, mask = self.of(key), self._table, self._mask
-        i = value & mask
-        while True:
-            slot = table[i]
-            if slot == 0:
-                return False
-            if slot == value:
-                return True
-            i = (i + 1) & mask
-
-    def __len__(self) -> int:
-        return self._count
-
-    def _grow(self) -> None:
-        old = self._table
-        self._table = array("Q", [0]) * (2 * len(old))
-        self._mask = len(self._table) - 1
-        table, mask = self._table, self._mask
-        for value in old:
-            if value:
-                i = value & mask
-                while table[i]:
-                    i = (i + 1) & mask
-                table[i] = value
 
 
 # A plain ASCII dot-atom address (RFC 5322 §3.4.1) whose domain email-validator has already
@@ -156,7 +97,7 @@ def _column(name: str) -> str:
     return _HEADER.sub("_", name.strip().lower()).strip("_")
 
 
-def read_recipients(path: Path, suppressed: Fingerprints | None = None,
+def read_recipients(path: Path, suppressed: AddressSet | None = None,
                     report: ListReport | None = None, shown: str = "") -> Iterator[Recipient]:
     """Stream the accepted recipients of a CSV list, in file order, each address once.
 
@@ -165,8 +106,7 @@ def read_recipients(path: Path, suppressed: Fingerprints | None = None,
     report = report if report is not None else ListReport()
     shown = shown or str(path)
     report.path = shown
-    seen = Fingerprints()
-    with _open(path, "recipient list", shown) as handle:
+    with AddressSet() as seen, _open(path, "recipient list", shown) as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader)
@@ -222,9 +162,9 @@ def read_recipients(path: Path, suppressed: Fingerprints | None = None,
             yield Recipient(address, name, fields, line)
 
 
-def load_suppression(path: Path) -> Fingerprints:
+def load_suppression(path: Path) -> AddressSet:
     """The suppression list: a CSV with an email column, or one address a line (# comments)."""
-    found = Fingerprints()
+    found = AddressSet()
     with _open(path, "suppression list") as handle:
         first = handle.readline()
         handle.seek(0)
