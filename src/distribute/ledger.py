@@ -179,11 +179,10 @@ class Ledger:
             return None
         return str(max(row[0], row[1] or ""))
 
-    def last_scheduled(self) -> str | None:
-        """When the most recent schedule was committed (the worker notices new schedules by it)."""
+    def schedule_mark(self) -> int:
+        """A number that grows with every committed schedule (the worker notices new ones by it)."""
         with self.engine.begin() as c:
-            value = c.execute(self.sql("SELECT MAX(scheduled_at) FROM ledger_releases")).scalar()
-        return str(value) if value else None
+            return int(c.execute(self.sql("SELECT COALESCE(SUM(generation), 0) FROM ledger_releases")).scalar() or 0)
 
     def stale_holders(self, now: dt.datetime) -> list[str]:
         """Claim tokens whose holder is gone (or, on another host, whose lease ran out)."""

@@ -100,7 +100,7 @@ class Worker:
         self.last_report: Report | None = None
         self._sched: Any = None
         self._hold_until: dt.datetime | None = None
-        self._hold_mark: str | None = None
+        self._hold_mark: int | None = None
         self._sync_lock = threading.Lock()  # main loop and job thread both sync; last writer must be right
 
     def dispatch(self) -> None:
@@ -115,7 +115,7 @@ class Worker:
             # A new schedule (the usual fix) lifts the hold at the next poll.
             held = bool(report.refused) and not report.attempted
             self._hold_until = clock.now() + dt.timedelta(seconds=max(self.poll, REFUSED_RETRY)) if held else None
-            self._hold_mark = self.ledger.last_scheduled() if held else None
+            self._hold_mark = self.ledger.schedule_mark() if held else None
             if report.attempted or report.refused or report.doubted_after_crash:
                 log.info("sent %d, retry %d, failed %d, in doubt %d%s", report.sent, report.retrying,
                          report.failed, report.in_doubt + report.doubted_after_crash,
@@ -148,7 +148,7 @@ class Worker:
         if sched is None:
             return
         when = self.next_wake()
-        if self._hold_until is not None and self.ledger.last_scheduled() != self._hold_mark:
+        if self._hold_until is not None and self.ledger.schedule_mark() != self._hold_mark:
             self._hold_until = None
         if when is not None and self._hold_until is not None and when < self._hold_until:
             when = self._hold_until
