@@ -20,7 +20,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 def clean(text: str) -> str:
     """Header text on one line: no control characters (a CR or LF must never start a header), single spaces."""
-    return " ".join(word for word in _CONTROL.sub(" ", text).split(" ") if word)
+    # Trimmed of any whitespace (a trailing no-break space is dropped by some parsers, not by others).
+    return " ".join(word for word in _CONTROL.sub(" ", text).split(" ") if word).strip()
+
+
+def display(name: str) -> str:
+    """A display name as it goes out: one line, any run of (Unicode) whitespace a single space."""
+    return " ".join(_CONTROL.sub(" ", name).split())
 
 
 def encoded_words(text: str, first_room: int = 75) -> list[str]:
@@ -67,21 +73,21 @@ def unstructured(name: str, value: str) -> bytes:
     return fold_words(name, encoded_words(value, MAX_LINE - len(name) - 2))
 
 
-def phrase_words(display: str) -> list[str]:
+def phrase_words(name: str) -> list[str]:
     """A display name as header words: atoms, quoted strings, and encoded words for non-ASCII runs.
 
     Plain ASCII words stay readable; each run of non-ASCII words becomes one encoded word where it
     fits (75 characters), so parsers that keep the space between adjacent encoded words (Python's
     does, in addresses) still read the name exactly.
     """
-    display = clean(display)
-    if not display:
+    text = display(name)
+    if not text:
         return []
-    if display.isascii() and "=?" not in display:
-        return display.split(" ") if _ATEXT.match(display) else [_quoted(display)]
+    if text.isascii() and "=?" not in text:
+        return text.split(" ") if _ATEXT.match(text) else [_quoted(text)]
     words: list[str] = []
     run: list[str] = []
-    for word in display.split(" "):
+    for word in text.split(" "):
         # Text that merely looks like an encoded word ("=?...?=") is encoded, or a client would decode it.
         if word.isascii() and "=?" not in word:
             if run:
@@ -99,19 +105,19 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def address(name: str, value: str, display: str = "") -> bytes:
-    """`Name: Display <addr>` (or just `<addr>`), folded; the address itself is ASCII."""
-    return fold_words(name, [*phrase_words(display), f"<{value}>"])
+def address(header: str, value: str, name: str = "") -> bytes:
+    """`Header: Name <addr>` (or just `<addr>`), folded; the address itself is ASCII."""
+    return fold_words(header, [*phrase_words(name), f"<{value}>"])
 
 
-def mailbox(display: str, value: str) -> str:
-    """`Display <addr>` as a one-line string (for APIs that take it as text)."""
-    display = clean(display)
-    if not display:
+def mailbox(name: str, value: str) -> str:
+    """`Name <addr>` as a one-line string (for labels and APIs that take it as text)."""
+    text = display(name)
+    if not text:
         return value
-    if display.isascii() and not _ATEXT.match(display):
-        display = _quoted(display)
-    return f"{display} <{value}>"
+    if text.isascii() and not _ATEXT.match(text):
+        text = _quoted(text)
+    return f"{text} <{value}>"
 
 
 def plain(name: str, value: str) -> bytes:
