@@ -61,20 +61,24 @@ class EmailAdapter(Adapter):
                               path=channel.path)
         due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
         prepared = Prepared(self.workspace, release, channel, due, self.base_template(channel))
-        suppressed = load_suppression(s.suppression) if s.suppression else None
+        suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = self.reports[channel.name] = ListReport()
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
         recipients = read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root))
-        for index, r in enumerate(recipients, start=1):
-            target = r.key
-            data, message_id = prepared.message(r, f"{head}{key_part(target)}/message")
-            yield Delivery(
-                release.id, channel.name, self.name, target, "message",
-                files=(File(f"{index:06d}-{_UNSAFE.sub('_', target)}.eml", data),),
-                meta={"envelope_to": r.email, "envelope_from": prepared.envelope_from, "message_id": message_id,
-                      "unsigned": prepared.unsigned},
-                label=f"to {mailbox(r.name, r.email)}",
-            )
+        try:
+            for index, r in enumerate(recipients, start=1):
+                target = r.key
+                data, message_id = prepared.message(r, f"{head}{key_part(target)}/message")
+                yield Delivery(
+                    release.id, channel.name, self.name, target, "message",
+                    files=(File(f"{index:06d}-{_UNSAFE.sub('_', target)}.eml", data),),
+                    meta={"envelope_to": r.email, "envelope_from": prepared.envelope_from, "message_id": message_id,
+                          "unsigned": prepared.unsigned},
+                    label=f"to {mailbox(r.name, r.email)}",
+                )
+        finally:
+            if suppressed is not None:
+                suppressed.close()
         warn(report)
 
     # -- deliver --------------------------------------------------------------------------
