@@ -54,7 +54,7 @@ def progress(total: int) -> Iterator[Callable[[str, str], None] | None]:
         yield advance
 
 
-def print_report(report: Report, loud: bool) -> None:
+def print_report(report: Report, loud: bool, nothing: str = "nothing due") -> None:
     """Problems always (stderr); the summary only on a terminal or with -v, so cron stays quiet."""
     for line in report.lines:
         note(line)
@@ -76,4 +76,4 @@ def print_report(report: Report, loud: bool) -> None:
     if report.failed or report.in_doubt or report.retrying:
         note(f"{summary} (details: distribute status)")
     elif loud and (report.attempted or not report.refused):
-        click.echo(summary if report.attempted else "nothing due")
+        click.echo(summary if report.attempted else nothing)

@@ -59,7 +59,8 @@ def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_d
             note(f"{name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
     with progress(_ready_count(state)) as advance:
         report = run(ws, release_id=booking.release_id, on_result=advance, resend_in_doubt=resend_in_doubt)
-    print_report(report, loud=True)
+    print_report(report, loud=True,
+                 nothing="nothing left to send: this release has gone out already or is still held (see `distribute status`)")
     return report.exit_code()
 
 
