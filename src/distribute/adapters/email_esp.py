@@ -9,8 +9,6 @@ failing (read timeout, dropped connection, 500/502/504) is in doubt: not resent 
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import email.utils
 import hashlib
 import json
 import queue
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, DeliveryError
 from .base import Outcome, Receipt
+from .httpcommon import USER_AGENT, retry_after
 
 if TYPE_CHECKING:
     import requests
@@ -29,25 +28,9 @@ if TYPE_CHECKING:
 
 _AMBIGUOUS = {500, 502, 504}  # the ESP may have accepted the request before its front end failed
 _SESSIONS: dict[int, requests.Session] = {}
-USER_AGENT = "distribute (+https://pypi.org/project/distribute/)"
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    from .. import clock
 
-    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _session() -> requests.Session:

@@ -10,11 +10,11 @@ in doubt, so that only idempotent adapters retry it blindly.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DeliveryError
+from .httpcommon import retry_after as header_retry_after
 
 if TYPE_CHECKING:
     import requests
@@ -33,19 +33,9 @@ def _now() -> dt.datetime:
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from Retry-After (delta or HTTP date), else a rate-limit reset header."""
-    value = headers.get("Retry-After")
-    if value:
-        value = value.strip()
-        if value.isdigit():
-            return float(value)
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-            return max(0.0, (when - _now()).total_seconds())
+    wait = header_retry_after(headers.get("Retry-After"))
+    if wait is not None:
+        return wait
     for name in _RESET_HEADERS:
         reset = headers.get(name)
         if not reset:

@@ -7,12 +7,11 @@ honours Retry-After, and knows whether the adapter may repeat a request of unkno
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
+from .httpcommon import USER_AGENT, retry_after
 
 if TYPE_CHECKING:
     import requests
@@ -20,24 +19,9 @@ if TYPE_CHECKING:
     from ..settings import Secret
 
 CONNECT_RETRIES = 2
-USER_AGENT = "distribute (+https://pypi.org/project/distribute/)"
 
 
-def retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+
 
 
 def _session() -> requests.Session:
