@@ -85,8 +85,13 @@ def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, pl
             except Exception:  # the table is created by the first worker to start
                 return []
 
-        wait_for(lambda: jobs() == [("alpha:dispatch", later.timestamp()), ("beta:dispatch", later.timestamp())],
-                 what="each worker's job at the due time")
+        try:
+            wait_for(lambda: jobs() == [("alpha:dispatch", later.timestamp()), ("beta:dispatch", later.timestamp())],
+                     what="each worker's job at the due time")
+        except AssertionError:
+            for w in workers:
+                w.kill()
+            raise AssertionError(f"jobs {jobs()}; workers said {[w.communicate(timeout=30) for w in workers]}") from None
         # Moved earlier while both run: each picks the change up from the ledger, one delivery each.
         due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=2)
         assert invoke(pws, "schedule", "releases/r1.md", "--at", due.isoformat()).exit_code == 0

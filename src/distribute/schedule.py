@@ -40,6 +40,16 @@ class WorkerJobStore(SQLAlchemyJobStore):
         super().__init__(**kwargs)
         self.prefix = prefix
 
+    def start(self, scheduler: Any, alias: str) -> None:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            super().start(scheduler, alias)
+        except DBAPIError:
+            # Two workers starting together on PostgreSQL both see no table and both create it;
+            # the loser's CREATE fails on the catalog's unique index. The table now exists.
+            super().start(scheduler, alias)
+
     def _mine(self) -> Any:
         return self.jobs_t.c.id.like(self.prefix.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
 
