@@ -15,7 +15,7 @@ def test_a_title_within_the_grapheme_limit_but_over_the_byte_limit_fails_validat
                   'url = "https://example.org/e"\nchannels = ["bluesky"]')
     result = cli("validate", "releases/emoji.md")
     assert result.exit_code == 1, result.stdout
-    assert "UTF-8 bytes, against 3000" in result.stdout + result.stderr
+    assert "channel bluesky: post: bytes 3773/3000" in result.stderr
 
 
 def test_the_same_title_in_fewer_bytes_passes(cli, workspace: Path) -> None:
