@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, DeliveryError
 from .base import Outcome, Receipt
 from .httpcommon import USER_AGENT, retry_after
+from .pool import hand_out
 
 if TYPE_CHECKING:
     import requests
@@ -141,21 +142,8 @@ class ParallelPool:
         threads = [threading.Thread(target=run, daemon=True) for _ in range(self.esp.connections)]
         for thread in threads:
             thread.start()
-        pending = 0
-        source = iter(deliveries)
         try:
-            while True:
-                if pending >= len(threads):  # pull the next delivery only when a thread is free for it
-                    yield done.get()
-                    pending -= 1
-                delivery = next(source, None)
-                if delivery is None:
-                    break
-                work.put(delivery)
-                pending += 1
-            while pending:
-                yield done.get()
-                pending -= 1
+            yield from hand_out(deliveries, work, done, lambda: len(threads))
         finally:
             for _ in threads:
                 work.put(None)

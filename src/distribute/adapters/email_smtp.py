@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
 from .base import Outcome, Receipt
+from .pool import hand_out
 
 if TYPE_CHECKING:
     from .base import Delivery
@@ -209,29 +210,8 @@ class SmtpPool:
                    for i in range(self.s.connections)]
         for worker in workers:
             worker.start()
-        pending = 0
-        source = iter(deliveries)
         try:
-            while True:
-                # Wait for a free connection first: a pulled delivery counts as handed over.
-                while pending >= max(1, self.live):
-                    yield done.get()
-                    pending -= 1
-                while True:
-                    try:
-                        outcome = done.get_nowait()
-                    except queue.Empty:
-                        break
-                    pending -= 1
-                    yield outcome
-                delivery = next(source, None)
-                if delivery is None:
-                    break
-                work.put(delivery)
-                pending += 1
-            while pending:
-                yield done.get()
-                pending -= 1
+            yield from hand_out(deliveries, work, done, lambda: self.live)
         finally:
             for _ in workers:
                 work.put(None)
