@@ -131,3 +131,9 @@ def test_channels_lists_adapter_and_readiness(cli, workspace: Path, monkeypatch:
         assert row["ready"] == (not row["missing"])
     text = cli("channels")
     assert text.exit_code == 0 and all(name in text.stdout for name in rows)
+
+
+def test_unschedule_of_a_release_never_scheduled_says_so(cli) -> None:
+    result = cli("unschedule", EXAMPLE_RELEASE)
+    assert result.exit_code == 2
+    assert "was never scheduled, so there is nothing to unschedule" in result.stderr

@@ -145,5 +145,5 @@ def unbook(workspace: Workspace, name: str) -> tuple[str, int]:
     release_id = resolve_release_id(workspace, name)
     ledger = Ledger(workspace.database_url)
     if ledger.release(release_id) is None:
-        raise UsageError(f"release {release_id} was never scheduled")
+        raise UsageError(f"release {release_id} was never scheduled, so there is nothing to unschedule (see `distribute status`)")
     return release_id, ledger.cancel(release_id, clock.now())

@@ -74,7 +74,7 @@ def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Rel
 
     row = ledger.release(release_id)
     if row is None:
-        raise DistributeError(f"release {release_id} is not in the ledger")
+        raise DistributeError(f"release {release_id} is not in the ledger; schedule it first with `distribute schedule RELEASE`")
     path = Path(row.path)
     again = f"run `distribute schedule {row.path}` again"
     if not path.is_file():
