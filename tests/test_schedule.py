@@ -145,7 +145,11 @@ def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_sched
     try:
         now = dt.datetime.now(dt.timezone.utc).timestamp()
         # Refused once, then the job waits about a minute instead of firing again and again.
-        wait_for(lambda: bool(jobs(lws)) and jobs(lws)[0][1] > now + 50, what="the job held off after the refusal")
+        def held_off() -> bool:
+            found = jobs(lws)  # read once: the job may fire and go between two reads
+            return bool(found) and found[0][1] > now + 50
+
+        wait_for(held_off, what="the job held off after the refusal")
         assert len(sink) == 0
         assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
         wait_for(lambda: len(sink) == 2, what="delivery after the new schedule")
