@@ -34,7 +34,7 @@ def mastodon_thread(ws: Path, api, monkeypatch: pytest.MonkeyPatch) -> int:  # t
     write_channel(ws, "mastodon", f'adapter = "mastodon"\ninstance = "{api.url}"\n'
                                   'token = { env = "MASTODON_TOKEN" }\nthread = true\ntimeout = 10\n')
     write_release(ws, "r1", extra=f'[channel.mastodon]\ntext = "{LONG}"\nthread = true')
-    result = invoke(ws, "schedule", "releases/r1.md")
+    result = invoke(ws, "schedule", "releases/r1.md", "--late")  # dated in the past: due at once
     assert result.exit_code == 0, result.output
     parts = len([r for r in ledger_rows(ws) if r["channel"] == "mastodon"])
     assert parts >= 3, "the text should make a thread of several posts"
@@ -139,7 +139,7 @@ def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_dou
         lws: Path, plugin_site: Path, sink, at: int) -> None:  # type: ignore[no-untyped-def]
     newsletter(lws, sink)
     write_release(lws, "r1")
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
     sink.gate.at = at
     proc = start(lws, plugin_site, "send", "--due")
     assert sink.gate.held.wait(60), proc.communicate()
@@ -158,7 +158,7 @@ def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_dou
 def test_newsletter_killed_anywhere_loses_and_doubles_nothing(lws: Path, plugin_site: Path, sink, after: int) -> None:  # type: ignore[no-untyped-def]
     newsletter(lws, sink)
     write_release(lws, "r1")
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
     proc = start(lws, plugin_site, "send", "--due")
     wait_for(lambda: len(sink) >= after or proc.poll() is not None, what=f"{after} messages")
     proc.send_signal(signal.SIGKILL)

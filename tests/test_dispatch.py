@@ -86,7 +86,8 @@ def test_a_public_channel_never_goes_before_the_embargo_even_with_send_now(lws: 
     assert list(sink.per_recipient()) == ["r0@example.org"] and len(sink) == 1  # the press copy only
     assert {r["channel"] for r in ledger_rows(lws)} == {"press"}
     # Scheduled, the newsletter waits for the embargo even though its publish time has passed.
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    with time_machine.travel(DUE, tick=False):
+        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
     assert send_due(lws, dt.datetime(2025, 6, 30, 2, 59, 59, tzinfo=UTC)).exit_code == 4
     assert send_due(lws, dt.datetime(2025, 6, 30, 3, 0, tzinfo=UTC)).exit_code == 0
     assert len(sink) == 4 and len({msg_id for _, msg_id in sink.messages}) == 4
@@ -158,7 +159,8 @@ def test_a_release_edited_after_scheduling_is_refused(lws: Path, sink) -> None: 
     assert result.exit_code == 1
     assert "release r1 changed since it was scheduled; run `distribute schedule" in result.stderr
     assert len(sink) == 0 and states(ledger_rows(lws)) == {"pending": 3}
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    with time_machine.travel(DUE, tick=False):
+        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
     assert send_due(lws, DUE).exit_code == 0 and len(sink) == 3
 
 

@@ -60,7 +60,7 @@ def test_a_claim_left_by_a_dead_process_makes_cron_take_the_full_path(lws: Path,
     with mail_sink() as sink:
         write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
         write_release(lws, "r1")
-        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+        assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0  # due at once
         db = sqlite3.connect(lws / ".distribute/state.db")
         with db:  # both claimed (never handed) by a process that no longer exists
             db.execute("UPDATE deliveries SET state = 'claimed', claim_token = 't', claimed_by = ?",
@@ -73,7 +73,7 @@ def test_a_claim_left_by_a_dead_process_makes_cron_take_the_full_path(lws: Path,
 def test_a_live_claim_is_not_stale_and_a_blocked_thread_part_is_not_due(lws: Path, plugin_site: Path) -> None:
     write_channel(lws, "social", 'adapter = "looppost"\nurl = "http://127.0.0.1:9"\nparts = 2\n')
     write_release(lws, "r1")
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0  # due at once
     db = sqlite3.connect(lws / ".distribute/state.db")
     me = f"{os.uname().nodename} {os.getpid()} {open(f'/proc/{os.getpid()}/stat').read().rsplit(')', 1)[1].split()[19]}"
     with db:  # part 1 in the hands of a live process (this one); part 2 waits for it
@@ -125,15 +125,15 @@ def test_cron_stays_quiet_when_all_went_well_and_a_terminal_gets_a_progress_bar(
         write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 30\n')
         write_release(lws, "r1")
         write_release(lws, "r2")
-        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
-        assert invoke(lws, "schedule", "releases/r2.md").exit_code == 0
+        assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0  # both due at once
+        assert invoke(lws, "schedule", "releases/r2.md", "--late").exit_code == 0
         quiet = subprocess.run(cli_argv(lws, "send", "--due"), cwd=lws, env=subprocess_env(plugin_site),
                                capture_output=True, text=True, timeout=60)
         assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""  # cron mails nothing
         assert len(sink) == 60
         assert invoke(lws, "schedule", "releases/r1.md", "--at", "now").exit_code == 0  # sent rows stay sent
         write_release(lws, "r3")
-        assert invoke(lws, "schedule", "releases/r3.md").exit_code == 0
+        assert invoke(lws, "schedule", "releases/r3.md", "--late").exit_code == 0
         main, side = pty.openpty()
         proc = subprocess.Popen(cli_argv(lws, "send", "--due"), cwd=lws, env=subprocess_env(plugin_site),
                                 stdout=subprocess.PIPE, stderr=side)

@@ -104,7 +104,7 @@ def test_send_through_the_ledger_then_retry_only_what_may_be_retried(ten: Path, 
     with smtp_server(rules, pipelining=True) as sink:
         smtp_channel(ten, "newsletter", sink.port, "connections = 2")
         with time_machine.travel(now, tick=False):
-            first = cli("send", EXAMPLE_RELEASE, "-c", "newsletter")
+            first = cli("send", EXAMPLE_RELEASE, "-c", "newsletter", "--late")
         assert first.exit_code == 3, first.output  # partial delivery
         sink.rules.clear()  # the server is happy now
         with time_machine.travel(now + dt.timedelta(hours=2), tick=False):

@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent("""
     from distribute.booking import book
     from distribute.config import Workspace
     ws = Workspace(Path(sys.argv[1]) / "config.toml")
-    booking = book(ws, Path(sys.argv[1]) / "releases" / "big.md")
+    booking = book(ws, Path(sys.argv[1]) / "releases" / "big.md", late=True)
     print(booking.channels[0].count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """)
 

@@ -35,7 +35,7 @@ def setup(ws: Path, sink, api, publish_at: str | None = None) -> None:  # type: 
     write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {N}\n')
     write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\n')
     write_release(ws, "r1")
-    args = ["schedule", "releases/r1.md"] + (["--at", publish_at] if publish_at else [])
+    args = ["schedule", "releases/r1.md"] + (["--at", publish_at] if publish_at else ["--late"])
     result = invoke(ws, *args)
     assert result.exit_code == 0, result.output
 

@@ -73,7 +73,7 @@ def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plu
 def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 60\n')
     write_release(lws, "r1")
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
     sink.gate.at = 5
     proc = worker(lws, plugin_site)
     assert sink.gate.held.wait(60)
@@ -96,7 +96,7 @@ def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once
 def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 200\n')
     write_release(lws, "r1")
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
     sink.gate.at = 50
     proc = worker(lws, plugin_site)
     assert sink.gate.held.wait(60)
@@ -139,7 +139,7 @@ def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_sched
         lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
     write_release(lws, "r1")
-    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
     write_release(lws, "r1", title="Edited after scheduling")
     proc = worker(lws, plugin_site)
     try:
@@ -151,7 +151,7 @@ def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_sched
 
         wait_for(held_off, what="the job held off after the refusal")
         assert len(sink) == 0
-        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+        assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
         wait_for(lambda: len(sink) == 2, what="delivery after the new schedule")
     finally:
         code, err = stop(proc)

@@ -37,6 +37,7 @@ class Booked:
     held_by_embargo: bool
     missing: list[str]
     states: dict[str, int] = field(default_factory=dict)
+    was: dt.datetime | None = None  # the earlier schedule's due time, when this one moved it
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Booking:
     title: str
     channels: list[Booked]
     held: list[str] = field(default_factory=list)  # channels `send` left for the embargo
+    notes: list[str] = field(default_factory=list)  # said on stderr (an --at kept from an earlier schedule)
 
 
 def _row(d: Any, seq: int, generation: int, due: str, not_before: str | None, now: str) -> dict[str, Any]:
@@ -73,20 +75,31 @@ def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetim
 
 
 def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, channels: Sequence[str] = (),
-         send_now: bool = False) -> Booking:
-    """Record a release's deliveries (schedule), or with `send_now` due at once where allowed."""
+         send_now: bool = False, late: bool = False, keep_at: bool = True) -> Booking:
+    """Record a release's deliveries (schedule), or with `send_now` due at once where allowed.
+
+    Without `at`, an --at of an earlier schedule stays in force (unless not `keep_at`). A publish
+    time more than [delivery] past_limit ago is refused unless `late`.
+    """
+    from .lateness import kept_at, refuse_if_past
     from .ledger import Ledger
     from .plan import plan
     from .release import load_release
 
     release = load_release(path, workspace)
+    now = clock.now()
+    source = "at" if at is not None else "file"
+    notes: list[str] = []
+    if at is None and keep_at:
+        at, notes = kept_at(workspace, release)
+        source = "kept" if at is not None else source
     if at is not None:
         # Normalised through the ledger's own form so the render at send time is byte-identical.
         at = clock.parse(clock.stamp(at))
         assert at is not None
         release = dataclasses.replace(release, publish_at=at.astimezone(workspace.tz))
+    refuse_if_past(workspace, release, now, source=source, send_now=send_now, late=late)
     plans = plan(workspace, release, channels)
-    now = clock.now()
     held: list[str] = []
     if send_now:
         held = [p.channel.name for p in plans if p.public and release.is_embargoed(now)]
@@ -98,6 +111,7 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
                                "(see `distribute validate`)", path=path)
     ledger = Ledger(workspace.database_url)
     where = str(path.resolve())
+    earlier = ledger.pending_dues(release.id)
     generation = ledger.begin_schedule(release.id, where, release.sha256)
     booked = []
     stamp_now = clock.stamp(now)
@@ -117,6 +131,8 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
         ledger.stage(batch)
         booked.append(Booked(p.channel.name, p.channel.adapter, due, count, p.held_by_embargo and not send_now,
                              p.adapter.missing(p.channel)))
+        was = clock.parse(earlier.get(p.channel.name))
+        booked[-1].was = was if was is not None and was != due else None
     ledger.commit_schedule(release.id, generation, where, release.sha256,
                            clock.stamp(at) if at is not None else None, [b.channel for b in booked], now)
     from .overview import channel_states
@@ -124,7 +140,7 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
     states = channel_states(ledger, release.id)
     for b in booked:
         b.states = states.get(b.channel, {})
-    return Booking(release.id, release.title, booked, held)
+    return Booking(release.id, release.title, booked, held, notes)
 
 
 def resolve_release_id(workspace: Workspace, name: str) -> str:

@@ -140,6 +140,15 @@ class Ledger:
             if channels:
                 c.execute(cancel, {"now": stamp(now), "r": release_id, "channels": list(channels), "g": generation})
 
+    def pending_dues(self, release_id: str) -> dict[str, str]:
+        """{channel: earliest due} of what a new schedule of the live one would move (pending, failed)."""
+        with self.engine.begin() as c:
+            rows = c.execute(self.sql(
+                "SELECT d.channel, MIN(d.due) FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id "
+                "WHERE d.release_id = :r AND d.state IN ('pending', 'failed') AND d.generation <= r.generation "
+                "GROUP BY d.channel"), {"r": release_id}).all()
+        return {str(channel): str(due) for channel, due in rows}
+
     def cancel(self, release_id: str, now: dt.datetime) -> int:
         """Cancel what of a release is still pending; returns how many."""
         with self.engine.begin() as c:

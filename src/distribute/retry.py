@@ -19,6 +19,8 @@ class DeliverySettings:
     batch: int = field(20, doc="deliveries claimed per database transaction (at most one per connection can end in doubt)")
     lease: float = field(600.0, doc="seconds after which a claim held by a silent process on another host is taken over")
     poll: float = field(10.0, doc="seconds between the worker's looks at the ledger for newly scheduled releases")
+    past_limit: str = field("1d", doc='how far publish_at may lie in the past before `schedule` and `send` refuse it '
+                                      'unless confirmed with --late (or --at now): a duration like "1d", "12h", "30m"')
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -27,6 +29,19 @@ class DeliverySettings:
             raise ValueError("backoff must be positive and backoff_max at least backoff")
         if self.batch < 1 or self.lease <= 0 or self.poll <= 0:
             raise ValueError("batch, lease and poll must be positive")
+        from .timeutil import parse_duration
+
+        if parse_duration(self.past_limit) is None:
+            raise ValueError(f'past_limit = {self.past_limit!r} is not a duration like "1d", "12h" or "30m"')
+
+    @property
+    def past_limit_delta(self) -> dt.timedelta:
+        """past_limit as a time span."""
+        from .timeutil import parse_duration
+
+        limit = parse_duration(self.past_limit)
+        assert limit is not None
+        return limit
 
 
 def backoff_delay(settings: DeliverySettings, attempt: int, retry_after: float | None = None,

@@ -49,6 +49,14 @@ def parse_at(
     )
 
 
+def parse_duration(value: str) -> dt.timedelta | None:
+    """A duration without sign, like "1d", "12h", "1h30m"; None when it is not one."""
+    match = _OFFSET.match(value if value.lstrip().startswith(("+", "-")) else "+" + value.strip())
+    if not match or match.group(1) == "-":
+        return None
+    return dt.timedelta(**{_UNITS[u]: int(n) for n, u in _PART.findall(match.group(2))})
+
+
 def show(value: dt.datetime, tz: ZoneInfo) -> str:
     """Local time with zone, and UTC: "2025-06-30 09:00 KST (00:00 UTC)"."""
     local = value.astimezone(tz)

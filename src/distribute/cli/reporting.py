@@ -22,12 +22,17 @@ def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> N
     from ..timeutil import show
 
     click.echo(f"{booking.release_id} — {booking.title}")
+    if verb == "scheduled":  # send prints them itself, with or without -v
+        for line in booking.notes:
+            note(line)
     for b in booking.channels:
         held = " (held by the embargo)" if b.held_by_embargo else ""
         n = f"{b.count} deliver{'y' if b.count == 1 else 'ies'}"
         kept = {s: c for s, c in b.states.items() if s not in ("pending", "cancelled")}
         extra = ("; kept: " + ", ".join(f"{c} {s.replace('_', ' ')}" for s, c in sorted(kept.items()))) if kept else ""
         click.echo(f"  {b.channel} ({b.adapter}): {n} {verb} for {show(b.due, ws.tz)}{held}{extra}")
+        if b.was is not None:
+            click.echo(f"    due time moved: was {show(b.was, ws.tz)}, now {show(b.due, ws.tz)}")
         if b.missing:
             note(f"  note: channel {b.channel} needs {', '.join(b.missing)} before it can deliver")
     for name in booking.held:

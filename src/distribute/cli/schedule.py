@@ -14,18 +14,22 @@ from .common import channel_option
 @click.argument("release", type=click.Path(dir_okay=False, exists=True))
 @click.option("--at", "when", metavar="WHEN",
               help='publish at WHEN instead of publish_at: a date-time (local in the config timezone), '
-                   '"+2h" from now, or "now"; channel offsets and the embargo still apply')
+                   '"+2h" from now, or "now"; channel offsets and the embargo still apply. Scheduling again '
+                   'keeps an earlier --at; "publish_at" goes back to the file\'s own time')
+@click.option("--late", is_flag=True,
+              help="confirm a publish time more than [delivery] past_limit in the past (it goes out at once, dated then)")
 @channel_option
 @pass_state
-def schedule(state: State, release: str, when: str | None, channels: tuple[str, ...]) -> None:
+def schedule(state: State, release: str, when: str | None, late: bool, channels: tuple[str, ...]) -> None:
     """Record RELEASE's deliveries with their due times; scheduling again replaces what is still pending."""
     from .. import clock
     from ..booking import book, parse_when
     from .reporting import print_booking
 
     ws = state.workspace
-    at = parse_when(when, ws, clock.now()) if when else None
-    booking = book(ws, Path(release), at=at, channels=channels)
+    file_time = when is not None and when.strip().lower() == "publish_at"
+    at = parse_when(when, ws, clock.now()) if when and not file_time else None
+    booking = book(ws, Path(release), at=at, channels=channels, late=late, keep_at=not file_time)
     print_booking(ws, booking)
     note("delivered by `distribute worker`, or by cron running `distribute send --due` every minute")
 

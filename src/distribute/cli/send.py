@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 @click.option("--due", is_flag=True, help="cron mode: deliver everything due in the ledger, then exit")
 @click.option("--resend-in-doubt", is_flag=True,
               help="also send again deliveries whose outcome is unknown after a crash (may duplicate them)")
+@click.option("--at", "when", metavar="now", help='"now": publish RELEASE dated now instead of its publish_at')
+@click.option("--late", is_flag=True,
+              help="confirm sending RELEASE although its publish_at is more than [delivery] past_limit in the past")
 @pass_state
 def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: bool, outbox: str | None, due: bool,
-         resend_in_doubt: bool) -> None:
+         resend_in_doubt: bool, when: str | None, late: bool) -> None:
     """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
     from ..errors import ExitCode, UsageError
 
@@ -35,6 +38,13 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
         raise UsageError("name a RELEASE file, or use --due (cron mode)")
     if outbox and not dry_run:
         raise UsageError("--outbox goes with --dry-run")
+    if when is not None and when.strip().lower() != "now":
+        raise UsageError(f"send --at takes only \"now\" (send delivers at once); to publish at {when}, "
+                         "use `distribute schedule RELEASE --at WHEN`")
+    if when and (due or dry_run):
+        raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
+    if late and due:
+        raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
     ws = state.workspace
     if dry_run and release:
         count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox)
@@ -53,7 +63,7 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
         exit_with(send_due(state, resend_in_doubt))
     else:
         assert release is not None
-        exit_with(send_release(state, release, channels, resend_in_doubt))
+        exit_with(send_release(state, release, channels, resend_in_doubt, at_now=when is not None, late=late))
 
 
 def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path) -> int:

@@ -45,13 +45,17 @@ def send_due_dry_run(state: State) -> ExitCode:
     return ExitCode.OK
 
 
-def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_doubt: bool) -> ExitCode:
+def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_doubt: bool,
+                 at_now: bool = False, late: bool = False) -> ExitCode:
     """Record the release as due now (never before its embargo), then deliver what of it is ready."""
+    from .. import clock
     from ..booking import book
     from ..dispatch import run
 
     ws = state.workspace
-    booking = book(ws, Path(path), channels=channels, send_now=True)
+    booking = book(ws, Path(path), channels=channels, send_now=True, at=clock.now() if at_now else None, late=late)
+    for line in booking.notes:
+        note(line)
     if state.verbose:
         print_booking(ws, booking, verb="due")
     else:

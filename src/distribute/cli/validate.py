@@ -13,7 +13,9 @@ from .common import load_release
 @pass_state
 def validate(state: State, releases: tuple[str, ...]) -> None:
     """Check releases: parse, render every channel and run each platform's checks. Sends nothing."""
+    from .. import clock
     from ..errors import ExitCode
+    from ..lateness import warning
     from ..preview import preview_release
     from ..timeutil import show
 
@@ -22,6 +24,9 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
     for path in releases:
         release = load_release(ws, path)
         click.echo(f"{path}: {release.id} — {release.title}")
+        late = warning(ws, release, clock.now())
+        if late:
+            click.echo(late, err=True)
         for cp in preview_release(ws, release, full=True):
             ch = cp.plan.channel
             status = "ok" if not cp.problems else "FAILED"
