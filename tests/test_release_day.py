@@ -131,6 +131,28 @@ def test_the_readme_command_confirms_the_dated_example(workspace: Path) -> None:
 # --- 7. an edited release is held; rescheduling keeps the user's --at ---------------------------
 
 
+def test_status_shows_an_edited_release_as_held_and_how_to_reschedule(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    newsletter(lws, sink)
+    path = write_release(lws, "r1")
+    with time_machine.travel(dt.datetime(2025, 6, 29, tzinfo=UTC), tick=False):
+        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+        write_release(lws, "r1", title="Edited after scheduling")
+        text = invoke(lws, "status").stdout
+        data = json.loads(invoke(lws, "status", "--json").stdout)
+        command = f"distribute schedule {path.resolve()}"
+        assert "  ! HELD, nothing more of it goes out: release r1 changed since it was scheduled; " \
+               f"run `{command}` again" in text
+        assert "newsletter (loopmail), due 2025-06-30 09:00 KST (00:00 UTC): 3 held" in text
+        assert "pending" not in text and text.count(": held (the release changed)") == 3
+        (release,) = data["releases"]
+        assert "changed since it was scheduled" in release["held"] and release["reschedule"] == command
+        assert release["channels"][0]["held"] == 3
+        assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+        again = json.loads(invoke(lws, "status", "--json").stdout)
+        assert "HELD" not in invoke(lws, "status").stdout
+    assert again["releases"][0]["held"] is None and again["releases"][0]["channels"][0]["held"] == 0
+
+
 def test_scheduling_again_keeps_an_earlier_at_and_says_when_a_due_time_moves(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
     newsletter(lws, sink)
     write_release(lws, "r1")  # publish_at 2025-06-30 09:00 KST

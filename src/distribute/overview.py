@@ -11,6 +11,7 @@ from .ledger import READY
 if TYPE_CHECKING:
     import datetime as dt
 
+    from .config import Workspace
     from .ledger import Ledger
 
 # Deliveries listed one by one per channel; the rest are counted (a newsletter has thousands).
@@ -43,6 +44,7 @@ class ChannelStatus:
     counts: dict[str, int]
     items: list[Item] = field(default_factory=list)
     more: int = 0  # deliveries not listed in items
+    held: int = 0  # pending deliveries that will not go: the release changed since it was scheduled
 
 
 @dataclass
@@ -54,6 +56,8 @@ class ReleaseStatus:
     scheduled_at: str | None
     incomplete: bool  # a schedule was started and never finished
     channels: list[ChannelStatus]
+    held: str | None = None  # why nothing more of it goes out (the refusal dispatch gives), else None
+    reschedule: str | None = None  # the command that lifts that
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,8 +86,20 @@ def _items(ledger: Ledger, release_id: str, channel: str, total: int) -> tuple[l
     return items, max(0, total - len(items))
 
 
-def overview(ledger: Ledger, release_id: str | None = None) -> list[ReleaseStatus]:
-    """Every scheduled release (or one), newest schedule first."""
+def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str | None:
+    """Why dispatch would refuse this release now (its file changed, is gone or no longer loads), else None."""
+    from .dispatch import load_scheduled
+    from .errors import DistributeError
+
+    try:
+        load_scheduled(workspace, ledger, release_id)
+    except DistributeError as exc:
+        return str(exc)
+    return None
+
+
+def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None) -> list[ReleaseStatus]:
+    """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
     where = " WHERE release_id = :r" if release_id else ""
     with ledger.engine.begin() as c:
         releases = c.execute(ledger.sql(
@@ -102,7 +118,13 @@ def overview(ledger: Ledger, release_id: str | None = None) -> list[ReleaseStatu
             counts = states.get(channel, {})
             items, more = _items(ledger, rid, channel, sum(counts.values()))
             channels.append(ChannelStatus(channel, adapter, due, counts, items, more))
-        out.append(ReleaseStatus(rid, path, scheduled_at, staging > generation, channels))
+        held = None
+        if workspace is not None and any(c.counts.get("pending") for c in channels):
+            held = held_because(workspace, ledger, rid)
+        for ch in channels if held else ():
+            ch.held = ch.counts.get("pending", 0)
+        out.append(ReleaseStatus(rid, path, scheduled_at, staging > generation, channels, held,
+                                 f"distribute schedule {path}" if held else None))
     return out
 
 

@@ -22,7 +22,7 @@ def status(state: State, release: str | None, as_json: bool) -> None:
 
     ws = state.workspace
     release_id = resolve_release_id(ws, release) if release else None
-    found = overview(Ledger(ws.database_url), release_id)
+    found = overview(Ledger(ws.database_url), release_id, ws)
     if as_json:
         click.echo(json.dumps({"releases": [r.as_dict() for r in found]}, indent=2, ensure_ascii=False))
     else:

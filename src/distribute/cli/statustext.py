@@ -21,7 +21,7 @@ def _when(value: str | None, tz: ZoneInfo) -> str:
     return show(at, tz) if at else "-"
 
 
-def _item(item: Item, tz: ZoneInfo) -> str:
+def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
     label = item.label or item.key
     if item.state == "sent":
         where = item.url or item.remote_id or ""
@@ -31,6 +31,8 @@ def _item(item: Item, tz: ZoneInfo) -> str:
     if item.state == "in_doubt":
         return (f"      {label}: IN DOUBT: {item.error} — check by hand; "
                 "`distribute send --due --resend-in-doubt` sends it again")
+    if item.state == "pending" and held:
+        return f"      {label}: held (the release changed)"
     if item.state == "pending" and item.attempts:
         return f"      {label}: retry at {_when(item.next_attempt, tz)} (attempt {item.attempts + 1}; last error: {item.error})"
     return f"      {label}: {item.state.replace('_', ' ')}"
@@ -45,14 +47,17 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
         lines.append(f"{r.release_id}  ({r.path}, scheduled {_when(r.scheduled_at, tz)})")
         if r.incomplete:
             lines.append("  ! a later `distribute schedule` of this release did not finish; run it again")
+        if r.held:
+            lines.append(f"  ! HELD, nothing more of it goes out: {r.held}")
         for ch in r.channels:
-            counts = ", ".join(f"{ch.counts[s]} {s.replace('_', ' ')}" for s in ORDER if ch.counts.get(s))
+            counts = ", ".join(f"{ch.counts[s]} {'held' if s == 'pending' and ch.held else s.replace('_', ' ')}"
+                               for s in ORDER if ch.counts.get(s))
             lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")
             # A thread or a feed is listed whole; of a newsletter, only what needs a look.
             small = sum(ch.counts.values()) <= SMALL
             shown = [i for i in ch.items if i.state != "cancelled" and (small or i.state in ATTENTION
                                                                          or (i.state == "pending" and i.attempts))]
-            lines.extend(_item(item, tz) for item in shown)
+            lines.extend(_item(item, tz, bool(ch.held)) for item in shown)
             hidden = sum(n for state, n in ch.counts.items() if state != "cancelled") - len(shown)
             if hidden > 0 and not small:
                 lines.append(f"      … {hidden} not listed one by one (`distribute status --json` lists some)")
