@@ -23,7 +23,7 @@ def schedule(state: State, release: str, when: str | None, channels: tuple[str, 
     from ..booking import book, parse_when
     from .reporting import print_booking
 
-    ws = state.workspace
+    ws = state.require_config()
     at = parse_when(when, ws, clock.now()) if when else None
     booking = book(ws, Path(release), at=at, channels=channels)
     print_booking(ws, booking)
@@ -37,5 +37,5 @@ def unschedule(state: State, release: str) -> None:
     """Cancel what of RELEASE (a file or a release id) is still pending; what went out stays recorded."""
     from ..booking import unbook
 
-    release_id, count = unbook(state.workspace, release)
+    release_id, count = unbook(state.require_config(), release)
     click.echo(f"{release_id}: {count} pending deliver{'y' if count == 1 else 'ies'} cancelled")
