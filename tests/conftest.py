@@ -29,6 +29,15 @@ def standards() -> Path:
 EXAMPLE_RELEASE = "releases/2025-06-30-nato-summit-brief.md"
 
 
+# The example organisation's accounts, filled in where the shipped channel files say CHANGE-ME,
+# as its press office would before enabling them.
+EXAMPLE_ACCOUNTS = {
+    "bluesky.toml": ('handle = "CHANGE-ME.bsky.social"', 'handle = "asaninst.bsky.social"'),
+    "linkedin.toml": ('author = "urn:li:organization:CHANGE-ME"', 'author = "urn:li:organization:2414183"'),
+    "mastodon.toml": ('instance = "https://CHANGE-ME.example"', 'instance = "https://mastodon.social"'),
+}
+
+
 def copy_example_workspace(dest: Path) -> Path:
     """The repository's example workspace (config, channels, releases, lists) copied to `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -36,6 +45,11 @@ def copy_example_workspace(dest: Path) -> Path:
     for folder in ("channels", "releases", "lists"):
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, dest / folder)
+    for name, (placeholder, account) in EXAMPLE_ACCOUNTS.items():
+        path = dest / "channels" / name
+        text = path.read_text(encoding="utf-8")
+        assert placeholder in text, f"{path} no longer has {placeholder}"
+        path.write_text(text.replace(placeholder, account), encoding="utf-8")
     return dest
 
 

@@ -25,14 +25,16 @@ def tree_digest(folder: Path) -> dict[str, str]:
 def test_init_creates_a_workspace_that_validates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISTRIBUTE_CONFIG", raising=False)
     runner = CliRunner()
-    result = runner.invoke(command, ["init", str(tmp_path / "new")])
+    identity = ["--name", "Example Press", "--website", "https://press.example.org",
+                "--sender", "Press <press@example.org>", "--timezone", "Asia/Seoul", "--language", "en"]
+    result = runner.invoke(command, ["init", str(tmp_path / "new"), *identity])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "new" / "config.toml").is_file()
     assert list((tmp_path / "new" / "channels").glob("*.toml"))
     monkeypatch.chdir(tmp_path / "new")
-    checked = runner.invoke(command, ["validate", EXAMPLE_RELEASE])
+    checked = runner.invoke(command, ["validate", "releases/first-release.md"])
     assert checked.exit_code == 0, checked.output + checked.stderr
-    again = runner.invoke(command, ["init", str(tmp_path / "new")])
+    again = runner.invoke(command, ["init", str(tmp_path / "new"), *identity])
     assert again.exit_code == 2 and "already exists" in again.stderr
 
 

@@ -72,12 +72,12 @@ def test_list_headers_one_click_unsubscribe_and_visible_links(workspace: Path) -
     _, _, deliveries = render(workspace, "newsletter")
     for d in deliveries:
         message = parse(d.files[0].data)
-        assert message["List-Id"] == "Asan Institute newsletter <newsletter.asaninst.org>"
+        assert message["List-Id"] == "The Asan Institute for Policy Studies newsletter <newsletter.asaninst.org>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         uris = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
         assert len(uris) == 2 and uris[0].startswith("https://") and uris[1].startswith("mailto:unsubscribe@")
         link = uris[0]
-        match = re.fullmatch(r"https://en\.asaninst\.org/newsletter/unsubscribe\?list=newsletter\.asaninst\.org"
+        match = re.fullmatch(r"https://en\.asaninst\.org/unsubscribe\?list=newsletter\.asaninst\.org"
                              r"&email=([^&]+)&token=([A-Za-z0-9_-]{22})", link)
         assert match and match.group(1) == d.target
         assert verify(KEY.encode(), "newsletter.asaninst.org", d.target, match.group(2))

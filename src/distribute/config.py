@@ -37,6 +37,18 @@ class Organization:
     dateline: str = field("", doc='default dateline city, optionally ", Region"')
     logo: str = field("", doc="absolute URL of a logo (feeds, link cards)")
     provider: str = field("", doc="wire provider id used in NewsML-G2 / ninjs URIs (default: website host)")
+    unsubscribe_url: str = field("", doc="one-click unsubscribe URL of every email channel (https, with {list}, {email} "
+                                 "and {token}); default for a channel with an unsubscribe_key: "
+                                 "<website>/unsubscribe?list={list}&email={email}&token={token}")
+    unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests of every email channel")
+
+    def __post_init__(self) -> None:
+        if self.unsubscribe_url and not self.unsubscribe_url.startswith(("https://", "http://127.0.0.1")):
+            raise ValueError("unsubscribe_url must be an https:// URL (RFC 8058 one-click unsubscribe)")
+        if self.unsubscribe_url and not all(p in self.unsubscribe_url for p in ("{email}", "{token}")):
+            raise ValueError("unsubscribe_url must carry {email} and {token}, e.g. https://x.org/u?e={email}&t={token}")
+        if self.unsubscribe_mailto and "@" not in self.unsubscribe_mailto:
+            raise ValueError("unsubscribe_mailto must be an address")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 cron runs `distribute send --due` every minute, and nearly always nothing is due. Before any
 heavy import (click, sqlalchemy, jinja2, ...), `__main__` asks `nothing_due(argv)`: for
-`[--config PATH] [-v] send --due [--dry-run]` on a SQLite ledger it reads the `database`
-setting, looks for a row ready now (or a claim left by a crashed process), and if there is
+`[--config PATH] [-v] send --due [--dry-run]` on a SQLite ledger of a workspace with a config
+file it reads the `database` setting, looks for a row ready now (or a claim left by a crashed process), and if there is
 none the process exits 4 at once. In every other case it returns False and the full command
 line runs, which checks the same things again properly.
 """
@@ -81,14 +81,14 @@ def _sqlite_path(argv_config: str | None) -> str | None:
     config = argv_config or os.environ.get("DISTRIBUTE_CONFIG")
     if config is None and os.path.isfile("config.toml"):
         config = "config.toml"
-    if config is not None and not os.path.isfile(config):
-        return None  # the full command line reports it properly
-    root = os.path.dirname(os.path.abspath(config)) if config else os.getcwd()
-    setting = _database_setting(config) if config else ""
+    if config is None or not os.path.isfile(config):
+        return None  # no configuration (a cron line in the wrong folder): the full command line refuses
+    root = os.path.dirname(os.path.abspath(config))
+    setting = _database_setting(config)
     if setting is None:
         import tomllib
 
-        with open(config, "rb") as f:  # type: ignore[arg-type]
+        with open(config, "rb") as f:
             setting = str(tomllib.load(f).get("database", ""))
     setting = setting or ".distribute/state.db"
     if "://" in setting:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigError, DeliveryError
 from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
+from .email_identity import list_identity
 from .email_settings import EmailSettings
 
 if TYPE_CHECKING:
@@ -153,8 +154,7 @@ class EmailAdapter(Adapter):
     def _sender_domain(self, channel: Channel) -> str:
         from email.utils import parseaddr
 
-        s: EmailSettings = channel.settings
-        return parseaddr(s.sender or self.workspace.config.organization.sender)[1].rpartition("@")[2] or "localhost"
+        return parseaddr(list_identity(self.workspace, channel).sender)[1].rpartition("@")[2] or "localhost"
 
     def _helo(self, channel: Channel) -> str:
         return channel.settings.smtp.helo or self._sender_domain(channel)

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from ..errors import ConfigError
 from . import email_headers as headers
 from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
+from .email_identity import list_identity
 from .email_message import (
     Compiled,
     Hole,
@@ -55,22 +56,23 @@ class Prepared:
         s: EmailSettings = channel.settings
         org = workspace.config.organization
         self.channel = channel.name
-        display, address = _sender(s.sender or org.sender, channel)
+        who = list_identity(workspace, channel)
+        display, address = _sender(who.sender, channel)
         self.sender = headers.mailbox(display, address)
         self.domain = address.rpartition("@")[2]
         self.envelope_from = _address(s.envelope_from, channel, "envelope_from") if s.envelope_from else address
         self.list_id = s.list_id or f"{channel.name}.{self.domain}"
-        self.list_name = s.list_name or f"{org.name} {channel.name}"
+        self.list_name = who.list_name
         self.nonce = hashlib.sha256(f"{release.sha256}\n{channel.name}\n{base}".encode()).hexdigest()[:10]
         notice = embargo_notice(release, due, workspace, channel.common.embargoed_copy)
         self.embargo_notice = notice
         # The list is the same in every link: filled in once.
-        self.unsubscribe_template = s.unsubscribe_url.replace("{list}", quote(self.list_id, safe=""))
+        self.unsubscribe_template = who.unsubscribe_url.replace("{list}", quote(self.list_id, safe=""))
         self.key: bytes | None = None
-        if s.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
+        if who.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
             self.key = s.unsubscribe_key.reveal(channel.name).encode()
-        self.unsigned = bool(s.unsubscribe_url) and self.key is None
-        self.mailto = mailto(s.unsubscribe_mailto, self.list_id) if s.unsubscribe_mailto else ""
+        self.unsigned = bool(who.unsubscribe_url) and self.key is None
+        self.mailto = mailto(who.unsubscribe_mailto, self.list_id) if who.unsubscribe_mailto else ""
         reply_to = _reply_to(s.reply_to, release, channel)
 
         images, image_parts = self._images(release)
@@ -101,7 +103,7 @@ class Prepared:
         if reply_to:
             head.append(headers.address("Reply-To", reply_to[1], reply_to[0]))
         head.append(headers.fold_words("List-Id", [*headers.phrase_words(self.list_name), f"<{self.list_id}>"]))
-        if s.unsubscribe_url:
+        if who.unsubscribe_url:
             head += [Hole("list-unsubscribe"), b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
         elif self.mailto:
             head.append(headers.urls("List-Unsubscribe", [self.mailto]))

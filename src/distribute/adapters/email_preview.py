@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import Check, PreviewBlock
+from .email_identity import list_identity
 
 if TYPE_CHECKING:
     from ..config import Channel
@@ -122,7 +123,7 @@ def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
             needs.append(f"environment variable {secret.env}")
     if s.transport in ("postmark", "mailgun", "sendgrid") and not any(secrets):
         needs.append(f"[{s.transport}] credentials (the API key or token, by reference)")
-    if s.unsubscribe_url:
+    if list_identity(adapter.workspace, channel).unsubscribe_url:
         if s.unsubscribe_key is None:
             needs.append('unsubscribe_key = { env = "NAME" } (unsubscribe links carry a placeholder token)')
         elif not s.unsubscribe_key.is_set():

@@ -108,10 +108,12 @@ class EmailSettings:
     reply_to: str = field("", doc='Reply-To: an address, or "contact" for the release\'s first contact with an email')
     envelope_from: str = field("", doc="bounce address (SMTP MAIL FROM; default: the From address)")
     list_id: str = field("", doc="List-Id label, e.g. newsletter.example.org (default: <channel>.<From domain>)")
-    list_name: str = field("", doc="List-Id description (default: organisation name and channel)")
-    unsubscribe_url: str = field("", doc="one-click unsubscribe URL (https) with {email}, {token} and {list} placeholders")
+    list_name: str = field("", doc='List-Id description (default: organisation name and channel, e.g. "Example Org press list")')
+    unsubscribe_url: str = field("", doc="one-click unsubscribe URL (https) with {email}, {token} and {list} placeholders "
+                                 "(default: [organization] unsubscribe_url; with an unsubscribe_key, <website>/unsubscribe?...)")
     unsubscribe_key: Secret | None = field(None, doc='HMAC key of unsubscribe tokens, by reference: { env = "NAME" }')
-    unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests, also in List-Unsubscribe")
+    unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests, also in List-Unsubscribe "
+                                    "(default: [organization] unsubscribe_mailto)")
     suppression: Path | None = field(None, doc="file of addresses never to mail (unsubscribed, bounced): CSV or one a line")
     attach_files: bool = field(True, doc="attach the release's files (false: only link to their url)")
     text_width: int = field(72, doc="wrap the plain-text body at this many characters")

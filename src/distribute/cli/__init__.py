@@ -52,6 +52,22 @@ class State:
                 note(f"no config.toml found; using built-in defaults in {self._workspace.root}")
         return self._workspace
 
+    def require_config(self) -> Workspace:
+        """The workspace of a command that touches the ledger: it refuses to run on built-in defaults.
+
+        A cron line or service started in the wrong folder must fail loudly, not look healthy
+        with a fresh empty ledger of its own there.
+        """
+        from ..config import CONFIG_ENV, find_config
+        from ..errors import ConfigError
+
+        if (self._workspace.config_path if self._workspace is not None else find_config(self.config)) is None:
+            from pathlib import Path
+
+            raise ConfigError(f"no config.toml in {Path.cwd().resolve()} (and no --config or ${CONFIG_ENV}): "
+                              "run this in your workspace, or pass --config PATH")
+        return self.workspace
+
 
 def note(message: str) -> None:
     """A line of information on stderr (never secrets: everything passes the redactor)."""

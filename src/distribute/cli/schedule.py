@@ -26,7 +26,7 @@ def schedule(state: State, release: str, when: str | None, late: bool, channels:
     from ..booking import book, parse_when
     from .reporting import print_booking
 
-    ws = state.workspace
+    ws = state.require_config()
     file_time = when is not None and when.strip().lower() == "publish_at"
     at = parse_when(when, ws, clock.now()) if when and not file_time else None
     booking = book(ws, Path(release), at=at, channels=channels, late=late, keep_at=not file_time)
@@ -41,5 +41,5 @@ def unschedule(state: State, release: str) -> None:
     """Cancel what of RELEASE (a file or a release id) is still pending; what went out stays recorded."""
     from ..booking import unbook
 
-    release_id, count = unbook(state.workspace, release)
+    release_id, count = unbook(state.require_config(), release)
     click.echo(f"{release_id}: {count} pending deliver{'y' if count == 1 else 'ies'} cancelled")

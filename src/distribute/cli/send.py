@@ -45,8 +45,8 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
         raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
     if late and due:
         raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
-    ws = state.workspace
-    if dry_run and release:
+    if dry_run and release:  # the built-in defaults serve a dry-run of one file; nothing else runs on them
+        ws = state.workspace
         count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox)
         if count == 0:
             exit_with(ExitCode.NOTHING)
@@ -57,6 +57,7 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
         raise UsageError("--resend-in-doubt sends; it does not go with --dry-run")
     if due and channels:
         raise UsageError("-c goes with RELEASE, not with --due")
+    state.require_config()  # refuse before the ledger is opened (and so created)
     if due and dry_run:
         exit_with(send_due_dry_run(state))
     elif due:

@@ -20,7 +20,7 @@ def status(state: State, release: str | None, as_json: bool) -> None:
     from ..ledger import Ledger
     from ..overview import overview
 
-    ws = state.workspace
+    ws = state.require_config()
     release_id = resolve_release_id(ws, release) if release else None
     found = overview(Ledger(ws.database_url), release_id, ws)
     if as_json:

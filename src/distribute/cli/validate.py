@@ -15,20 +15,30 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
     """Check releases: parse, render every channel and run each platform's checks. Sends nothing."""
     from .. import clock
     from ..errors import ExitCode
-    from ..lateness import warning
+    from ..lateness import warning as late_warning
+    from ..identity import channel_placeholders, config_placeholders, sender_domain_warning
     from ..preview import preview_release
     from ..timeutil import show
 
     ws = state.workspace
     failed = False
+    for line in config_placeholders(ws):
+        click.echo(f"error: {line}", err=True)
+        failed = True
     for path in releases:
         release = load_release(ws, path)
         click.echo(f"{path}: {release.id} — {release.title}")
-        late = warning(ws, release, clock.now())
+        late = late_warning(ws, release, clock.now())
         if late:
             click.echo(late, err=True)
         for cp in preview_release(ws, release, full=True):
             ch = cp.plan.channel
+            for line in channel_placeholders(ch):
+                click.echo(f"error: {line}", err=True)
+                failed = True
+            warning = sender_domain_warning(ws, ch)
+            if warning:
+                click.echo(f"warning: {warning}", err=True)
             status = "ok" if not cp.problems else "FAILED"
             click.echo(f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliver{'y' if cp.total == 1 else 'ies'}, due {show(cp.plan.due, ws.tz)}")
             for block in cp.blocks:

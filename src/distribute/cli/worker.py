@@ -23,7 +23,7 @@ def worker(state: State, name: str | None, poll: float | None) -> None:
     logging.basicConfig(level=logging.DEBUG if state.verbose > 1 else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING if state.verbose < 2 else logging.INFO)
-    ws = state.workspace
+    ws = state.require_config()
     w = Worker(ws, name or os.uname().nodename, poll)
     logging.getLogger("distribute.worker").info("worker %s started on %s (poll every %gs)", w.name,
                                                 ws.database_url.split("://")[0], w.poll)
