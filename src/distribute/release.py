@@ -279,7 +279,7 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
 
     publish_at = localize(fm.publish_at, tz)
     embargo = localize(fm.embargo, tz) if fm.embargo else None
-    digest = hashlib.sha256(raw)
+    digest = hashlib.sha256(text.encode("utf-8"))  # as read: a re-save with a BOM or CRLF changes nothing sent
     for item in [*images, *attachments]:
         assert item.file is not None
         digest.update(item.file.read_bytes())
