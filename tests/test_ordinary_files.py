@@ -80,6 +80,18 @@ def test_an_invalid_contact_email_is_refused_at_its_own_line(cli, workspace: Pat
     assert not (workspace / "outbox").exists()
 
 
+def test_a_contact_that_cannot_be_the_reply_to_is_blamed_on_the_release_not_the_channel(cli, workspace: Path) -> None:
+    # Valid for feeds and wire copy, but not as a Reply-To header (no SMTPUTF8): press-list has reply_to = "contact".
+    front, body = example_front(workspace)
+    write_release(workspace, "utf8-contact", front.replace("s.kim@asaninst.org", "민지@asaninst.org"), body)
+    line = (workspace / "releases" / "utf8-contact.md").read_text().splitlines().index('email = "민지@asaninst.org"') + 1
+    result = cli("validate", "releases/utf8-contact.md")
+    assert result.exit_code == 1
+    assert (f"releases/utf8-contact.md:{line}: contacts[0] email '민지@asaninst.org' cannot be the Reply-To of "
+            "channel press-list (") in result.stderr
+    assert "press-list.toml:" not in result.stderr
+
+
 @pytest.mark.parametrize("timezone, written, expected", [
     ("Europe/Berlin", "2026-12-02 10:00", "2026-12-02T10:00:00 (Europe/Berlin time) or with its offset, 2026-12-02T10:00:00+01:00"),
     ("Europe/Berlin", "2026-07-02 10:00", "2026-07-02T10:00:00 (Europe/Berlin time) or with its offset, 2026-07-02T10:00:00+02:00"),

@@ -124,7 +124,7 @@ def test_a_channel_path_outside_the_workspace_is_refused_at_its_line(cli, worksp
 def test_a_dkim_key_outside_the_workspace_is_refused_at_its_line(cli, workspace: Path, outside: Path) -> None:
     path = workspace / "channels" / "newsletter.toml"
     path.write_text(path.read_text() + f'\n[dkim]\nselector = "s1"\nprivate_key = "{outside}/key.pem"\n')
-    assert_refused(cli, workspace, outside, EXAMPLE_RELEASE, path, line_of(path, "^private_key"), "private_key")
+    assert_refused(cli, workspace, outside, EXAMPLE_RELEASE, path, line_of(path, "^private_key"), "[dkim] private_key")
 
 
 @pytest.mark.parametrize("table", ["images", "attachments"])

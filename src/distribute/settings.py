@@ -170,7 +170,8 @@ def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:
             ctx.fail(f"{key} must be a path (text)", key)
         path = Path(value).expanduser()
         path = path if path.is_absolute() or ctx.root is None else ctx.root / path
-        refused = ctx.bounds.check(path, key, value) if ctx.bounds is not None else None
+        label = f"[{'.'.join(str(t) for t in ctx.table)}] {key}" if ctx.table else key
+        refused = ctx.bounds.check(path, label, value) if ctx.bounds is not None else None
         if refused:
             ctx.fail(refused, key)
         return path

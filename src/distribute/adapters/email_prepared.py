@@ -247,7 +247,8 @@ def _reply_to(setting: str, release: Release, channel: Channel) -> tuple[str, st
             return contact.name, check_address(contact.email)
         except ValueError as exc:  # the release's contact is wrong, not the channel's reply_to = "contact"
             raise ReleaseError(f"contacts[{index}] email {contact.email!r} cannot be the Reply-To of channel "
-                               f"{channel.name} ({exc})", path=release.path,
+                               f"{channel.name} ({exc}); give the contact another address, or set reply_to "
+                               f"in {channel.path.name} to one", path=release.path,
                                line=release.source.line_of(("contacts", index), "email")) from None
     if setting:
         display, address = parseaddr(setting)
