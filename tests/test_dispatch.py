@@ -165,7 +165,7 @@ def test_a_release_edited_after_scheduling_is_refused(lws: Path, sink) -> None: 
 
 
 def test_a_changed_rendering_is_refused_delivery_by_delivery(lws: Path, sink, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    recipients = tmp_path / "list.txt"
+    recipients = lws / "list.txt"
     recipients.write_text("a@example.org\nb@example.org\n")
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\nlist = "{recipients}"\n')
     schedule(lws)

@@ -78,8 +78,8 @@ def test_dry_run_without_the_key_notes_it_and_uses_placeholders(workspace: Path,
     assert b"token=KEY-NOT-SET-" in eml
 
 
-def test_dkim_signature_verifies_and_covers_the_unsubscribe_headers(workspace: Path, tmp_path: Path) -> None:
-    private, public = rsa_key(tmp_path / "keys")
+def test_dkim_signature_verifies_and_covers_the_unsubscribe_headers(workspace: Path) -> None:
+    private, public = rsa_key(workspace / "keys")
     with smtp_server(pipelining=True) as sink:
         smtp_channel(workspace, "newsletter", sink.port)
         add_table(workspace, "newsletter", f'[dkim]\nselector = "news2025"\nprivate_key = "{private}"')

@@ -101,7 +101,7 @@ def test_a_dst_day_in_the_config_timezone_gives_the_right_instants(lws: Path) ->
 
 @time_machine.travel(NOW, tick=False)
 def test_scheduling_again_replaces_what_is_pending_and_keeps_what_went_out(lws: Path, tmp_path: Path) -> None:
-    recipients = tmp_path / "list.txt"
+    recipients = lws / "list.txt"
     recipients.write_text("a@example.org\nb@example.org\nc@example.org\n")
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = 9\nlist = "{recipients}"\n')
     write_release(lws, "r1")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings
 from .errors import ConfigError, UsageError
+from .paths import Bounds
 from .retry import DeliverySettings
 from .settings import field
 from .tomlsource import TomlSource, load_toml_file
@@ -65,6 +66,9 @@ class Config:
     channels: Path = field(Path("channels"), doc="folder of channel files")
     releases: Path = field(Path("releases"), doc="folder of release files")
     templates: Path = field(Path("templates"), doc="folder of workspace templates (override built-ins)")
+    allow_paths: list[Path] = field([], anywhere=True,
+                                    doc="folders outside the workspace that files and outputs may be in, "
+                                        'e.g. ["/srv/www/press"]; every other path must stay inside the workspace')
     delivery: DeliverySettings = field(DeliverySettings(), doc="retries, claims and the worker ([delivery])")
 
     def __post_init__(self) -> None:
@@ -132,12 +136,37 @@ def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
 
 
 def load_config(path: Path | None, root: Path) -> Config:
-    """Read config.toml (or the built-in defaults when there is none)."""
+    """Read config.toml (or the built-in defaults when there is none); its paths must stay in bounds."""
     if path is None:
-        source = TomlSource(root / "config.toml", "")
-        return settings.load(Config, {}, settings.Context(source, root=root))
-    data, source = load_toml_file(path)
-    return settings.load(Config, data, settings.Context(source, root=root, what="config.toml"))
+        data: dict[str, Any] = {}
+        ctx = settings.Context(TomlSource(root / "config.toml", ""), root=root)
+    else:
+        data, source = load_toml_file(path)
+        ctx = settings.Context(source, root=root, what="config.toml")
+    # allow_paths first: it says where every other path may lead.
+    allowed = settings.load(Config, data, ctx).allow_paths
+    ctx = dataclasses.replace(ctx, bounds=Bounds.of(root, allowed))
+    config = settings.load(Config, data, ctx)
+    database = sqlite_file(config.database, root)
+    if database is not None:
+        assert ctx.bounds is not None
+        refused = ctx.bounds.check(database, "database", config.database)
+        if refused:
+            ctx.fail(refused, "database" if "database" in data else None)
+    return config
+
+
+def sqlite_file(database: str, root: Path) -> Path | None:
+    """The SQLite file a `database` setting names (a plain path or a sqlite:/// URL), else None."""
+    if "://" in database:
+        if not database.startswith("sqlite:///"):
+            return None
+        database = database.removeprefix("sqlite:///").partition("?")[0]
+        if not database or database == ":memory:":
+            return None
+        root = Path.cwd()  # SQLAlchemy reads a relative file in a URL from the current folder
+    path = Path(database).expanduser()
+    return path if path.is_absolute() else root / path
 
 
 class Workspace:
@@ -162,6 +191,11 @@ class Workspace:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.config.timezone)
+
+    @cached_property
+    def bounds(self) -> Bounds:
+        """Where files named in releases, channel files and config.toml may be (paths.py)."""
+        return Bounds.of(self.root, self.config.allow_paths)
 
     @property
     def database_url(self) -> str:
@@ -189,10 +223,10 @@ class Workspace:
     def load_channel(self, path: Path) -> Channel:
         """Read one channel file and check it against its adapter's settings."""
         name = path.stem
-        data, source = load_toml_file(path)
+        data, source = load_toml_file(path, tz=self.tz)
         if not _CHANNEL_NAME.match(name):
             raise ConfigError("a channel file name must be lower-case letters, digits, '-' or '_'", path=path)
-        ctx = settings.Context(source, root=self.root, what=f"channel {name!r}")
+        ctx = settings.Context(source, root=self.root, what=f"channel {name!r}", bounds=self.bounds)
         common_keys = {settings.toml_key(f) for f in dataclasses.fields(ChannelCommon)}
         if "adapter" not in data:
             known = ", ".join(self.registry.names())

@@ -48,7 +48,7 @@ def _parse_argv(argv: list[str]) -> tuple[str | None, int] | None:
 
 def _database_setting(path: str) -> str | None:
     """The top-level `database` value of config.toml; "" when absent; None when unsure (use tomllib)."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a file saved by a Windows editor starts with a BOM
         text = f.read()
     value = ""
     for raw in text.splitlines():
@@ -94,8 +94,12 @@ def _sqlite_path(argv_config: str | None) -> str | None:
     if "://" in setting:
         if not setting.startswith("sqlite:///"):
             return None
-        return setting.removeprefix("sqlite:///")
-    return os.path.join(root, os.path.expanduser(setting))
+        path = setting.removeprefix("sqlite:///")
+    else:
+        path = os.path.join(root, os.path.expanduser(setting))
+    # A ledger outside the workspace may be refused (or allowed by allow_paths): the full path decides.
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return path if os.path.commonpath([real, base]) == base else None
 
 
 def nothing_due(argv: list[str]) -> bool:

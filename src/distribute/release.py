@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import settings
 from .errors import ReleaseError
+from .paths import Bounds
 from .settings import field
-from .timeutil import localize, parse_at
+from .timeutil import example, localize, loose_datetime, parse_at
 from .tomlsource import TomlSource
 
 if TYPE_CHECKING:
@@ -160,25 +161,44 @@ def _check_time(value: Any, key: str, source: TomlSource, tz: Any) -> None:
         return
     line = source.line_of((), key)
     if isinstance(value, dt.date):
-        message = f"{key} = {value} has no time of day; write e.g. {value}T09:00:00 (local) or {value}T09:00:00+09:00"
+        when = dt.datetime.combine(value, dt.time(9))
+        message = f"{key} = {value} has no time of day; write e.g. {key} = {example(when, tz)}"
     elif isinstance(value, str):
-        message = f"{key} must be a TOML date-time without quotes, e.g. {key} = 2025-06-30T09:00:00+09:00"
+        message = f"{key} must be a TOML date-time without quotes, e.g. {key} = {example(loose_datetime(value), tz)}"
     else:
-        message = f"{key} must be a date-time, e.g. {key} = 2025-06-30T09:00:00+09:00"
+        message = f"{key} must be a date-time, e.g. {key} = {example(None, tz)}"
     raise ReleaseError(message, path=source.path, line=line)
 
 
-def _resolve_file(rel: str, release_path: Path, root: Path, source: TomlSource, table: str, index: int) -> Path:
-    candidates = [root / rel, release_path.parent / rel]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
+def _resolve_file(rel: str, release_path: Path, bounds: Bounds, source: TomlSource, table: str, index: int) -> Path:
+    candidates = list(dict.fromkeys([bounds.root / rel, release_path.parent / rel]))
+    line = source.line_of((table, index), "path")
+    found = next((c for c in candidates if c.is_file()), None)
+    # The file is inlined into newsletters and copied to the public folder: it must not come
+    # from outside the workspace (paths.py), whichever way it was named.
+    outside = [c for c in candidates if not bounds.contains(c)]
+    if (found is not None and found in outside) or (found is None and len(outside) == len(candidates)):
+        raise ReleaseError(bounds.refusal(f"{table}[{index}] path", rel, found or candidates[0]),
+                           path=source.path, line=line)
+    if found is not None:
+        return found
+    tried = " or ".join(str(c) for c in candidates)
     raise ReleaseError(
         f"{table}[{index}] path {rel!r} does not exist (looked for {tried}); fix the path or add the file",
         path=source.path,
-        line=source.line_of((table, index), "path"),
+        line=line,
     )
+
+
+def _check_email(value: str) -> str | None:
+    """Why a contact's address is not one, or None when it is (email-validator, no DNS lookups)."""
+    from email_validator import EmailNotValidError, validate_email  # as email_recipients: only when needed
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
 
 
 def load_release(path: str | Path, workspace: Workspace) -> Release:
@@ -191,19 +211,21 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
     except IsADirectoryError:
         raise ReleaseError("is a folder; name a release file (.md)", path=path) from None
     try:
-        text = raw.decode("utf-8")
+        # -sig: Windows editors save UTF-8 with a BOM; CRLF (and lone CR) line ends become LF,
+        # so no stray \r reaches an email body or a wire file.
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise ReleaseError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=path) from None
     front, first_line, body = split_front_matter(text, path)
     source = TomlSource(path, front, first_line)
-    data = source.parse(ReleaseError)
     tz = workspace.tz
+    data = source.parse(ReleaseError, tz)
     ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
 
     for key in ("title", "publish_at"):
         if key not in data:
-            example = 'title = "Headline"' if key == "title" else "publish_at = 2025-06-30T09:00:00+09:00"
-            raise ReleaseError(f"missing {key}; add a line such as {example}", path=path, line=1)
+            sample = 'title = "Headline"' if key == "title" else f"publish_at = {example(None, tz)}"
+            raise ReleaseError(f"missing {key}; add a line such as {sample}", path=path, line=1)
     for key in ("publish_at", "embargo"):
         if key in data:
             _check_time(data[key], key, source, tz)
@@ -241,19 +263,23 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
     for i, image in enumerate(fm.images):
         if not image.alt.strip():
             raise fail("image without alt text; describe the image in alt = \"...\"", ("images", i), "alt")
-        file = _resolve_file(image.path, path, workspace.root, source, "images", i)
+        file = _resolve_file(image.path, path, workspace.bounds, source, "images", i)
         images.append(_with_file(image, file))
     attachments = []
     for i, att in enumerate(fm.attachments):
-        file = _resolve_file(att.path, path, workspace.root, source, "attachments", i)
+        file = _resolve_file(att.path, path, workspace.bounds, source, "attachments", i)
         attachments.append(_with_file(att, file))
     for i, contact in enumerate(fm.contacts):
         if not contact.name.strip():
             raise fail("contact without a name", ("contacts", i), "name")
+        wrong = _check_email(contact.email) if contact.email else None
+        if wrong:
+            raise fail(f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); "
+                       "write it as name@example.org", ("contacts", i), "email")
 
     publish_at = localize(fm.publish_at, tz)
     embargo = localize(fm.embargo, tz) if fm.embargo else None
-    digest = hashlib.sha256(raw)
+    digest = hashlib.sha256(text.encode("utf-8"))  # as read: a re-save with a BOM or CRLF changes nothing sent
     for item in [*images, *attachments]:
         assert item.file is not None
         digest.update(item.file.read_bytes())

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from .errors import ConfigError, DistributeError, SecretMissing
+from .paths import Bounds
 from .tomlsource import TomlSource
 
 T = TypeVar("T")
@@ -61,11 +62,17 @@ class Secret:
     __str__ = __repr__
 
 
-def field(default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None = None, **kw: Any) -> Any:
-    """A dataclass field carrying its documentation and TOML key."""
-    meta = {"doc": doc}
+def field(default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None = None,
+          anywhere: bool = False, **kw: Any) -> Any:
+    """A dataclass field carrying its documentation and TOML key.
+
+    `anywhere`: its paths may lead outside the workspace (only `allow_paths` itself).
+    """
+    meta: dict[str, Any] = {"doc": doc}
     if key:
         meta["key"] = key
+    if anywhere:
+        meta["anywhere"] = True
     if default is not dataclasses.MISSING and isinstance(default, (list, dict)):
         def factory(d: Any = default) -> Any:
             return type(d)(d)
@@ -88,6 +95,7 @@ class Context:
     root: Path | None = None
     error: type[DistributeError] = ConfigError
     what: str = ""
+    bounds: Bounds | None = None  # where Path values must lead (paths.py); None: anywhere
 
     def fail(self, message: str, key: str | None = None) -> typing.NoReturn:
         raise self.error(message, path=self.source.path, line=self.source.line_of(self.table, key))
@@ -161,7 +169,12 @@ def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:
         if not isinstance(value, str) or not value:
             ctx.fail(f"{key} must be a path (text)", key)
         path = Path(value).expanduser()
-        return path if path.is_absolute() or ctx.root is None else ctx.root / path
+        path = path if path.is_absolute() or ctx.root is None else ctx.root / path
+        label = f"[{'.'.join(str(t) for t in ctx.table)}] {key}" if ctx.table else key
+        refused = ctx.bounds.check(path, label, value) if ctx.bounds is not None else None
+        if refused:
+            ctx.fail(refused, key)
+        return path
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -194,11 +207,16 @@ def load(cls: type[T], data: Mapping[str, Any], ctx: Context) -> T:
             ctx.fail(f"unknown key {name!r}{' in ' + where if where else ''}; known keys: {known}", name)
     kwargs: dict[str, Any] = {}
     for key, f in fields.items():
+        fctx = dataclasses.replace(ctx, bounds=None) if f.metadata.get("anywhere") else ctx
         if key in data:
-            kwargs[f.name] = convert(hints[f.name], data[key], ctx, key)
+            kwargs[f.name] = convert(hints[f.name], data[key], fctx, key)
         elif isinstance(f.default, Path) and ctx.root is not None and not f.default.is_absolute():
-            # Default paths are relative to the workspace root too, like written ones.
+            # Default paths are relative to the workspace root too, like written ones (and a
+            # default folder that is a symlink to elsewhere is as outside as a written one).
             kwargs[f.name] = ctx.root / f.default
+            refused = fctx.bounds.check(kwargs[f.name], f"{key} (default)", f.default) if fctx.bounds else None
+            if refused:
+                ctx.fail(refused)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             ctx.fail(f"missing required key {key!r}{' in ' + where if where else ''}; add {key} = ...", None)
     try:

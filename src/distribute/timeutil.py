@@ -12,6 +12,51 @@ from .errors import ConfigError, DistributeError
 _OFFSET = re.compile(r"^\s*([+-])\s*((?:\d+\s*[dhms]\s*)+)$")
 _PART = re.compile(r"(\d+)\s*([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+# What people write for a date-time that TOML 1.0 does not read: "2026-12-02 10:00", "2026-12-2T9:00"
+_LOOSE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*(?:#.*)?$")
+_EXAMPLE = dt.datetime(2025, 6, 30, 9, 0)
+
+
+def offset_text(when: dt.datetime, tz: ZoneInfo) -> str:
+    """The UTC offset `tz` has at the local time `when`, as TOML writes it: "+01:00"."""
+    offset = when.replace(tzinfo=tz).utcoffset() or dt.timedelta(0)
+    sign = "-" if offset < dt.timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def example(when: dt.datetime | None, tz: ZoneInfo | None) -> str:
+    """How to write a date-time, in this workspace's zone: "2026-12-02T10:00:00 (Europe/Berlin time) or ...+01:00"."""
+    when = (when or _EXAMPLE).replace(tzinfo=None)
+    local = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if tz is None:
+        return f"{local} or with the UTC offset of your zone, e.g. {local}+00:00 for UTC"
+    return f"{local} ({tz.key} time) or with its offset, {local}{offset_text(when, tz)}"
+
+
+def loose_datetime(value: str) -> dt.datetime | None:
+    """The local date-time meant by a loosely written one ("2026-12-02 10:00"), if it is one."""
+    match = _LOOSE.match(value.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups()[:6])
+    try:
+        return dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+def datetime_hint(key: str, value: str, tz: ZoneInfo | None) -> str:
+    """The message for a date-time TOML cannot read, with the form it expects and this zone's offset."""
+    match = _LOOSE.match(value.strip())
+    when = loose_datetime(value)
+    shown = value.split("#", 1)[0].strip()
+    if when is not None and match and match.group(7):
+        written = when.strftime("%Y-%m-%dT%H:%M:%S") + match.group(7).replace("Z", "+00:00")
+        if ":" not in written[-6:]:
+            written = written[:-2] + ":" + written[-2:]
+        return f"{key} = {shown} is not a date-time TOML can read; write {key} = {written}"
+    return f"{key} = {shown} is not a date-time TOML can read; write {key} = {example(when, tz)}"
 
 
 def localize(value: dt.datetime, tz: ZoneInfo) -> dt.datetime:
@@ -43,7 +88,7 @@ def parse_at(
         except ValueError:
             pass
     raise error(
-        f'at = {value!r} is neither an offset like "+15m", "-1h", "+1d2h" nor a date-time like 2025-06-30T09:00:00+09:00',
+        f'at = {value!r} is neither an offset like "+15m", "-1h", "+1d2h" nor a date-time like {example(None, tz)}',
         path=path,
         line=line,
     )

@@ -7,12 +7,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .errors import ConfigError, DistributeError
+from .timeutil import datetime_hint
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*(?:\.|=)""")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+# `key = 2026-12-02 10:00`: a value that starts like a date, so the date-time form is what went wrong.
+_DATE_LIKE = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+?)\s*=\s*(\d{1,4}[-./]\d{1,2}[-./]\d{1,4}.*)$")
 
 
 def _unquote(key: str) -> str:
@@ -27,8 +31,11 @@ class TomlSource:
     text: str
     first_line: int = 1
 
-    def parse(self, error: type[DistributeError] = ConfigError) -> dict[str, Any]:
-        """Parse the text; a syntax error becomes `path:line: message` with the file's real line."""
+    def parse(self, error: type[DistributeError] = ConfigError, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        """Parse the text; a syntax error becomes `path:line: message` with the file's real line.
+
+        `tz` is the workspace zone, for the example offset when a date-time is written wrongly.
+        """
         try:
             return tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
@@ -38,6 +45,11 @@ class TomlSource:
             if match:
                 line = int(match.group(1)) + self.first_line - 1
                 message = message[: match.start()].strip()
+                lines = self.text.splitlines()
+                number = int(match.group(1)) - 1
+                date = _DATE_LIKE.match(lines[number]) if 0 <= number < len(lines) else None
+                if date:
+                    raise error(datetime_hint(date.group(1), date.group(2), tz), path=self.path, line=line) from None
             raise error(
                 f"not valid TOML: {message}; check quotes, brackets and '=' on that line",
                 path=self.path,
@@ -86,13 +98,15 @@ class TomlSource:
         return table_line
 
 
-def load_toml_file(path: Path, error: type[DistributeError] = ConfigError) -> tuple[dict[str, Any], TomlSource]:
-    """Read and parse a whole TOML file."""
+def load_toml_file(path: Path, error: type[DistributeError] = ConfigError,
+                   tz: ZoneInfo | None = None) -> tuple[dict[str, Any], TomlSource]:
+    """Read and parse a whole TOML file (a leading BOM and CRLF line ends are fine)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # -sig: Windows editors start UTF-8 files with a BOM; read_text turns CRLF into LF.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise error("file not found", path=path) from None
     except UnicodeDecodeError as exc:
         raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8", path=path) from None
     source = TomlSource(path, text)
-    return source.parse(error), source
+    return source.parse(error, tz), source

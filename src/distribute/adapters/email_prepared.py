@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ReleaseError
 from . import email_headers as headers
 from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
 from .email_identity import list_identity
@@ -242,10 +242,16 @@ def _sender(value: str, channel: Channel) -> tuple[str, str]:
 
 def _reply_to(setting: str, release: Release, channel: Channel) -> tuple[str, str] | None:
     if setting == "contact":
-        contact = next((c for c in release.contacts if c.email), None)
+        index, contact = next(((i, c) for i, c in enumerate(release.contacts) if c.email), (0, None))
         if contact is None:
             return None
-        return contact.name, _address(contact.email, channel, "reply_to")
+        try:
+            return contact.name, check_address(contact.email)
+        except ValueError as exc:  # the release's contact is wrong, not the channel's reply_to = "contact"
+            raise ReleaseError(f"contacts[{index}] email {contact.email!r} cannot be the Reply-To of channel "
+                               f"{channel.name} ({exc}); give the contact another address, or set reply_to "
+                               f"in {channel.path.name} to one", path=release.path,
+                               line=release.source.line_of(("contacts", index), "email")) from None
     if setting:
         display, address = parseaddr(setting)
         return display, _address(address, channel, "reply_to")

@@ -67,6 +67,9 @@ class RssSettings:
     def __post_init__(self) -> None:
         if self.max_items < 1:
             raise ValueError("max_items must be at least 1")
+        if ".." in self.media_path.replace("\\", "/").split("/"):
+            # Release files are copied under the feed directory: "../" would write them elsewhere.
+            raise ValueError(f"media_path {self.media_path!r} must be a folder under the feed directory, without '..'")
         for key in ("link", "feed_url", "logo", "hub"):
             value = getattr(self, key)
             if value and not value.startswith(("http://", "https://")):
