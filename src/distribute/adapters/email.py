@@ -10,13 +10,14 @@ signing them with DKIM first when the channel has a key.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigError, DeliveryError
-from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
+from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, files_sha256, key_part
 from .email_settings import EmailSettings
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class EmailAdapter(Adapter):
         """The template name without its ending: <base>.txt.j2 and (optional) <base>.html.j2."""
         return re.sub(r"\.(html|txt)(\.j2)?$|\.j2$", "", self.template_name(channel))
 
-    def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
+    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
         from ..plan import due_time
         from .email_headers import mailbox
         from .email_prepared import Prepared
@@ -59,7 +60,8 @@ class EmailAdapter(Adapter):
         if s.recipients is None:
             raise ConfigError(f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
                               path=channel.path)
-        due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
+        if due is None:
+            due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
         prepared = Prepared(self.workspace, release, channel, due, self.base_template(channel))
         suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = self.reports[channel.name] = ListReport()
@@ -68,13 +70,17 @@ class EmailAdapter(Adapter):
         try:
             for index, r in enumerate(recipients, start=1):
                 target = r.key
-                data, message_id = prepared.message(r, f"{head}{key_part(target)}/message")
+                data, message_id, keyless = prepared.message(r, f"{head}{key_part(target)}/message")
+                name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
                 yield Delivery(
                     release.id, channel.name, self.name, target, "message",
-                    files=(File(f"{index:06d}-{_UNSAFE.sub('_', target)}.eml", data),),
+                    files=(File(name, data),),
                     meta={"envelope_to": r.email, "envelope_from": prepared.envelope_from, "message_id": message_id,
                           "unsigned": prepared.unsigned},
                     label=f"to {mailbox(r.name, r.email)}",
+                    secrets=prepared.secrets,
+                    # Locked as it would be without the key: a sender lacking it is told so, not "changed".
+                    lock=files_sha256((File(name, keyless),)) if keyless is not None else None,
                 )
         finally:
             if suppressed is not None:

@@ -70,6 +70,8 @@ class Prepared:
         if s.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
             self.key = s.unsubscribe_key.reveal(channel.name).encode()
         self.unsigned = bool(s.unsubscribe_url) and self.key is None
+        # The variables whose values shape the messages (the key makes each unsubscribe token).
+        self.secrets: tuple[str, ...] = (s.unsubscribe_key.env,) if self.key is not None and s.unsubscribe_key else ()
         self.mailto = mailto(s.unsubscribe_mailto, self.list_id) if s.unsubscribe_mailto else ""
         reply_to = _reply_to(s.reply_to, release, channel)
 
@@ -148,22 +150,29 @@ class Prepared:
                            "attached": attach, "size": len(data) if attach else item.file.stat().st_size})
         return listed, parts
 
-    def values(self, r: Recipient) -> list[str]:
+    def values(self, r: Recipient, keyless: bool = False) -> list[str]:
         """The recipient's values, by index: email, name, unsubscribe URL, then each other column."""
         if self.columns is None:
             self.columns = list(r.fields)
         link = ""
         if self.unsubscribe_template:
-            value = token(self.key, self.list_id, r.email) if self.key is not None else PLACEHOLDER
+            value = token(self.key, self.list_id, r.email) if self.key is not None and not keyless else PLACEHOLDER
             link = url(self.unsubscribe_template, self.list_id, r.email, value)
         elif self.mailto:
             link = self.mailto
         return [r.email, r.name, link, *(r.fields.get(c, "") for c in self.columns)]
 
-    def message(self, r: Recipient, key: str) -> tuple[bytes, str]:
-        """The complete message for one recipient, and its Message-ID."""
+    def message(self, r: Recipient, key: str) -> tuple[bytes, str, bytes | None]:
+        """The complete message for one recipient, its Message-ID, and (when the unsubscribe key
+        made its token) the same message with the placeholder token, as it is without the key."""
         values = self.values(r)
         message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{self.domain}>"
+        data = self._fill(r, values, message_id)
+        if self.key is None or not self.unsubscribe_template:
+            return data, message_id, None
+        return data, message_id, self._fill(r, self.values(r, keyless=True), message_id)
+
+    def _fill(self, r: Recipient, values: list[str], message_id: str) -> bytes:
         compiled = self._full(r, values) if self.full_render else self._variant(r, values)
 
         def fill(hole: Hole) -> bytes:
@@ -180,7 +189,7 @@ class Prepared:
                 return headers.plain("Message-ID", message_id)
             return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
 
-        return compiled.fill(fill), message_id
+        return compiled.fill(fill)
 
     def _variant(self, r: Recipient, values: list[str]) -> Compiled:
         assert self.columns is not None
