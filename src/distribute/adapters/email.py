@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigError, DeliveryError
-from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, files_sha256, key_part
+from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
 from .email_settings import EmailSettings
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ class EmailAdapter(Adapter):
         try:
             for index, r in enumerate(recipients, start=1):
                 target = r.key
-                data, message_id, keyless = prepared.message(r, f"{head}{key_part(target)}/message")
                 name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
+                data, message_id, lock = prepared.message(r, f"{head}{key_part(target)}/message", name)
                 yield Delivery(
                     release.id, channel.name, self.name, target, "message",
                     files=(File(name, data),),
@@ -80,7 +80,7 @@ class EmailAdapter(Adapter):
                     label=f"to {mailbox(r.name, r.email)}",
                     secrets=prepared.secrets,
                     # Locked as it would be without the key: a sender lacking it is told so, not "changed".
-                    lock=files_sha256((File(name, keyless),)) if keyless is not None else None,
+                    lock=lock,
                 )
         finally:
             if suppressed is not None:
