@@ -91,6 +91,18 @@ def test_render_is_deterministic_keyed_hashed_and_secret_free(wired, adapter: st
 
 
 @pytest.mark.parametrize("adapter, channel", _all_channels())
+def test_render_told_a_due_time_is_deterministic_and_keeps_the_same_deliveries(wired, adapter: str, channel: str) -> None:
+    ws_root, wire, _ = wired
+    ws = Workspace(ws_root / "config.toml")
+    (p,) = plan(ws, load_release(ws_root / EXAMPLE_RELEASE, ws), [channel])
+    due = p.due - dt.timedelta(hours=14)  # e.g. `send RELEASE` the evening before
+    first, second = list(p.render(due)), list(p.render(due))
+    assert [(d.key, d.files, d.sha256) for d in first] == [(d.key, d.files, d.sha256) for d in second]
+    assert [d.key for d in first] == [d.key for d in p.deliveries()], "the due time changed which deliveries exist"
+    assert wire.touched == 0
+
+
+@pytest.mark.parametrize("adapter, channel", _all_channels())
 def test_release_text_is_data_in_every_output(wired, adapter: str, channel: str) -> None:
     ws_root, _, _ = wired
     path = write_release(

@@ -144,6 +144,14 @@ def test_third_party_adapter_from_an_entry_point_end_to_end(tmp_path: Path, plug
     assert (ws / "ob" / "pager" / "page.txt").read_text() == "Plugin works https://x.org/r"
     assert not (ws / "pager-out").exists()  # dry-run delivered nothing
 
+    # Its render(release, channel) predates the `due` keyword: scheduling and sending still work.
+    (ws / "releases" / "r2.md").write_text(
+        '+++\ntitle = "Plugin sends"\npublish_at = 2099-01-01T09:00:00Z\nurl = "https://x.org/r2"\n+++\nBody\n'
+    )
+    sent = run(ws, plugin_site, "send", "releases/r2.md")
+    assert sent.returncode == 0, sent.stderr
+    assert (ws / "pager-out" / "r2.txt").read_text() == "Plugin sends https://x.org/r2"
+
     (ws / "channels" / "pager.toml").write_text('adapter = "pager"\nlimit = 10\n')
     too_long = run(ws, plugin_site, "validate", "releases/r.md")
     assert too_long.returncode == 1

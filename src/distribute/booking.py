@@ -63,6 +63,13 @@ def _checks(plan: ChannelPlan, sample: list[Any]) -> list[str]:
             for b in blocks for c in b.checks if not c.ok]
 
 
+def _render_due(due: dt.datetime) -> dt.datetime:
+    """The due time as the ledger gives it back at sending time, so both renders are told the same."""
+    parsed = clock.parse(clock.stamp(due))
+    assert parsed is not None
+    return parsed
+
+
 def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetime:
     """--at: "now", an offset from now ("+2h"), or a date-time (local in the config timezone)."""
     from .errors import UsageError
@@ -105,7 +112,7 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
         held = [p.channel.name for p in plans if p.public and release.is_embargoed(now)]
         plans = [p for p in plans if p.channel.name not in held]
     for p in plans:  # every check before the first row is written
-        problems = _checks(p, list(itertools.islice(p.adapter.render(release, p.channel), SAMPLE)))
+        problems = _checks(p, list(itertools.islice(p.render(_render_due(now if send_now else p.due)), SAMPLE)))
         if problems:
             raise ReleaseError(f"channel {p.channel.name}: {problems[0]}; nothing was scheduled "
                                "(see `distribute validate`)", path=path)
@@ -114,6 +121,7 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
     earlier = ledger.pending_dues(release.id)
     generation = ledger.begin_schedule(release.id, where, release.sha256)
     booked = []
+    secrets: dict[str, list[str]] = {}  # names of the variables each channel's render used, never values
     stamp_now = clock.stamp(now)
     for p in plans:
         due = now if send_now else p.due
@@ -122,8 +130,10 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
             due = max(due, release.embargo)  # plan.due_time holds it already; the ledger relies on it
         count = 0
         batch: list[dict[str, Any]] = []
-        for seq, d in enumerate(p.adapter.render(release, p.channel)):
+        used: set[str] = set()
+        for seq, d in enumerate(p.render(_render_due(due))):  # told the due time the ledger keeps
             batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
+            used.update(d.secrets)
             count += 1
             if len(batch) >= BATCH:
                 ledger.stage(batch)
@@ -133,8 +143,10 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
                              p.adapter.missing(p.channel)))
         was = clock.parse(earlier.get(p.channel.name))
         booked[-1].was = was if was is not None and was != due else None
+        secrets[p.channel.name] = sorted(used)
     ledger.commit_schedule(release.id, generation, where, release.sha256,
-                           clock.stamp(at) if at is not None else None, [b.channel for b in booked], now)
+                           clock.stamp(at) if at is not None else None, [b.channel for b in booked], now,
+                           secrets=secrets)
     from .overview import channel_states
 
     states = channel_states(ledger, release.id)

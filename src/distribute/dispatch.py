@@ -8,6 +8,7 @@ to the adapter one claimed row at a time (see handover.py).
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,11 @@ def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Rel
     return release
 
 
+def missing_secrets(ledger: Ledger, release_id: str, channel: str) -> list[str]:
+    """Variables the channel's render used when it was scheduled that are not set in this process."""
+    return [name for name in ledger.scheduled_secrets(release_id, channel) if not os.environ.get(name)]
+
+
 def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.Event | None = None,
         on_result: OnResult | None = None, resend_in_doubt: bool = False) -> Report:
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
@@ -125,6 +131,14 @@ def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.
             except DistributeError as exc:
                 refused.add((rid, channel))
                 report.refused.append(f"release {rid}, channel {channel}: {exc}")
+                continue
+            unset = missing_secrets(ledger, rid, channel)
+            if unset:
+                refused.add((rid, channel))
+                report.refused.append(
+                    f"release {rid}, channel {channel}: the environment variable {unset[0]} is not set here; it was "
+                    "when the release was scheduled — export it for the cron job or worker; nothing of this "
+                    "channel was sent")
                 continue
             job = ChannelRun(workspace, ledger, channel_plan, report, stop=stop, on_result=on_result)
             try:

@@ -33,11 +33,14 @@ class RenderCursor:
         self._it: Iterator[Delivery] | None = None
         self._pos = -1
         self._current: Delivery | None = None
+        self._due = ""
 
-    def at(self, seq: int) -> Delivery | None:
-        """The delivery rendered at position `seq`, or None when the render is shorter now."""
-        if self._it is None or seq < self._pos:
-            self._it, self._pos = iter(self.plan.adapter.render(self.plan.release, self.plan.channel)), -1
+    def at(self, seq: int, due: str = "") -> Delivery | None:
+        """The delivery rendered at position `seq`, told the row's due time, or None when the render is shorter now."""
+        if self._it is None or seq < self._pos or due != self._due:
+            # Told the due time recorded at scheduling, the render is the one that was hashed then
+            # (an email's Date, an embargoed copy's notice follow it).
+            self._it, self._pos, self._due = iter(self.plan.render(clock.parse(due))), -1, due
         while self._pos < seq:
             try:
                 self._current = next(self._it)
@@ -92,7 +95,7 @@ class ChannelRun:
             for row in rows:
                 if self._stopping():
                     return
-                delivery = self.cursor.at(row.seq)
+                delivery = self.cursor.at(row.seq, row.due)
                 if not self._check(row, delivery):
                     return
                 assert delivery is not None

@@ -38,6 +38,7 @@ class Claimed:
     sha256: str
     attempts: int
     adapter: str
+    due: str = ""  # the ledger stamp render is told at sending time, as it was at scheduling
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,12 @@ class Ledger:
             c.execute(self.sql(sql), list(rows))
 
     def commit_schedule(self, release_id: str, generation: int, path: str, sha256: str,
-                        publish_at: str | None, channels: Sequence[str], now: dt.datetime) -> None:
-        """Make a staged generation live; what the new render no longer holds is cancelled."""
+                        publish_at: str | None, channels: Sequence[str], now: dt.datetime,
+                        secrets: dict[str, Sequence[str]] | None = None) -> None:
+        """Make a staged generation live; what the new render no longer holds is cancelled.
+
+        `secrets`: per channel, the names of the environment variables its render used.
+        """
         from sqlalchemy import bindparam
 
         from .errors import DistributeError
@@ -139,6 +144,18 @@ class Ledger:
             ).bindparams(bindparam("channels", expanding=True))
             if channels:
                 c.execute(cancel, {"now": stamp(now), "r": release_id, "channels": list(channels), "g": generation})
+            if secrets:
+                c.execute(self.sql(
+                    "INSERT INTO scheduled_secrets (release_id, channel, names) VALUES (:r, :c, :n) "
+                    "ON CONFLICT (release_id, channel) DO UPDATE SET names = excluded.names"),
+                    [{"r": release_id, "c": ch, "n": " ".join(sorted(names))} for ch, names in secrets.items()])
+
+    def scheduled_secrets(self, release_id: str, channel: str) -> list[str]:
+        """Names of the environment variables the channel's render used when it was scheduled."""
+        with self.engine.begin() as c:
+            names = c.execute(self.sql("SELECT names FROM scheduled_secrets WHERE release_id = :r AND channel = :c"),
+                              {"r": release_id, "c": channel}).scalar()
+        return str(names).split() if names else []
 
     def pending_dues(self, release_id: str) -> dict[str, str]:
         """{channel: earliest due} of what a new schedule of the live one would move (pending, failed)."""
@@ -217,7 +234,7 @@ class Ledger:
                          WHERE d.release_id = :rid AND d.channel = :channel AND {READY}
                          ORDER BY d.seq LIMIT :limit{lock})
               AND state = 'pending'
-            RETURNING id, key, seq, sha256, attempts, adapter
+            RETURNING id, key, seq, sha256, attempts, adapter, due
         """
         params = {"token": token, "owner": claims.identity(), "now": stamp(now), "rid": release_id,
                   "channel": channel, "limit": limit, "lease": stamp(now + dt.timedelta(seconds=lease))}
@@ -309,11 +326,11 @@ class Ledger:
                     "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL, "
                     "updated_at = :now WHERE claim_token = :t AND state = 'claimed'"), {"t": token, "now": at}).rowcount
                 handed = c.execute(self.sql(
-                    "SELECT id, key, seq, sha256, attempts, adapter, claimed_by, updated_at FROM deliveries "
+                    "SELECT id, key, seq, sha256, attempts, adapter, due, claimed_by, updated_at FROM deliveries "
                     "WHERE claim_token = :t AND state = 'sending'"), {"t": token}).all()
                 results = []
                 for r in handed:
-                    row = Claimed(r.id, r.key, r.seq, r.sha256, r.attempts, r.adapter)
+                    row = Claimed(r.id, r.key, r.seq, r.sha256, r.attempts, r.adapter, r.due)
                     if idempotent(r.adapter) and r.attempts + 1 >= max_attempts:
                         given_up += 1
                         results.append(Result(row, "failed", r.updated_at, error=(

@@ -45,3 +45,14 @@ def _create_ledger(conn: Connection) -> None:
         "CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id)",
     ):
         conn.execute(text(ddl))
+
+
+@migration(3, "secrets each scheduled channel was rendered with")
+def _create_scheduled_secrets(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    # Names of environment variables only, never a value: so a send where one is missing can
+    # say so, instead of calling the release changed (the content lock does not cover secrets).
+    conn.execute(text("""CREATE TABLE scheduled_secrets (
+        release_id VARCHAR(200) NOT NULL, channel VARCHAR(100) NOT NULL, names TEXT NOT NULL,
+        PRIMARY KEY (release_id, channel))"""))

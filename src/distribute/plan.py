@@ -36,9 +36,15 @@ class ChannelPlan:
         """Public channels wait for the embargo; embargoed copies (press lists) may go before."""
         return self.adapter.public and not self.channel.common.embargoed_copy
 
+    def render(self, due: dt.datetime | None = None) -> Iterable[Delivery]:
+        """The adapter's render, told the due time (the plan's own unless the ledger's is given)."""
+        from .adapters.base import render_due
+
+        return render_due(self.adapter, self.release, self.channel, self.due if due is None else due)
+
     def deliveries(self) -> Iterator[Delivery]:
         """Render now; every delivery carries the channel's due time."""
-        for delivery in self.adapter.render(self.release, self.channel):
+        for delivery in self.render():
             yield dataclasses.replace(delivery, due=self.due)
 
 

@@ -2,10 +2,20 @@
 
 An adapter is constructed with the workspace. For each channel that uses it:
 
-- ``render(release, channel)`` is pure and deterministic. It returns the deliveries (a list,
-  or an iterator for long recipient lists) holding the exact bytes that would leave the
-  machine, each with a stable key ``release/channel/target/part`` and a content hash. It
-  reads no secret and touches no network. `preview`, `validate` and `--dry-run` stop here.
+- ``render(release, channel, *, due=None)`` is pure and deterministic. It returns the
+  deliveries (a list, or an iterator for long recipient lists) holding the exact bytes that
+  would leave the machine, each with a stable key ``release/channel/target/part`` and a
+  content hash. It touches no network. It is told what it cannot know by itself: `due`, the
+  instant these deliveries are due (the ledger's, so the render at sending time is the one
+  made at scheduling; `send RELEASE` makes it "now"). Dates that leave the machine (an
+  email's Date, a wire story's version time) are `due`, and a channel with `embargoed_copy`
+  whose `due` is before the embargo says EMBARGOED UNTIL. `due=None` (an adapter called by
+  code that predates the keyword) means the channel's planned time, `plan.due_time`. An
+  adapter whose render does not take `due` is called without it (see `render_due`).
+- A delivery whose bytes hold a value made with a secret (an unsubscribe token made with its
+  key) names the secret's variables in `secrets` and sets `lock` to the hash of the files
+  as they are without it, so the content lock does not depend on whether the secret is set
+  where render runs; the ledger records the names, never a value.
 - ``deliver(delivery)`` performs the I/O for one delivery and returns a `Receipt`, or raises
   `DeliveryError(retryable=...)`. It never returns a bool and never swallows an error.
 - ``deliver_many(deliveries)`` may send several at once over shared connections; it yields
@@ -22,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import inspect
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -67,6 +78,11 @@ class Delivery:
     # Key of a delivery that must be delivered first (the previous post of a thread);
     # deliver() finds its receipt in adapter.receipts.
     after: str | None = None
+    # Environment variables whose values shaped the files (an unsubscribe key), by name, and
+    # the hash of the files as rendered without them: the content lock must not depend on
+    # whether a secret is set where render runs (a cron job may lack what the shell had).
+    secrets: tuple[str, ...] = ()
+    lock: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -75,12 +91,32 @@ class Delivery:
     @property
     def sha256(self) -> str:
         """Hash of every file's name and bytes, in order: what was scheduled is what is sent."""
-        digest = hashlib.sha256()
-        for f in self.files:
-            name = f.name.encode()
-            digest.update(len(name).to_bytes(4, "big") + name)
-            digest.update(len(f.data).to_bytes(8, "big") + f.data)
-        return digest.hexdigest()
+        return self.lock if self.lock is not None else files_sha256(self.files)
+
+
+def files_sha256(files: Iterable[File]) -> str:
+    """The content hash of files: each name and its bytes, in order, length-prefixed."""
+    digest = hashlib.sha256()
+    for f in files:
+        name = f.name.encode()
+        digest.update(len(name).to_bytes(4, "big") + name)
+        digest.update(len(f.data).to_bytes(8, "big") + f.data)
+    return digest.hexdigest()
+
+
+_TAKES_DUE: dict[type, bool] = {}
+
+
+def render_due(adapter: Adapter, release: Release, channel: Channel, due: dt.datetime | None) -> Iterable[Delivery]:
+    """adapter.render told when its deliveries are due; an adapter without the `due` keyword gets none."""
+    cls = type(adapter)
+    takes = _TAKES_DUE.get(cls)
+    if takes is None:
+        params = inspect.signature(adapter.render).parameters.values()
+        takes = _TAKES_DUE[cls] = any(p.name == "due" or p.kind is p.VAR_KEYWORD for p in params)
+    if takes and due is not None:
+        return adapter.render(release, channel, due=due)
+    return adapter.render(release, channel)
 
 
 @dataclass(frozen=True)
@@ -155,7 +191,7 @@ class Adapter:
         """The channel's template, else the adapter default."""
         return channel.common.template or self.default_template
 
-    def render(self, release: Release, channel: Channel) -> Iterable[Delivery]:
+    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterable[Delivery]:
         raise NotImplementedError
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:

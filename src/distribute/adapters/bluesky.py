@@ -103,12 +103,12 @@ class BlueskyAdapter(Adapter):
 
         return due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
 
-    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> list[Delivery]:
         from .. import textfit
 
         s: BlueskySettings = channel.settings
         posts = compose(self, release, channel, textfit.measure_for("bluesky", limit=s.limit), platform="Bluesky")
-        when = self.planned_time(release, channel)
+        when = self.planned_time(release, channel) if due is None else due
         thread_key = f"{release.id}/{channel.name}"
         embed, uploads, notes = self._embed(release, channel, s)
         url = join(s.service, "/xrpc/com.atproto.repo.createRecord")

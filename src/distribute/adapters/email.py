@@ -10,6 +10,7 @@ signing them with DKIM first when the channel has a key.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable, Iterator
@@ -50,7 +51,7 @@ class EmailAdapter(Adapter):
         """The template name without its ending: <base>.txt.j2 and (optional) <base>.html.j2."""
         return re.sub(r"\.(html|txt)(\.j2)?$|\.j2$", "", self.template_name(channel))
 
-    def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
+    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
         from ..plan import due_time
         from .email_headers import mailbox
         from .email_prepared import Prepared
@@ -60,7 +61,8 @@ class EmailAdapter(Adapter):
         if s.recipients is None:
             raise ConfigError(f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
                               path=channel.path)
-        due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
+        if due is None:
+            due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
         prepared = Prepared(self.workspace, release, channel, due, self.base_template(channel))
         suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = self.reports[channel.name] = ListReport()
@@ -69,13 +71,17 @@ class EmailAdapter(Adapter):
         try:
             for index, r in enumerate(recipients, start=1):
                 target = r.key
-                data, message_id = prepared.message(r, f"{head}{key_part(target)}/message")
+                name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
+                data, message_id, lock = prepared.message(r, f"{head}{key_part(target)}/message", name)
                 yield Delivery(
                     release.id, channel.name, self.name, target, "message",
-                    files=(File(f"{index:06d}-{_UNSAFE.sub('_', target)}.eml", data),),
+                    files=(File(name, data),),
                     meta={"envelope_to": r.email, "envelope_from": prepared.envelope_from, "message_id": message_id,
                           "unsigned": prepared.unsigned},
                     label=f"to {mailbox(r.name, r.email)}",
+                    secrets=prepared.secrets,
+                    # Locked as it would be without the key: a sender lacking it is told so, not "changed".
+                    lock=lock,
                 )
         finally:
             if suppressed is not None:

@@ -176,5 +176,8 @@ class Compiled:
 
     def fill(self, value: Callable[[Hole], bytes]) -> bytes:
         """The message for one recipient: each hole encoded once, everything else as prepared."""
-        encoded = [value(h) for h in self.holes]
-        return b"".join([p if p.__class__ is bytes else encoded[p] for p in self.pieces])  # type: ignore[index]
+        return b"".join(self.assemble([value(h) for h in self.holes]))
+
+    def assemble(self, encoded: Sequence[bytes]) -> list[bytes]:
+        """The pieces the message is joined from, given each hole's bytes (in `holes` order)."""
+        return [p if p.__class__ is bytes else encoded[p] for p in self.pieces]  # type: ignore[index,misc]

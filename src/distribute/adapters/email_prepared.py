@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from ..errors import ConfigError, ReleaseError
 from . import email_headers as headers
+from .base import File, files_sha256
 from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
 from .email_identity import list_identity
 from .email_message import (
@@ -72,6 +73,8 @@ class Prepared:
         if who.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
             self.key = s.unsubscribe_key.reveal(channel.name).encode()
         self.unsigned = bool(who.unsubscribe_url) and self.key is None
+        # The variables whose values shape the messages (the key makes each unsubscribe token).
+        self.secrets: tuple[str, ...] = (s.unsubscribe_key.env,) if self.key is not None and s.unsubscribe_key else ()
         self.mailto = mailto(who.unsubscribe_mailto, self.list_id) if who.unsubscribe_mailto else ""
         reply_to = _reply_to(s.reply_to, release, channel)
 
@@ -150,39 +153,51 @@ class Prepared:
                            "attached": attach, "size": len(data) if attach else item.file.stat().st_size})
         return listed, parts
 
-    def values(self, r: Recipient) -> list[str]:
+    def values(self, r: Recipient, keyless: bool = False) -> list[str]:
         """The recipient's values, by index: email, name, unsubscribe URL, then each other column."""
         if self.columns is None:
             self.columns = list(r.fields)
         link = ""
         if self.unsubscribe_template:
-            value = token(self.key, self.list_id, r.email) if self.key is not None else PLACEHOLDER
+            value = token(self.key, self.list_id, r.email) if self.key is not None and not keyless else PLACEHOLDER
             link = url(self.unsubscribe_template, self.list_id, r.email, value)
         elif self.mailto:
             link = self.mailto
         return [r.email, r.name, link, *(r.fields.get(c, "") for c in self.columns)]
 
-    def message(self, r: Recipient, key: str) -> tuple[bytes, str]:
-        """The complete message for one recipient, and its Message-ID."""
+    def message(self, r: Recipient, key: str, name: str) -> tuple[bytes, str, str | None]:
+        """The complete message for one recipient, its Message-ID, and (when the unsubscribe key
+        made its token) the hash of file `name` holding the message as it is without the key."""
         values = self.values(r)
         message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{self.domain}>"
         compiled = self._full(r, values) if self.full_render else self._variant(r, values)
+        encoded = [self._fill(hole, r, values, message_id) for hole in compiled.holes]
+        data = b"".join(compiled.assemble(encoded))
+        if self.key is None or not self.unsubscribe_template:
+            return data, message_id, None
+        keyless = self.values(r, keyless=True)
+        if self.full_render:  # the bodies hold the values themselves: render them again
+            compiled = self._full(r, keyless)
+            encoded = [self._fill(hole, r, keyless, message_id) for hole in compiled.holes]
+        else:  # only what shows the unsubscribe link differs
+            encoded = [self._fill(hole, r, keyless, message_id) if hole.kind == "list-unsubscribe"
+                       or (hole.index == UNSUBSCRIBE and hole.kind in ("text", "html", "attr")) else e
+                       for hole, e in zip(compiled.holes, encoded, strict=True)]
+        return data, message_id, files_sha256((File(name, b"".join(compiled.assemble(encoded))),))
 
-        def fill(hole: Hole) -> bytes:
-            kind = hole.kind
-            if kind == "text":
-                return qp_value(values[hole.index])
-            if kind == "html":
-                return qp_value(escape_text(values[hole.index]))
-            if kind == "attr":
-                return qp_value(escape_attribute(values[hole.index]))
-            if kind == "to":
-                return headers.address("To", r.email, r.name)
-            if kind == "message-id":
-                return headers.plain("Message-ID", message_id)
-            return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
-
-        return compiled.fill(fill), message_id
+    def _fill(self, hole: Hole, r: Recipient, values: list[str], message_id: str) -> bytes:
+        kind = hole.kind
+        if kind == "text":
+            return qp_value(values[hole.index])
+        if kind == "html":
+            return qp_value(escape_text(values[hole.index]))
+        if kind == "attr":
+            return qp_value(escape_attribute(values[hole.index]))
+        if kind == "to":
+            return headers.address("To", r.email, r.name)
+        if kind == "message-id":
+            return headers.plain("Message-ID", message_id)
+        return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
 
     def _variant(self, r: Recipient, values: list[str]) -> Compiled:
         assert self.columns is not None

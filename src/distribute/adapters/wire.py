@@ -9,6 +9,7 @@ A channel with `embargoed_copy = true` receives the release before the embargo, 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -92,14 +93,17 @@ class WireAdapter(Adapter):
         super().__init__(workspace)
         self._smtp: dict[str, SmtpConnection] = {}
 
-    def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
+    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
+        from ..plan import due_time
         from .wire_newsml import newsml
         from .wire_ninjs import ninjs_bytes
         from .wire_story import build_story
         from .wire_text import body_text, render_copy
 
         settings: WireSettings = channel.settings
-        story = build_story(release, channel, self.workspace)
+        if due is None:
+            due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
+        story = build_story(release, channel, self.workspace, due)
         where = self._where(channel)
         for fmt in settings.formats:
             lost: list[str] = []

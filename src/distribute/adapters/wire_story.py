@@ -25,7 +25,7 @@ class Story:
     organization: Organization
     guid: str
     provider_id: str
-    created: dt.datetime  # the publish time, local: versionCreated / firstCreated
+    created: dt.datetime  # when the copy is due to go out, local: versionCreated / firstCreated
     embargo: dt.datetime | None  # set only when this copy goes out before the embargo
     notice: str
     ed_note: str
@@ -67,23 +67,21 @@ def provider_id(workspace: Workspace) -> str:
     return "".join(c if c.isalnum() else "-" for c in org.name.lower()).strip("-") or "distribute"
 
 
-def is_embargoed_copy(release: Release, channel: Channel, workspace: Workspace) -> bool:
-    """Whether this channel's copy leaves before the embargo (an embargoed_copy channel due earlier)."""
-    if release.embargo is None or not channel.common.embargoed_copy:
-        return False
-    from ..plan import due_time
-
-    return due_time(workspace, release, channel, public=False) < release.embargo
+def is_embargoed_copy(release: Release, channel: Channel, due: dt.datetime) -> bool:
+    """Whether this channel's copy leaves before the embargo: an embargoed_copy channel due before it."""
+    return release.embargo is not None and channel.common.embargoed_copy and due < release.embargo
 
 
-def build_story(release: Release, channel: Channel, workspace: Workspace) -> Story:
-    """The wire story of a release for one channel."""
+def build_story(release: Release, channel: Channel, workspace: Workspace, due: dt.datetime) -> Story:
+    """The wire story of a release for one channel, due to go out at `due`."""
     from .rss_items import absolutize
 
     settings, org, tz = channel.settings, workspace.config.organization, workspace.tz
-    created = release.publish_at.astimezone(tz)
-    day = created.date()
-    embargo = release.embargo if is_embargoed_copy(release, channel, workspace) else None
+    # The version is made when it goes out (never a time still to come when it arrives); the
+    # dateline keeps the release's own day.
+    created = due.astimezone(tz)
+    day = release.publish_at.astimezone(tz).date()
+    embargo = release.embargo if is_embargoed_copy(release, channel, due) else None
     if embargo is not None:
         when = embargo_time(embargo, tz)
         notice = f"EMBARGOED UNTIL {when}"
