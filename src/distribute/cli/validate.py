@@ -15,8 +15,8 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
     """Check releases: parse, render every channel and run each platform's checks. Sends nothing."""
     from .. import clock
     from ..errors import ExitCode
-    from ..lateness import warning as late_warning
     from ..identity import channel_placeholders, config_placeholders, sender_domain_warning
+    from ..lateness import warning as late_warning
     from ..preview import preview_release
     from ..timeutil import show
 
