@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import compare, env_without_config, python  # noqa: E402
 
 from distribute.adapters.base import Adapter, Delivery, File, Receipt  # noqa: E402
-from distribute.settings import field  # noqa: E402
+from distribute.workspace.schema import field  # noqa: E402
 
 RELEASE = """+++
 id = "bench"
@@ -64,8 +64,8 @@ def workspace(root: Path, count: int, when: str) -> Path:
 
 
 def load(config: Path):  # type: ignore[no-untyped-def]
-    from distribute.config import Workspace
-    from distribute.registry import Registry
+    from distribute.adapters.registry import Registry
+    from distribute.workspace.config import Workspace
 
     registry = Registry()
     registry.register("noop", NoopAdapter)
@@ -74,7 +74,7 @@ def load(config: Path):  # type: ignore[no-untyped-def]
 
 def cron_cost(runs: int) -> float:
     """The no-op cron run against `python -c pass`, with a ledger holding a future schedule."""
-    from distribute.booking import book
+    from distribute.send.schedule import book
 
     script = Path(python()).with_name("distribute")
     argv = [str(script)] if script.exists() else [python(), "-m", "distribute"]
@@ -89,8 +89,8 @@ def cron_cost(runs: int) -> float:
 
 def throughput(count: int) -> None:
     """Rows recorded per second by schedule, deliveries dispatched per second by send."""
-    from distribute.booking import book
-    from distribute.dispatch import run
+    from distribute.send.dispatch import run
+    from distribute.send.schedule import book
 
     with tempfile.TemporaryDirectory() as tmp:
         config = workspace(Path(tmp), count, "2000-01-01T00:00:00Z")

@@ -87,8 +87,8 @@ def workspace(tmp: Path, recipients: Path, port: int, connections: int) -> Path:
 
 def run_distribute(ws_root: Path, connections: int) -> tuple[int, int, float, int]:
     """(sent, failed, seconds, average size) for render + deliver_many through `connections` connections."""
-    from distribute.config import Workspace
     from distribute.release import load_release
+    from distribute.workspace.config import Workspace
 
     text = (ws_root / "channels" / "newsletter.toml").read_text(encoding="utf-8")
     text = re.sub(r"^connections = \d+$", f"connections = {connections}", text, flags=re.M)
@@ -120,8 +120,8 @@ def run_naive(ws_root: Path, port: int, limit: int) -> tuple[int, float]:
     from email.parser import BytesParser
     from email.utils import formatdate
 
-    from distribute.config import Workspace
     from distribute.release import load_release
+    from distribute.workspace.config import Workspace
 
     ws = Workspace(ws_root / "config.toml")
     release = load_release(ws_root / RELEASE, ws)
@@ -168,8 +168,8 @@ def run_smtp_source(port: int, count: int, size: int) -> float | None:
 
 def render_only(csv_path: str, ws_root: str) -> None:
     """(child process) Stream a list through render() alone; print rows, time and memory as JSON."""
-    from distribute.config import Workspace
     from distribute.release import load_release
+    from distribute.workspace.config import Workspace
 
     root = Path(ws_root)
     text = (root / "channels" / "newsletter.toml").read_text(encoding="utf-8")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from conftest import EXAMPLE_RELEASE
 from distribute.adapters.base import Delivery
-from distribute.config import Channel, Workspace
 from distribute.plan import plan
 from distribute.release import load_release
+from distribute.workspace.config import Channel, Workspace
 
 KEY = "test-unsubscribe-key-5d1c"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from distribute.adapters.base import Adapter, Delivery, File, Outcome, Receipt, http_request_file
 from distribute.errors import DeliveryError
-from distribute.settings import Secret, field
+from distribute.workspace.schema import Secret, field
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from distribute.adapters.base import Adapter, Delivery
-from distribute.config import Channel, Workspace
 from distribute.plan import plan
 from distribute.release import load_release
+from distribute.workspace.config import Channel, Workspace
 from social_pds import PdsServer
 from social_servers import LinkedInServer, MastodonServer, ThreadsServer, XServer
 

@@ -13,12 +13,12 @@ import time_machine
 
 from conftest import EXAMPLE_RELEASE, ROOT, write_release
 from distribute.adapters.base import Adapter, Delivery, PreviewBlock, Receipt
-from distribute.config import Workspace
+from distribute.adapters.registry import BUILTIN, Registry
 from distribute.errors import DeliveryError
 from distribute.plan import plan
-from distribute.registry import BUILTIN, Registry
 from distribute.release import load_release
-from distribute.settings import describe
+from distribute.workspace.config import Workspace
+from distribute.workspace.schema import describe
 from tripwire import point_channels_at, set_every_secret, tripwire
 
 ADAPTERS = sorted(BUILTIN)

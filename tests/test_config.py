@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from distribute.adapters.base import Adapter
-from distribute.config import Workspace, find_config
+from distribute.adapters.registry import Registry
 from distribute.errors import ConfigError, SecretMissing, UsageError
-from distribute.registry import Registry
-from distribute.settings import Secret, field, redact
+from distribute.workspace.config import Workspace, find_config
+from distribute.workspace.schema import Secret, field, redact
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from distribute.retry import DeliverySettings, backoff_delay
+from distribute.send.retry import DeliverySettings, backoff_delay
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_servers import mail_sink, statuses_server
 from ledger_support import attempts, invoke, ledger_rows, states, write_channel, write_release

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from distribute.duecheck import _database_setting
+from distribute.send.cron import _database_setting
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_servers import mail_sink
 from ledger_support import cli_argv, invoke, ledger_rows, subprocess_env, write_channel, write_release

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from conftest import ROOT
+from distribute.adapters.registry import BUILTIN
 from distribute.cli import COMMANDS
-from distribute.reference import generate
-from distribute.registry import BUILTIN
+from distribute.workspace.reference import generate
 
 
 def test_reference_is_current() -> None:
     current = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
-    assert current == generate(), "docs/reference.md is stale: run `python -m distribute.reference > docs/reference.md`"
+    assert current == generate(), "docs/reference.md is stale: run `python -m distribute.workspace.reference > docs/reference.md`"
 
 
 def test_every_command_and_adapter_is_in_the_docs() -> None:

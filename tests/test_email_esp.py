@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from distribute.adapters.email_unsubscribe import verify
+from distribute.adapters.email.unsubscribe import verify
 from email_support import KEY, adapter_for, add_table, bodies, parse, set_keys
 
 POSTMARK_TOKEN = "pm-token-7b1f2c9d"

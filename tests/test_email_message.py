@@ -11,8 +11,15 @@ from email.parser import BytesParser
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from distribute.adapters import email_headers as headers
-from distribute.adapters.email_message import Compiled, Hole, escape_attribute, escape_text, holed_body, qp_value
+from distribute.adapters.email import headers
+from distribute.adapters.email.message import (
+    Compiled,
+    Hole,
+    escape_attribute,
+    escape_text,
+    holed_body,
+    qp_value,
+)
 
 TOKEN = re.compile(r"zqabcv(\d+)qz")
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=300)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from distribute.adapters.email_recipients import ListReport, load_suppression, read_recipients
-from distribute.adapters.email_seen import AddressSet
+from distribute.adapters.email.recipients import ListReport, load_suppression, read_recipients
+from distribute.adapters.email.seen import AddressSet
 from distribute.errors import ConfigError
 from email_support import KEY, parse, render, set_keys, write_list
 
@@ -112,9 +112,9 @@ def test_memory_stays_flat_in_the_length_of_the_list(workspace: Path) -> None:
         rows = "".join(f"reader{i}@example.org,Reader {i}\n" for i in range(count))
         listed = write_list(workspace, f"n{count}.csv", "email,name\n" + rows)
         set_keys(workspace, "newsletter", f'recipients = "{listed}"')
-        from distribute.config import Workspace
         from distribute.plan import plan
         from distribute.release import load_release
+        from distribute.workspace.config import Workspace
 
         ws = Workspace(workspace / "config.toml")
         (p,) = plan(ws, load_release(workspace / "releases/2025-06-30-nato-summit-brief.md", ws), ["newsletter"])

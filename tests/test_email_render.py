@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE_RELEASE, ROOT, write_release
-from distribute.adapters.email_unsubscribe import PLACEHOLDER, verify
+from distribute.adapters.email.unsubscribe import PLACEHOLDER, verify
 from distribute.errors import TemplateError
 from email_support import KEY, bodies, parse, render, set_keys, write_list
 

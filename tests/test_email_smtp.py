@@ -12,8 +12,8 @@ import pytest
 import time_machine
 
 from conftest import EXAMPLE_RELEASE
-from distribute.adapters.email_smtp import RateLimiter
-from distribute.adapters.email_unsubscribe import verify
+from distribute.adapters._transport.smtp import RateLimiter
+from distribute.adapters.email.unsubscribe import verify
 from distribute.errors import DeliveryError
 from email_servers import free_port, smtp_server
 from email_support import KEY, adapter_for, bodies, certificate, set_keys, smtp_channel, write_list

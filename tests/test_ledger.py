@@ -8,9 +8,9 @@ from pathlib import Path
 
 import time_machine
 
-from distribute.config import Workspace
-from distribute.db import migrate
-from distribute.ledger import Ledger
+from distribute.ledger.engine import migrate
+from distribute.ledger.store import Ledger
+from distribute.workspace.config import Workspace
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_support import invoke, ledger_rows, states, write_channel, write_release
 

@@ -6,9 +6,9 @@ import datetime as dt
 import subprocess
 import sys
 
-from distribute import claims
 from distribute.clock import stamp
-from distribute.config import Workspace
+from distribute.ledger import claims
+from distribute.workspace.config import Workspace
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_servers import wait_for
 

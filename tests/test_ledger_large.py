@@ -13,8 +13,8 @@ from ledger_support import subprocess_env, write_channel, write_config, write_re
 SCRIPT = textwrap.dedent("""
     import resource, sys
     from pathlib import Path
-    from distribute.booking import book
-    from distribute.config import Workspace
+    from distribute.send.schedule import book
+    from distribute.workspace.config import Workspace
     ws = Workspace(Path(sys.argv[1]) / "config.toml")
     booking = book(ws, Path(sys.argv[1]) / "releases" / "big.md", late=True)
     print(booking.channels[0].count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -51,8 +51,8 @@ def exactly_once(sink, api) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
-    from distribute.db import migrate
-    from distribute.ledger import Ledger
+    from distribute.ledger.engine import migrate
+    from distribute.ledger.store import Ledger
 
     ledger = Ledger(postgres_url)
     assert ledger.postgres and migrate(ledger.engine) == 3

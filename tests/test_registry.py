@@ -13,8 +13,8 @@ import pytest
 
 from conftest import ROOT
 from distribute.adapters.base import Adapter
+from distribute.adapters.registry import BUILTIN, Registry
 from distribute.errors import UnknownAdapterError
-from distribute.registry import BUILTIN, Registry
 
 
 def test_every_builtin_adapter_imports_and_is_an_adapter() -> None:
@@ -44,7 +44,7 @@ from pathlib import Path
 
 from distribute.adapters.base import Adapter, Delivery, File, Receipt, PreviewBlock, Check
 from distribute.errors import DeliveryError
-from distribute.settings import field
+from distribute.workspace.schema import field
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE_RELEASE, write_release
-from distribute.config import Workspace
 from distribute.errors import ReleaseError
-from distribute.markup import to_html, to_text
 from distribute.release import load_release
+from distribute.text.markdown import to_html, to_text
+from distribute.workspace.config import Workspace
 
 GOOD = 'title = "Headline"\npublish_at = 2025-06-30T09:00:00+09:00'
 

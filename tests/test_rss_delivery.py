@@ -16,8 +16,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from conftest import EXAMPLE_RELEASE, write_release
+from distribute.adapters._transport.files import write_atomic
 from distribute.adapters.base import Receipt
-from distribute.adapters.feed_files import write_atomic
 from distribute.errors import DeliveryError
 from wire_support import load, render, set_channel
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from conftest import ROOT, copy_example_workspace
-from distribute.adapters.email_unsubscribe import PLACEHOLDER, verify
+from distribute.adapters.email.unsubscribe import PLACEHOLDER, verify
 
 KEY = "k3y-for-unsubscribe-tokens-0123456789"
 PUBLISH = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)

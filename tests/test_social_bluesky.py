@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from conftest import EXAMPLE_RELEASE, write_release
-from distribute.adapters.bluesky_record import blob_cid, post_rkey, tid
+from distribute.adapters.social.bluesky_record import blob_cid, post_rkey, tid
 from distribute.errors import DeliveryError, ReleaseError
 from social_lexicon import TID, lexicons
 from social_pds import PdsServer, raw_cid

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import time_machine
 
-from distribute.adapters.social_http import Api, retry_after
+from distribute.adapters.social.http import Api, retry_after
 from distribute.errors import DeliveryError
 from social_servers import ApiServer, Reply, Seen
 

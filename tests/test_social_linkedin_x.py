@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from conftest import EXAMPLE_RELEASE, write_release
-from distribute.adapters.linkedin import little_text
+from distribute.adapters.social.linkedin import little_text
 from distribute.errors import DeliveryError, ReleaseError
 from social_servers import LinkedInServer, Reply, XServer, little_text_problem
 from social_support import front, render, set_keys, wire

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import standards_path
-from distribute import textfit
-from distribute.textfit import (
+from distribute.text import fit as textfit
+from distribute.text.fit import (
     FitError,
     Measure,
     bluesky_graphemes,

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 
 from conftest import EXAMPLE_RELEASE, write_release
-from distribute.adapters.datelines import ap_region, lead_in, place
-from distribute.adapters.wire_ascii import to_ascii
+from distribute.adapters.wire.ascii import to_ascii
+from distribute.adapters.wire.datelines import ap_region, lead_in, place
 from distribute.errors import ConfigError
 from wire_support import check_golden, render, set_channel
 

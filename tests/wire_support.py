@@ -13,9 +13,9 @@ from pathlib import Path
 
 from conftest import ROOT
 from distribute.adapters.base import Delivery
-from distribute.config import Workspace
 from distribute.plan import plan
 from distribute.release import Release, load_release
+from distribute.workspace.config import Workspace
 
 GOLDEN = ROOT / "tests" / "golden"
 REGEN = "DISTRIBUTE_REGEN_GOLDEN"

@@ -6,7 +6,7 @@ from __future__ import annotations
 def main() -> None:
     import sys
 
-    from .duecheck import nothing_due
+    from .send.cron import nothing_due
 
     if nothing_due(sys.argv[1:]):  # cron's every-minute `send --due`, answered without heavy imports
         sys.exit(4)

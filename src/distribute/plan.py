@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, ReleaseError
-from .timeutil import parse_at
+from .times import parse_at
 
 if TYPE_CHECKING:
     from .adapters.base import Adapter, Delivery
-    from .config import Channel, Workspace
     from .release import Release
+    from .workspace.config import Channel, Workspace
 
 
 @dataclass

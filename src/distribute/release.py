@@ -11,15 +11,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import settings
 from .errors import ReleaseError
-from .paths import Bounds
-from .settings import field
-from .timeutil import example, localize, loose_datetime, parse_at
-from .tomlsource import TomlSource
+from .times import example, localize, loose_datetime, parse_at
+from .workspace import schema as settings
+from .workspace.paths import Bounds
+from .workspace.schema import field
+from .workspace.toml_lines import TomlSource
 
 if TYPE_CHECKING:
-    from .config import Workspace
+    from .workspace.config import Workspace
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -117,14 +117,14 @@ class Release:
     @cached_property
     def body_html(self) -> str:
         """The body as safe HTML."""
-        from .markup import to_html
+        from .text.markdown import to_html
 
         return to_html(self.body)
 
     @cached_property
     def body_text(self) -> str:
         """The body as plain text, unwrapped."""
-        from .markup import to_text
+        from .text.markdown import to_text
 
         return to_text(self.body)
 
@@ -175,7 +175,7 @@ def _resolve_file(rel: str, release_path: Path, bounds: Bounds, source: TomlSour
     line = source.line_of((table, index), "path")
     found = next((c for c in candidates if c.is_file()), None)
     # The file is inlined into newsletters and copied to the public folder: it must not come
-    # from outside the workspace (paths.py), whichever way it was named.
+    # from outside the workspace (workspace/paths.py), whichever way it was named.
     outside = [c for c in candidates if not bounds.contains(c)]
     if (found is not None and found in outside) or (found is None and len(outside) == len(candidates)):
         raise ReleaseError(bounds.refusal(f"{table}[{index}] path", rel, found or candidates[0]),

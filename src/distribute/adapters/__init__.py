@@ -1,1 +1,1 @@
-"""Built-in adapters; each module registers itself by name in distribute.registry.BUILTIN."""
+"""Built-in adapters; each module registers itself by name in distribute.adapters.registry.BUILTIN."""

@@ -42,8 +42,8 @@ from urllib.parse import quote
 from ..errors import DeliveryError
 
 if TYPE_CHECKING:
-    from ..config import Channel, Workspace
     from ..release import Release
+    from ..workspace.config import Channel, Workspace
 
 
 def key_part(value: str) -> str:

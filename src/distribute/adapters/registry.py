@@ -8,23 +8,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import UnknownAdapterError
+from ..errors import UnknownAdapterError
 
 if TYPE_CHECKING:
-    from .adapters.base import Adapter
+    from .base import Adapter
 
 GROUP = "distribute.adapters"
 
 # name -> "module:Class"; imported only when a channel uses it, to keep start-up cheap.
 BUILTIN: dict[str, str] = {
-    "email": "distribute.adapters.email:EmailAdapter",
-    "rss": "distribute.adapters.rss:RssAdapter",
-    "wire": "distribute.adapters.wire:WireAdapter",
-    "mastodon": "distribute.adapters.mastodon:MastodonAdapter",
-    "bluesky": "distribute.adapters.bluesky:BlueskyAdapter",
-    "linkedin": "distribute.adapters.linkedin:LinkedInAdapter",
-    "x": "distribute.adapters.x:XAdapter",
-    "threads": "distribute.adapters.threads:ThreadsAdapter",
+    "email": "distribute.adapters.email.adapter:EmailAdapter",
+    "rss": "distribute.adapters.rss.adapter:RssAdapter",
+    "wire": "distribute.adapters.wire.adapter:WireAdapter",
+    "mastodon": "distribute.adapters.social.mastodon:MastodonAdapter",
+    "bluesky": "distribute.adapters.social.bluesky:BlueskyAdapter",
+    "linkedin": "distribute.adapters.social.linkedin:LinkedInAdapter",
+    "x": "distribute.adapters.social.x:XAdapter",
+    "threads": "distribute.adapters.social.threads:ThreadsAdapter",
 }
 
 
@@ -61,7 +61,7 @@ class Registry:
         """The adapter class of that name, imported now; unknown names list the known ones."""
         if name in self._loaded:
             return self._loaded[name]
-        from .adapters.base import Adapter
+        from .base import Adapter
 
         where = f"adapter {name!r}"
         if name in self._builtins:

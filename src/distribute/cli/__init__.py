@@ -17,7 +17,7 @@ import click
 from ..errors import DistributeError, ExitCode
 
 if TYPE_CHECKING:
-    from ..config import Workspace
+    from ..workspace.config import Workspace
 
 # command name -> "module:function"
 COMMANDS: dict[str, str] = {
@@ -45,7 +45,7 @@ class State:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
-            from ..config import Workspace
+            from ..workspace.config import Workspace
 
             self._workspace = Workspace.discover(self.config)
             if self._workspace.config_path is None and self.verbose:
@@ -58,8 +58,8 @@ class State:
         A cron line or service started in the wrong folder must fail loudly, not look healthy
         with a fresh empty ledger of its own there.
         """
-        from ..config import CONFIG_ENV, find_config
         from ..errors import ConfigError
+        from ..workspace.config import CONFIG_ENV, find_config
 
         if (self._workspace.config_path if self._workspace is not None else find_config(self.config)) is None:
             from pathlib import Path
@@ -71,7 +71,7 @@ class State:
 
 def note(message: str) -> None:
     """A line of information on stderr (never secrets: everything passes the redactor)."""
-    from ..settings import redact
+    from ..workspace.schema import redact
 
     click.echo(redact(message), err=True)
 
@@ -98,7 +98,7 @@ class LazyGroup(click.Group):
             state = ctx.find_object(State)
             if state is not None and state.traceback:
                 raise
-            from ..settings import redact
+            from ..workspace.schema import redact
 
             click.echo(f"error: {redact(str(exc))}", err=True)
             ctx.exit(int(exc.exit_code))

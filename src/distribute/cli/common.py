@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..config import Workspace
     from ..release import Release
+    from ..workspace.config import Workspace
 
 channel_option = click.option(
     "-c", "--channel", "channels", multiple=True, metavar="CHANNEL", help="only this channel (repeatable)"

@@ -30,7 +30,7 @@ QUESTIONS = {
 def init(state: State, directory: str, **given: str | None) -> None:
     """Create config.toml, channels/, lists/, templates/, .gitignore and an example release in DIR."""
     from .. import clock
-    from ..workspace_init import PLACEHOLDERS, Identity, create_workspace
+    from ..workspace.skeleton import PLACEHOLDERS, Identity, create_workspace
 
     values, guessed = ask(given) if sys.stdin.isatty() else fill(given)
     who = Identity(**values)
@@ -48,7 +48,7 @@ def init(state: State, directory: str, **given: str | None) -> None:
 
 def fill(given: dict[str, str | None]) -> tuple[dict[str, str], list[str]]:
     """Without a terminal: the given values, placeholders for the rest (and which those are)."""
-    from ..workspace_init import PLACEHOLDERS
+    from ..workspace.skeleton import PLACEHOLDERS
 
     missing = [key for key in QUESTIONS if not given.get(key)]
     return {key: given.get(key) or PLACEHOLDERS[key] for key in QUESTIONS}, missing

@@ -11,9 +11,9 @@ from . import State, pass_state
 from .common import channel_option, load_release
 
 if TYPE_CHECKING:
-    from ..config import Workspace
-    from ..preview import ChannelPreview
     from ..release import Release
+    from ..send.preview import ChannelPreview
+    from ..workspace.config import Workspace
 
 
 @click.command()
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 @pass_state
 def preview(state: State, release: str, channels: tuple[str, ...], html_file: str | None, open_browser: bool) -> None:
     """Show what every channel would send. Sends nothing and needs no secrets."""
-    from ..preview import html_page, preview_release
-    from ..timeutil import show
+    from ..send.preview import html_page, preview_release
+    from ..times import show
 
     ws = state.workspace
     rel = load_release(ws, release)
@@ -53,7 +53,7 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
     from rich.panel import Panel
     from rich.text import Text
 
-    from ..timeutil import show
+    from ..times import show
 
     console = Console(highlight=False, soft_wrap=False)
     console.print(Text(rel.title, style="bold"))

@@ -12,14 +12,14 @@ from . import note
 from .common import is_terminal
 
 if TYPE_CHECKING:
-    from ..booking import Booking
-    from ..config import Workspace
-    from ..dispatch import Report
+    from ..send.dispatch import Report
+    from ..send.schedule import Booking
+    from ..workspace.config import Workspace
 
 
 def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> None:
     """The plan in local time and UTC, channel by channel."""
-    from ..timeutil import show
+    from ..times import show
 
     click.echo(f"{booking.release_id} — {booking.title}")
     if verb == "scheduled":  # send prints them itself, with or without -v

@@ -23,7 +23,7 @@ from .common import channel_option
 def schedule(state: State, release: str, when: str | None, late: bool, channels: tuple[str, ...]) -> None:
     """Record RELEASE's deliveries with their due times; scheduling again replaces what is still pending."""
     from .. import clock
-    from ..booking import book, parse_when
+    from ..send.schedule import book, parse_when
     from .reporting import print_booking
 
     ws = state.require_config()
@@ -39,7 +39,7 @@ def schedule(state: State, release: str, when: str | None, late: bool, channels:
 @pass_state
 def unschedule(state: State, release: str) -> None:
     """Cancel what of RELEASE (a file or a release id) is still pending; what went out stays recorded."""
-    from ..booking import unbook
+    from ..send.schedule import unbook
 
     release_id, count = unbook(state.require_config(), release)
     click.echo(f"{release_id}: {count} pending deliver{'y' if count == 1 else 'ies'} cancelled")

@@ -69,8 +69,8 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
 
 def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path) -> int:
     """Render every selected channel into the outbox; print where it went."""
-    from ..outbox import write_outbox
     from ..plan import plan
+    from ..send.outbox import write_outbox
 
     ws = state.workspace
     rel = load_release(ws, path)

@@ -13,15 +13,15 @@ from .reporting import print_booking, print_report, progress
 
 def _ready_count(state: State) -> int:
     from .. import clock
-    from ..ledger import Ledger
-    from ..overview import due_now
+    from ..ledger.store import Ledger
+    from ..send.status import due_now
 
     return sum(n for _, _, n in due_now(Ledger(state.workspace.database_url), clock.now()))
 
 
 def send_due(state: State, resend_in_doubt: bool) -> ExitCode:
     """Deliver everything due in the ledger, then exit (cron mode)."""
-    from ..dispatch import run
+    from ..send.dispatch import run
 
     with progress(_ready_count(state)) as advance:
         report = run(state.workspace, on_result=advance, resend_in_doubt=resend_in_doubt)
@@ -32,8 +32,8 @@ def send_due(state: State, resend_in_doubt: bool) -> ExitCode:
 def send_due_dry_run(state: State) -> ExitCode:
     """List what `send --due` would deliver now; change nothing."""
     from .. import clock
-    from ..ledger import Ledger
-    from ..overview import due_now
+    from ..ledger.store import Ledger
+    from ..send.status import due_now
 
     ready = due_now(Ledger(state.workspace.database_url), clock.now())
     for release_id, channel, n in ready:
@@ -49,8 +49,8 @@ def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_d
                  at_now: bool = False, late: bool = False) -> ExitCode:
     """Record the release as due now (never before its embargo), then deliver what of it is ready."""
     from .. import clock
-    from ..booking import book
-    from ..dispatch import run
+    from ..send.dispatch import run
+    from ..send.schedule import book
 
     ws = state.workspace
     booking = book(ws, Path(path), channels=channels, send_now=True, at=clock.now() if at_now else None, late=late)

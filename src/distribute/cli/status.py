@@ -15,10 +15,10 @@ from . import State, exit_with, pass_state
 @pass_state
 def status(state: State, release: str | None, as_json: bool) -> None:
     """Show per release and channel what is scheduled, sent, failed and in doubt."""
-    from ..booking import resolve_release_id
     from ..errors import ExitCode
-    from ..ledger import Ledger
-    from ..overview import overview
+    from ..ledger.store import Ledger
+    from ..send.schedule import resolve_release_id
+    from ..send.status import overview
 
     ws = state.require_config()
     release_id = resolve_release_id(ws, release) if release else None

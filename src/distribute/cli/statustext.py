@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from ..overview import Item, ReleaseStatus
+    from ..send.status import Item, ReleaseStatus
 
 SMALL = 10  # channels up to this many deliveries are listed one by one
 ATTENTION = ("failed", "in_doubt", "sending", "claimed")
@@ -15,7 +15,7 @@ ORDER = ("sent", "pending", "claimed", "sending", "failed", "in_doubt", "cancell
 
 def _when(value: str | None, tz: ZoneInfo) -> str:
     from ..clock import parse
-    from ..timeutil import show
+    from ..times import show
 
     at = parse(value)
     return show(at, tz) if at else "-"

@@ -15,10 +15,10 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
     """Check releases: parse, render every channel and run each platform's checks. Sends nothing."""
     from .. import clock
     from ..errors import ExitCode
-    from ..identity import channel_placeholders, config_placeholders, sender_domain_warning
-    from ..lateness import warning as late_warning
-    from ..preview import preview_release
-    from ..timeutil import show
+    from ..send.lateness import warning as late_warning
+    from ..send.preview import preview_release
+    from ..times import show
+    from ..workspace.identity import channel_placeholders, config_placeholders, sender_domain_warning
 
     ws = state.workspace
     failed = False

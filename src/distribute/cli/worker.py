@@ -18,7 +18,7 @@ def worker(state: State, name: str | None, poll: float | None) -> None:
     import logging
     import os
 
-    from ..schedule import Worker
+    from ..send.worker import Worker
 
     logging.basicConfig(level=logging.DEBUG if state.verbose > 1 else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")

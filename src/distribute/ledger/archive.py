@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .db import migration
+from .engine import migration
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -89,7 +89,7 @@ def items(url: str, channel: str, conn: Connection | None = None, limit: int | N
         return [_row(r) for r in conn.execute(text(sql), params)]
     if not _exists(url):
         return []
-    from .db import engine
+    from .engine import engine
 
     with engine(url).connect() as c:
         return [_row(r) for r in c.execute(text(sql), params)]
@@ -101,7 +101,7 @@ def find(url: str, channel: str, release_id: str) -> ArchivedItem | None:
         return None
     from sqlalchemy import text
 
-    from .db import engine
+    from .engine import engine
 
     with engine(url).connect() as conn:
         row = conn.execute(
@@ -117,7 +117,7 @@ def locked(url: str) -> Iterator[Connection]:
     """A transaction holding the archive's write lock: one feed writer at a time, across processes."""
     from sqlalchemy import text
 
-    from .db import engine
+    from .engine import engine
 
     eng = engine(url)
     with eng.begin() as conn:  # SQLite: BEGIN IMMEDIATE takes the write lock now

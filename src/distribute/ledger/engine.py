@@ -66,7 +66,7 @@ def engine(url: str) -> Engine:
 
 def _load_migrations() -> None:
     # Modules that own tables register their migrations on import.
-    from . import archive, ledger_schema  # noqa: F401
+    from . import archive, tables  # noqa: F401
 
 
 def migrate(eng: Engine) -> int:

@@ -13,16 +13,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..clock import stamp
 from . import claims
-from .clock import stamp
-from .duecheck import READY
+from .sql import READY
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from sqlalchemy.engine import Connection, Engine
 
-    from .adapters.base import Receipt
+    from ..adapters.base import Receipt
 
 STATES = ("pending", "claimed", "sending", "sent", "failed", "in_doubt", "cancelled")
 _STATEMENTS: dict[str, Any] = {}  # SQL text -> its parsed clause (see Ledger.sql)
@@ -68,7 +68,7 @@ class Ledger:
     """The ledger in one database (any SQLAlchemy URL; SQLite by default)."""
 
     def __init__(self, url: str):
-        from .db import engine
+        from .engine import engine
 
         self.engine: Engine = engine(url)
         self.postgres = self.engine.dialect.name == "postgresql"
@@ -128,7 +128,7 @@ class Ledger:
         """
         from sqlalchemy import bindparam
 
-        from .errors import DistributeError
+        from ..errors import DistributeError
 
         with self.engine.begin() as c:
             done = c.execute(self.sql(
@@ -361,7 +361,7 @@ class Ledger:
 
     def receipt(self, key: str) -> Receipt | None:
         """The receipt of a delivery that was sent (thread parts reply to the part before)."""
-        from .adapters.base import Receipt
+        from ..adapters.base import Receipt
 
         with self.engine.begin() as c:
             row = c.execute(self.sql("SELECT remote_id, url, detail FROM deliveries WHERE key = :k AND state = 'sent'"),

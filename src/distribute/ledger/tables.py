@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .db import migration
+from .engine import migration
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

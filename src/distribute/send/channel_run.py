@@ -13,16 +13,16 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from . import clock
-from .ledger import Claimed, LedgerReceipts, Result, new_token
+from .. import clock
+from ..ledger.store import Claimed, LedgerReceipts, Result, new_token
 from .retry import next_attempt
 
 if TYPE_CHECKING:
-    from .adapters.base import Delivery, Outcome
-    from .config import Workspace
+    from ..adapters.base import Delivery, Outcome
+    from ..ledger.store import Ledger
+    from ..plan import ChannelPlan
+    from ..workspace.config import Workspace
     from .dispatch import OnResult, Report
-    from .ledger import Ledger
-    from .plan import ChannelPlan
 
 
 class RenderCursor:
@@ -116,8 +116,8 @@ class ChannelRun:
 
     def result(self, outcome: Outcome) -> Result:
         """Turn an adapter outcome into the ledger's verdict: sent, retry later, failed or in doubt."""
-        from .adapters.base import Receipt
-        from .settings import redact
+        from ..adapters.base import Receipt
+        from ..workspace.schema import redact
 
         row, started = self.inflight.pop(outcome.delivery.key)
         if outcome.error is None:

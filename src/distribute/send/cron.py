@@ -13,16 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-# A pending row of the live schedule whose time has come and whose thread parent is sent
-# (the ledger's claim query uses the same text, so the two can never disagree).
-READY = """
-    d.state = 'pending' AND d.generation <= r.generation
-    AND d.next_attempt <= :now AND (d.not_before IS NULL OR d.not_before <= :now)
-    AND (d.after_key IS NULL OR EXISTS (SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent'))
-"""
-ANY_READY = f"SELECT 1 FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id WHERE {READY} LIMIT 1"
-HOLDERS = ("SELECT claimed_by, MIN(lease_until) FROM deliveries WHERE state IN ('claimed', 'sending') "
-           "GROUP BY claim_token, claimed_by")
+from ..ledger.sql import ANY_READY, HOLDERS
 
 
 def _parse_argv(argv: list[str]) -> tuple[str | None, int] | None:
@@ -115,8 +106,8 @@ def nothing_due(argv: list[str]) -> bool:
             return _quiet(parsed[1])  # no ledger yet: nothing was ever scheduled
         import sqlite3
 
-        from .claims import is_stale
-        from .clock import now, stamp
+        from ..clock import now, stamp
+        from ..ledger.claims import is_stale
 
         at = stamp(now())
         conn = sqlite3.connect(path, timeout=30)

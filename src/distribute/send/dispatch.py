@@ -2,7 +2,7 @@
 
 For each (release, channel) with something ready, the release is re-rendered from its file
 and every delivery is checked against the hash recorded when it was scheduled, then handed
-to the adapter one claimed row at a time (see handover.py).
+to the adapter one claimed row at a time (see channel_run.py).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import clock
-from .errors import DistributeError, ExitCode
+from .. import clock
+from ..errors import DistributeError, ExitCode
 
 if TYPE_CHECKING:
-    from .config import Workspace
-    from .ledger import Ledger
-    from .release import Release
+    from ..ledger.store import Ledger
+    from ..release import Release
+    from ..workspace.config import Workspace
 
 
 class ReleaseChanged(DistributeError):
@@ -71,7 +71,7 @@ def idempotence(workspace: Workspace) -> Callable[[str], bool]:
 
 def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Release:
     """The release as scheduled: its file re-read, its hash checked, a --at publish time re-applied."""
-    from .release import load_release
+    from ..release import load_release
 
     row = ledger.release(release_id)
     if row is None:
@@ -98,9 +98,9 @@ def missing_secrets(ledger: Ledger, release_id: str, channel: str) -> list[str]:
 def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.Event | None = None,
         on_result: OnResult | None = None, resend_in_doubt: bool = False) -> Report:
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
-    from .handover import ChannelRun
-    from .ledger import Ledger
-    from .plan import plan
+    from ..ledger.store import Ledger
+    from ..plan import plan
+    from .channel_run import ChannelRun
 
     ledger = Ledger(workspace.database_url)
     report = Report()
@@ -155,7 +155,7 @@ def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.
                 report.refused.append(job.problem)
         if not handed:
             break
-    from .settings import redact
+    from ..workspace.schema import redact
 
     report.refused = [redact(m) for m in dict.fromkeys(report.refused)]  # these reach logs and mail
     return report

@@ -13,13 +13,13 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import clock
-from .errors import DistributeError, ReleaseError
-from .timeutil import show
+from .. import clock
+from ..errors import DistributeError, ReleaseError
+from ..times import show
 
 if TYPE_CHECKING:
-    from .config import Workspace
-    from .release import Release
+    from ..release import Release
+    from ..workspace.config import Workspace
 
 WARN_AFTER = dt.timedelta(hours=3)  # validate warns once publish_at is this far past (or past_limit, if shorter)
 
@@ -73,7 +73,7 @@ def kept_at(workspace: Workspace, release: Release) -> tuple[dt.datetime | None,
     url = workspace.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None, []  # no ledger yet, so nothing was scheduled (and none is created here)
-    from .ledger import Ledger
+    from ..ledger.store import Ledger
 
     row = Ledger(url).release(release.id)
     at = clock.parse(row.publish_at) if row is not None else None

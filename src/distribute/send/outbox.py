@@ -10,8 +10,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
-from .adapters.base import Delivery
-from .errors import DistributeError, UsageError
+from ..adapters.base import Delivery
+from ..errors import DistributeError, UsageError
 
 
 def iso_utc(value: dt.datetime | None) -> str | None:

@@ -7,10 +7,10 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .adapters.base import PreviewBlock
-from .config import Workspace
-from .plan import ChannelPlan, plan
-from .release import Release
+from ..adapters.base import PreviewBlock
+from ..plan import ChannelPlan, plan
+from ..release import Release
+from ..workspace.config import Workspace
 
 # Enough to show what a long recipient list looks like without rendering all of it.
 SAMPLE = 3
@@ -96,6 +96,6 @@ def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) ->
 
 
 def tz_note_for(cp: ChannelPreview) -> str:
-    from .timeutil import show
+    from ..times import show
 
     return show(cp.plan.due, cp.plan.adapter.workspace.tz)

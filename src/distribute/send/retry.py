@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from .settings import field
+from ..workspace.schema import field
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class DeliverySettings:
             raise ValueError("backoff must be positive and backoff_max at least backoff")
         if self.batch < 1 or self.lease <= 0 or self.poll <= 0:
             raise ValueError("batch, lease and poll must be positive")
-        from .timeutil import parse_duration
+        from ..times import parse_duration
 
         if parse_duration(self.past_limit) is None:
             raise ValueError(f'past_limit = {self.past_limit!r} is not a duration like "1d", "12h" or "30m"')
@@ -37,7 +37,7 @@ class DeliverySettings:
     @property
     def past_limit_delta(self) -> dt.timedelta:
         """past_limit as a time span."""
-        from .timeutil import parse_duration
+        from ..times import parse_duration
 
         limit = parse_duration(self.past_limit)
         assert limit is not None

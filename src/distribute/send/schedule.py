@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import clock
-from .errors import ReleaseError
+from .. import clock
+from ..errors import ReleaseError
 
 if TYPE_CHECKING:
-    from .config import Workspace
-    from .plan import ChannelPlan
+    from ..plan import ChannelPlan
+    from ..workspace.config import Workspace
 
 BATCH = 2000  # rows per INSERT batch: big enough to be quick, small enough to keep the lock short
 SAMPLE = 50  # deliveries per channel run through the platform checks (every part of a thread)
@@ -72,8 +72,8 @@ def _render_due(due: dt.datetime) -> dt.datetime:
 
 def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetime:
     """--at: "now", an offset from now ("+2h"), or a date-time (local in the config timezone)."""
-    from .errors import UsageError
-    from .timeutil import parse_at
+    from ..errors import UsageError
+    from ..times import parse_at
 
     if value.strip().lower() == "now":
         return now
@@ -88,10 +88,10 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
     Without `at`, an --at of an earlier schedule stays in force (unless not `keep_at`). A publish
     time more than [delivery] past_limit ago is refused unless `late`.
     """
+    from ..ledger.store import Ledger
+    from ..plan import plan
+    from ..release import load_release
     from .lateness import kept_at, refuse_if_past
-    from .ledger import Ledger
-    from .plan import plan
-    from .release import load_release
 
     release = load_release(path, workspace)
     now = clock.now()
@@ -147,7 +147,7 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
     ledger.commit_schedule(release.id, generation, where, release.sha256,
                            clock.stamp(at) if at is not None else None, [b.channel for b in booked], now,
                            secrets=secrets)
-    from .overview import channel_states
+    from .status import channel_states
 
     states = channel_states(ledger, release.id)
     for b in booked:
@@ -159,7 +159,7 @@ def resolve_release_id(workspace: Workspace, name: str) -> str:
     """A release named by its file (parsed for its id) or directly by its id."""
     path = Path(name)
     if path.is_file():
-        from .release import load_release
+        from ..release import load_release
 
         return load_release(path, workspace).id
     return name
@@ -167,8 +167,8 @@ def resolve_release_id(workspace: Workspace, name: str) -> str:
 
 def unbook(workspace: Workspace, name: str) -> tuple[str, int]:
     """Cancel what of a release is still pending: (release id, how many)."""
-    from .errors import UsageError
-    from .ledger import Ledger
+    from ..errors import UsageError
+    from ..ledger.store import Ledger
 
     release_id = resolve_release_id(workspace, name)
     ledger = Ledger(workspace.database_url)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .clock import stamp
-from .ledger import READY
+from ..clock import stamp
+from ..ledger.store import READY
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from .config import Workspace
-    from .ledger import Ledger
+    from ..ledger.store import Ledger
+    from ..workspace.config import Workspace
 
 # Deliveries listed one by one per channel; the rest are counted (a newsletter has thousands).
 LIST_LIMIT = 50
@@ -88,8 +88,8 @@ def _items(ledger: Ledger, release_id: str, channel: str, total: int) -> tuple[l
 
 def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str | None:
     """Why dispatch would refuse this release now (its file changed, is gone or no longer loads), else None."""
+    from ..errors import DistributeError
     from .dispatch import load_scheduled
-    from .errors import DistributeError
 
     try:
         load_scheduled(workspace, ledger, release_id)

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from . import clock
+from .. import clock
 
 if TYPE_CHECKING:
-    from .config import Workspace
+    from ..workspace.config import Workspace
     from .dispatch import Report
 
 log = logging.getLogger("distribute.worker")
 
-JOB_FUNC = "distribute.schedule:run_due_job"
+JOB_FUNC = "distribute.send.worker:run_due_job"
 REFUSED_RETRY = 60.0  # seconds between two runs that can only repeat a refusal
 TABLE = "apscheduler_jobs"
 _WORKERS: dict[str, Worker] = {}
@@ -93,7 +93,7 @@ class Worker:
     """One worker process: a background scheduler plus a main loop that re-derives its job."""
 
     def __init__(self, workspace: Workspace, name: str, poll: float | None = None):
-        from .ledger import Ledger
+        from ..ledger.store import Ledger
 
         self.ws = workspace
         self.name = name

@@ -19,7 +19,7 @@ from functools import partial
 
 import regex
 
-from .urls import MENTION, find_hashtags, find_mentions, find_urls
+from .entities import MENTION, find_hashtags, find_mentions, find_urls
 
 __all__ = [
     "FitError", "FitResult", "MEASURES", "Measure", "XParse", "bluesky_graphemes", "find_hashtags",

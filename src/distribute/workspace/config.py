@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import settings
-from .errors import ConfigError, UsageError
+from ..errors import ConfigError, UsageError
+from ..send.retry import DeliverySettings
+from . import schema as settings
 from .paths import Bounds
-from .retry import DeliverySettings
-from .settings import field
-from .tomlsource import TomlSource, load_toml_file
+from .schema import field
+from .toml_lines import TomlSource, load_toml_file
 
 if TYPE_CHECKING:
-    from .adapters.base import Adapter
-    from .registry import Registry
-    from .templating import Templates
+    from ..adapters.base import Adapter
+    from ..adapters.registry import Registry
+    from ..templating import Templates
 
 CONFIG_ENV = "DISTRIBUTE_CONFIG"
 _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -178,7 +178,7 @@ class Workspace:
         self.root = (config_path.parent if config_path else (root or Path.cwd())).resolve()
         self.config = load_config(config_path, self.root)
         if registry is None:
-            from .registry import Registry
+            from ..adapters.registry import Registry
 
             registry = Registry()
         self.registry = registry
@@ -194,7 +194,7 @@ class Workspace:
 
     @cached_property
     def bounds(self) -> Bounds:
-        """Where files named in releases, channel files and config.toml may be (paths.py)."""
+        """Where files named in releases, channel files and config.toml may be (workspace/paths.py)."""
         return Bounds.of(self.root, self.config.allow_paths)
 
     @property
@@ -237,14 +237,14 @@ class Workspace:
         ctx = dataclasses.replace(ctx, what=f"channel {name!r} (adapter {common.adapter!r})")
         adapter_settings: Any = settings.load(adapter_cls.Settings, rest, ctx)
         if common.at is not None:
-            from .timeutil import parse_at
+            from ..times import parse_at
 
             parse_at(common.at, self.tz, path=path, line=source.line_of((), "at"))
         return Channel(name, path, common, adapter_settings, source)
 
     @cached_property
     def templates(self) -> Templates:
-        from .templating import Templates
+        from ..templating import Templates
 
         return Templates(self.config.templates)
 

@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .tomlsource import TomlSource, load_toml_file
+from .toml_lines import TomlSource, load_toml_file
 
 if TYPE_CHECKING:
     from .config import Channel, Workspace

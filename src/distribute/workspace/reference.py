@@ -1,6 +1,6 @@
 """The configuration reference, generated from the settings classes themselves.
 
-`python -m distribute.reference > docs/reference.md` rewrites it; a test checks it is current,
+`python -m distribute.workspace.reference > docs/reference.md` rewrites it; a test checks it is current,
 so every config key, release field, channel key, adapter setting and command is documented.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from .settings import describe
+from .schema import describe
 
 
 def _table(cls: type, prefix: str = "") -> list[str]:
@@ -33,15 +33,15 @@ def generate() -> str:
     """The whole reference as Markdown."""
     import click
 
-    from .cli import COMMANDS, cli
+    from ..adapters.registry import Registry
+    from ..cli import COMMANDS, cli
+    from ..release import Attachment, ChannelOverride, Contact, FrontMatter, Image
     from .config import ChannelCommon, Config
-    from .registry import Registry
-    from .release import Attachment, ChannelOverride, Contact, FrontMatter, Image
 
     lines = [
         "# Reference",
         "",
-        "Generated from the code by `python -m distribute.reference`; do not edit by hand.",
+        "Generated from the code by `python -m distribute.workspace.reference`; do not edit by hand.",
         "",
         "## config.toml",
         "",

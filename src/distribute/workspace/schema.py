@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from .errors import ConfigError, DistributeError, SecretMissing
+from ..errors import ConfigError, DistributeError, SecretMissing
 from .paths import Bounds
-from .tomlsource import TomlSource
+from .toml_lines import TomlSource
 
 T = TypeVar("T")
 
@@ -95,7 +95,7 @@ class Context:
     root: Path | None = None
     error: type[DistributeError] = ConfigError
     what: str = ""
-    bounds: Bounds | None = None  # where Path values must lead (paths.py); None: anywhere
+    bounds: Bounds | None = None  # where Path values must lead (workspace/paths.py); None: anywhere
 
     def fail(self, message: str, key: str | None = None) -> typing.NoReturn:
         raise self.error(message, path=self.source.path, line=self.source.line_of(self.table, key))

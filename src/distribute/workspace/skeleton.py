@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import UsageError
+from ..errors import UsageError
 from .identity import PLACEHOLDER
 
 # What init writes for an identity nobody gave (no terminal to ask on).
@@ -74,7 +74,7 @@ def skeleton() -> Path:
     packaged = resources.files("distribute") / "skeleton"
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def create_workspace(directory: Path, identity: Identity, today: dt.date) -> list[Path]:

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import DeliveryError
+from ...errors import DeliveryError
 
 # Errors a later attempt cannot fix without a human (wrong folder, no permission).
 _PERMANENT = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.EROFS, errno.ENAMETOOLONG}

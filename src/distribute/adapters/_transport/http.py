@@ -21,6 +21,6 @@ def retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    from .. import clock  # the ledger's clock, so DISTRIBUTE_NOW and time-machine agree
+    from ... import clock  # the ledger's clock, so DISTRIBUTE_NOW and time-machine agree
 
     return max(0.0, (when - clock.now()).total_seconds())

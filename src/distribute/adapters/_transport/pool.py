@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable, Iterable, Iterator
 
-from .base import Delivery, Outcome
+from ..base import Delivery, Outcome
 
 
 def hand_out(deliveries: Iterable[Delivery], work: queue.Queue[Delivery | None], done: queue.Queue[Outcome],

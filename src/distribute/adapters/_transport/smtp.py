@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError
-from .base import Outcome, Receipt
+from ...errors import DeliveryError
+from ..base import Outcome, Receipt
 from .pool import hand_out
 
 if TYPE_CHECKING:
-    from .base import Delivery
-    from .email_settings import SmtpSettings
+    from ..base import Delivery
+    from ..email.settings import SmtpSettings
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 

@@ -3,7 +3,7 @@
 render() reads the channel's recipient CSV as a stream and yields one delivery per accepted
 address (target = the address lower-cased, part "message", file `<n>-<address>.eml`): the
 exact RFC 5322 message, built by filling a message prepared once per release and channel
-(email_prepared.py). deliver()/deliver_many() hand the messages to a Maildir, an SMTP server
+(prepared.py). deliver()/deliver_many() hand the messages to a Maildir, an SMTP server
 (parallel reused connections, rate ceiling) or an ESP's HTTP API (Postmark, Mailgun, SendGrid),
 signing them with DKIM first when the channel has a key.
 """
@@ -16,17 +16,17 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import ConfigError, DeliveryError
-from .base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
-from .email_identity import list_identity
-from .email_settings import EmailSettings
+from ...errors import ConfigError, DeliveryError
+from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
+from .identity import list_identity
+from .settings import EmailSettings
 
 if TYPE_CHECKING:
-    from ..config import Channel
-    from ..release import Release
-    from .email_dkim import Signer
-    from .email_recipients import ListReport
-    from .email_smtp import SmtpConnection
+    from ...release import Release
+    from ...workspace.config import Channel
+    from .._transport.smtp import SmtpConnection
+    from .dkim import Signer
+    from .recipients import ListReport
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 
@@ -52,10 +52,10 @@ class EmailAdapter(Adapter):
         return re.sub(r"\.(html|txt)(\.j2)?$|\.j2$", "", self.template_name(channel))
 
     def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
-        from ..plan import due_time
-        from .email_headers import mailbox
-        from .email_prepared import Prepared
-        from .email_recipients import ListReport, load_suppression, read_recipients, shown_path, warn
+        from ...plan import due_time
+        from .headers import mailbox
+        from .prepared import Prepared
+        from .recipients import ListReport, load_suppression, read_recipients, shown_path, warn
 
         s: EmailSettings = channel.settings
         if s.recipients is None:
@@ -104,7 +104,7 @@ class EmailAdapter(Adapter):
         if channel.name not in self._signers:
             signer = None
             if s.dkim.enabled:
-                from .email_dkim import Signer
+                from .dkim import Signer
 
                 assert s.dkim.private_key is not None
                 domain = s.dkim.domain or self._sender_domain(channel)
@@ -127,7 +127,7 @@ class EmailAdapter(Adapter):
         data = self._prepare(channel)(delivery)
         message_id = str(delivery.meta["message_id"])
         if s.transport == "maildir":
-            from . import email_maildir
+            from . import maildir as email_maildir
 
             folder = self._maildir(channel)
             name = email_maildir.write(folder, data)
@@ -136,12 +136,12 @@ class EmailAdapter(Adapter):
             connection = self._connection(channel)
             reply = connection.send(str(delivery.meta["envelope_from"]), str(delivery.meta["envelope_to"]), data)
             return Receipt(remote_id=message_id, detail=reply)
-        from .email_esp import esp_for
+        from .esp import esp_for
 
         return esp_for(channel).send_one(delivery, data)
 
     def _connection(self, channel: Channel) -> SmtpConnection:
-        from .email_smtp import SmtpConnection
+        from .._transport.smtp import SmtpConnection
 
         if channel.name not in self._smtp:
             s: EmailSettings = channel.settings
@@ -181,11 +181,11 @@ class EmailAdapter(Adapter):
                 raise refusal
             prepare = self._prepare(channel)
             if s.transport == "smtp":
-                from .email_smtp import SmtpPool
+                from .._transport.smtp import SmtpPool
 
                 transport: Any = SmtpPool(s.smtp, self._password(channel), self._helo(channel), prepare)
             else:
-                from .email_esp import esp_for
+                from .esp import esp_for
 
                 transport = esp_for(channel).pool(prepare)
         except DeliveryError as exc:
@@ -199,17 +199,17 @@ class EmailAdapter(Adapter):
         for connection in self._smtp.values():
             connection.close()
         self._smtp.clear()
-        from . import email_esp
+        from . import esp as email_esp
 
         email_esp.close_sessions()
 
     # -- preview and readiness --------------------------------------------------------------
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-        from .email_preview import preview
+        from .preview import preview
 
         return preview(self, deliveries, channel)
 
     def missing(self, channel: Channel) -> list[str]:
-        from .email_preview import missing
+        from .preview import missing
 
         return missing(self, channel)

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from ..errors import TemplateError
+from ...errors import TemplateError
 
 if TYPE_CHECKING:
-    from ..config import Channel, Workspace
-    from ..release import Release
-    from .email_recipients import Recipient
+    from ...release import Release
+    from ...workspace.config import Channel, Workspace
+    from .recipients import Recipient
 
 EMAIL, NAME, UNSUBSCRIBE = 0, 1, 2  # value indexes; CSV columns follow from 3
 _URL_ATTR = re.compile(r"""(\s(?:href|src)=)"([^"]*)\"""")
@@ -82,7 +82,7 @@ def absolutize(markup: str, base: str) -> str:
 
 def embargo_notice(release: Release, due: Any, workspace: Workspace, embargoed_copy: bool) -> str:
     """EMBARGOED UNTIL <local time, zone (UTC)> when an embargoed copy goes out before the embargo."""
-    from ..timeutil import show
+    from ...times import show
 
     if not embargoed_copy or release.embargo is None or due >= release.embargo:
         return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DeliveryError
+from ...errors import DeliveryError
 
 
 class Signer:

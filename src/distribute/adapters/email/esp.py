@@ -16,16 +16,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, DeliveryError
-from .base import Outcome, Receipt
-from .httpcommon import USER_AGENT, retry_after
-from .pool import hand_out
+from ...errors import ConfigError, DeliveryError
+from .._transport.http import USER_AGENT, retry_after
+from .._transport.pool import hand_out
+from ..base import Outcome, Receipt
 
 if TYPE_CHECKING:
     import requests
 
-    from ..config import Channel
-    from .base import Delivery
+    from ...workspace.config import Channel
+    from ..base import Delivery
 
 _AMBIGUOUS = {500, 502, 504}  # the ESP may have accepted the request before its front end failed
 _SESSIONS: dict[int, requests.Session] = {}
@@ -174,7 +174,7 @@ class Postmark(Esp):
         return _postmark_result(self._post([self._item(data)])[0])
 
     def _item(self, data: bytes) -> dict[str, Any]:
-        from .email_esp_requests import postmark_message
+        from .esp_requests import postmark_message
 
         return postmark_message(data, self.channel.settings.postmark.message_stream)
 
@@ -225,7 +225,7 @@ class Mailgun(Esp):
         self.key = self.secret(self.channel.settings.mailgun.api_key, "mailgun")
 
     def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
-        from .email_esp_requests import multipart_form
+        from .esp_requests import multipart_form
 
         self.credentials()
         s = self.channel.settings.mailgun
@@ -248,7 +248,7 @@ class SendGrid(Esp):
         self.key = self.secret(self.channel.settings.sendgrid.api_key, "sendgrid")
 
     def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
-        from .email_esp_requests import sendgrid_body
+        from .esp_requests import sendgrid_body
 
         self.credentials()
         s = self.channel.settings.sendgrid

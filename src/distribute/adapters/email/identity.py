@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..config import Channel, Organization, Workspace
-    from .email_settings import EmailSettings
+    from ...workspace.config import Channel, Organization, Workspace
+    from .settings import EmailSettings
 
 # The one-click endpoint under the website when nothing names one (the site must answer there).
 UNSUBSCRIBE_PATH = "unsubscribe?list={list}&email={email}&token={token}"

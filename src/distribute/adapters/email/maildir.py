@@ -13,7 +13,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..errors import DeliveryError
+from ...errors import DeliveryError
 
 _COUNTER = itertools.count(1)
 

@@ -2,7 +2,7 @@
 
 `Prepared.message(recipient, key)` is the per-recipient work: a few small encodings (the To
 line, the Message-ID, the unsubscribe URL, the name in the greeting) joined with bytes that
-were encoded once. See email_message.py for how values sit inside quoted-printable text.
+were encoded once. See message.py for how values sit inside quoted-printable text.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ..errors import ConfigError, ReleaseError
-from . import email_headers as headers
-from .base import File, files_sha256
-from .email_compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
-from .email_identity import list_identity
-from .email_message import (
+from ...errors import ConfigError, ReleaseError
+from ..base import File, files_sha256
+from . import headers
+from .compose import EMAIL, NAME, UNSUBSCRIBE, Composer, NeedsFullRender, embargo_notice, wrap
+from .identity import list_identity
+from .message import (
     Compiled,
     Hole,
     Piece,
@@ -36,13 +36,13 @@ from .email_message import (
     qp_value,
     text_leaf,
 )
-from .email_recipients import Recipient, check_address
-from .email_unsubscribe import PLACEHOLDER, mailto, token, url
+from .recipients import Recipient, check_address
+from .unsubscribe import PLACEHOLDER, mailto, token, url
 
 if TYPE_CHECKING:
-    from ..config import Channel, Workspace
-    from ..release import Release
-    from .email_settings import EmailSettings
+    from ...release import Release
+    from ...workspace.config import Channel, Workspace
+    from .settings import EmailSettings
 
 VARIANTS = 256  # distinct "which fields are empty" patterns kept prepared at once
 
@@ -51,8 +51,8 @@ class Prepared:
     """The message of one channel and release, ready to be filled in for each recipient."""
 
     def __init__(self, workspace: Workspace, release: Release, channel: Channel, due: dt.datetime, base: str):
-        from ..markup import to_text
-        from .email_compose import absolutize, render_subject
+        from ...text.markdown import to_text
+        from .compose import absolutize, render_subject
 
         s: EmailSettings = channel.settings
         org = workspace.config.organization

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Check, PreviewBlock
-from .email_identity import list_identity
+from ..base import Check, PreviewBlock
+from .identity import list_identity
 
 if TYPE_CHECKING:
-    from ..config import Channel
-    from .base import Delivery
-    from .email import EmailAdapter
-    from .email_settings import EmailSettings
+    from ...workspace.config import Channel
+    from ..base import Delivery
+    from .adapter import EmailAdapter
+    from .settings import EmailSettings
 
 GMAIL_CLIP = 102 * 1024  # Gmail hides HTML past this size behind "View entire message" (and the unsubscribe link)
 SHOWN = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
@@ -84,8 +84,8 @@ def _longest_line(data: bytes) -> Check:
 
 def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
     """The whole list read once (without building messages): how many go out, and what was skipped."""
-    from ..errors import ConfigError
-    from .email_recipients import ListReport, load_suppression, read_recipients, shown_path
+    from ...errors import ConfigError
+    from .recipients import ListReport, load_suppression, read_recipients, shown_path
 
     s: EmailSettings = channel.settings
     report = ListReport()

@@ -2,7 +2,7 @@
 
 Memory stays flat in the length of the list: rows are read one at a time, and the addresses
 already seen are kept as 64-bit fingerprints, in memory up to a fixed number and beyond it in
-a temporary SQLite file (email_seen.py).
+a temporary SQLite file (seen.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import ConfigError
-from .email_seen import AddressSet
+from ...errors import ConfigError
+from .seen import AddressSet
 
 log = logging.getLogger("distribute.email")
 SHOWN = 20  # bad rows listed one by one; the rest are counted

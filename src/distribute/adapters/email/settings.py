@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..settings import Secret, field
+from ...workspace.schema import Secret, field
 
 Transport = Literal["maildir", "smtp", "postmark", "mailgun", "sendgrid"]
 

@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
-from .. import archive, clock
-from ..errors import ConfigError, DeliveryError
-from ..settings import Secret, field
-from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
-from .rss_feed import FeedInfo, build, order, stamp_items, visible
+from ... import clock
+from ...errors import ConfigError, DeliveryError
+from ...ledger import archive
+from ...workspace.schema import Secret, field
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .feed import FeedInfo, build, order, stamp_items, visible
 
 if TYPE_CHECKING:
-    from ..config import Channel, Workspace
-    from ..release import Release
+    from ...release import Release
+    from ...workspace.config import Channel, Workspace
 
 RSS_FILE = "feed.xml"
 ATOM_FILE = "atom.xml"
@@ -112,7 +113,7 @@ class RssAdapter(Adapter):
         return channel.settings.directory or self.workspace.config.public
 
     def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
-        from .rss_items import build_item
+        from .items import build_item
 
         settings: RssSettings = channel.settings
         info = self.info(channel)
@@ -160,7 +161,7 @@ class RssAdapter(Adapter):
 
     def _write(self, delivery: Delivery, channel: Channel, item: dict[str, Any], info: FeedInfo,
                folder: Path, now: dt.datetime) -> dict[str, bytes]:
-        from .feed_files import delivery_error, write_atomic
+        from .._transport.files import delivery_error, write_atomic
 
         settings: RssSettings = channel.settings
         try:
@@ -182,7 +183,7 @@ class RssAdapter(Adapter):
         return documents
 
     def _upload(self, documents: dict[str, bytes], channel: Channel) -> None:
-        from .wire_http import auth_header, send
+        from ..wire.post import auth_header, send
 
         up: Upload = channel.settings.upload
         base = up.url if up.url.endswith("/") else up.url + "/"
@@ -195,7 +196,7 @@ class RssAdapter(Adapter):
     def _ping(self, info: FeedInfo, settings: RssSettings) -> None:
         from urllib.parse import urlencode
 
-        from .wire_http import send
+        from ..wire.post import send
 
         # WebSub publishers notify the hub with hub.mode=publish and the topic URL(s), form-encoded.
         body = urlencode([("hub.mode", "publish"), ("hub.url", info.rss_url), ("hub.url", info.atom_url)])

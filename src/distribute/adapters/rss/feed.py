@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .. import archive
+from ...ledger import archive
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # An empty feed still needs a date; the epoch keeps it deterministic (no item, no news).

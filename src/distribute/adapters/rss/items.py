@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from .. import archive
-from ..errors import ReleaseError
+from ...errors import ReleaseError
+from ...ledger import archive
 
 if TYPE_CHECKING:
-    from ..archive import ArchivedItem
-    from ..config import Channel, Workspace
-    from ..release import Release
+    from ...ledger.archive import ArchivedItem
+    from ...release import Release
+    from ...workspace.config import Channel, Workspace
 
 DEFAULT_TEMPLATE = "rss/item.html.j2"
 _URL_ATTR = re.compile(r"""(\s(?:href|src|cite|poster)=)"([^"]*)\"""")
@@ -69,7 +69,7 @@ def tag_uri(authority_url: str, release: Release) -> str:
 def _summary(release: Release) -> str:
     if release.summary:
         return release.summary
-    from ..markup import text_blocks
+    from ...text.markdown import text_blocks
 
     for block in text_blocks(release.body):
         if block.kind == "paragraph" and block.text.strip():

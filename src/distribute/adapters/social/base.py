@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DeliveryError, ReleaseError, SecretMissing
-from ..settings import MASK, Secret, field
-from .base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
+from ...errors import DeliveryError, ReleaseError, SecretMissing
+from ...workspace.schema import MASK, Secret, field
+from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
 
 if TYPE_CHECKING:
-    from ..config import Channel
-    from ..release import Release
-    from .base import Adapter
+    from ...release import Release
+    from ...workspace.config import Channel
+    from ..base import Adapter
 
 # What a thread part's request shows for an id only known once the part before is sent.
 LATER = "(set at sending: {what})"
@@ -77,7 +77,7 @@ def thread_wanted(release: Release, channel: Channel) -> bool:
 def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, *, platform: str,
             extra: Mapping[str, Any] | None = None, threads: bool = True) -> list[Post]:
     """The posts of a release on a channel: its own text or the fitted template, split into a thread if asked."""
-    from .. import textfit
+    from ...text import fit as textfit
 
     limit = measure.limit
     thread = threads and thread_wanted(release, channel)
@@ -123,13 +123,13 @@ def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, 
 
 
 def textfit_hashtag(tag: str) -> str:
-    from ..templating import hashtag
+    from ...templating import hashtag
 
     return tag if tag.startswith("#") else hashtag(tag)
 
 
 def _split(text: str, measure: Any, release: Release, line: int | None) -> list[Post]:
-    from .. import textfit
+    from ...text import fit as textfit
 
     try:
         parts = textfit.split_thread(text, measure)

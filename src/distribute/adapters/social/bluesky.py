@@ -16,25 +16,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .. import clock
-from ..errors import DeliveryError, ReleaseError
-from ..settings import Secret, field
-from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
-from .bluesky_record import (
-    COLLECTION,
-    IMAGE_MAX,
-    IMAGES_MAX,
-    THUMB_MAX,
-    blob_ref,
-    created_at,
-    external_embed,
-    facets,
-    image_mime,
-    images_embed,
-    post_rkey,
-    replace_blob,
-)
-from .social import (
+from ... import clock
+from ...errors import DeliveryError, ReleaseError
+from ...workspace.schema import Secret, field
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .base import (
     LATER,
     Post,
     PostSettings,
@@ -49,13 +35,27 @@ from .social import (
     request_file,
     reveal,
 )
-from .social_http import Api, join
+from .bluesky_record import (
+    COLLECTION,
+    IMAGE_MAX,
+    IMAGES_MAX,
+    THUMB_MAX,
+    blob_ref,
+    created_at,
+    external_embed,
+    facets,
+    image_mime,
+    images_embed,
+    post_rkey,
+    replace_blob,
+)
+from .http import Api, join
 
 if TYPE_CHECKING:
     import requests
 
-    from ..config import Channel
-    from ..release import Release
+    from ...release import Release
+    from ...workspace.config import Channel
 
 MAX_BYTES = 3000  # app.bsky.feed.post text maxLength (UTF-8 bytes), beside 300 graphemes
 
@@ -99,12 +99,12 @@ class BlueskyAdapter(Adapter):
 
     def planned_time(self, release: Release, channel: Channel) -> dt.datetime:
         """When the channel is due: the posts' createdAt and the time inside their record keys."""
-        from ..plan import due_time
+        from ...plan import due_time
 
         return due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
 
     def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> list[Delivery]:
-        from .. import textfit
+        from ...text import fit as textfit
 
         s: BlueskySettings = channel.settings
         posts = compose(self, release, channel, textfit.measure_for("bluesky", limit=s.limit), platform="Bluesky")

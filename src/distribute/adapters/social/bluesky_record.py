@@ -73,7 +73,7 @@ def facets(text: str) -> list[dict[str, Any]]:
     """Link and hashtag facets with UTF-8 byte offsets (start inclusive, end exclusive)."""
     import regex
 
-    from .. import textfit
+    from ...text import fit as textfit
 
     out: list[dict[str, Any]] = []
     for start, end in textfit.find_urls(text):

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DeliveryError
-from .httpcommon import retry_after as header_retry_after
+from ...errors import DeliveryError
+from .._transport.http import retry_after as header_retry_after
 
 if TYPE_CHECKING:
     import requests
@@ -26,7 +26,7 @@ _RESET_HEADERS = ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset")
 
 
 def _now() -> dt.datetime:
-    from .. import clock
+    from ... import clock
 
     return clock.now()
 

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ..settings import Secret, field
-from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
-from .social import (
+from ...workspace.schema import Secret, field
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .base import (
     Post,
     PostSettings,
     bearer_mask,
@@ -28,11 +28,11 @@ from .social import (
     request_file,
     reveal,
 )
-from .social_http import Api, join
+from .http import Api, join
 
 if TYPE_CHECKING:
-    from ..config import Channel
-    from ..release import Release
+    from ...release import Release
+    from ...workspace.config import Channel
 
 POSTS = "/rest/posts"
 _URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
@@ -63,7 +63,7 @@ class LinkedInSettings(PostSettings):
 
 def little_text(text: str) -> str:
     """The post text in LinkedIn's little-text format: hashtags as templates, reserved characters escaped."""
-    from .. import textfit
+    from ...text import fit as textfit
 
     out, last = [], 0
     for start, end in _hashtag_spans(text):
@@ -75,7 +75,7 @@ def little_text(text: str) -> str:
 
 
 def _hashtag_spans(text: str) -> list[tuple[int, int]]:
-    from .. import textfit
+    from ...text import fit as textfit
 
     # A tag word must not hold a character little text reserves; such a "#x" is escaped as text.
     return [(s, e) for s, e in textfit.find_hashtags(text)
@@ -96,7 +96,7 @@ class LinkedInAdapter(Adapter):
         self._api: Api | None = None
 
     def render(self, release: Release, channel: Channel) -> list[Delivery]:
-        from .. import textfit
+        from ...text import fit as textfit
 
         s: LinkedInSettings = channel.settings
         article = s.article and bool(release.url)

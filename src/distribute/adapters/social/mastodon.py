@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ..errors import DeliveryError
-from ..settings import Secret, field
-from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
-from .social import (
+from ...errors import DeliveryError
+from ...workspace.schema import Secret, field
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from .base import (
     LATER,
     Post,
     PostSettings,
@@ -35,11 +35,11 @@ from .social import (
     request_file,
     reveal,
 )
-from .social_http import Api, join
+from .http import Api, join
 
 if TYPE_CHECKING:
-    from ..config import Channel
-    from ..release import Release
+    from ...release import Release
+    from ...workspace.config import Channel
 
 STATUSES = "/api/v1/statuses"
 MEDIA = "/api/v2/media"
@@ -80,7 +80,7 @@ class MastodonAdapter(Adapter):
         self._instance: dict[str, int] | None = None
 
     def measure(self, settings: MastodonSettings, limit: int | None = None, url_length: int | None = None) -> Any:
-        from .. import textfit
+        from ...text import fit as textfit
 
         return textfit.measure_for("mastodon", limit=limit or settings.limit,
                                    url_length=url_length or settings.url_length)

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import DeliveryError
-from ..settings import MASK, Secret, field
-from .base import Adapter, Delivery, File, PreviewBlock, Receipt
-from .social import (
+from ...errors import DeliveryError
+from ...workspace.schema import MASK, Secret, field
+from ..base import Adapter, Delivery, File, PreviewBlock, Receipt
+from .base import (
     LATER,
     Post,
     PostSettings,
@@ -31,13 +31,13 @@ from .social import (
     request_file,
     reveal,
 )
-from .social_http import Api, join
+from .http import Api, join
 
 if TYPE_CHECKING:
     import requests
 
-    from ..config import Channel
-    from ..release import Release
+    from ...release import Release
+    from ...workspace.config import Channel
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # Graph API error codes that mean the token is bad or lacks a permission.
@@ -75,7 +75,7 @@ class ThreadsAdapter(Adapter):
         self.sleep = time.sleep  # waits between container status checks (tests pass a recorder)
 
     def render(self, release: Release, channel: Channel) -> list[Delivery]:
-        from .. import textfit
+        from ...text import fit as textfit
 
         s: ThreadsSettings = channel.settings
         posts = compose(self, release, channel, textfit.measure_for("threads", limit=s.limit), platform="Threads")

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..settings import MASK, Secret, field
-from .base import Adapter, Delivery, File, PreviewBlock, Receipt
-from .social import (
+from ...workspace.schema import MASK, Secret, field
+from ..base import Adapter, Delivery, File, PreviewBlock, Receipt
+from .base import (
     LATER,
     Post,
     PostSettings,
@@ -27,11 +27,11 @@ from .social import (
     request_file,
     reveal,
 )
-from .social_http import Api, join
+from .http import Api, join
 
 if TYPE_CHECKING:
-    from ..config import Channel
-    from ..release import Release
+    from ...release import Release
+    from ...workspace.config import Channel
 
 TWEETS = "/2/tweets"
 # What the outbox shows for the header computed at sending (fresh nonce and timestamp each time).
@@ -70,7 +70,7 @@ class XAdapter(Adapter):
         self._api: Api | None = None
 
     def render(self, release: Release, channel: Channel) -> list[Delivery]:
-        from .. import textfit
+        from ...text import fit as textfit
 
         s: XSettings = channel.settings
         posts = compose(self, release, channel, textfit.measure_for("x", limit=s.limit), platform="X")

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from ..settings import Secret, field
-from .base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from ...workspace.schema import Secret, field
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
 from .datelines import STYLES
-from .wire_email import WireEmail
+from .mail import WireEmail
 
 if TYPE_CHECKING:
-    from ..config import Channel, Workspace
-    from ..release import Release
-    from .email_smtp import SmtpConnection
+    from ...release import Release
+    from ...workspace.config import Channel, Workspace
+    from .._transport.smtp import SmtpConnection
 
 Format = Literal["txt", "newsml", "ninjs"]
 SUFFIX = {"txt": ".txt", "newsml": ".newsml.xml", "ninjs": ".ninjs.json"}
@@ -94,11 +94,11 @@ class WireAdapter(Adapter):
         self._smtp: dict[str, SmtpConnection] = {}
 
     def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
-        from ..plan import due_time
-        from .wire_newsml import newsml
-        from .wire_ninjs import ninjs_bytes
-        from .wire_story import build_story
-        from .wire_text import body_text, render_copy
+        from ...plan import due_time
+        from .newsml import newsml
+        from .ninjs import ninjs_bytes
+        from .story import build_story
+        from .text import body_text, render_copy
 
         settings: WireSettings = channel.settings
         if due is None:
@@ -125,12 +125,12 @@ class WireAdapter(Adapter):
     def _where(self, channel: Channel) -> str:
         s: WireSettings = channel.settings
         if s.transport == "http":
-            from .wire_http import origin
+            from .post import origin
 
             return origin(s.http.url)
         if s.transport == "email":
             return s.email.to
-        from .rss import shown_path
+        from ..rss.adapter import shown_path
 
         return shown_path(s.directory, self.workspace.root)
 
@@ -144,7 +144,7 @@ class WireAdapter(Adapter):
         return self._mail(delivery, document, channel)
 
     def _mail(self, delivery: Delivery, document: File, channel: Channel) -> Receipt:
-        from .wire_email import connect, send_to_desk
+        from .mail import connect, send_to_desk
 
         # One SMTP session per channel for the whole run (the three documents, several releases).
         if channel.name not in self._smtp:
@@ -158,7 +158,7 @@ class WireAdapter(Adapter):
             session.close()
 
     def _drop(self, document: File, folder: Path) -> Receipt:
-        from .feed_files import delivery_error, write_atomic
+        from .._transport.files import delivery_error, write_atomic
 
         target = folder / document.name
         try:
@@ -168,7 +168,7 @@ class WireAdapter(Adapter):
         return Receipt(remote_id=document.name, url=target.resolve().as_uri(), detail=f"written to {target}")
 
     def _post(self, delivery: Delivery, document: File, channel: Channel) -> Receipt:
-        from .wire_http import auth_header, send
+        from .post import auth_header, send
 
         h: WireHttp = channel.settings.http
         headers = {

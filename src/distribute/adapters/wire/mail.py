@@ -10,16 +10,16 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError
-from ..settings import field
-from .email_settings import SmtpSettings
+from ...errors import DeliveryError
+from ...workspace.schema import field
+from ..email.settings import SmtpSettings
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from ..config import Channel, Workspace
-    from .base import Delivery, File
-    from .email_smtp import SmtpConnection
+    from ...workspace.config import Channel, Workspace
+    from .._transport.smtp import SmtpConnection
+    from ..base import Delivery, File
 
 LABEL = {"txt": "", "newsml": "NewsML-G2", "ninjs": "ninjs"}
 _LOOPBACK = ("localhost", "::1", "127.0.0.1")
@@ -78,8 +78,8 @@ def connect(workspace: Workspace, channel: Channel) -> SmtpConnection:
     """An SMTP session for the channel (opened on first send), with the password read now."""
     from email.utils import parseaddr
 
-    from .email_smtp import SmtpConnection
-    from .wire_http import auth_header
+    from .._transport.smtp import SmtpConnection
+    from .post import auth_header
 
     s: WireEmail = channel.settings.email
     password = auth_header(s.smtp.password, "p", "", channel.name)["p"] if s.smtp.password is not None else ""

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .wire_story import Story
+    from .story import Story
 
 SCHEMA = "http://www.iptc.org/std/ninjs/ninjs-schema_3.1.json#"
 CONTENT_TYPE = "application/json"

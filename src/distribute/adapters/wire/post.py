@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError
-from .httpcommon import USER_AGENT, retry_after
+from ...errors import DeliveryError
+from .._transport.http import USER_AGENT, retry_after
 
 if TYPE_CHECKING:
     import requests
 
-    from ..settings import Secret
+    from ...workspace.schema import Secret
 
 CONNECT_RETRIES = 2
 
@@ -76,7 +76,7 @@ def send(method: str, url: str, *, headers: Mapping[str, str], body: bytes = b""
 
 def auth_header(secret: Secret | None, header: str, scheme: str, channel: str) -> dict[str, str]:
     """The credential header, read from the environment now; an unset variable fails the delivery."""
-    from ..errors import SecretMissing
+    from ...errors import SecretMissing
 
     if secret is None:
         return {}

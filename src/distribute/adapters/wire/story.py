@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from .datelines import dateline_text, lead_in, long_date
 
 if TYPE_CHECKING:
-    from ..config import Channel, Organization, Workspace
-    from ..release import Contact, Release
+    from ...release import Contact, Release
+    from ...workspace.config import Channel, Organization, Workspace
 
 GUID_PREFIX = "urn:newsml"
 
@@ -74,7 +74,7 @@ def is_embargoed_copy(release: Release, channel: Channel, due: dt.datetime) -> b
 
 def build_story(release: Release, channel: Channel, workspace: Workspace, due: dt.datetime) -> Story:
     """The wire story of a release for one channel, due to go out at `due`."""
-    from .rss_items import absolutize
+    from ..rss.items import absolutize
 
     settings, org, tz = channel.settings, workspace.config.organization, workspace.tz
     # The version is made when it goes out (never a time still to come when it arrives); the

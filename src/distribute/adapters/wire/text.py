@@ -5,12 +5,12 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from .wire_ascii import clean, to_ascii
+from .ascii import clean, to_ascii
 
 if TYPE_CHECKING:
-    from ..config import Channel, Workspace
-    from ..markup import Block
-    from .wire_story import Story
+    from ...text.markdown import Block
+    from ...workspace.config import Channel, Workspace
+    from .story import Story
 
 DEFAULT_TEMPLATE = "wire/copy.txt.j2"
 
@@ -37,7 +37,7 @@ def body_text(story: Story, width: int) -> str:
     """The body, the dateline leading its first paragraph, wrapped at `width` (0: one line per paragraph)."""
     import dataclasses
 
-    from ..markup import Block, text_blocks
+    from ...text.markdown import Block, text_blocks
 
     blocks = text_blocks(story.release.body)
     for i, block in enumerate(blocks):

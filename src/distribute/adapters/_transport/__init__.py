@@ -1,0 +1,1 @@
+"""What every adapter's transport shares: HTTP failure policy, files, SMTP, connection pools."""

@@ -1,0 +1,1 @@
+"""The email adapter: newsletter and press list, SMTP/Maildir/ESP transports."""

@@ -1,0 +1,1 @@
+"""Social adapters: a SocialAdapter base and Mastodon, Bluesky, LinkedIn, X, Threads."""

@@ -1,0 +1,1 @@
+"""The wire adapter: plain-text wire copy, NewsML-G2 and ninjs; drop folder, email or HTTP."""

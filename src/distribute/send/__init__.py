@@ -1,0 +1,1 @@
+"""Getting a release out: schedule, dispatch, one channel's run, retries, status, preview, outbox, worker, cron."""
