@@ -8,6 +8,7 @@ sqlalchemy is imported only here and only when a command needs the database.
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +32,39 @@ def migration(version: int, description: str) -> Callable[[Migration], Migration
     return register
 
 
-@lru_cache(maxsize=8)
+def _wal(cur: Any) -> None:
+    """Switch a SQLite file to WAL (once: the mode is stored in the file).
+
+    The switch needs the file to itself and SQLite answers "database is locked" at once, without
+    waiting on busy_timeout, while another connection reads it: two processes (or threads) opening
+    a new ledger together would fail. So it is retried for up to the busy timeout.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+_ENGINES = threading.Lock()
+
+
 def engine(url: str) -> Engine:
-    """The engine for a database URL, migrated to the current schema."""
+    """The engine for a database URL, migrated to the current schema (one per URL, also across threads)."""
+    with _ENGINES:
+        return _engine(url)
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     from sqlalchemy import create_engine, event
 
     if url.startswith("sqlite:///"):
@@ -46,8 +77,8 @@ def engine(url: str) -> Engine:
             # instead of failing when another process is writing.
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see begin_immediate)
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            _wal(cur)
             # FULL: a delivery marked "sending" must be on disk before the adapter gets it, or a
             # power cut could turn a message already handed over back into a pending one.
             cur.execute("PRAGMA synchronous=FULL")
