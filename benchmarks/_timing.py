@@ -10,8 +10,9 @@ import time
 from collections.abc import Sequence
 
 
-def time_command(argv: Sequence[str], runs: int = 7, warmup: int = 1, cwd: str | None = None,
-                 env: dict[str, str] | None = None) -> list[float]:
+def time_command(
+    argv: Sequence[str], runs: int = 7, warmup: int = 1, cwd: str | None = None, env: dict[str, str] | None = None
+) -> list[float]:
     """Wall seconds of each of `runs` runs of a command (after `warmup` uncounted runs)."""
     times = []
     for i in range(warmup + runs):

@@ -41,8 +41,14 @@ def main() -> None:
         compare("distribute --help", [*dist, "--help"], base, runs=args.runs, cwd=tmp, env=env)
         compare("distribute validate RELEASE", [*dist, "validate", RELEASE], base, runs=args.runs, cwd=tmp, env=env)
         compare("distribute preview RELEASE", [*dist, "preview", RELEASE], base, runs=args.runs, cwd=tmp, env=env)
-        compare("distribute preview RELEASE --html", [*dist, "preview", RELEASE, "--html", "p.html"], base,
-                runs=args.runs, cwd=tmp, env=env)
+        compare(
+            "distribute preview RELEASE --html",
+            [*dist, "preview", RELEASE, "--html", "p.html"],
+            base,
+            runs=args.runs,
+            cwd=tmp,
+            env=env,
+        )
 
 
 if __name__ == "__main__":

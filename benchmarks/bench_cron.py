@@ -83,8 +83,14 @@ def cron_cost(runs: int) -> float:
         book(load(config), Path(tmp) / "releases" / "bench.md")
         env = env_without_config()
         print(f"cron: `distribute send --due` with nothing due ({runs} runs each, interleaved, medians)")
-        return compare("distribute send --due (nothing due)", [*argv, "--config", str(config), "send", "--due"],
-                       [python(), "-c", "pass"], runs=runs, cwd=tmp, env=env)
+        return compare(
+            "distribute send --due (nothing due)",
+            [*argv, "--config", str(config), "send", "--due"],
+            [python(), "-c", "pass"],
+            runs=runs,
+            cwd=tmp,
+            env=env,
+        )
 
 
 def throughput(count: int) -> None:
@@ -103,8 +109,10 @@ def throughput(count: int) -> None:
         sent = time.perf_counter() - start
         assert report.sent == count, report
         print(f"ledger: schedule {count} deliveries   {count / scheduled:10.0f} rows/s       ({scheduled:.2f} s)")
-        print(f"ledger: dispatch {count} deliveries   {count / sent:10.0f} deliveries/s ({sent:.2f} s, "
-              "no-op adapter: the ledger's own overhead)")
+        print(
+            f"ledger: dispatch {count} deliveries   {count / sent:10.0f} deliveries/s ({sent:.2f} s, "
+            "no-op adapter: the ledger's own overhead)"
+        )
 
 
 def main() -> None:

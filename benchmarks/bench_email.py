@@ -78,9 +78,11 @@ def workspace(tmp: Path, recipients: Path, port: int, connections: int) -> Path:
         shutil.copytree(ROOT / folder, tmp / folder, dirs_exist_ok=True)
     shutil.copyfile(ROOT / "config.example.toml", tmp / "config.toml")
     text = (ROOT / "channels" / "newsletter.toml").read_text(encoding="utf-8")
-    text = re.sub(r'^recipients = .*$', f'recipients = "{recipients}"', text, flags=re.M)
-    text = re.sub(r'^transport = .*$', 'transport = "smtp"', text, flags=re.M)
-    text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nconnections = {connections}\ntimeout = 30\n'
+    text = re.sub(r"^recipients = .*$", f'recipients = "{recipients}"', text, flags=re.M)
+    text = re.sub(r"^transport = .*$", 'transport = "smtp"', text, flags=re.M)
+    text += (
+        f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nconnections = {connections}\ntimeout = 30\n'
+    )
     (tmp / "channels" / "newsletter.toml").write_text(text, encoding="utf-8")
     return tmp
 
@@ -148,8 +150,9 @@ def run_naive(ws_root: Path, port: int, limit: int) -> tuple[int, float]:
         message["List-Unsubscribe"] = unsubscribe.replace(first.target, row["email"])
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message.set_content(text.replace("Dear 김민지,", greeting).replace(first.target, row["email"]))
-        message.add_alternative(markup.replace("Dear 김민지,", greeting).replace(first.target, row["email"]),
-                                subtype="html")
+        message.add_alternative(
+            markup.replace("Dear 김민지,", greeting).replace(first.target, row["email"]), subtype="html"
+        )
         smtp.send_message(message)
     elapsed = time.perf_counter() - start
     smtp.quit()
@@ -161,8 +164,25 @@ def run_smtp_source(port: int, count: int, size: int) -> float | None:
     if not shutil.which("smtp-source"):
         return None
     start = time.perf_counter()
-    subprocess.run(["smtp-source", "-d", "-s", "16", "-m", str(count), "-l", str(size), "-f", "bench@example.org",
-                    "-t", "sink@example.org", f"127.0.0.1:{port}"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "smtp-source",
+            "-d",
+            "-s",
+            "16",
+            "-m",
+            str(count),
+            "-l",
+            str(size),
+            "-f",
+            "bench@example.org",
+            "-t",
+            "sink@example.org",
+            f"127.0.0.1:{port}",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -173,7 +193,7 @@ def render_only(csv_path: str, ws_root: str) -> None:
 
     root = Path(ws_root)
     text = (root / "channels" / "newsletter.toml").read_text(encoding="utf-8")
-    text = re.sub(r'^recipients = .*$', f'recipients = "{csv_path}"', text, flags=re.M)
+    text = re.sub(r"^recipients = .*$", f'recipients = "{csv_path}"', text, flags=re.M)
     (root / "channels" / "newsletter.toml").write_text(text, encoding="utf-8")
     ws = Workspace(root / "config.toml")
     release = load_release(root / RELEASE, ws)
@@ -198,11 +218,18 @@ def memory(tmp: Path, sizes: list[int]) -> None:
         path = write_recipients(tmp / f"list-{n}.csv", n)
         ws = tmp / f"ws-{n}"
         workspace(ws, path, 25, 1)
-        done = subprocess.run([sys.executable, __file__, "--render-only", str(path), str(ws)], check=True,
-                              capture_output=True, text=True, env={**os.environ, "UNSUBSCRIBE_KEY": "bench-key-123"})
+        done = subprocess.run(
+            [sys.executable, __file__, "--render-only", str(path), str(ws)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "UNSUBSCRIBE_KEY": "bench-key-123"},
+        )
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"  {r['rows']:>10,} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>8,.0f} "
-              f"{r['rss_1000_kb'] / 1024:>14.1f} MB {r['peak_kb'] / 1024:>6.1f} MB")
+        print(
+            f"  {r['rows']:>10,} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>8,.0f} "
+            f"{r['rss_1000_kb'] / 1024:>14.1f} MB {r['peak_kb'] / 1024:>6.1f} MB"
+        )
         path.unlink()
 
 
@@ -228,12 +255,16 @@ def main() -> None:
         try:
             recipients = write_recipients(tmp / "recipients.csv", args.recipients)
             ws = workspace(tmp / "ws", recipients, port, args.connections)
-            print(f"newsletter fan-out: {args.recipients:,} personalised recipients into {sink_name} "
-                  f"on 127.0.0.1 ({os.cpu_count()} CPUs)")
+            print(
+                f"newsletter fan-out: {args.recipients:,} personalised recipients into {sink_name} "
+                f"on 127.0.0.1 ({os.cpu_count()} CPUs)"
+            )
             sent, failed, seconds, size = run_distribute(ws, args.connections)
             ours = sent / seconds
-            print(f"  distribute, {args.connections} connections   {ours:>9,.0f} msg/s   ({sent:,} sent, {failed} failed, "
-                  f"{seconds:.2f} s, {size / 1024:.1f} KB a message)")
+            print(
+                f"  distribute, {args.connections} connections   {ours:>9,.0f} msg/s   ({sent:,} sent, {failed} failed, "
+                f"{seconds:.2f} s, {size / 1024:.1f} KB a message)"
+            )
             sent1, _, seconds1, _ = run_distribute(ws, 1)
             print(f"  distribute, 1 connection    {sent1 / seconds1:>9,.0f} msg/s")
             count, naive_seconds = run_naive(ws, port, min(args.naive, args.recipients))

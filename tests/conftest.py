@@ -71,7 +71,9 @@ def cli(workspace: Path):
 
     def run(*args: str, env: dict[str, str] | None = None):
         runner = CliRunner()
-        return runner.invoke(command, ["--config", str(workspace / "config.toml"), *args], env=env, catch_exceptions=False)
+        return runner.invoke(
+            command, ["--config", str(workspace / "config.toml"), *args], env=env, catch_exceptions=False
+        )
 
     return run
 

@@ -91,7 +91,9 @@ class _Handler:
             sink.swallowed.append(rcpt)
             await asyncio.get_running_loop().run_in_executor(None, sink.release.wait)
             return "451 too late"
-        sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        sink.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
+        )
         return f"250 2.0.0 queued as Q{len(sink.messages)}"
 
 
@@ -115,8 +117,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(rules: dict[str, str] | None = None, *, pipelining: bool = False, password: str | None = None,
-                tls: tuple[Path, Path] | None = None, implicit_tls: bool = False) -> Iterator[Sink]:
+def smtp_server(
+    rules: dict[str, str] | None = None,
+    *,
+    pipelining: bool = False,
+    password: str | None = None,
+    tls: tuple[Path, Path] | None = None,
+    implicit_tls: bool = False,
+) -> Iterator[Sink]:
     """A real SMTP server on 127.0.0.1. `password`: require AUTH; `tls`: (cert, key) offer STARTTLS,
     or with `implicit_tls` speak TLS from the first byte (port 465 style)."""
     from aiosmtpd.controller import Controller
@@ -137,16 +145,21 @@ def smtp_server(rules: dict[str, str] | None = None, *, pipelining: bool = False
     kwargs: dict[str, object] = {"decode_data": False, "enable_SMTPUTF8": False}
     if password is not None:
         # PLAIN only: smtplib would otherwise go on to LOGIN after a refusal, which aiosmtpd lets hang.
-        kwargs.update(authenticator=_Auth(sink, password), auth_require_tls=tls is not None, auth_required=True,
-                      auth_exclude_mechanism=["LOGIN"])
+        kwargs.update(
+            authenticator=_Auth(sink, password),
+            auth_require_tls=tls is not None,
+            auth_required=True,
+            auth_exclude_mechanism=["LOGIN"],
+        )
     context = None
     if tls is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(tls[0]), str(tls[1]))
         if not implicit_tls:
             kwargs.update(tls_context=context, require_starttls=True)
-    controller = CountingController(handler, hostname="127.0.0.1", port=sink.port,
-                                    ssl_context=context if implicit_tls else None, **kwargs)
+    controller = CountingController(
+        handler, hostname="127.0.0.1", port=sink.port, ssl_context=context if implicit_tls else None, **kwargs
+    )
     controller.start()
     sink.connections = 0  # the controller's own readiness probe is not a client
     try:

@@ -30,8 +30,10 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
     text = message.get_body(("plain",))
     markup = message.get_body(("html",))
     # Line ends as a client shows them (the parser keeps the CRLF of the wire).
-    return (text.get_content().replace("\r\n", "\n") if text is not None else "",
-            markup.get_content().replace("\r\n", "\n") if markup is not None else "")
+    return (
+        text.get_content().replace("\r\n", "\n") if text is not None else "",
+        markup.get_content().replace("\r\n", "\n") if markup is not None else "",
+    )
 
 
 def set_keys(ws: Path, channel: str, text: str) -> None:
@@ -101,6 +103,22 @@ def rsa_key(folder: Path) -> tuple[Path, str]:
 def certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (trust it with SSL_CERT_FILE)."""
     folder.mkdir(parents=True, exist_ok=True)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", cwd=folder)
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        cwd=folder,
+    )
     return folder / "cert.pem", folder / "key.pem"

@@ -51,10 +51,20 @@ class LoopMailAdapter(Adapter):
         s = channel.settings
         for to in self._recipients(s):
             msg_id = f"<{hashlib.sha256(f'{release.id}/{channel.name}/{to}'.encode()).hexdigest()[:24]}@example.org>"
-            data = (f"From: {s.sender}\r\nTo: {to}\r\nSubject: {release.title}\r\nMessage-ID: {msg_id}\r\n\r\n"
-                    f"{release.body}\r\n").encode()
-            yield Delivery(release.id, channel.name, self.name, to, "email", (File(f"{to}.eml", data),),
-                           meta={"to": to, "message_id": msg_id}, label=f"to {to}")
+            data = (
+                f"From: {s.sender}\r\nTo: {to}\r\nSubject: {release.title}\r\nMessage-ID: {msg_id}\r\n\r\n"
+                f"{release.body}\r\n"
+            ).encode()
+            yield Delivery(
+                release.id,
+                channel.name,
+                self.name,
+                to,
+                "email",
+                (File(f"{to}.eml", data),),
+                meta={"to": to, "message_id": msg_id},
+                label=f"to {to}",
+            )
 
     def deliver_many(self, deliveries: Iterable[Delivery], channel) -> Iterator[Outcome]:  # type: ignore[no-untyped-def]
         s = channel.settings
@@ -109,10 +119,24 @@ class LoopPostAdapter(Adapter):
         previous: str | None = None
         for i in range(1, n + 1):
             body = {"status": f"{release.title} ({i}/{n})", "visibility": "public"}
-            request = http_request_file(f"post-{i}.json", "POST", f"{channel.settings.url}/api/v1/statuses",
-                                        {"Authorization": "Bearer ***"}, body)
-            d = Delivery(release.id, channel.name, self.name, "thread", str(i), (request,), meta={"body": body},
-                         label=f"post {i}/{n}", after=previous)
+            request = http_request_file(
+                f"post-{i}.json",
+                "POST",
+                f"{channel.settings.url}/api/v1/statuses",
+                {"Authorization": "Bearer ***"},
+                body,
+            )
+            d = Delivery(
+                release.id,
+                channel.name,
+                self.name,
+                "thread",
+                str(i),
+                (request,),
+                meta={"body": body},
+                label=f"post {i}/{n}",
+                after=previous,
+            )
             previous = d.key
             yield d
 
@@ -127,7 +151,10 @@ class LoopPostAdapter(Adapter):
                 raise DeliveryError(f"no receipt for {delivery.after}", retryable=False)
             body["in_reply_to_id"] = parent.remote_id
         host, _, port = s.url.removeprefix("http://").partition(":")
-        headers = {"Content-Type": "application/json", "Idempotency-Key": hashlib.sha256(delivery.key.encode()).hexdigest()}
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": hashlib.sha256(delivery.key.encode()).hexdigest(),
+        }
         if s.token is not None:
             headers["Authorization"] = f"Bearer {s.token.reveal(channel.name)}"
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
@@ -141,8 +168,10 @@ class LoopPostAdapter(Adapter):
             conn.close()
         if response.status >= 400:
             retry_after = response.getheader("Retry-After")
-            raise DeliveryError(f"HTTP {response.status}: {data.decode(errors='replace')[:200]}",
-                                retryable=response.status == 429 or response.status >= 500,
-                                retry_after=float(retry_after) if retry_after else None)
+            raise DeliveryError(
+                f"HTTP {response.status}: {data.decode(errors='replace')[:200]}",
+                retryable=response.status == 429 or response.status >= 500,
+                retry_after=float(retry_after) if retry_after else None,
+            )
         status = json.loads(data)
         return Receipt(remote_id=status["id"], url=status["url"])

@@ -29,5 +29,3 @@ def lws(tmp_path: Path, plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> P
     write_config(ws, delivery="backoff = 10\nbackoff_max = 600\nmax_attempts = 3")
     monkeypatch.chdir(ws)
     return ws
-
-

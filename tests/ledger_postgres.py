@@ -39,8 +39,10 @@ def _as_postgres_user() -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        pytest.fail("running as root and there is no `postgres` user for initdb to run as; create one "
-                    f"(useradd postgres) or set ${URL_ENV}")
+        pytest.fail(
+            "running as root and there is no `postgres` user for initdb to run as; create one "
+            f"(useradd postgres) or set ${URL_ENV}"
+        )
     runuser = shutil.which("runuser")
     return [runuser, "-u", "postgres", "--"] if runuser else ["su", "postgres", "-c"]
 
@@ -57,8 +59,10 @@ def postgres_server() -> Iterator[str]:
         return
     bindir = _bindir()
     if bindir is None:
-        pytest.skip("NO POSTGRESQL: neither initdb on PATH nor /usr/lib/postgresql/*/bin; install the Debian "
-                    f"package `postgresql` or set ${URL_ENV} — the multi-worker PostgreSQL tests did NOT run")
+        pytest.skip(
+            "NO POSTGRESQL: neither initdb on PATH nor /usr/lib/postgresql/*/bin; install the Debian "
+            f"package `postgresql` or set ${URL_ENV} — the multi-worker PostgreSQL tests did NOT run"
+        )
     wrap = _as_postgres_user()
     home = Path(tempfile.mkdtemp(prefix="distribute-pg-"))
     if wrap:
@@ -97,7 +101,9 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def pg_rows(url: str, sql: str = "SELECT * FROM deliveries ORDER BY release_id, channel, seq") -> list[dict[str, object]]:
+def pg_rows(
+    url: str, sql: str = "SELECT * FROM deliveries ORDER BY release_id, channel, seq"
+) -> list[dict[str, object]]:
     """Rows read straight from the server (an outside view of the ledger)."""
     import psycopg
     from psycopg.rows import dict_row

@@ -153,8 +153,12 @@ class Statuses:
             if key and key in self.by_key:
                 return 200, self.by_key[key], {}
             sid = str(100000 + len(self.created) + 1)
-            status = {"id": sid, "url": f"https://social.example/@press/{sid}", "content": body.get("status"),
-                      "in_reply_to_id": parent}
+            status = {
+                "id": sid,
+                "url": f"https://social.example/@press/{sid}",
+                "content": body.get("status"),
+                "in_reply_to_id": parent,
+            }
             self.created.append(status)
             if key:
                 self.by_key[key] = status
@@ -171,8 +175,19 @@ def statuses_server(token: str | None = None) -> Iterator[Statuses]:
         def do_GET(self) -> None:
             # GET /api/v2/instance, as documented: the status limits of this instance.
             if self.path == "/api/v2/instance":
-                code, body = 200, {"domain": "social.example", "configuration": {"statuses": {
-                    "max_characters": 500, "max_media_attachments": 4, "characters_reserved_per_url": 23}}}
+                code, body = (
+                    200,
+                    {
+                        "domain": "social.example",
+                        "configuration": {
+                            "statuses": {
+                                "max_characters": 500,
+                                "max_media_attachments": 4,
+                                "characters_reserved_per_url": 23,
+                            }
+                        },
+                    },
+                )
             else:
                 code, body = 404, {"error": "Record not found"}
             data = json.dumps(body).encode()

@@ -35,10 +35,12 @@ def install_plugin(site: Path) -> Path:
     return site
 
 
-def write_config(ws: Path, *, timezone: str = "Asia/Seoul", database: str = ".distribute/state.db",
-                 delivery: str = "") -> Path:
+def write_config(
+    ws: Path, *, timezone: str = "Asia/Seoul", database: str = ".distribute/state.db", delivery: str = ""
+) -> Path:
     ws.mkdir(parents=True, exist_ok=True)
-    (ws / "config.toml").write_text(textwrap.dedent(f"""\
+    (ws / "config.toml").write_text(
+        textwrap.dedent(f"""\
         timezone = "{timezone}"
         database = "{database}"
 
@@ -49,7 +51,8 @@ def write_config(ws: Path, *, timezone: str = "Asia/Seoul", database: str = ".di
 
         [delivery]
         {delivery}
-        """))
+        """)
+    )
     (ws / "channels").mkdir(exist_ok=True)
     (ws / "releases").mkdir(exist_ok=True)
     return ws / "config.toml"
@@ -61,8 +64,9 @@ def write_channel(ws: Path, name: str, body: str) -> Path:
     return path
 
 
-def write_release(ws: Path, rid: str, publish_at: str = "2025-06-30T09:00:00+09:00", extra: str = "",
-                  title: str | None = None) -> Path:
+def write_release(
+    ws: Path, rid: str, publish_at: str = "2025-06-30T09:00:00+09:00", extra: str = "", title: str | None = None
+) -> Path:
     path = ws / "releases" / f"{rid}.md"
     path.write_text(RELEASE.format(id=rid, title=title or f"Release {rid}", publish_at=publish_at, extra=extra))
     return path
@@ -81,15 +85,23 @@ def cli_argv(ws: Path, *args: str) -> list[str]:
 
 def start(ws: Path, site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A `distribute` process (not waited for)."""
-    return subprocess.Popen(cli_argv(ws, *args), cwd=ws, env=env or subprocess_env(site), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        cli_argv(ws, *args),
+        cwd=ws,
+        env=env or subprocess_env(site),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
-def run(ws: Path, site: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    ws: Path, site: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """A `distribute` process, waited for."""
-    return subprocess.run(cli_argv(ws, *args), cwd=ws, env=env or subprocess_env(site), text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        cli_argv(ws, *args), cwd=ws, env=env or subprocess_env(site), text=True, capture_output=True, timeout=timeout
+    )
 
 
 def ledger_rows(ws: Path, release_id: str | None = None) -> list[dict[str, object]]:
@@ -98,8 +110,13 @@ def ledger_rows(ws: Path, release_id: str | None = None) -> list[dict[str, objec
     conn.row_factory = sqlite3.Row
     try:
         where = " WHERE release_id = ?" if release_id else ""
-        return [dict(r) for r in conn.execute(f"SELECT * FROM deliveries{where} ORDER BY release_id, channel, seq",
-                                              (release_id,) if release_id else ())]
+        return [
+            dict(r)
+            for r in conn.execute(
+                f"SELECT * FROM deliveries{where} ORDER BY release_id, channel, seq",
+                (release_id,) if release_id else (),
+            )
+        ]
     finally:
         conn.close()
 

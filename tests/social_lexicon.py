@@ -25,7 +25,9 @@ _FORMATS = {
     "did": re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$"),
     "handle": re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"),
     "nsid": re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,62})?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})?)+$"),
-    "at-uri": re.compile(r"^at://(did:[a-z]+:[a-zA-Z0-9._:%-]+|[a-zA-Z0-9.-]+)(/[a-zA-Z0-9.-]+(/[a-zA-Z0-9._~:-]{1,512})?)?$"),
+    "at-uri": re.compile(
+        r"^at://(did:[a-z]+:[a-zA-Z0-9._:%-]+|[a-zA-Z0-9.-]+)(/[a-zA-Z0-9.-]+(/[a-zA-Z0-9._~:-]{1,512})?)?$"
+    ),
     # CIDv1 in base32 ("b...") or CIDv0 ("Qm...").
     "cid": re.compile(r"^(b[a-z2-7]{8,}|Qm[1-9A-HJ-NP-Za-km-z]{44})$"),
     "language": re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"),
@@ -168,17 +170,33 @@ class Lexicons:
             for ref in d["refs"]:
                 key, type_value = self._ref(ref, nsid)
                 if key.split("#")[0] in self.docs:  # only members we hold the lexicon of
-                    members.append({"allOf": [{"$ref": f"#/$defs/{key}"},
-                                              {"properties": {"$type": {"const": type_value}}, "required": ["$type"]}]})
+                    members.append(
+                        {
+                            "allOf": [
+                                {"$ref": f"#/$defs/{key}"},
+                                {"properties": {"$type": {"const": type_value}}, "required": ["$type"]},
+                            ]
+                        }
+                    )
             return {"oneOf": members} if members else {"not": {}}
         if t == "blob":
-            return {"type": "object", "required": ["$type", "ref", "mimeType", "size"],
-                    "properties": {"$type": {"const": "blob"}, "ref": {"type": "object", "required": ["$link"],
-                                   "properties": {"$link": {"type": "string", "format": "cid"}},
-                                   "additionalProperties": False},
-                                   "mimeType": {"type": "string"}, "size": {"type": "integer", "minimum": 0}},
-                    "additionalProperties": False,
-                    "lexBlob": {"accept": d.get("accept"), "maxSize": d.get("maxSize")}}
+            return {
+                "type": "object",
+                "required": ["$type", "ref", "mimeType", "size"],
+                "properties": {
+                    "$type": {"const": "blob"},
+                    "ref": {
+                        "type": "object",
+                        "required": ["$link"],
+                        "properties": {"$link": {"type": "string", "format": "cid"}},
+                        "additionalProperties": False,
+                    },
+                    "mimeType": {"type": "string"},
+                    "size": {"type": "integer", "minimum": 0},
+                },
+                "additionalProperties": False,
+                "lexBlob": {"accept": d.get("accept"), "maxSize": d.get("maxSize")},
+            }
         if t == "unknown":
             return {"type": "object"}
         if t in ("cid-link",):

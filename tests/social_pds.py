@@ -73,7 +73,9 @@ class PdsServer(ApiServer):
     def _authorized(self, seen: Seen) -> Reply | None:
         token = self.bearer(seen)
         if token is None or (token not in self.access):
-            return _err(401, "InvalidToken", "Bad token scope" if token in self.refresh else "Token could not be verified")
+            return _err(
+                401, "InvalidToken", "Bad token scope" if token in self.refresh else "Token could not be verified"
+            )
         if self.access[token]:
             return _err(400, "ExpiredToken", "Token has expired")
         return None
@@ -108,7 +110,9 @@ class PdsServer(ApiServer):
                 return self.problem(f"uploadBlob with Content-Type {mime!r} and {len(seen.body)} bytes")
             cid = raw_cid(seen.body)
             self.blobs[cid] = (mime, seen.body)
-            return Reply(200, {"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(seen.body)}})
+            return Reply(
+                200, {"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(seen.body)}}
+            )
         if route == "POST /xrpc/com.atproto.repo.createRecord":
             return self._create(seen)
         return _err(404, "MethodNotImplemented", "Method Not Implemented")
@@ -121,8 +125,9 @@ class PdsServer(ApiServer):
             return self.problem(f"getRecord parameters {sorted(q)}")
         found = self.records.get(q["rkey"]) if q["repo"] in (self.did, self.handle_name) else None
         if found is None or q["collection"] != "app.bsky.feed.post":
-            return _err(400, "RecordNotFound",
-                        f"Could not locate record: at://{q['repo']}/{q['collection']}/{q['rkey']}")
+            return _err(
+                400, "RecordNotFound", f"Could not locate record: at://{q['repo']}/{q['collection']}/{q['rkey']}"
+            )
         return Reply(200, found)
 
     def _create(self, seen: Seen) -> Reply:
@@ -152,8 +157,15 @@ class PdsServer(ApiServer):
         uri = f"at://{self.did}/app.bsky.feed.post/{rkey}"
         cid = record_cid(record)
         self.records[rkey] = {"uri": uri, "cid": cid, "value": record}
-        return Reply(200, {"uri": uri, "cid": cid, "commit": {"cid": record_cid({"commit": cid}), "rev": rkey},
-                           "validationStatus": "valid"})
+        return Reply(
+            200,
+            {
+                "uri": uri,
+                "cid": cid,
+                "commit": {"cid": record_cid({"commit": cid}), "rev": rkey},
+                "validationStatus": "valid",
+            },
+        )
 
     def _semantics(self, record: dict[str, Any]) -> str | None:
         """What the lexicon cannot say: offsets, blob and reply references."""

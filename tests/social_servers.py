@@ -63,7 +63,9 @@ class ApiServer:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
         self.problems: list[str] = []
-        self._script: dict[str, collections.deque[tuple[str, Reply | None]]] = collections.defaultdict(collections.deque)
+        self._script: dict[str, collections.deque[tuple[str, Reply | None]]] = collections.defaultdict(
+            collections.deque
+        )
         self.lock = threading.RLock()
         self._http: ThreadingHTTPServer | None = None
         self._ids = itertools.count(1)
@@ -82,14 +84,22 @@ class ApiServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                seen = Seen(self.command, parts.path, parse_qs(parts.query),
-                            {k.lower(): v for k, v in self.headers.items()}, body)
+                seen = Seen(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 reply = server._dispatch(seen)
                 if reply is None:  # drop the connection without an answer
                     self.close_connection = True
                     return
-                data = reply.body if isinstance(reply.body, bytes) else (
-                    b"" if reply.body is None else json.dumps(reply.body).encode())
+                data = (
+                    reply.body
+                    if isinstance(reply.body, bytes)
+                    else (b"" if reply.body is None else json.dumps(reply.body).encode())
+                )
                 self.send_response(reply.status)
                 if reply.body is not None and not isinstance(reply.body, bytes):
                     self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -215,8 +225,11 @@ def multipart(seen: Seen) -> dict[str, tuple[str | None, str, bytes]]:
         name = re.search(r'name="([^"]*)"', disposition)
         filename = re.search(r'filename="([^"]*)"', disposition)
         if name:
-            fields[name.group(1)] = (filename.group(1) if filename else None, part.get_content_type(),
-                                     part.get_payload(decode=True) or b"")
+            fields[name.group(1)] = (
+                filename.group(1) if filename else None,
+                part.get_content_type(),
+                part.get_payload(decode=True) or b"",
+            )
     return fields
 
 
@@ -243,12 +256,23 @@ class MastodonServer(ApiServer):
 
     def handle(self, seen: Seen) -> Reply:
         if seen.route == "GET /api/v2/instance":
-            return Reply(200, {"domain": "social.example", "title": "Example social", "version": "4.3.0",
-                               "configuration": {"urls": {"streaming": "wss://social.example"},
-                                                 "statuses": {"max_characters": self.max_characters,
-                                                              "max_media_attachments": 4,
-                                                              "characters_reserved_per_url": self.url_chars},
-                                                 "media_attachments": {"image_size_limit": 16777216}}})
+            return Reply(
+                200,
+                {
+                    "domain": "social.example",
+                    "title": "Example social",
+                    "version": "4.3.0",
+                    "configuration": {
+                        "urls": {"streaming": "wss://social.example"},
+                        "statuses": {
+                            "max_characters": self.max_characters,
+                            "max_media_attachments": 4,
+                            "characters_reserved_per_url": self.url_chars,
+                        },
+                        "media_attachments": {"image_size_limit": 16777216},
+                    },
+                },
+            )
         if self.bearer(seen) != self.token:
             return Reply(401, {"error": "The access token is invalid"})
         if seen.route == "POST /api/v2/media":
@@ -277,10 +301,18 @@ class MastodonServer(ApiServer):
         if len(description) > 1500:
             return Reply(422, {"error": "Validation failed: Description is too long (maximum is 1500 characters)"})
         mid = str(100000 + self.new_id())
-        media = {"id": mid, "type": "image", "url": None if self.media_async else f"{self.url}/media/{mid}.jpg",
-                 "preview_url": f"{self.url}/media/{mid}-small.jpg", "remote_url": None, "text_url": None,
-                 "meta": {}, "description": description, "blurhash": "UFBWY:8_0Jof4nWBj[of00%M-;j[",
-                 "sha256": hashlib.sha256(data).hexdigest()}
+        media = {
+            "id": mid,
+            "type": "image",
+            "url": None if self.media_async else f"{self.url}/media/{mid}.jpg",
+            "preview_url": f"{self.url}/media/{mid}-small.jpg",
+            "remote_url": None,
+            "text_url": None,
+            "meta": {},
+            "description": description,
+            "blurhash": "UFBWY:8_0Jof4nWBj[of00%M-;j[",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
         self.media[mid] = media
         return Reply(202 if self.media_async else 200, dict(media))
 
@@ -291,8 +323,18 @@ class MastodonServer(ApiServer):
         key = seen.headers.get("idempotency-key")
         if not key:
             return self.problem("POST /api/v1/statuses without an Idempotency-Key header")
-        allowed = {"status", "media_ids", "in_reply_to_id", "visibility", "language", "sensitive", "spoiler_text",
-                   "scheduled_at", "poll", "quoted_status_id"}
+        allowed = {
+            "status",
+            "media_ids",
+            "in_reply_to_id",
+            "visibility",
+            "language",
+            "sensitive",
+            "spoiler_text",
+            "scheduled_at",
+            "poll",
+            "quoted_status_id",
+        }
         if set(body) - allowed:
             return self.problem(f"unknown status parameters {sorted(set(body) - allowed)}")
         if not isinstance(body.get("status", ""), str) or not isinstance(body.get("media_ids", []), list):
@@ -317,16 +359,29 @@ class MastodonServer(ApiServer):
             if media is None:
                 return Reply(422, {"error": "Validation failed: Media ids is invalid"})
             if media["url"] is None:
-                return Reply(422, {"error": "Cannot attach files that have not finished processing. Try again in a moment!"})
+                return Reply(
+                    422, {"error": "Cannot attach files that have not finished processing. Try again in a moment!"}
+                )
             attachments.append(media)
         sid = str(110000000000000000 + self.new_id())
-        status = {"id": sid, "created_at": "2025-06-30T00:00:00.000Z", "in_reply_to_id": reply_to,
-                  "in_reply_to_account_id": "1" if reply_to else None, "sensitive": bool(body.get("sensitive")),
-                  "spoiler_text": body.get("spoiler_text", ""), "visibility": body.get("visibility", "public"),
-                  "language": body.get("language"), "uri": f"{self.url}/users/press/statuses/{sid}",
-                  "url": f"{self.url}/@press/{sid}", "content": f"<p>{text}</p>", "media_attachments": attachments,
-                  "account": {"id": "1", "username": "press", "acct": "press"}, "mentions": [], "tags": [],
-                  "text": text}
+        status = {
+            "id": sid,
+            "created_at": "2025-06-30T00:00:00.000Z",
+            "in_reply_to_id": reply_to,
+            "in_reply_to_account_id": "1" if reply_to else None,
+            "sensitive": bool(body.get("sensitive")),
+            "spoiler_text": body.get("spoiler_text", ""),
+            "visibility": body.get("visibility", "public"),
+            "language": body.get("language"),
+            "uri": f"{self.url}/users/press/statuses/{sid}",
+            "url": f"{self.url}/@press/{sid}",
+            "content": f"<p>{text}</p>",
+            "media_attachments": attachments,
+            "account": {"id": "1", "username": "press", "acct": "press"},
+            "mentions": [],
+            "tags": [],
+            "text": text,
+        }
         self.statuses[sid] = status
         self.keys[key] = sid
         return Reply(200, status)
@@ -334,6 +389,7 @@ class MastodonServer(ApiServer):
 
 def oauth1_signature(method: str, url: str, params: dict[str, str], consumer_secret: str, token_secret: str) -> str:
     """RFC 5849 HMAC-SHA1, written from the RFC (independent of the client's library)."""
+
     def enc(value: str) -> str:
         return quote(value, safe="~")
 
@@ -379,8 +435,15 @@ class XServer(ApiServer):
         if not header.startswith("OAuth "):
             return "no OAuth Authorization header"
         params = {unquote(k): unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header[6:])}
-        need = {"oauth_consumer_key", "oauth_nonce", "oauth_signature", "oauth_signature_method", "oauth_timestamp",
-                "oauth_token", "oauth_version"}
+        need = {
+            "oauth_consumer_key",
+            "oauth_nonce",
+            "oauth_signature",
+            "oauth_signature_method",
+            "oauth_timestamp",
+            "oauth_token",
+            "oauth_version",
+        }
         if not need <= set(params):
             return f"OAuth parameters missing: {sorted(need - set(params))}"
         if params["oauth_signature_method"] != "HMAC-SHA1" or params["oauth_version"] != "1.0":
@@ -394,8 +457,9 @@ class XServer(ApiServer):
         for k, values in seen.query.items():
             params[k] = values[0]
         # A JSON body is not part of the signature base string (RFC 5849 §3.4.1.3.1).
-        expected = oauth1_signature(seen.method, f"http://{seen.headers['host']}{seen.path}", params,
-                                    self.consumer_secret, self.access_secret)
+        expected = oauth1_signature(
+            seen.method, f"http://{seen.headers['host']}{seen.path}", params, self.consumer_secret, self.access_secret
+        )
         return None if hmac.compare_digest(signature, expected) else "OAuth signature does not verify"
 
     def handle(self, seen: Seen) -> Reply:
@@ -404,33 +468,69 @@ class XServer(ApiServer):
         why = self._auth(seen)
         if why:
             if why.startswith("unknown") or "verify" in why:
-                return Reply(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
+                return Reply(
+                    401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+                )
             return self.problem(why)
         body = self.json_body(seen)
         if not isinstance(body, dict):
             return self.problem("tweet body must be a JSON object")
-        allowed = {"text", "reply", "media", "quote_tweet_id", "poll", "reply_settings", "for_super_followers_only",
-                   "direct_message_deep_link", "geo", "nullcast"}
+        allowed = {
+            "text",
+            "reply",
+            "media",
+            "quote_tweet_id",
+            "poll",
+            "reply_settings",
+            "for_super_followers_only",
+            "direct_message_deep_link",
+            "geo",
+            "nullcast",
+        }
         if set(body) - allowed or not isinstance(body.get("text"), str):
             return self.problem(f"tweet fields {sorted(body)}")
         reply = body.get("reply")
         if reply is not None:
             if set(reply) - {"in_reply_to_tweet_id", "exclude_reply_user_ids"} or not isinstance(
-                    reply.get("in_reply_to_tweet_id"), str):
+                reply.get("in_reply_to_tweet_id"), str
+            ):
                 return self.problem(f"reply {reply!r}")
             if reply["in_reply_to_tweet_id"] not in self.tweets:
-                return Reply(400, {"errors": [{"parameters": {"reply.in_reply_to_tweet_id": [reply["in_reply_to_tweet_id"]]},
-                                               "message": "The `reply.in_reply_to_tweet_id` query parameter value is invalid"}],
-                                   "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
-                                   "type": "https://api.twitter.com/2/problems/invalid-request"})
+                return Reply(
+                    400,
+                    {
+                        "errors": [
+                            {
+                                "parameters": {"reply.in_reply_to_tweet_id": [reply["in_reply_to_tweet_id"]]},
+                                "message": "The `reply.in_reply_to_tweet_id` query parameter value is invalid",
+                            }
+                        ],
+                        "title": "Invalid Request",
+                        "detail": "One or more parameters to your request was invalid.",
+                        "type": "https://api.twitter.com/2/problems/invalid-request",
+                    },
+                )
         text = body["text"]
         if self.weighted(text) > 280:
-            return Reply(400, {"errors": [{"message": "Your Tweet text is too long."}], "title": "Invalid Request",
-                               "detail": "One or more parameters to your request was invalid.",
-                               "type": "https://api.twitter.com/2/problems/invalid-request"})
+            return Reply(
+                400,
+                {
+                    "errors": [{"message": "Your Tweet text is too long."}],
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.twitter.com/2/problems/invalid-request",
+                },
+            )
         if any(t["text"] == text for t in self.tweets.values()):
-            return Reply(403, {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                               "type": "about:blank", "title": "Forbidden", "status": 403})
+            return Reply(
+                403,
+                {
+                    "detail": "You are not allowed to create a Tweet with duplicate content.",
+                    "type": "about:blank",
+                    "title": "Forbidden",
+                    "status": 403,
+                },
+            )
         tid = str(1800000000000000000 + self.new_id())
         self.tweets[tid] = {"id": tid, "text": text, "in_reply_to": reply and reply["in_reply_to_tweet_id"]}
         return Reply(201, {"data": {"id": tid, "text": text, "edit_history_tweet_ids": [tid]}})
@@ -458,7 +558,7 @@ def little_text_problem(text: str) -> str | None:
             i += m.end()
             continue
         if ch in _LITTLE_RESERVED:
-            return f"unescaped reserved character {ch!r} at {i}: {text[max(0, i - 20):i + 20]!r}"
+            return f"unescaped reserved character {ch!r} at {i}: {text[max(0, i - 20) : i + 20]!r}"
         i += 1
     return None
 
@@ -477,21 +577,40 @@ class LinkedInServer(ApiServer):
         if seen.route != "POST /rest/posts":
             return Reply(404, {"status": 404, "message": "Resource not found"})
         if self.bearer(seen) != self.token:
-            return Reply(401, {"status": 401, "serviceErrorCode": 65600, "code": "INVALID_ACCESS_TOKEN",
-                               "message": "Invalid access token"})
+            return Reply(
+                401,
+                {
+                    "status": 401,
+                    "serviceErrorCode": 65600,
+                    "code": "INVALID_ACCESS_TOKEN",
+                    "message": "Invalid access token",
+                },
+            )
         version = seen.headers.get("linkedin-version", "")
         if not re.fullmatch(r"\d{6}", version):
             return self.problem(f"Linkedin-Version header {version!r} is not YYYYMM")
         if version not in self.active_versions:
-            return Reply(426, {"status": 426, "code": "NONEXISTENT_VERSION",
-                               "message": f"Requested version {version} is not active"})
+            return Reply(
+                426,
+                {"status": 426, "code": "NONEXISTENT_VERSION", "message": f"Requested version {version} is not active"},
+            )
         if seen.headers.get("x-restli-protocol-version") != "2.0.0":
             return self.problem("X-Restli-Protocol-Version must be 2.0.0")
         body = self.json_body(seen)
         if not isinstance(body, dict):
             return self.problem("post body must be a JSON object")
-        allowed = {"author", "commentary", "visibility", "distribution", "content", "lifecycleState",
-                   "isReshareDisabledByAuthor", "contentLandingPage", "contentCallToActionLabel", "reshareContext"}
+        allowed = {
+            "author",
+            "commentary",
+            "visibility",
+            "distribution",
+            "content",
+            "lifecycleState",
+            "isReshareDisabledByAuthor",
+            "contentLandingPage",
+            "contentCallToActionLabel",
+            "reshareContext",
+        }
         required = {"author", "commentary", "visibility", "distribution", "lifecycleState"}
         if set(body) - allowed or not required <= set(body):
             return self.problem(f"post fields {sorted(body)}; required {sorted(required)}")
@@ -502,8 +621,11 @@ class LinkedInServer(ApiServer):
         if body["lifecycleState"] != "PUBLISHED":
             return self.problem(f"lifecycleState {body['lifecycleState']!r}")
         dist = body["distribution"]
-        if (dist.get("feedDistribution") not in ("MAIN_FEED", "NONE") or not isinstance(dist.get("targetEntities"), list)
-                or not isinstance(dist.get("thirdPartyDistributionChannels"), list)):
+        if (
+            dist.get("feedDistribution") not in ("MAIN_FEED", "NONE")
+            or not isinstance(dist.get("targetEntities"), list)
+            or not isinstance(dist.get("thirdPartyDistributionChannels"), list)
+        ):
             return self.problem(f"distribution {dist!r}")
         why = little_text_problem(body["commentary"])
         if why:
@@ -516,8 +638,10 @@ class LinkedInServer(ApiServer):
             if set(content) != {"article"} or not isinstance(article, dict):
                 return self.problem(f"content {content!r}")
             if set(article) - {"source", "title", "description", "thumbnail", "thumbnailAltText"} or not (
-                    isinstance(article.get("source"), str) and article["source"].startswith("http")
-                    and isinstance(article.get("title"), str)):
+                isinstance(article.get("source"), str)
+                and article["source"].startswith("http")
+                and isinstance(article.get("title"), str)
+            ):
                 return self.problem(f"article {article!r}")
         urn = f"urn:li:share:{7000000000000000000 + self.new_id()}"
         self.posts[urn] = body
@@ -601,8 +725,9 @@ class ThreadsServer(ApiServer):
             return self.problem(f"publish parameters {sorted(params)}")
         c = self.containers.get(params["creation_id"])
         if c is None or c["status"] != "FINISHED":
-            return _graph_error("The media is not ready for publishing, please wait for a moment", 9007,
-                                "THApiException")
+            return _graph_error(
+                "The media is not ready for publishing, please wait for a moment", 9007, "THApiException"
+            )
         c["status"] = "PUBLISHED"
         mid = str(17900000000000000 + self.new_id())
         self.posts[mid] = {"text": c["text"], "reply_to": c.get("reply_to_id"), "link": c.get("link_attachment")}

@@ -30,8 +30,12 @@ def secrets_for(channel: str) -> dict[str, str]:
         return {"LINKEDIN_TOKEN": LinkedInServer.token}
     if channel == "threads":
         return {"THREADS_TOKEN": ThreadsServer.token}
-    return {"X_API_KEY": XServer.consumer_key, "X_API_SECRET": XServer.consumer_secret,
-            "X_ACCESS_TOKEN": XServer.access_token, "X_ACCESS_TOKEN_SECRET": XServer.access_secret}
+    return {
+        "X_API_KEY": XServer.consumer_key,
+        "X_API_SECRET": XServer.consumer_secret,
+        "X_ACCESS_TOKEN": XServer.access_token,
+        "X_ACCESS_TOKEN_SECRET": XServer.access_secret,
+    }
 
 
 def toml_value(value: Any) -> str:
@@ -90,6 +94,7 @@ def render(ws: Path, release: Path | str, channel: str) -> Rendered:
 
 def png(width: int = 2, height: int = 1, pad: int = 0) -> bytes:
     """A valid PNG (grey pixels), optionally padded with an ancillary chunk to a given size."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -100,17 +105,20 @@ def png(width: int = 2, height: int = 1, pad: int = 0) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IEND", b"")
 
 
-FRONT = '''
+FRONT = """
 title = "{title}"
 summary = "{summary}"
 publish_at = 2025-06-30T09:00:00+09:00
 url = "https://en.asaninst.org/press/2025-06-30-nato-summit-brief"
 tags = {tags}
-'''
+"""
 
 
-def front(title: str = "Managing Decline? NATO's Uneasy Future After the 2025 Summit",
-          summary: str = "What the 2025 NATO Summit reveals about the alliance.",
-          tags: list[str] | None = None, extra: str = "") -> str:
+def front(
+    title: str = "Managing Decline? NATO's Uneasy Future After the 2025 Summit",
+    summary: str = "What the 2025 NATO Summit reveals about the alliance.",
+    tags: list[str] | None = None,
+    extra: str = "",
+) -> str:
     tags = ["NATO", "South Korea"] if tags is None else tags
     return FRONT.format(title=title, summary=summary, tags=json.dumps(tags, ensure_ascii=False)) + extra

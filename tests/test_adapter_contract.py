@@ -91,7 +91,9 @@ def test_render_is_deterministic_keyed_hashed_and_secret_free(wired, adapter: st
 
 
 @pytest.mark.parametrize("adapter, channel", _all_channels())
-def test_render_told_a_due_time_is_deterministic_and_keeps_the_same_deliveries(wired, adapter: str, channel: str) -> None:
+def test_render_told_a_due_time_is_deterministic_and_keeps_the_same_deliveries(
+    wired, adapter: str, channel: str
+) -> None:
     ws_root, wire, _ = wired
     ws = Workspace(ws_root / "config.toml")
     (p,) = plan(ws, load_release(ws_root / EXAMPLE_RELEASE, ws), [channel])

@@ -25,8 +25,18 @@ def tree_digest(folder: Path) -> dict[str, str]:
 def test_init_creates_a_workspace_that_validates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISTRIBUTE_CONFIG", raising=False)
     runner = CliRunner()
-    identity = ["--name", "Example Press", "--website", "https://press.example.org",
-                "--sender", "Press <press@example.org>", "--timezone", "Asia/Seoul", "--language", "en"]
+    identity = [
+        "--name",
+        "Example Press",
+        "--website",
+        "https://press.example.org",
+        "--sender",
+        "Press <press@example.org>",
+        "--timezone",
+        "Asia/Seoul",
+        "--language",
+        "en",
+    ]
     result = runner.invoke(command, ["init", str(tmp_path / "new"), *identity])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "new" / "config.toml").is_file()
@@ -41,7 +51,9 @@ def test_init_creates_a_workspace_that_validates(tmp_path: Path, monkeypatch: py
 def test_validate_reports_every_channel(cli, workspace: Path) -> None:
     result = cli("validate", EXAMPLE_RELEASE)
     assert result.exit_code == 0, result.stderr
-    enabled = [p.stem for p in sorted((workspace / "channels").glob("*.toml")) if "enabled = false" not in p.read_text()]
+    enabled = [
+        p.stem for p in sorted((workspace / "channels").glob("*.toml")) if "enabled = false" not in p.read_text()
+    ]
     for name in enabled:
         assert re.search(rf"^  {re.escape(name)} \(\w+\): ok", result.stdout, re.M), name
     assert "KST" in result.stdout and "UTC" in result.stdout
@@ -65,7 +77,9 @@ def test_preview_html_is_one_self_contained_page(cli, workspace: Path) -> None:
     # self-contained: no stylesheet, script or image fetched from elsewhere
     assert not re.search(r"""<(link|script)\b|\bsrc=["']https?:""", page)
     sections = page.count("<section>")
-    assert sections == len([p for p in (workspace / "channels").glob("*.toml") if "enabled = false" not in p.read_text()])
+    assert sections == len(
+        [p for p in (workspace / "channels").glob("*.toml") if "enabled = false" not in p.read_text()]
+    )
 
 
 def test_dry_run_writes_the_outbox_contract_and_is_byte_identical(cli, workspace: Path) -> None:

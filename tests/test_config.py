@@ -43,7 +43,9 @@ def workspace_with(root: Path, channel_toml: str, config_toml: str = "") -> Work
 
 
 def test_channel_settings_are_typed_and_paths_relative_to_config(tmp_path: Path) -> None:
-    ws = workspace_with(tmp_path / "w", 'adapter = "plain"\nfrom = "Press <p@x.org>"\nfolder = "drop"\ntoken = { env = "TOK" }\n')
+    ws = workspace_with(
+        tmp_path / "w", 'adapter = "plain"\nfrom = "Press <p@x.org>"\nfolder = "drop"\ntoken = { env = "TOK" }\n'
+    )
     ch = ws.channels["out"]
     assert ch.settings.sender == "Press <p@x.org>"
     assert ch.settings.folder == (tmp_path / "w" / "drop").resolve()
@@ -53,13 +55,17 @@ def test_channel_settings_are_typed_and_paths_relative_to_config(tmp_path: Path)
 @pytest.mark.parametrize(
     "toml, line, fragment",
     [
-        ('adapter = "plain"\nendpont = "x"\n', 2, "unknown key 'endpont' in channel 'out' (adapter 'plain'); known keys:"),
+        (
+            'adapter = "plain"\nendpont = "x"\n',
+            2,
+            "unknown key 'endpont' in channel 'out' (adapter 'plain'); known keys:",
+        ),
         ('adapter = "plain"\n[smtp]\nhost = "h"\nport2 = 1\n', 4, "unknown key 'port2' in [smtp]"),
         ('adapter = "plian"\n', 1, "unknown adapter 'plian'; known adapters:"),
-        ('adapter = "plain"\ntoken = "s3cr3t-literal"\n', 2, 'token is a secret: give it by reference'),
+        ('adapter = "plain"\ntoken = "s3cr3t-literal"\n', 2, "token is a secret: give it by reference"),
         ('adapter = "plain"\nenabled = "yes"\n', 2, "enabled must be true or false"),
         ('adapter = "plain"\nat = "tomorrow"\n', 2, "neither an offset"),
-        ('enabled = true\n', 1, 'missing adapter = "..."'),
+        ("enabled = true\n", 1, 'missing adapter = "..."'),
     ],
 )
 def test_bad_channel_file_names_file_line_and_key(tmp_path: Path, toml: str, line: int, fragment: str) -> None:
@@ -122,5 +128,7 @@ def test_missing_secret_names_the_variable_and_a_revealed_one_is_masked(monkeypa
 def test_missing_secrets_are_listed_per_channel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOK_A", raising=False)
     monkeypatch.setenv("TOK_B", "set-value")
-    ws = workspace_with(tmp_path / "w", 'adapter = "plain"\ntoken = { env = "TOK_A" }\n[smtp]\npassword = { env = "TOK_B" }\n')
+    ws = workspace_with(
+        tmp_path / "w", 'adapter = "plain"\ntoken = { env = "TOK_A" }\n[smtp]\npassword = { env = "TOK_B" }\n'
+    )
     assert ws.channels["out"].missing_secrets() == ["TOK_A"]

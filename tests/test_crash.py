@@ -67,7 +67,9 @@ def check_exactly_once(ws: Path, sink, api, count: int = N) -> dict[str, int]:  
     return states(rows)
 
 
-def test_four_send_due_processes_at_once_deliver_everything_exactly_once(lws: Path, plugin_site: Path, sink, api) -> None:  # type: ignore[no-untyped-def]
+def test_four_send_due_processes_at_once_deliver_everything_exactly_once(
+    lws: Path, plugin_site: Path, sink, api
+) -> None:  # type: ignore[no-untyped-def]
     setup(lws, sink, api)
     procs = [start(lws, plugin_site, "send", "--due") for _ in range(4)]
     codes = [p.wait(120) for p in procs]
@@ -77,10 +79,12 @@ def test_four_send_due_processes_at_once_deliver_everything_exactly_once(lws: Pa
     assert len(senders) >= 2, "the four processes should have shared the work"
 
 
-@pytest.mark.parametrize("stage, at", [("data", 1), ("data", 2), ("data", 777), ("data", N),
-                                       ("rcpt", 1), ("rcpt", 1500)])
+@pytest.mark.parametrize(
+    "stage, at", [("data", 1), ("data", 2), ("data", 777), ("data", N), ("rcpt", 1), ("rcpt", 1500)]
+)
 def test_newsletter_killed_with_a_message_in_hand_resumes_and_reports_it_in_doubt(
-        lws: Path, plugin_site: Path, sink, api, stage: str, at: int) -> None:  # type: ignore[no-untyped-def]
+    lws: Path, plugin_site: Path, sink, api, stage: str, at: int
+) -> None:  # type: ignore[no-untyped-def]
     setup(lws, sink, api)
     gate = sink.gate if stage == "data" else sink.rcpt_gate
     gate.at = at
@@ -102,7 +106,8 @@ def test_newsletter_killed_with_a_message_in_hand_resumes_and_reports_it_in_doub
 
 @pytest.mark.parametrize("part", [1, 2, 3])
 def test_thread_killed_after_the_server_made_a_post_resumes_without_a_duplicate(
-        lws: Path, plugin_site: Path, sink, api, part: int) -> None:  # type: ignore[no-untyped-def]
+    lws: Path, plugin_site: Path, sink, api, part: int
+) -> None:  # type: ignore[no-untyped-def]
     setup(lws, sink, api, count=2)
     api.gate.at = part
     proc = start(lws, plugin_site, "send", "--due")
@@ -117,7 +122,8 @@ def test_thread_killed_after_the_server_made_a_post_resumes_without_a_duplicate(
 
 @pytest.mark.parametrize("after", [1, 40, 333, 1200, 1999])
 def test_newsletter_killed_anywhere_loses_nothing_and_doubles_nothing(
-        lws: Path, plugin_site: Path, sink, api, after: int) -> None:  # type: ignore[no-untyped-def]
+    lws: Path, plugin_site: Path, sink, api, after: int
+) -> None:  # type: ignore[no-untyped-def]
     setup(lws, sink, api)
     proc = start(lws, plugin_site, "send", "--due")
     wait_for(lambda: len(sink) >= after or proc.poll() is not None, what=f"{after} messages")

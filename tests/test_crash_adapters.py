@@ -31,8 +31,12 @@ def api():
 def mastodon_thread(ws: Path, api, monkeypatch: pytest.MonkeyPatch) -> int:  # type: ignore[no-untyped-def]
     """A Mastodon channel on the loopback server and a release long enough for a thread; returns its parts."""
     monkeypatch.setenv("MASTODON_TOKEN", TOKEN)
-    write_channel(ws, "mastodon", f'adapter = "mastodon"\ninstance = "{api.url}"\n'
-                                  'token = { env = "MASTODON_TOKEN" }\nthread = true\ntimeout = 10\n')
+    write_channel(
+        ws,
+        "mastodon",
+        f'adapter = "mastodon"\ninstance = "{api.url}"\n'
+        'token = { env = "MASTODON_TOKEN" }\nthread = true\ntimeout = 10\n',
+    )
     write_release(ws, "r1", extra=f'[channel.mastodon]\ntext = "{LONG}"\nthread = true')
     result = invoke(ws, "schedule", "releases/r1.md", "--late")  # dated in the past: due at once
     assert result.exit_code == 0, result.output
@@ -57,8 +61,9 @@ def check_thread(ws: Path, api, parts: int) -> None:  # type: ignore[no-untyped-
     assert all(TOKEN not in str(r) for r in rows)
 
 
-def test_four_processes_post_a_mastodon_thread_once(lws: Path, plugin_site: Path, api,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_four_processes_post_a_mastodon_thread_once(
+    lws: Path, plugin_site: Path, api, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     parts = mastodon_thread(lws, api, monkeypatch)
     procs = [start(lws, plugin_site, "send", "--due", env=env(plugin_site)) for _ in range(4)]
     codes = [p.wait(120) for p in procs]
@@ -68,7 +73,8 @@ def test_four_processes_post_a_mastodon_thread_once(lws: Path, plugin_site: Path
 
 @pytest.mark.parametrize("at", [1, 2, 3])
 def test_mastodon_thread_killed_after_a_post_was_made_resumes_without_a_duplicate(
-        lws: Path, plugin_site: Path, api, monkeypatch: pytest.MonkeyPatch, at: int) -> None:  # type: ignore[no-untyped-def]
+    lws: Path, plugin_site: Path, api, monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:  # type: ignore[no-untyped-def]
     parts = mastodon_thread(lws, api, monkeypatch)
     api.gate.at = at  # the server made post `at` and holds its answer
     proc = start(lws, plugin_site, "send", "--due", env=env(plugin_site))
@@ -92,8 +98,13 @@ CONNECTIONS = 2
 def newsletter(ws: Path, sink, count: int = N) -> None:  # type: ignore[no-untyped-def]
     """The built-in email adapter mailing `count` subscribers through the loopback SMTP server."""
     (ws / "lists").mkdir(exist_ok=True)
-    (ws / "lists" / "big.csv").write_text("email,name\n" + "".join(f"r{i}@example.org,Reader {i}\n" for i in range(count)))
-    write_channel(ws, "newsletter", f"""\
+    (ws / "lists" / "big.csv").write_text(
+        "email,name\n" + "".join(f"r{i}@example.org,Reader {i}\n" for i in range(count))
+    )
+    write_channel(
+        ws,
+        "newsletter",
+        f"""\
         adapter = "email"
         from = "Press Office <press@example.org>"
         recipients = "lists/big.csv"
@@ -105,7 +116,8 @@ def newsletter(ws: Path, sink, count: int = N) -> None:  # type: ignore[no-untyp
         security = "none"
         connections = {CONNECTIONS}
         timeout = 10
-        """)
+        """,
+    )
 
 
 def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -123,8 +135,9 @@ def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:  # type: ignor
     return states(rows)
 
 
-def test_four_processes_mail_a_newsletter_and_post_a_thread_once(lws: Path, plugin_site: Path, sink, api,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_four_processes_mail_a_newsletter_and_post_a_thread_once(
+    lws: Path, plugin_site: Path, sink, api, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     newsletter(lws, sink)
     parts = mastodon_thread(lws, api, monkeypatch)
     procs = [start(lws, plugin_site, "send", "--due", env=env(plugin_site)) for _ in range(4)]
@@ -136,7 +149,8 @@ def test_four_processes_mail_a_newsletter_and_post_a_thread_once(lws: Path, plug
 
 @pytest.mark.parametrize("at", [1, 2, 999])
 def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_doubt_per_connection(
-        lws: Path, plugin_site: Path, sink, at: int) -> None:  # type: ignore[no-untyped-def]
+    lws: Path, plugin_site: Path, sink, at: int
+) -> None:  # type: ignore[no-untyped-def]
     newsletter(lws, sink)
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0

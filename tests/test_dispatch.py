@@ -37,8 +37,9 @@ def newsletter(ws: Path, sink, count: int = 3, extra: str = "") -> None:  # type
 
 
 def social(ws: Path, api, parts: int = 3) -> None:  # type: ignore[no-untyped-def]
-    write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = {parts}\n'
-                                'token = { env = "LOOP_TOKEN" }\n')
+    write_channel(
+        ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = {parts}\ntoken = {{ env = "LOOP_TOKEN" }}\n'
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +143,10 @@ def test_a_permanent_failure_stops_at_once_and_the_rest_of_the_thread_with_it(lw
     assert result.exit_code == 3
     rows = {r["key"]: r for r in ledger_rows(lws)}
     assert rows["r1/social/thread/1"]["state"] == "failed" and rows["r1/social/thread/1"]["attempts"] == 1
-    assert rows["r1/social/thread/2"]["state"] == "failed" and "r1/social/thread/1" in rows["r1/social/thread/2"]["last_error"]
+    assert (
+        rows["r1/social/thread/2"]["state"] == "failed"
+        and "r1/social/thread/1" in rows["r1/social/thread/2"]["last_error"]
+    )
     assert rows["r1/social/thread/3"]["state"] == "failed"
     assert rows["r1/newsletter/r1@example.org/email"]["state"] == "failed"
     assert rows["r1/newsletter/r1@example.org/email"]["last_error"] == "refused: 550"
@@ -180,8 +184,11 @@ def test_in_doubt_is_reported_and_resent_only_when_asked(lws: Path, sink) -> Non
     schedule(lws)
     db = sqlite3.connect(lws / ".distribute/state.db")
     with db:  # as a crashed process on this host leaves it: handed over, holder gone
-        db.execute("UPDATE deliveries SET state = 'sending', claim_token = 't', claimed_by = ? "
-                   "WHERE target = 'r0@example.org'", (f"{os.uname().nodename} 999999999 1",))
+        db.execute(
+            "UPDATE deliveries SET state = 'sending', claim_token = 't', claimed_by = ? "
+            "WHERE target = 'r0@example.org'",
+            (f"{os.uname().nodename} 999999999 1",),
+        )
     result = send_due(lws, DUE)
     assert result.exit_code == 3 and "1 deliveries interrupted by an earlier crash are IN DOUBT" in result.stderr
     assert list(sink.per_recipient()) == ["r1@example.org"]
@@ -217,8 +224,11 @@ def test_exit_code_four_when_nothing_was_ever_scheduled(lws: Path) -> None:
 
 
 def test_an_adapter_that_breaks_stops_its_channel_only_and_is_treated_like_a_crash(lws: Path, api, sink) -> None:  # type: ignore[no-untyped-def]
-    write_channel(lws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\nexplode = 2\n'
-                                 'token = { env = "LOOP_TOKEN" }\n')
+    write_channel(
+        lws,
+        "social",
+        f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\nexplode = 2\ntoken = {{ env = "LOOP_TOKEN" }}\n',
+    )
     newsletter(lws, sink)
     schedule(lws)
     result = send_due(lws, DUE)

@@ -23,7 +23,11 @@ def cron(ws: Path, site: Path, *args: str, env: dict[str, str] | None = None) ->
     """Run `distribute send --due` as cron would; (exit code, top-level modules imported, stderr)."""
     argv = [sys.executable, "-X", "importtime", *cli_argv(ws, *(args or ("send", "--due")))[1:]]
     done = subprocess.run(argv, cwd=ws, env=env or subprocess_env(site), capture_output=True, text=True, timeout=60)
-    modules = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if line.startswith("import time:")}
+    modules = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     messages = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("import time:"))
     return done.returncode, modules, messages
 
@@ -63,8 +67,10 @@ def test_a_claim_left_by_a_dead_process_makes_cron_take_the_full_path(lws: Path,
         assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0  # due at once
         db = sqlite3.connect(lws / ".distribute/state.db")
         with db:  # both claimed (never handed) by a process that no longer exists
-            db.execute("UPDATE deliveries SET state = 'claimed', claim_token = 't', claimed_by = ?",
-                       (f"{os.uname().nodename} 999999999 1",))
+            db.execute(
+                "UPDATE deliveries SET state = 'claimed', claim_token = 't', claimed_by = ?",
+                (f"{os.uname().nodename} 999999999 1",),
+            )
         code, modules, err = cron(lws, plugin_site)
         assert code == 0 and "sqlalchemy" in modules and len(sink) == 2, err
         assert {r["state"] for r in ledger_rows(lws)} == {"sent"}
@@ -92,24 +98,30 @@ def test_other_commands_and_databases_take_the_full_path(lws: Path, plugin_site:
     code, modules, _ = cron(lws, plugin_site, "status")
     assert "click" in modules
     config = lws / "config.toml"
-    config.write_text(config.read_text().replace('database = ".distribute/state.db"',
-                                                 'database = "postgresql+psycopg://nobody@127.0.0.1:1/none"'))
+    config.write_text(
+        config.read_text().replace(
+            'database = ".distribute/state.db"', 'database = "postgresql+psycopg://nobody@127.0.0.1:1/none"'
+        )
+    )
     code, modules, err = cron(lws, plugin_site)
     assert code == 1 and "sqlalchemy" in modules, err
 
 
-@pytest.mark.parametrize("text", [
-    'database = "x.db"\n',
-    "database = 'x.db' # comment\n",
-    'timezone = "UTC"\n\n[organization]\ndatabase = "not-top-level"\n',
-    '# database = "commented"\n',
-    '"database" = "quoted-key.db"\n',
-    'database = "sqlite:////abs/x.db"\n',
-    'database = "with\\\\escape.db"\n',
-    'notes = """\ndatabase = "inside a string"\n"""\n',
-    'list = [\n  ["a"],\n]\ndatabase = "after-array.db"\n',
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'database = "x.db"\n',
+        "database = 'x.db' # comment\n",
+        'timezone = "UTC"\n\n[organization]\ndatabase = "not-top-level"\n',
+        '# database = "commented"\n',
+        '"database" = "quoted-key.db"\n',
+        'database = "sqlite:////abs/x.db"\n',
+        'database = "with\\\\escape.db"\n',
+        'notes = """\ndatabase = "inside a string"\n"""\n',
+        'list = [\n  ["a"],\n]\ndatabase = "after-array.db"\n',
+        "",
+    ],
+)
 def test_the_database_setting_reader_agrees_with_tomllib_or_defers_to_it(tmp_path: Path, text: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text(text)
@@ -127,16 +139,27 @@ def test_cron_stays_quiet_when_all_went_well_and_a_terminal_gets_a_progress_bar(
         write_release(lws, "r2")
         assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0  # both due at once
         assert invoke(lws, "schedule", "releases/r2.md", "--late").exit_code == 0
-        quiet = subprocess.run(cli_argv(lws, "send", "--due"), cwd=lws, env=subprocess_env(plugin_site),
-                               capture_output=True, text=True, timeout=60)
+        quiet = subprocess.run(
+            cli_argv(lws, "send", "--due"),
+            cwd=lws,
+            env=subprocess_env(plugin_site),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""  # cron mails nothing
         assert len(sink) == 60
         assert invoke(lws, "schedule", "releases/r1.md", "--at", "now").exit_code == 0  # sent rows stay sent
         write_release(lws, "r3")
         assert invoke(lws, "schedule", "releases/r3.md", "--late").exit_code == 0
         main, side = pty.openpty()
-        proc = subprocess.Popen(cli_argv(lws, "send", "--due"), cwd=lws, env=subprocess_env(plugin_site),
-                                stdout=subprocess.PIPE, stderr=side)
+        proc = subprocess.Popen(
+            cli_argv(lws, "send", "--due"),
+            cwd=lws,
+            env=subprocess_env(plugin_site),
+            stdout=subprocess.PIPE,
+            stderr=side,
+        )
         os.close(side)
         chunks = []
         while True:  # read the terminal while the process draws on it (until it closes its end)

@@ -10,7 +10,9 @@ from distribute.workspace.reference import generate
 
 def test_reference_is_current() -> None:
     current = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
-    assert current == generate(), "docs/reference.md is stale: run `python -m distribute.workspace.reference > docs/reference.md`"
+    assert current == generate(), (
+        "docs/reference.md is stale: run `python -m distribute.workspace.reference > docs/reference.md`"
+    )
 
 
 def test_every_command_and_adapter_is_in_the_docs() -> None:

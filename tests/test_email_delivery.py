@@ -35,8 +35,11 @@ def test_maildir_delivery_is_readable_by_mailbox(workspace: Path) -> None:
         assert stored[o.delivery.meta["message_id"]].replace(b"\n", b"\r\n") == o.delivery.files[0].data
 
 
-def test_the_readme_command_sends_the_example_with_no_credentials(workspace: Path, cli,  # type: ignore[no-untyped-def]
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_readme_command_sends_the_example_with_no_credentials(
+    workspace: Path,
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("UNSUBSCRIBE_KEY")
     result = cli("send", EXAMPLE_RELEASE, "--late")  # as in the README: the example is dated 2025-06-30
     assert result.exit_code == 0, result.output + result.stderr
@@ -68,8 +71,11 @@ def test_dry_run_writes_eml_files_and_manifest_byte_identical_twice(workspace: P
     assert KEY.encode() not in everything, "the unsubscribe key never reaches a payload"
 
 
-def test_dry_run_without_the_key_notes_it_and_uses_placeholders(workspace: Path, cli,  # type: ignore[no-untyped-def]
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dry_run_without_the_key_notes_it_and_uses_placeholders(
+    workspace: Path,
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("UNSUBSCRIBE_KEY")
     result = cli("send", EXAMPLE_RELEASE, "--dry-run", "--outbox", "out", "-c", "newsletter")
     assert result.exit_code == 0
@@ -97,12 +103,21 @@ def test_dkim_signature_verifies_and_covers_the_unsubscribe_headers(workspace: P
         assert dkim.verify(data, dnsfunc=dns)
         signature = parse(data)["DKIM-Signature"]
         signed = re.search(r"h=([^;]+)", re.sub(r"\s+", "", str(signature))).group(1).lower().split(":")
-        for header in ("from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe",
-                       "list-unsubscribe-post"):
+        for header in (
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "list-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ):
             assert header in signed
         assert "d=asaninst.org" in str(signature) and "s=news2025" in str(signature)
-        forged = data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-                              b"List-Unsubscribe-Post: List-Unsubscribe=Nothing")
+        forged = data.replace(
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: List-Unsubscribe=Nothing"
+        )
         assert not dkim.verify(forged, dnsfunc=dns), "changing a signed unsubscribe header breaks the signature"
     assert set(asked) == {b"news2025._domainkey.asaninst.org."}
 

@@ -56,11 +56,22 @@ def postmark_handler(seen: list[list[dict]], refuse: set[str]):  # type: ignore[
         for i, item in enumerate(batch):
             to = item["To"].rpartition("<")[2].strip(">")
             if to in refuse:
-                answers.append({"ErrorCode": 406, "Message": "You tried to send to recipient(s) that have been "
-                                "marked as inactive."})
+                answers.append(
+                    {
+                        "ErrorCode": 406,
+                        "Message": "You tried to send to recipient(s) that have been marked as inactive.",
+                    }
+                )
             else:
-                answers.append({"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{len(seen)}-{i}",
-                                "SubmittedAt": "2025-06-30T09:00:00Z", "To": item["To"]})
+                answers.append(
+                    {
+                        "ErrorCode": 0,
+                        "Message": "OK",
+                        "MessageID": f"pm-{len(seen)}-{i}",
+                        "SubmittedAt": "2025-06-30T09:00:00Z",
+                        "To": item["To"],
+                    }
+                )
         return Response(json.dumps(answers), status=200, content_type="application/json")
 
     return handle
@@ -69,9 +80,14 @@ def postmark_handler(seen: list[list[dict]], refuse: set[str]):  # type: ignore[
 def test_postmark_batches_with_per_message_results(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
     seen: list[list[dict]] = []
     httpserver.expect_request("/email/batch", method="POST").respond_with_handler(
-        postmark_handler(seen, {"reader@example.org"}))
-    use(workspace, "postmark", f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\nbatch = 3\n'
-                               f'base_url = "{httpserver.url_for("/").rstrip("/")}"')
+        postmark_handler(seen, {"reader@example.org"})
+    )
+    use(
+        workspace,
+        "postmark",
+        f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\nbatch = 3\n'
+        f'base_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     deliveries, outcomes = deliver_all(workspace)
     assert [len(b) for b in seen] == [3, 1], "batches of the configured size"
     assert outcomes["reader@example.org"].error is not None and not outcomes["reader@example.org"].error.retryable
@@ -94,16 +110,33 @@ def test_postmark_batches_with_per_message_results(workspace: Path, httpserver) 
     assert items["김민지 <kim.minji@example.org>"]["TextBody"].startswith("Dear 김민지,")
 
 
-@pytest.mark.parametrize("status, retryable, in_doubt, wait", [
-    (429, True, False, 30.0), (503, True, False, 30.0), (500, True, True, 30.0), (401, False, False, None),
-    (422, False, False, None)])
-def test_postmark_http_errors_are_mapped(workspace: Path, httpserver, status: int, retryable: bool,  # type: ignore[no-untyped-def]
-                                         in_doubt: bool, wait: float | None) -> None:
+@pytest.mark.parametrize(
+    "status, retryable, in_doubt, wait",
+    [
+        (429, True, False, 30.0),
+        (503, True, False, 30.0),
+        (500, True, True, 30.0),
+        (401, False, False, None),
+        (422, False, False, None),
+    ],
+)
+def test_postmark_http_errors_are_mapped(
+    workspace: Path,
+    httpserver,
+    status: int,
+    retryable: bool,  # type: ignore[no-untyped-def]
+    in_doubt: bool,
+    wait: float | None,
+) -> None:
     headers = {"Retry-After": "30"} if status in (429, 503, 500) else {}
     httpserver.expect_request("/email/batch").respond_with_json(
-        {"ErrorCode": 10 if status == 401 else 300, "Message": "Request failed"}, status=status, headers=headers)
-    use(workspace, "postmark", f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\n'
-                               f'base_url = "{httpserver.url_for("/").rstrip("/")}"')
+        {"ErrorCode": 10 if status == 401 else 300, "Message": "Request failed"}, status=status, headers=headers
+    )
+    use(
+        workspace,
+        "postmark",
+        f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\nbase_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     _, outcomes = deliver_all(workspace)
     assert len(httpserver.log) == 1, "one batch request for the four recipients"
     for outcome in outcomes.values():
@@ -119,17 +152,27 @@ def test_postmark_sends_attachments_as_documented(workspace: Path, httpserver) -
 
     (workspace / "files").mkdir()
     (workspace / "files" / "brief.pdf").write_bytes(b"%PDF-1.4 brief")
-    write_release(workspace, "files", 'title = "Files"\npublish_at = 2025-07-01T09:00:00+09:00\n'
-                  '[[attachments]]\npath = "files/brief.pdf"\ntitle = "Brief"')
+    write_release(
+        workspace,
+        "files",
+        'title = "Files"\npublish_at = 2025-07-01T09:00:00+09:00\n'
+        '[[attachments]]\npath = "files/brief.pdf"\ntitle = "Brief"',
+    )
     seen: list[list[dict]] = []
     httpserver.expect_request("/email/batch").respond_with_handler(postmark_handler(seen, set()))
-    use(workspace, "postmark", f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\n'
-                               f'base_url = "{httpserver.url_for("/").rstrip("/")}"')
+    use(
+        workspace,
+        "postmark",
+        f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\nbase_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     adapter, channel, deliveries = adapter_for(workspace, "newsletter", "releases/files.md")
     assert all(o.error is None for o in adapter.deliver_many(iter(deliveries), channel))
     (attachment,) = seen[0][0]["Attachments"]
-    assert attachment == {"Name": "brief.pdf", "Content": base64.b64encode(b"%PDF-1.4 brief").decode(),
-                          "ContentType": "application/pdf"}
+    assert attachment == {
+        "Name": "brief.pdf",
+        "Content": base64.b64encode(b"%PDF-1.4 brief").decode(),
+        "ContentType": "application/pdf",
+    }
 
 
 def test_mailgun_receives_the_exact_mime_message(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
@@ -142,14 +185,24 @@ def test_mailgun_receives_the_exact_mime_message(workspace: Path, httpserver) ->
         to = request.form["to"]
         received[to] = request.files["message"].read()
         if to == "reader@example.org":
-            return Response(json.dumps({"message": "'to' parameter is not a valid address"}), status=400,
-                            content_type="application/json")
-        return Response(json.dumps({"id": f"<mg-{to}>", "message": "Queued. Thank you."}), status=200,
-                        content_type="application/json")
+            return Response(
+                json.dumps({"message": "'to' parameter is not a valid address"}),
+                status=400,
+                content_type="application/json",
+            )
+        return Response(
+            json.dumps({"id": f"<mg-{to}>", "message": "Queued. Thank you."}),
+            status=200,
+            content_type="application/json",
+        )
 
     httpserver.expect_request("/v3/mg.asaninst.org/messages.mime").respond_with_handler(handle)
-    use(workspace, "mailgun", f'[mailgun]\ndomain = "mg.asaninst.org"\napi_key = {{ env = "MAILGUN_API_KEY" }}\n'
-                              f'connections = 2\nbase_url = "{httpserver.url_for("/").rstrip("/")}"')
+    use(
+        workspace,
+        "mailgun",
+        f'[mailgun]\ndomain = "mg.asaninst.org"\napi_key = {{ env = "MAILGUN_API_KEY" }}\n'
+        f'connections = 2\nbase_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     deliveries, outcomes = deliver_all(workspace)
     for d in deliveries:
         assert received[d.target] == d.files[0].data, "Mailgun gets the rendered message byte for byte"
@@ -161,12 +214,19 @@ def test_mailgun_receives_the_exact_mime_message(workspace: Path, httpserver) ->
 
 def test_mailgun_rate_limit_is_retried_after_what_it_asks(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
     httpserver.expect_request("/v3/mg.asaninst.org/messages.mime").respond_with_json(
-        {"message": "Too many requests"}, status=429, headers={"Retry-After": "12"})
-    use(workspace, "mailgun", f'[mailgun]\ndomain = "mg.asaninst.org"\napi_key = {{ env = "MAILGUN_API_KEY" }}\n'
-                              f'base_url = "{httpserver.url_for("/").rstrip("/")}"')
+        {"message": "Too many requests"}, status=429, headers={"Retry-After": "12"}
+    )
+    use(
+        workspace,
+        "mailgun",
+        f'[mailgun]\ndomain = "mg.asaninst.org"\napi_key = {{ env = "MAILGUN_API_KEY" }}\n'
+        f'base_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     _, outcomes = deliver_all(workspace)
-    assert all(o.error and o.error.retryable and o.error.retry_after == 12.0 and not o.error.in_doubt
-               for o in outcomes.values())
+    assert all(
+        o.error and o.error.retryable and o.error.retry_after == 12.0 and not o.error.in_doubt
+        for o in outcomes.values()
+    )
 
 
 def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
@@ -181,13 +241,19 @@ def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:
         (to,) = personalization["to"]
         bodies_seen[to["email"]] = body
         if to["email"] == "reader@example.org":
-            return Response(json.dumps({"errors": [{"message": "Payload too large", "field": None}]}), status=413,
-                            content_type="application/json")
+            return Response(
+                json.dumps({"errors": [{"message": "Payload too large", "field": None}]}),
+                status=413,
+                content_type="application/json",
+            )
         return Response("", status=202, headers={"X-Message-Id": f"sg-{to['email']}"})
 
     httpserver.expect_request("/v3/mail/send").respond_with_handler(handle)
-    use(workspace, "sendgrid", f'[sendgrid]\napi_key = {{ env = "SENDGRID_API_KEY" }}\n'
-                               f'base_url = "{httpserver.url_for("/").rstrip("/")}"')
+    use(
+        workspace,
+        "sendgrid",
+        f'[sendgrid]\napi_key = {{ env = "SENDGRID_API_KEY" }}\nbase_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     deliveries, outcomes = deliver_all(workspace)
     kim = bodies_seen["kim.minji@example.org"]
     assert kim["personalizations"][0]["to"] == [{"email": "kim.minji@example.org", "name": "김민지"}]
@@ -203,8 +269,11 @@ def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:
 
 def test_a_missing_api_key_sends_nothing(workspace: Path, httpserver, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("POSTMARK_TOKEN")
-    use(workspace, "postmark", f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\n'
-                               f'base_url = "{httpserver.url_for("/").rstrip("/")}"')
+    use(
+        workspace,
+        "postmark",
+        f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\nbase_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
     adapter, channel, _ = adapter_for(workspace, "newsletter")
     assert "environment variable POSTMARK_TOKEN" in adapter.missing(channel)
     _, outcomes = deliver_all(workspace)

@@ -39,6 +39,7 @@ def test_a_body_with_holes_decodes_to_the_text_with_the_values(parts: list[str],
     encoded = data.split(b"\r\n\r\n", 1)[1]
     assert all(len(line) <= 76 for line in encoded.split(b"\r\n")), "quoted-printable lines stay within 76"
     assert b"\n" not in encoded.replace(b"\r\n", b"")
+
     def one_kind(text: str) -> str:  # a line break in a value is a line break, however it was written
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -50,13 +51,15 @@ def test_a_body_with_holes_decodes_to_the_text_with_the_values(parts: list[str],
 def test_html_holes_know_text_from_attributes() -> None:
     pieces = holed_body('<p title="zqabcv0qz">zqabcv0qz</p>', TOKEN, "html")
     assert [p.kind for p in pieces if isinstance(p, Hole)] == ["attr", "html"]
-    assert escape_attribute('a & "b" <c>') == 'a &amp; &quot;b&quot; <c>'
+    assert escape_attribute('a & "b" <c>') == "a &amp; &quot;b&quot; <c>"
     assert escape_text('a & "b" <c>\xa0') == 'a &amp; "b" &lt;c&gt;&nbsp;'
 
 
 @settings(max_examples=300, deadline=None)
-@given(name=st.text(st.characters(blacklist_categories=("Cs",)), max_size=80),
-       local=st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,20}[a-z0-9]", fullmatch=True))
+@given(
+    name=st.text(st.characters(blacklist_categories=("Cs",)), max_size=80),
+    local=st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,20}[a-z0-9]", fullmatch=True),
+)
 def test_any_display_name_reads_back_exactly(name: str, local: str) -> None:
     address = f"{local.replace('..', '.')}@example.org"
     line = headers.address("To", address, name)
@@ -69,7 +72,7 @@ def test_any_display_name_reads_back_exactly(name: str, local: str) -> None:
         # A non-ASCII run too long for one encoded word. Python's address parser keeps the space between
         # adjacent encoded words, which RFC 2047 §6.2 says to drop; the RFC decoder reads them exactly.
         assume(all(w.startswith("=?") for w in words))
-        raw = line.decode("ascii")[len("To: "):].rsplit("<", 1)[0].strip()
+        raw = line.decode("ascii")[len("To: ") :].rsplit("<", 1)[0].strip()
         assert str(make_header(decode_header(raw))) == headers.display(name)
     else:
         assert parsed.display_name == headers.display(name)

@@ -34,18 +34,25 @@ last@example.org,Last,
 """
 
 
-def test_bad_rows_are_reported_by_line_and_skipped_the_rest_goes_out(workspace: Path,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_rows_are_reported_by_line_and_skipped_the_rest_goes_out(
+    workspace: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     set_keys(workspace, "newsletter", f'recipients = "{write_list(workspace, "messy.csv", MESSY)}"')
     with caplog.at_level(logging.WARNING, logger="distribute.email"):
         ws, channel, deliveries = render(workspace, "newsletter")
     assert [d.target for d in deliveries] == [
-        "good@example.org", "multi@example.org", "idn@xn--bcher-kva.example.com", "spaced@example.org",
-        "last@example.org"]
+        "good@example.org",
+        "multi@example.org",
+        "idn@xn--bcher-kva.example.com",
+        "spaced@example.org",
+        "last@example.org",
+    ]
     logged = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("lists/messy.csv:3: 'not-an-address' is not a valid address") for m in logged), logged
     assert any(m.startswith("lists/messy.csv:4: no email address") for m in logged)
-    assert any(m.startswith("lists/messy.csv:7: 'ünïcode@example.org'") for m in logged), "line numbers count the multi-line row"
+    assert any(m.startswith("lists/messy.csv:7: 'ünïcode@example.org'") for m in logged), (
+        "line numbers count the multi-line row"
+    )
     names = {d.target: parse(d.files[0].data)["To"].addresses[0].display_name for d in deliveries}
     assert names["multi@example.org"] == "Multi Line Name", "a line break in a name never reaches a header"
     assert names["good@example.org"] == "Good Person", "the first of two duplicates wins"
@@ -84,7 +91,9 @@ def test_suppression_as_csv_with_an_email_column(tmp_path: Path) -> None:
 def test_a_list_without_an_email_column_or_file_is_a_clear_error(workspace: Path) -> None:
     listed = write_list(workspace, "bad.csv", "name,address\nA,a@x.org\n")
     set_keys(workspace, "newsletter", f'recipients = "{listed}"')
-    with pytest.raises(ConfigError, match=r"^lists/bad\.csv:1: the header line has no email column \(found: name, address\)"):
+    with pytest.raises(
+        ConfigError, match=r"^lists/bad\.csv:1: the header line has no email column \(found: name, address\)"
+    ):
         render(workspace, "newsletter")
     set_keys(workspace, "newsletter", 'recipients = "lists/nowhere.csv"')
     with pytest.raises(ConfigError, match="nowhere.csv does not exist"):

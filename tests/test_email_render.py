@@ -18,8 +18,18 @@ from distribute.errors import TemplateError
 from email_support import KEY, bodies, parse, render, set_keys, write_list
 
 GOLDEN = ROOT / "tests" / "golden" / "email"
-ONCE = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
-        "MIME-Version", "Content-Type")
+ONCE = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +40,11 @@ def unsubscribe_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_newsletter_is_text_then_html_alternative_with_inlined_css(workspace: Path) -> None:
     _, _, deliveries = render(workspace, "newsletter")
     assert [d.target for d in deliveries] == [
-        "kim.minji@example.org", "jane.smith@example.com", "pat.obrien@example.net", "reader@example.org"]
+        "kim.minji@example.org",
+        "jane.smith@example.com",
+        "pat.obrien@example.net",
+        "reader@example.org",
+    ]
     for d in deliveries:
         message = parse(d.files[0].data)
         assert message.get_content_type() == "multipart/alternative"
@@ -63,8 +77,12 @@ def test_each_header_once_and_a_stable_unique_message_id(workspace: Path) -> Non
         ids.append(message["Message-ID"])
     assert len(set(ids)) == len(ids)
     names = [d.files[0].name for d in first]
-    assert names == ["000001-kim.minji@example.org.eml", "000002-jane.smith@example.com.eml",
-                     "000003-pat.obrien@example.net.eml", "000004-reader@example.org.eml"]
+    assert names == [
+        "000001-kim.minji@example.org.eml",
+        "000002-jane.smith@example.com.eml",
+        "000003-pat.obrien@example.net.eml",
+        "000004-reader@example.org.eml",
+    ]
     assert first[0].key == "2025-06-30-nato-summit-brief/newsletter/kim.minji@example.org/message"
 
 
@@ -77,8 +95,11 @@ def test_list_headers_one_click_unsubscribe_and_visible_links(workspace: Path) -
         uris = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
         assert len(uris) == 2 and uris[0].startswith("https://") and uris[1].startswith("mailto:unsubscribe@")
         link = uris[0]
-        match = re.fullmatch(r"https://en\.asaninst\.org/unsubscribe\?list=newsletter\.asaninst\.org"
-                             r"&email=([^&]+)&token=([A-Za-z0-9_-]{22})", link)
+        match = re.fullmatch(
+            r"https://en\.asaninst\.org/unsubscribe\?list=newsletter\.asaninst\.org"
+            r"&email=([^&]+)&token=([A-Za-z0-9_-]{22})",
+            link,
+        )
         assert match and match.group(1) == d.target
         assert verify(KEY.encode(), "newsletter.asaninst.org", d.target, match.group(2))
         assert not verify(KEY.encode(), "newsletter.asaninst.org", "someone.else@example.org", match.group(2))
@@ -88,8 +109,9 @@ def test_list_headers_one_click_unsubscribe_and_visible_links(workspace: Path) -
         assert f'<a href="{link.replace("&", "&amp;")}"' in markup and ">Unsubscribe</a>" in markup
 
 
-def test_without_the_key_links_carry_a_placeholder_and_missing_says_so(workspace: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_key_links_carry_a_placeholder_and_missing_says_so(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("UNSUBSCRIBE_KEY")
     ws, channel, deliveries = render(workspace, "newsletter")
     message = parse(deliveries[0].files[0].data)
@@ -106,17 +128,28 @@ def test_personalisation_greeting_and_to_with_the_name(workspace: Path) -> None:
     for d in deliveries:
         message = parse(d.files[0].data)
         text, markup = bodies(message)
-        seen[d.target] = (str(message["To"]), text.splitlines()[0], re.search(r'class="greeting"[^>]*>([^<]*)<', markup).group(1))
+        seen[d.target] = (
+            str(message["To"]),
+            text.splitlines()[0],
+            re.search(r'class="greeting"[^>]*>([^<]*)<', markup).group(1),
+        )
     assert seen["kim.minji@example.org"] == ("김민지 <kim.minji@example.org>", "Dear 김민지,", "Dear 김민지,")
-    assert seen["pat.obrien@example.net"] == ('"O\'Brien, Pat" <pat.obrien@example.net>', "Dear O'Brien, Pat,",
-                                              "Dear O'Brien, Pat,")
+    assert seen["pat.obrien@example.net"] == (
+        '"O\'Brien, Pat" <pat.obrien@example.net>',
+        "Dear O'Brien, Pat,",
+        "Dear O'Brien, Pat,",
+    )
     assert seen["reader@example.org"] == ("reader@example.org", "Dear reader,", "Dear reader,")
 
 
 def test_korean_and_emoji_in_subject_names_and_body_round_trip(workspace: Path) -> None:
     title = "북한 🚀 Managing Decline? «NATO» after the 2025 Summit — what it means for South Korea's alliances"
-    write_release(workspace, "unicode", f'title = "{title}"\nsummary = "요약 ✨"\npublish_at = 2025-07-01T09:00:00+09:00',
-                  "본문입니다. Emoji: 🇰🇷 and a long line " + "x" * 300 + "\n")
+    write_release(
+        workspace,
+        "unicode",
+        f'title = "{title}"\nsummary = "요약 ✨"\npublish_at = 2025-07-01T09:00:00+09:00',
+        "본문입니다. Emoji: 🇰🇷 and a long line " + "x" * 300 + "\n",
+    )
     names = ["김민지 🌸", "Zoë 🤖 Ångström", "=?utf-8?q?not-encoded?=", 'Quote "me" \\ here']
     rows = "".join(f'u{i}@example.org,"{n.replace(chr(34), chr(34) * 2)}"\n' for i, n in enumerate(names))
     listed = write_list(workspace, "uni.csv", "email,name\n" + rows)
@@ -137,8 +170,12 @@ def test_korean_and_emoji_in_subject_names_and_body_round_trip(workspace: Path) 
 
 
 def test_lines_stay_within_rfc_5322_limits(workspace: Path) -> None:
-    write_release(workspace, "long", 'title = "' + "Word " * 60 + '"\npublish_at = 2025-07-01T09:00:00+09:00',
-                  "A" * 2000 + "\n\n" + "가" * 700 + "\n")
+    write_release(
+        workspace,
+        "long",
+        'title = "' + "Word " * 60 + '"\npublish_at = 2025-07-01T09:00:00+09:00',
+        "A" * 2000 + "\n\n" + "가" * 700 + "\n",
+    )
     _, _, deliveries = render(workspace, "newsletter", "releases/long.md")
     for d in deliveries:
         data = d.files[0].data
@@ -154,8 +191,12 @@ def test_lines_stay_within_rfc_5322_limits(workspace: Path) -> None:
 
 
 def test_press_list_embargoed_copy_is_marked_in_subject_and_at_the_top(workspace: Path) -> None:
-    write_release(workspace, "embargoed", 'title = "Defense white paper"\npublish_at = 2025-07-01T06:00:00+09:00\n'
-                  'embargo = 2025-07-01T10:00:00+09:00\n[[contacts]]\nname = "Dr. Kim Saeme"\nemail = "s.kim@asaninst.org"')
+    write_release(
+        workspace,
+        "embargoed",
+        'title = "Defense white paper"\npublish_at = 2025-07-01T06:00:00+09:00\n'
+        'embargo = 2025-07-01T10:00:00+09:00\n[[contacts]]\nname = "Dr. Kim Saeme"\nemail = "s.kim@asaninst.org"',
+    )
     _, _, deliveries = render(workspace, "press-list", "releases/embargoed.md")
     notice = "EMBARGOED UNTIL 2025-07-01 10:00 KST (01:00 UTC)"
     for d in deliveries:
@@ -172,8 +213,11 @@ def test_press_list_embargoed_copy_is_marked_in_subject_and_at_the_top(workspace
 
 def test_a_newsletter_sent_as_an_embargoed_copy_heads_both_bodies_with_the_notice(workspace: Path) -> None:
     set_keys(workspace, "newsletter", "embargoed_copy = true")
-    write_release(workspace, "embargoed", 'title = "Defense white paper"\npublish_at = 2025-07-01T06:00:00+09:00\n'
-                  'embargo = 2025-07-01T10:00:00+09:00')
+    write_release(
+        workspace,
+        "embargoed",
+        'title = "Defense white paper"\npublish_at = 2025-07-01T06:00:00+09:00\nembargo = 2025-07-01T10:00:00+09:00',
+    )
     _, _, deliveries = render(workspace, "newsletter", "releases/embargoed.md")
     message = parse(deliveries[0].files[0].data)
     text, markup = bodies(message)
@@ -185,8 +229,11 @@ def test_a_newsletter_sent_as_an_embargoed_copy_heads_both_bodies_with_the_notic
 def test_a_template_that_drops_the_embargo_notice_is_refused(workspace: Path) -> None:
     (workspace / "templates" / "email").mkdir(parents=True)
     (workspace / "templates" / "email" / "press-list.txt.j2").write_text("{{ release.title }}\n{{ embargo_notice }}\n")
-    write_release(workspace, "embargoed", 'title = "T"\npublish_at = 2025-07-01T06:00:00+09:00\n'
-                  'embargo = 2025-07-01T10:00:00+09:00')
+    write_release(
+        workspace,
+        "embargoed",
+        'title = "T"\npublish_at = 2025-07-01T06:00:00+09:00\nembargo = 2025-07-01T10:00:00+09:00',
+    )
     with pytest.raises(TemplateError, match="embargo_notice"):
         render(workspace, "press-list", "releases/embargoed.md")
 
@@ -200,12 +247,16 @@ def test_attachments_and_images_with_their_types(workspace: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(200)
     (workspace / "images" / "chart.png").write_bytes(png)
     (workspace / "images" / "cover.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
-    write_release(workspace, "files", 'title = "With files"\npublish_at = 2025-07-01T09:00:00+09:00\n'
-                  '[[images]]\npath = "images/chart.png"\nalt = "Spending chart"\ncaption = "Figure 1"\n'
-                  '[[images]]\npath = "images/cover.jpg"\nalt = "Cover"\nurl = "https://en.asaninst.org/cover.jpg"\n'
-                  '[[attachments]]\npath = "files/brief.pdf"\ntitle = "Full brief"\n'
-                  '[[attachments]]\npath = "files/figures.csv"\n'
-                  '[[attachments]]\npath = "files/브리핑.txt"\ntitle = "Korean summary"\n')
+    write_release(
+        workspace,
+        "files",
+        'title = "With files"\npublish_at = 2025-07-01T09:00:00+09:00\n'
+        '[[images]]\npath = "images/chart.png"\nalt = "Spending chart"\ncaption = "Figure 1"\n'
+        '[[images]]\npath = "images/cover.jpg"\nalt = "Cover"\nurl = "https://en.asaninst.org/cover.jpg"\n'
+        '[[attachments]]\npath = "files/brief.pdf"\ntitle = "Full brief"\n'
+        '[[attachments]]\npath = "files/figures.csv"\n'
+        '[[attachments]]\npath = "files/브리핑.txt"\ntitle = "Korean summary"\n',
+    )
     _, _, deliveries = render(workspace, "newsletter", "releases/files.md")
     message = parse(deliveries[0].files[0].data)
     assert message.get_content_type() == "multipart/mixed"
@@ -218,8 +269,10 @@ def test_attachments_and_images_with_their_types(workspace: Path) -> None:
     markup = html_part.get_content()
     assert f'src="cid:{cid}"' in markup and 'alt="Spending chart"' in markup
     assert 'src="https://en.asaninst.org/cover.jpg"' in markup, "an image with a url is linked, not attached"
-    found = {p.get_filename(): (p.get_content_type(), p.get_content_disposition(), p.get_payload(decode=True))
-             for p in attached}
+    found = {
+        p.get_filename(): (p.get_content_type(), p.get_content_disposition(), p.get_payload(decode=True))
+        for p in attached
+    }
     assert found["brief.pdf"][:2] == ("application/pdf", "attachment")
     assert found["brief.pdf"][2] == (workspace / "files" / "brief.pdf").read_bytes()
     assert found["figures.csv"][:2] == ("text/csv", "attachment")
@@ -234,7 +287,9 @@ def test_extra_columns_reach_templates_and_value_tests_fall_back_to_full_render(
     (folder / "newsletter.txt.j2").write_text(
         '{% if recipient.organization == "Korea Defense Daily" %}KDD READER {{ recipient.name|upper }}\n'
         '{% else %}Reader at {{ recipient.organization or "home" }}\n{% endif %}'
-        '{% include "default:email/newsletter.txt.j2" %}', encoding="utf-8")
+        '{% include "default:email/newsletter.txt.j2" %}',
+        encoding="utf-8",
+    )
     _, _, deliveries = render(workspace, "newsletter")
     texts = {d.target: bodies(parse(d.files[0].data))[0] for d in deliveries}
     assert texts["kim.minji@example.org"].startswith("KDD READER 김민지\nDear 김민지,")
@@ -250,7 +305,8 @@ def test_fast_fill_in_equals_a_full_render_of_every_message(workspace: Path) -> 
     for kind in ("txt", "html"):
         (folder / f"newsletter.{kind}.j2").write_text(
             '{% set _ = recipient.email == "" %}{% include "default:email/newsletter.' + kind + '.j2" %}',
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     _, _, slow = render(workspace, "newsletter")
     for a, b in zip(fast, slow, strict=True):
         ma, mb = parse(a.files[0].data), parse(b.files[0].data)
@@ -262,8 +318,12 @@ def test_subject_template_override_and_no_recipient_values_in_it(workspace: Path
     set_keys(workspace, "newsletter", 'subject = "Asan Brief: {{ release.title }}"')
     _, _, deliveries = render(workspace, "newsletter")
     assert parse(deliveries[0].files[0].data)["Subject"].startswith("Asan Brief: Managing Decline?")
-    write_release(workspace, "override", 'title = "T"\npublish_at = 2025-07-01T09:00:00+09:00\n'
-                  '[channel.newsletter]\nsubject = "Hand-written {{ subject }}"')
+    write_release(
+        workspace,
+        "override",
+        'title = "T"\npublish_at = 2025-07-01T09:00:00+09:00\n'
+        '[channel.newsletter]\nsubject = "Hand-written {{ subject }}"',
+    )
     _, _, deliveries = render(workspace, "newsletter", "releases/override.md")
     assert parse(deliveries[0].files[0].data)["Subject"] == "Hand-written {{ subject }}"
     set_keys(workspace, "newsletter", 'subject = "For {{ recipient.name }}"')

@@ -119,13 +119,16 @@ def test_send_through_the_ledger_then_retry_only_what_may_be_retried(ten: Path, 
         assert sink.count(f"r{i}@example.org") == (0 if i == 2 else 1), f"r{i} reached the server twice"
 
 
-def test_starttls_and_login_with_the_password_from_the_environment(ten: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_starttls_and_login_with_the_password_from_the_environment(
+    ten: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cert, key = certificate(tmp_path / "tls")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate, nothing else changes
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pass-word")
     with smtp_server(password="s3cret-pass-word", tls=(cert, key)) as sink:
-        smtp_channel(ten, "newsletter", sink.port, 'username = "press@asaninst.org"\npassword = { env = "SMTP_PASSWORD" }')
+        smtp_channel(
+            ten, "newsletter", sink.port, 'username = "press@asaninst.org"\npassword = { env = "SMTP_PASSWORD" }'
+        )
         set_keys(ten, "newsletter", 'transport = "smtp"')
         text = (ten / "channels" / "newsletter.toml").read_text().replace('security = "none"', 'security = "starttls"')
         (ten / "channels" / "newsletter.toml").write_text(text)
@@ -154,8 +157,9 @@ def test_implicit_tls_on_the_ssl_port(ten: Path, tmp_path: Path, monkeypatch: py
     assert len(sink.messages) == 10
 
 
-def test_a_plain_text_login_to_a_remote_host_is_refused_before_connecting(ten: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plain_text_login_to_a_remote_host_is_refused_before_connecting(
+    ten: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pass-word")
     smtp_channel(ten, "newsletter", 25, 'username = "press"\npassword = { env = "SMTP_PASSWORD" }')
     text = (ten / "channels" / "newsletter.toml").read_text().replace('host = "127.0.0.1"', 'host = "mail.example.org"')
@@ -174,8 +178,9 @@ def test_an_unreachable_server_fails_every_message_fast_for_a_later_retry(ten: P
     assert sum("not attempted" in str(o.error) for o in outcomes) >= 7, "after the connections fail, no more tries"
 
 
-def test_a_missing_password_fails_the_channel_without_touching_the_server(ten: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_password_fails_the_channel_without_touching_the_server(
+    ten: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SMTP_PASSWORD", raising=False)
     with smtp_server() as sink:
         smtp_channel(ten, "newsletter", sink.port, 'username = "press"\npassword = { env = "SMTP_PASSWORD" }')

@@ -51,7 +51,9 @@ def make_workspace(tmp_path: Path, press_at: str = "") -> Path:
     ws = copy_example_workspace(tmp_path / "ws")
     press = ws / "channels" / "press-list.toml"
     if press_at:
-        press.write_text(press.read_text().replace("embargoed_copy = true\n", f'embargoed_copy = true\nat = "{press_at}"\n'))
+        press.write_text(
+            press.read_text().replace("embargoed_copy = true\n", f'embargoed_copy = true\nat = "{press_at}"\n')
+        )
     html = press.read_text().replace('template = "email/press-list"', 'template = "email/newsletter"')
     (ws / "channels" / "press-html.toml").write_text(html.replace("maildir/press-list", "maildir/press-html"))
     wire = ws / "channels" / "wire-desk.toml"
@@ -64,8 +66,13 @@ def distribute(ws: Path, now: dt.datetime, *args: str) -> subprocess.CompletedPr
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISTRIBUTE_", "UNSUBSCRIBE_"))}
     env["PYTHONPATH"] = str(ROOT / "src")
     env["DISTRIBUTE_NOW"] = now.isoformat()
-    return subprocess.run([sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
-                          capture_output=True, text=True, env=env, cwd=ws)
+    return subprocess.run(
+        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ws,
+    )
 
 
 def mailed(ws: Path, channel: str) -> list[email.message.EmailMessage]:
@@ -74,8 +81,11 @@ def mailed(ws: Path, channel: str) -> list[email.message.EmailMessage]:
 
 
 def bodies(message: email.message.EmailMessage) -> dict[str, str]:
-    return {part.get_content_subtype(): part.get_content() for part in message.walk()
-            if part.get_content_maintype() == "text"}
+    return {
+        part.get_content_subtype(): part.get_content()
+        for part in message.walk()
+        if part.get_content_maintype() == "text"
+    }
 
 
 def first_text(body: str) -> str:
@@ -93,12 +103,16 @@ def html_first_text(markup: str) -> str:
 
 def wire_documents(ws: Path) -> tuple[str, bytes, bytes]:
     folder = ws / "wire"
-    return ((folder / "r.txt").read_text(), (folder / "r.newsml.xml").read_bytes(),
-            (folder / "r.ninjs.json").read_bytes())
+    return (
+        (folder / "r.txt").read_text(),
+        (folder / "r.newsml.xml").read_bytes(),
+        (folder / "r.ninjs.json").read_bytes(),
+    )
 
 
 def test_send_before_an_embargo_equal_to_publish_time_marks_every_embargoed_copy_and_dates_it_now(
-        tmp_path: Path, newsml_schema, ninjs_validator) -> None:
+    tmp_path: Path, newsml_schema, ninjs_validator
+) -> None:
     ws = make_workspace(tmp_path)
     result = distribute(ws, EARLY, "send", "releases/r.md")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -114,7 +128,9 @@ def test_send_before_an_embargo_equal_to_publish_time_marks_every_embargoed_copy
             assert first_text(texts["plain"]).startswith("EMBARGOED UNTIL"), texts["plain"][:200]
             assert "FOR IMMEDIATE RELEASE" not in texts["plain"]
             if channel == "press-html":
-                assert html_first_text(texts["html"]).startswith("EMBARGOED UNTIL"), html_first_text(texts["html"])[:200]
+                assert html_first_text(texts["html"]).startswith("EMBARGOED UNTIL"), html_first_text(texts["html"])[
+                    :200
+                ]
 
     text, newsml, ninjs = wire_documents(ws)
     assert first_text(text).startswith("EMBARGOED UNTIL") and "FOR IMMEDIATE RELEASE" not in text

@@ -22,8 +22,18 @@ from click.testing import CliRunner
 
 from distribute.cli import cli as command
 
-MUSTER = ["--name", "Musterverein e.V.", "--website", "https://musterverein.de",
-          "--sender", "Presse <presse@musterverein.de>", "--timezone", "Europe/Berlin", "--language", "de"]
+MUSTER = [
+    "--name",
+    "Musterverein e.V.",
+    "--website",
+    "https://musterverein.de",
+    "--sender",
+    "Presse <presse@musterverein.de>",
+    "--timezone",
+    "Europe/Berlin",
+    "--language",
+    "de",
+]
 RELEASE = "releases/first-release.md"
 
 
@@ -52,13 +62,22 @@ def message(path: Path) -> email.message.EmailMessage:
 def test_a_new_organisation_sends_in_its_own_name_and_nothing_of_the_example_one(muster: Path) -> None:
     config = tomllib.loads((muster / "config.toml").read_text(encoding="utf-8"))
     assert config["timezone"] == "Europe/Berlin" and config["language"] == "de"
-    assert config["organization"] == {"name": "Musterverein e.V.", "website": "https://musterverein.de",
-                                      "sender": "Presse <presse@musterverein.de>", "boilerplate": ""}
+    assert config["organization"] == {
+        "name": "Musterverein e.V.",
+        "website": "https://musterverein.de",
+        "sender": "Presse <presse@musterverein.de>",
+        "boilerplate": "",
+    }
     release = (muster / RELEASE).read_text(encoding="utf-8")
     assert "publish_at = 2026-03-09T10:00:00+01:00" in release  # a week on, 10:00 in the workspace's zone
     assert 'email = "presse@musterverein.de"' in release
-    assert (muster / ".gitignore").read_text().splitlines()[1:] == [".distribute/", "outbox/", "public/",
-                                                                    "maildir/", "wire/"]
+    assert (muster / ".gitignore").read_text().splitlines()[1:] == [
+        ".distribute/",
+        "outbox/",
+        "public/",
+        "maildir/",
+        "wire/",
+    ]
 
     with time_machine.travel("2026-03-02T12:00:00+01:00", tick=False):
         checked = invoke("validate", RELEASE)
@@ -76,7 +95,8 @@ def test_a_new_organisation_sends_in_its_own_name_and_nothing_of_the_example_one
     assert newsletter["From"] == "Presse <presse@musterverein.de>"
     assert newsletter["List-Id"] == '"Musterverein e.V. newsletter" <newsletter.musterverein.de>'
     assert newsletter["List-Unsubscribe"].startswith(
-        "<https://musterverein.de/unsubscribe?list=newsletter.musterverein.de&email=")
+        "<https://musterverein.de/unsubscribe?list=newsletter.musterverein.de&email="
+    )
     press = message(next((muster / "outbox" / "press-list").glob("*.eml")))
     assert press["From"] == "Presse <presse@musterverein.de>"
     assert press["List-Id"] == '"Musterverein e.V. press list" <press-list.musterverein.de>'
@@ -88,9 +108,9 @@ def test_a_new_organisation_sends_in_its_own_name_and_nothing_of_the_example_one
     assert "<title>Musterverein e.V.</title>" in feed
 
 
-def test_without_a_terminal_missing_values_are_placeholders_that_validate_refuses(tmp_path: Path,
-                                                                                   monkeypatch: pytest.MonkeyPatch
-                                                                                   ) -> None:
+def test_without_a_terminal_missing_values_are_placeholders_that_validate_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DISTRIBUTE_CONFIG", raising=False)
     result = invoke("init", str(tmp_path / "new"), "--name", "Musterverein e.V.")
     assert result.exit_code == 0
@@ -108,19 +128,24 @@ def test_without_a_terminal_missing_values_are_placeholders_that_validate_refuse
         assert Path(path) == (tmp_path / "new" / "config.toml").resolve()
         assert "CHANGE-ME" in config[int(number) - 1].upper()
         assert "is still the placeholder `distribute init` wrote: put your organisation's own value there" in line
-    assert "[organization] sender = \"CHANGE-ME Press Office <press@change-me.example>\"" in checked.stderr
+    assert '[organization] sender = "CHANGE-ME Press Office <press@change-me.example>"' in checked.stderr
 
 
 def test_validate_refuses_the_placeholder_accounts_of_the_channels_a_release_uses(muster: Path) -> None:
     path = muster / RELEASE
-    path.write_text(path.read_text().replace('tags = ["announcement"]',
-                                             'tags = ["announcement"]\nchannels = ["newsletter", "bluesky", "mastodon"]'))
+    path.write_text(
+        path.read_text().replace(
+            'tags = ["announcement"]', 'tags = ["announcement"]\nchannels = ["newsletter", "bluesky", "mastodon"]'
+        )
+    )
     checked = invoke("validate", RELEASE)
     assert checked.exit_code == 1
     bluesky = (muster / "channels" / "bluesky.toml").resolve()
     line = next(n for n, text in enumerate(bluesky.read_text().splitlines(), 1) if text.startswith("handle ="))
-    assert (f'error: {bluesky}:{line}: handle = "CHANGE-ME.bsky.social" is still the placeholder `distribute init` '
-            "wrote: put the account's own value there, or leave channel bluesky out of the release") in checked.stderr
+    assert (
+        f'error: {bluesky}:{line}: handle = "CHANGE-ME.bsky.social" is still the placeholder `distribute init` '
+        "wrote: put the account's own value there, or leave channel bluesky out of the release"
+    ) in checked.stderr
     assert f"{(muster / 'channels' / 'mastodon.toml').resolve()}:" in checked.stderr
     assert "linkedin" not in checked.stderr  # not in this release: its placeholder does not matter yet
 
@@ -137,24 +162,33 @@ def test_validate_warns_when_email_goes_out_from_another_domain(muster: Path) ->
     line = len(channel.read_text().splitlines())
     checked = invoke("validate", RELEASE)
     assert checked.exit_code == 0, checked.output
-    assert (f"warning: {channel.resolve()}:{line}: channel press-list sends From presse.musterverein@gmail.com, "
-            "not on the organisation's domain musterverein.de ([organization] website)") in checked.stderr
+    assert (
+        f"warning: {channel.resolve()}:{line}: channel press-list sends From presse.musterverein@gmail.com, "
+        "not on the organisation's domain musterverein.de ([organization] website)"
+    ) in checked.stderr
     assert "newsletter sends" not in checked.stderr
 
     config = muster / "config.toml"
-    config.write_text(config.read_text().replace("presse@musterverein.de", "presse@mail.musterverein.de")
-                      .replace("https://musterverein.de", "https://www.musterverein.de"))
+    config.write_text(
+        config.read_text()
+        .replace("presse@musterverein.de", "presse@mail.musterverein.de")
+        .replace("https://musterverein.de", "https://www.musterverein.de")
+    )
     assert "newsletter sends" not in invoke("validate", RELEASE).stderr  # a subdomain is the same organisation
 
 
-@pytest.mark.parametrize("option, value, says", [
-    ("--timezone", "Berlin", "--timezone 'Berlin': give an IANA time zone, e.g. Europe/Berlin"),
-    ("--website", "musterverein", "--website 'musterverein': give the organisation's web address"),
-    ("--sender", "Presse", "--sender 'Presse': give \"Name <address>\""),
-    ("--language", "Deutsch!", "--language 'Deutsch!': give a language tag (BCP 47)"),
-])
-def test_a_wrong_option_is_refused_before_anything_is_written(tmp_path: Path, option: str, value: str,
-                                                               says: str) -> None:
+@pytest.mark.parametrize(
+    "option, value, says",
+    [
+        ("--timezone", "Berlin", "--timezone 'Berlin': give an IANA time zone, e.g. Europe/Berlin"),
+        ("--website", "musterverein", "--website 'musterverein': give the organisation's web address"),
+        ("--sender", "Presse", "--sender 'Presse': give \"Name <address>\""),
+        ("--language", "Deutsch!", "--language 'Deutsch!': give a language tag (BCP 47)"),
+    ],
+)
+def test_a_wrong_option_is_refused_before_anything_is_written(
+    tmp_path: Path, option: str, value: str, says: str
+) -> None:
     args = list(MUSTER)
     args[args.index(option) + 1] = value
     result = invoke("init", str(tmp_path / "new"), *args)
@@ -166,9 +200,24 @@ def test_a_wrong_option_is_refused_before_anything_is_written(tmp_path: Path, op
 def test_on_a_terminal_init_asks_for_what_the_options_do_not_say(tmp_path: Path) -> None:
     controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
-    process = subprocess.Popen([sys.executable, "-m", "distribute", "init", "new", "--name", "Musterverein e.V.",
-                                "--timezone", "Europe/Berlin"], cwd=tmp_path, stdin=terminal, stdout=terminal,
-                               stderr=terminal, env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distribute",
+            "init",
+            "new",
+            "--name",
+            "Musterverein e.V.",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        cwd=tmp_path,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+    )
     os.close(terminal)
     # website; sender (the suggestion from name and website taken with Enter); language
     os.write(controller, b"https://www.musterverein.de\n\nde\n")
@@ -191,15 +240,19 @@ def test_on_a_terminal_init_asks_for_what_the_options_do_not_say(tmp_path: Path)
     assert config["language"] == "de" and config["timezone"] == "Europe/Berlin"
 
 
-def test_the_shipped_channel_files_take_the_organisation_from_config(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_shipped_channel_files_take_the_organisation_from_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The README's way: edit [organization] in config.toml, and every channel follows."""
     from conftest import ROOT, copy_example_workspace
 
     ws = copy_example_workspace(tmp_path / "ws")
-    (ws / "config.toml").write_text('timezone = "Europe/Berlin"\npublic_url = "https://musterverein.de/presse/"\n'
-                                    '[organization]\nname = "Musterverein e.V."\nwebsite = "https://musterverein.de"\n'
-                                    'sender = "Presse <presse@musterverein.de>"\n', encoding="utf-8")
+    (ws / "config.toml").write_text(
+        'timezone = "Europe/Berlin"\npublic_url = "https://musterverein.de/presse/"\n'
+        '[organization]\nname = "Musterverein e.V."\nwebsite = "https://musterverein.de"\n'
+        'sender = "Presse <presse@musterverein.de>"\n',
+        encoding="utf-8",
+    )
     release = ws / "releases" / "own.md"
     release.write_text('+++\ntitle = "Ein Titel"\npublish_at = 2026-03-09T10:00:00\n+++\nText.\n', encoding="utf-8")
     monkeypatch.chdir(ws)

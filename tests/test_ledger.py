@@ -36,19 +36,31 @@ def test_schedule_records_each_delivery_with_its_due_time_hash_and_prints_local_
     assert "social (looppost): 3 deliveries scheduled for 2025-06-30 09:00 KST (00:00 UTC)" in result.stdout
     rows = ledger_rows(lws)
     assert [r["key"] for r in rows] == [
-        "r1/newsletter/r0@example.org/email", "r1/newsletter/r1@example.org/email", "r1/newsletter/r2@example.org/email",
-        "r1/social/thread/1", "r1/social/thread/2", "r1/social/thread/3"]
+        "r1/newsletter/r0@example.org/email",
+        "r1/newsletter/r1@example.org/email",
+        "r1/newsletter/r2@example.org/email",
+        "r1/social/thread/1",
+        "r1/social/thread/2",
+        "r1/social/thread/3",
+    ]
     assert {r["due"] for r in rows if r["channel"] == "newsletter"} == {"2025-06-30T01:00:00.000000Z"}
     assert {r["state"] for r in rows} == {"pending"} and {r["attempts"] for r in rows} == {0}
-    assert [r["after_key"] for r in rows if r["channel"] == "social"] == [None, "r1/social/thread/1", "r1/social/thread/2"]
+    assert [r["after_key"] for r in rows if r["channel"] == "social"] == [
+        None,
+        "r1/social/thread/1",
+        "r1/social/thread/2",
+    ]
     ws = Workspace(lws / "config.toml")
     from distribute.plan import plan
     from distribute.release import load_release
 
     rendered = {d.key: d.sha256 for p in plan(ws, load_release(lws / "releases/r1.md", ws)) for d in p.deliveries()}
     assert {r["key"]: r["sha256"] for r in rows} == rendered
-    release_row = sqlite3.connect(lws / ".distribute/state.db").execute(
-        "SELECT release_id, path, sha256, scheduled_at FROM ledger_releases").fetchone()
+    release_row = (
+        sqlite3.connect(lws / ".distribute/state.db")
+        .execute("SELECT release_id, path, sha256, scheduled_at FROM ledger_releases")
+        .fetchone()
+    )
     assert release_row[0] == "r1" and release_row[1] == str(lws / "releases/r1.md")
     assert release_row[2] == load_release(lws / "releases/r1.md", ws).sha256
     assert release_row[3] == "2025-06-29T00:00:00.000000Z"
@@ -64,7 +76,10 @@ def test_public_channels_wait_for_the_embargo_and_embargoed_copies_do_not(lws: P
     due = {r["channel"]: (r["due"], r["not_before"]) for r in ledger_rows(lws)}
     assert due["press"] == ("2025-06-29T22:00:00.000000Z", None)
     assert due["newsletter"] == ("2025-06-30T01:00:00.000000Z", "2025-06-30T01:00:00.000000Z")
-    assert "newsletter (loopmail): 3 deliveries scheduled for 2025-06-30 10:00 KST (01:00 UTC) (held by the embargo)" in result.stdout
+    assert (
+        "newsletter (loopmail): 3 deliveries scheduled for 2025-06-30 10:00 KST (01:00 UTC) (held by the embargo)"
+        in result.stdout
+    )
 
 
 @time_machine.travel(NOW, tick=False)
@@ -179,8 +194,11 @@ def test_schema_is_versioned_and_migrating_again_changes_nothing(lws: Path) -> N
 
 @time_machine.travel(NOW, tick=False)
 def test_schedule_refuses_a_release_a_channel_cannot_carry(lws: Path) -> None:
-    write_channel(lws, "mastodon", 'adapter = "mastodon"\ninstance = "http://127.0.0.1:9"\n'
-                                   'token = { env = "MASTODON_TOKEN" }\nlimit = 100\n')
+    write_channel(
+        lws,
+        "mastodon",
+        'adapter = "mastodon"\ninstance = "http://127.0.0.1:9"\ntoken = { env = "MASTODON_TOKEN" }\nlimit = 100\n',
+    )
     write_release(lws, "r1", extra='[channel.mastodon]\ntext = "' + "A sentence that goes on. " * 12 + '"')
     result = invoke(lws, "schedule", "releases/r1.md")
     assert result.exit_code == 1 and "releases/r1.md:7: [channel.mastodon] text is" in result.stderr

@@ -26,13 +26,28 @@ def peak_kib(root: Path, site: Path, count: int) -> int:
     write_config(ws)
     write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = 9\ncount = {count}\n')
     write_release(ws, "big")
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(ws)], env=subprocess_env(site), capture_output=True,
-                          text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(ws)],
+        env=subprocess_env(site),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     booked, peak = map(int, done.stdout.split())
     assert booked == count
-    rows = subprocess.run([sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
-                           ".execute('SELECT COUNT(*) FROM deliveries').fetchone()[0])",
-                           str(ws / ".distribute/state.db")], capture_output=True, text=True, check=True)
+    rows = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+            ".execute('SELECT COUNT(*) FROM deliveries').fetchone()[0])",
+            str(ws / ".distribute/state.db"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert int(rows.stdout) == count
     return peak
 

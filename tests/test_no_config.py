@@ -25,8 +25,9 @@ Body.
 def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
     env["DISTRIBUTE_NOW"] = "2026-03-02T08:00:00+00:00"
-    return subprocess.run([sys.executable, "-m", "distribute", *args], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "distribute", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture
@@ -37,26 +38,33 @@ def release_elsewhere(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("args", [
-    ["send", "--due"],
-    ["-v", "send", "--due"],
-    ["send", "--due", "--dry-run"],
-    ["send", "RELEASE"],
-    ["schedule", "RELEASE"],
-    ["unschedule", "a-release"],
-    ["status"],
-    ["status", "a-release"],
-    ["worker"],
-], ids=" ".join)
-def test_a_ledger_command_without_config_refuses_and_creates_nothing(tmp_path: Path, release_elsewhere: Path,
-                                                                      args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["send", "--due"],
+        ["-v", "send", "--due"],
+        ["send", "--due", "--dry-run"],
+        ["send", "RELEASE"],
+        ["schedule", "RELEASE"],
+        ["unschedule", "a-release"],
+        ["status"],
+        ["status", "a-release"],
+        ["worker"],
+    ],
+    ids=" ".join,
+)
+def test_a_ledger_command_without_config_refuses_and_creates_nothing(
+    tmp_path: Path, release_elsewhere: Path, args: list[str]
+) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
     argv = [str(release_elsewhere) if a == "RELEASE" else a for a in args]
     result = run_in(folder, *argv)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.stderr == (f"error: no config.toml in {folder.resolve()} (and no --config or $DISTRIBUTE_CONFIG): "
-                             "run this in your workspace, or pass --config PATH\n")
+    assert result.stderr == (
+        f"error: no config.toml in {folder.resolve()} (and no --config or $DISTRIBUTE_CONFIG): "
+        "run this in your workspace, or pass --config PATH\n"
+    )
     assert result.stdout == ""
     assert list(folder.iterdir()) == []
 
@@ -68,8 +76,9 @@ def test_a_config_path_that_does_not_exist_is_an_error_and_creates_nothing(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_built_in_defaults_still_serve_validate_preview_and_a_dry_run(tmp_path: Path,
-                                                                           release_elsewhere: Path) -> None:
+def test_the_built_in_defaults_still_serve_validate_preview_and_a_dry_run(
+    tmp_path: Path, release_elsewhere: Path
+) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
     for args in (["validate", str(release_elsewhere)], ["preview", str(release_elsewhere)]):

@@ -96,16 +96,20 @@ def assert_refused(cli, ws: Path, outside: Path, release: str, where: Path, line
     for args in (["validate", release], ["send", release, "--dry-run"], ["send", release]):
         result = cli(*args)
         assert result.exit_code == 1, (args, result.stdout, result.stderr)
-        assert re.search(rf"{re.escape(where.name)}:{line}: {re.escape(label)} '[^']*'( \(it leads to [^)]*\))? "
-                         + re.escape(MESSAGE.format(ws=ws)), result.stderr), (args, result.stderr)
+        assert re.search(
+            rf"{re.escape(where.name)}:{line}: {re.escape(label)} '[^']*'( \(it leads to [^)]*\))? "
+            + re.escape(MESSAGE.format(ws=ws)),
+            result.stderr,
+        ), (args, result.stderr)
         assert "Traceback" not in result.stderr
         assert snapshot(ws, outside) == before, args  # no outbox, no maildir file, no feed, no ledger
     assert not (ws / "outbox").exists() and not (ws / "maildir").exists() and not (ws / "public").exists()
 
 
 @pytest.mark.parametrize("label, written", CONFIG, ids=[w.split(" =")[0] + str(i) for i, (_, w) in enumerate(CONFIG)])
-def test_a_config_path_outside_the_workspace_is_refused_at_its_line(cli, workspace: Path, outside: Path,
-                                                                    label: str, written: str) -> None:
+def test_a_config_path_outside_the_workspace_is_refused_at_its_line(
+    cli, workspace: Path, outside: Path, label: str, written: str
+) -> None:
     config = workspace / "config.toml"
     line = written.format(out=outside)
     set_top_key(config, line)
@@ -113,8 +117,9 @@ def test_a_config_path_outside_the_workspace_is_refused_at_its_line(cli, workspa
 
 
 @pytest.mark.parametrize("channel, label, written", CHANNEL, ids=[f"{c}-{k}" for c, k, _ in CHANNEL])
-def test_a_channel_path_outside_the_workspace_is_refused_at_its_line(cli, workspace: Path, outside: Path,
-                                                                     channel: str, label: str, written: str) -> None:
+def test_a_channel_path_outside_the_workspace_is_refused_at_its_line(
+    cli, workspace: Path, outside: Path, channel: str, label: str, written: str
+) -> None:
     path = workspace / "channels" / f"{channel}.toml"
     line = written.format(out=outside)
     set_top_key(path, line)
@@ -129,8 +134,9 @@ def test_a_dkim_key_outside_the_workspace_is_refused_at_its_line(cli, workspace:
 
 @pytest.mark.parametrize("table", ["images", "attachments"])
 @pytest.mark.parametrize("how", ["absolute", "dot-dot", "etc-passwd", "symlink"])
-def test_a_release_file_outside_the_workspace_is_refused_at_its_line(cli, workspace: Path, outside: Path,
-                                                                     table: str, how: str) -> None:
+def test_a_release_file_outside_the_workspace_is_refused_at_its_line(
+    cli, workspace: Path, outside: Path, table: str, how: str
+) -> None:
     if how == "absolute":
         value = str(outside / "secret.txt")
     elif how == "dot-dot":
@@ -155,8 +161,9 @@ def test_a_symlinked_folder_is_as_outside_as_a_written_path(cli, workspace: Path
     for args in (["validate", EXAMPLE_RELEASE], ["send", EXAMPLE_RELEASE]):
         result = cli(*args)
         assert result.exit_code == 1
-        assert (f"config.toml: public (default) 'public' (it leads to {outside / 'public'}) "
-                + MESSAGE.format(ws=workspace)) in result.stderr
+        assert (
+            f"config.toml: public (default) 'public' (it leads to {outside / 'public'}) " + MESSAGE.format(ws=workspace)
+        ) in result.stderr
     assert snapshot(outside) == before
 
 
@@ -172,11 +179,17 @@ def test_allow_paths_lets_a_named_folder_in(cli, workspace: Path, outside: Path)
         sent = cli("send", release, "-c", "rss")
     assert sent.exit_code == 0, sent.stderr
     assert "Managing Decline?" in (outside / "public" / "feed.xml").read_text()
-    assert (outside / "public" / "media" / "2025-06-30-nato-summit-brief" / "cover.jpg").read_bytes() == b"\xff\xd8\xff image"
+    assert (
+        outside / "public" / "media" / "2025-06-30-nato-summit-brief" / "cover.jpg"
+    ).read_bytes() == b"\xff\xd8\xff image"
     # Only the folders named: the rest of the outside stays out.
     set_top_key(workspace / "channels" / "wire-desk.toml", f'directory = "{outside / "wire"}"')
     refused = cli("validate", release)
-    assert refused.exit_code == 1 and "wire-desk.toml" in refused.stderr and "must be inside the workspace" in refused.stderr
+    assert (
+        refused.exit_code == 1
+        and "wire-desk.toml" in refused.stderr
+        and "must be inside the workspace" in refused.stderr
+    )
 
 
 def test_outbox_given_on_the_command_line_is_the_users_choice(cli, workspace: Path, outside: Path) -> None:

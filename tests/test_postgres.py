@@ -59,8 +59,9 @@ def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
     assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [1, 2, 3]
 
 
-def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(pws: Path, postgres_url: str,
-                                                                      plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
+def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(
+    pws: Path, postgres_url: str, plugin_site: Path, servers
+) -> None:  # type: ignore[no-untyped-def]
     sink, api = servers
     setup(pws, sink, api)
     procs = [start(pws, plugin_site, "send", "--due") for _ in range(6)]
@@ -78,20 +79,27 @@ def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, pl
     setup(pws, sink, api, publish_at=later.isoformat())
     workers = [start(pws, plugin_site, "worker", "--name", name, "--poll", "0.2") for name in ("alpha", "beta")]
     try:
+
         def jobs() -> list[tuple[str, float]]:
             try:
-                return [(r["id"], r["next_run_time"]) for r in
-                        pg_rows(postgres_url, "SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id")]
+                return [
+                    (r["id"], r["next_run_time"])
+                    for r in pg_rows(postgres_url, "SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id")
+                ]
             except Exception:  # the table is created by the first worker to start
                 return []
 
         try:
-            wait_for(lambda: jobs() == [("alpha:dispatch", later.timestamp()), ("beta:dispatch", later.timestamp())],
-                     what="each worker's job at the due time")
+            wait_for(
+                lambda: jobs() == [("alpha:dispatch", later.timestamp()), ("beta:dispatch", later.timestamp())],
+                what="each worker's job at the due time",
+            )
         except AssertionError:
             for w in workers:
                 w.kill()
-            raise AssertionError(f"jobs {jobs()}; workers said {[w.communicate(timeout=30) for w in workers]}") from None
+            raise AssertionError(
+                f"jobs {jobs()}; workers said {[w.communicate(timeout=30) for w in workers]}"
+            ) from None
         # Moved earlier while both run: each picks the change up from the ledger, one delivery each.
         due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=2)
         assert invoke(pws, "schedule", "releases/r1.md", "--at", due.isoformat()).exit_code == 0
@@ -105,8 +113,9 @@ def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, pl
     exactly_once(sink, api)
 
 
-def test_a_process_killed_mid_newsletter_on_postgresql_leaves_one_in_doubt(pws: Path, postgres_url: str,
-                                                                        plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
+def test_a_process_killed_mid_newsletter_on_postgresql_leaves_one_in_doubt(
+    pws: Path, postgres_url: str, plugin_site: Path, servers
+) -> None:  # type: ignore[no-untyped-def]
     sink, api = servers
     setup(pws, sink, api)
     sink.gate.at = 100

@@ -85,7 +85,8 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway third-party package, built and installed with pip into its own folder."""
     src = tmp_path_factory.mktemp("plugin-src")
     (src / "distribute_pager.py").write_text(PLUGIN)
-    (src / "pyproject.toml").write_text(textwrap.dedent("""
+    (src / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=61"]
         build-backend = "setuptools.build_meta"
@@ -100,11 +101,23 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [project.entry-points."distribute.adapters"]
         pager = "distribute_pager:PagerAdapter"
         broken = "distribute_pager:NotAnAdapter"
-    """))
+    """)
+    )
     site = tmp_path_factory.mktemp("plugin-site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(src),
+        ],
         check=True,
         capture_output=True,
     )
@@ -116,7 +129,10 @@ def run(ws: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env.pop("DISTRIBUTE_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
-        capture_output=True, text=True, env=env, cwd=ws,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ws,
     )
 
 

@@ -42,8 +42,12 @@ def test_local_time_takes_the_config_timezone(workspace: Path) -> None:
 def test_local_time_across_a_dst_change_uses_that_days_offset(workspace: Path) -> None:
     cfg = workspace / "config.toml"
     cfg.write_text(cfg.read_text().replace('timezone = "Asia/Seoul"', 'timezone = "Europe/Berlin"'))
-    winter = load_release(write_release(workspace, "w", 'title = "T"\npublish_at = 2025-03-29T12:00:00'), ws_at(workspace))
-    summer = load_release(write_release(workspace, "s", 'title = "T"\npublish_at = 2025-03-30T12:00:00'), ws_at(workspace))
+    winter = load_release(
+        write_release(workspace, "w", 'title = "T"\npublish_at = 2025-03-29T12:00:00'), ws_at(workspace)
+    )
+    summer = load_release(
+        write_release(workspace, "s", 'title = "T"\npublish_at = 2025-03-30T12:00:00'), ws_at(workspace)
+    )
     assert winter.publish_at.utcoffset() == dt.timedelta(hours=1)
     assert summer.publish_at.utcoffset() == dt.timedelta(hours=2)
 
@@ -55,7 +59,7 @@ def test_id_defaults_to_the_file_stem(workspace: Path) -> None:
 
 BAD = [
     # (front matter, expected line, fragment of message)
-    ('publish_at = 2025-06-30T09:00:00', 1, "missing title"),
+    ("publish_at = 2025-06-30T09:00:00", 1, "missing title"),
     ('title = "T"', 1, "missing publish_at"),
     ('title = "T"\npublish_at = "2025-06-30 09:00"', 3, "TOML date-time without quotes"),
     ('title = "T"\npublish_at = 2025-06-30', 3, "has no time of day"),
@@ -84,10 +88,15 @@ def test_bad_release_is_refused_with_path_and_line(workspace: Path, front: str, 
 
 
 @pytest.mark.parametrize("front, line, fragment", BAD[:6], ids=[b[2] for b in BAD[:6]])
-def test_cli_refuses_a_bad_release_in_one_line_with_exit_1(cli, workspace: Path, front: str, line: int, fragment: str) -> None:
+def test_cli_refuses_a_bad_release_in_one_line_with_exit_1(
+    cli, workspace: Path, front: str, line: int, fragment: str
+) -> None:
     write_release(workspace, "bad", front)
-    for args in (["validate", "releases/bad.md"], ["preview", "releases/bad.md"],
-                 ["send", "releases/bad.md", "--dry-run", "--outbox", "ob"]):
+    for args in (
+        ["validate", "releases/bad.md"],
+        ["preview", "releases/bad.md"],
+        ["send", "releases/bad.md", "--dry-run", "--outbox", "ob"],
+    ):
         result = cli(*args)
         assert result.exit_code == 1, result.output
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -107,12 +116,14 @@ def test_front_matter_must_be_fenced(workspace: Path) -> None:
 
 def test_markdown_html_is_safe() -> None:
     html = to_html("<script>alert(1)</script>\n\n[x](javascript:alert(1)) and <b>bold</b>\n")
-    assert "<script>" not in html and "href=\"javascript" not in html and "<b>" not in html
+    assert "<script>" not in html and 'href="javascript' not in html and "<b>" not in html
     assert "&lt;script&gt;" in html
 
 
 def test_markdown_plain_text_keeps_structure() -> None:
-    text = to_text("# Head\n\nSee [the brief](https://x.org/b) and <https://x.org>.\n\n- one\n- two\n\n> quoted\n", width=72)
+    text = to_text(
+        "# Head\n\nSee [the brief](https://x.org/b) and <https://x.org>.\n\n- one\n- two\n\n> quoted\n", width=72
+    )
     assert text == "Head\n\nSee the brief (https://x.org/b) and https://x.org.\n\n- one\n- two\n\n> quoted\n"
 
 

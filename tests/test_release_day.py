@@ -47,11 +47,15 @@ def test_validate_warns_of_a_publish_time_in_the_past_saying_how_long_ago(lws: P
     with time_machine.travel(TODAY, tick=False):
         result = invoke(lws, "validate", "releases/typo.md", "releases/morning.md", "releases/recent.md")
     assert result.exit_code == 0, result.output  # a warning, not an error
-    assert ("releases/typo.md:5: warning: publish_at 2025-11-01 09:00 KST (00:00 UTC) is 13 months in the past; "
-            "a typo for 2026?") in result.stderr
+    assert (
+        "releases/typo.md:5: warning: publish_at 2025-11-01 09:00 KST (00:00 UTC) is 13 months in the past; "
+        "a typo for 2026?"
+    ) in result.stderr
     assert "--at now" in result.stderr and "--late" in result.stderr
-    assert "releases/morning.md:5: warning: publish_at 2026-12-02 04:00 KST (2026-12-01 19:00 UTC) is 5 hours in " \
-           "the past." in result.stderr
+    assert (
+        "releases/morning.md:5: warning: publish_at 2026-12-02 04:00 KST (2026-12-01 19:00 UTC) is 5 hours in "
+        "the past." in result.stderr
+    )
     assert "recent.md" not in result.stderr
     assert sink.messages == []
 
@@ -66,7 +70,8 @@ def test_schedule_and_send_refuse_a_publish_time_over_a_day_past_and_write_nothi
     assert scheduled.stderr.startswith(
         "error: releases/typo.md:5: publish_at 2025-11-01 09:00 KST (00:00 UTC) is 13 months in the past; "
         "a typo for 2026? Nothing was scheduled: correct publish_at, or add --at now to date it now, "
-        "or --late to schedule it dated as written")
+        "or --late to schedule it dated as written"
+    )
     assert '[delivery] past_limit = "1d"' in scheduled.stderr
     assert "13 months in the past" in sent.stderr and "Nothing was sent" in sent.stderr and "--late" in sent.stderr
     assert not (lws / ".distribute/state.db").exists()  # nothing recorded, not even an empty ledger
@@ -140,8 +145,10 @@ def test_status_shows_an_edited_release_as_held_and_how_to_reschedule(lws: Path,
         text = invoke(lws, "status").stdout
         data = json.loads(invoke(lws, "status", "--json").stdout)
         command = f"distribute schedule {path.resolve()}"
-        assert "  ! HELD, nothing more of it goes out: release r1 changed since it was scheduled; " \
-               f"run `{command}` again" in text
+        assert (
+            "  ! HELD, nothing more of it goes out: release r1 changed since it was scheduled; "
+            f"run `{command}` again" in text
+        )
         assert "newsletter (loopmail), due 2025-06-30 09:00 KST (00:00 UTC): 3 held" in text
         assert "pending" not in text and text.count(": held (the release changed)") == 3
         (release,) = data["releases"]
@@ -169,8 +176,10 @@ def test_scheduling_again_keeps_an_earlier_at_and_says_when_a_due_time_moves(lws
         assert "was " not in kept.stdout
         moved = invoke(lws, "schedule", "releases/r1.md", "--at", "2025-07-02 08:00")
         assert moved.exit_code == 0 and dues() == {"2025-07-01T23:00:00.000000Z"}
-        assert ("    due time moved: was 2025-07-01 08:00 KST (2025-06-30 23:00 UTC), "
-                "now 2025-07-02 08:00 KST (2025-07-01 23:00 UTC)") in moved.stdout
+        assert (
+            "    due time moved: was 2025-07-01 08:00 KST (2025-06-30 23:00 UTC), "
+            "now 2025-07-02 08:00 KST (2025-07-01 23:00 UTC)"
+        ) in moved.stdout
         back = invoke(lws, "schedule", "releases/r1.md", "--at", "publish_at")
         assert back.exit_code == 0 and dues() == {"2025-06-30T00:00:00.000000Z"}
         assert "was 2025-07-02 08:00 KST (2025-07-01 23:00 UTC), now 2025-06-30 09:00 KST (00:00 UTC)" in back.stdout

@@ -64,8 +64,12 @@ def rich(workspace: Path) -> Path:
     (workspace / "files" / "brief.pdf").write_bytes(PDF)
     (workspace / "images").mkdir()
     (workspace / "images" / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"1" * 100)
-    set_channel(workspace, "rss", 'adapter = "rss"\nlogo = "https://en.asaninst.org/logo.png"\n'
-                                  'hub = "https://hub.example.org/"\ncopyright = "(c) Asan"\n')
+    set_channel(
+        workspace,
+        "rss",
+        'adapter = "rss"\nlogo = "https://en.asaninst.org/logo.png"\n'
+        'hub = "https://hub.example.org/"\ncopyright = "(c) Asan"\n',
+    )
     return write_release(workspace, "rich", RICH_FRONT, RICH_BODY)
 
 
@@ -100,7 +104,8 @@ def test_feedparser_reads_both_formats_cleanly_and_sees_every_field(workspace: P
         assert entry.link == "https://en.asaninst.org/press/rich"
         assert entry.summary == "A summary for feed readers."
         assert dt.datetime(*entry.published_parsed[:6], tzinfo=dt.timezone.utc) == dt.datetime(
-            2025, 7, 2, 1, 30, tzinfo=dt.timezone.utc)
+            2025, 7, 2, 1, 30, tzinfo=dt.timezone.utc
+        )
         content = entry.content[0].value
         assert "<li>first point</li>" in content and "Panel of five" in content
         assert [t.term for t in entry.tags] == ["NATO", "South Korea"]
@@ -112,10 +117,12 @@ def test_feedparser_reads_both_formats_cleanly_and_sees_every_field(workspace: P
         assert entry.language == "en"
     atom_entry = feedparser.parse(atom).entries[0]
     assert dt.datetime(*atom_entry.updated_parsed[:6], tzinfo=dt.timezone.utc) == dt.datetime(
-        2025, 7, 2, 1, 30, tzinfo=dt.timezone.utc)
+        2025, 7, 2, 1, 30, tzinfo=dt.timezone.utc
+    )
 
 
 # PLATFORMS.md, Feeds — each rule, in order.
+
 
 def test_rule_rss_channel_has_title_link_and_description(workspace: Path) -> None:
     rss, _ = _docs(workspace, EXAMPLE_RELEASE)
@@ -140,8 +147,11 @@ def test_rule_pubdate_is_rfc822(workspace: Path) -> None:
     rss, _ = _docs(workspace, EXAMPLE_RELEASE)
     channel = etree.fromstring(rss).find("channel")
     for text in (channel.findtext("item/pubDate"), channel.findtext("lastBuildDate")):
-        assert re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-                            r"\d{4} \d\d:\d\d:\d\d (\+0000|GMT)", text), text
+        assert re.fullmatch(
+            r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+            r"\d{4} \d\d:\d\d:\d\d (\+0000|GMT)",
+            text,
+        ), text
         assert email.utils.parsedate_to_datetime(text) == dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)
 
 
@@ -152,10 +162,13 @@ def test_rule_rss_has_atom_self_link_from_public_url_or_feed_url(workspace: Path
     assert link.get("type") == "application/rss+xml"
     set_channel(workspace, "rss", 'adapter = "rss"\nfeed_url = "https://feeds.example.org/asan/rss.xml"\n')
     rss, atom = _docs(workspace, EXAMPLE_RELEASE)
-    assert etree.fromstring(rss).find(f"channel/{ATOM}link[@rel='self']").get("href") == \
-        "https://feeds.example.org/asan/rss.xml"
-    assert etree.fromstring(atom).find(f"{ATOM}link[@rel='self']").get("href") == \
-        "https://feeds.example.org/asan/atom.xml"
+    assert (
+        etree.fromstring(rss).find(f"channel/{ATOM}link[@rel='self']").get("href")
+        == "https://feeds.example.org/asan/rss.xml"
+    )
+    assert (
+        etree.fromstring(atom).find(f"{ATOM}link[@rel='self']").get("href") == "https://feeds.example.org/asan/atom.xml"
+    )
 
 
 def test_rule_enclosures_have_url_length_and_type(workspace: Path, rich: Path) -> None:
@@ -166,7 +179,10 @@ def test_rule_enclosures_have_url_length_and_type(workspace: Path, rich: Path) -
     assert enclosure.get("type") == "application/pdf"
     (link,) = etree.fromstring(atom).findall(f"{ATOM}entry/{ATOM}link[@rel='enclosure']")
     assert (link.get("href"), link.get("length"), link.get("type")) == (
-        enclosure.get("url"), str(len(PDF)), "application/pdf")
+        enclosure.get("url"),
+        str(len(PDF)),
+        "application/pdf",
+    )
 
 
 def _urls(document: bytes) -> list[str]:
@@ -216,9 +232,12 @@ def test_rule_atom_feed_and_entries_have_one_id_title_updated_self_link_and_auth
 
 
 def test_rule_embargoed_release_is_not_in_the_feed_before_the_embargo(workspace: Path, cli) -> None:
-    path = write_release(workspace, "embargoed",
-                         'title = "Embargoed news"\npublish_at = 2026-01-06T09:00:00+09:00\n'
-                         "embargo = 2026-01-06T09:00:00+09:00\n", "Secret until then.\n")
+    path = write_release(
+        workspace,
+        "embargoed",
+        'title = "Embargoed news"\npublish_at = 2026-01-06T09:00:00+09:00\nembargo = 2026-01-06T09:00:00+09:00\n',
+        "Secret until then.\n",
+    )
     rss, atom = _docs(workspace, path)  # NOW is 2026-01-05 12:00 UTC: under embargo
     assert b"Embargoed news" not in rss + atom and b"Secret until" not in rss + atom
     assert b"<item>" not in rss and b"<entry>" not in atom
@@ -278,8 +297,11 @@ def test_attachment_without_url_needs_public_url(workspace: Path, rich: Path) ->
 
 
 def test_preview_says_whether_the_release_is_in_the_feed_yet(workspace: Path) -> None:
-    path = write_release(workspace, "later", 'title = "Later"\npublish_at = 2026-02-01T09:00:00+09:00\n'
-                                             "embargo = 2026-02-01T09:00:00+09:00\n")
+    path = write_release(
+        workspace,
+        "later",
+        'title = "Later"\npublish_at = 2026-02-01T09:00:00+09:00\nembargo = 2026-02-01T09:00:00+09:00\n',
+    )
     ws, deliveries = render(workspace, path, "rss")
     (block,) = ws.adapter(ws.channels["rss"]).preview(deliveries, ws.channels["rss"])
     checks = {c.label: c for c in block.checks}
@@ -289,7 +311,8 @@ def test_preview_says_whether_the_release_is_in_the_feed_yet(workspace: Path) ->
 def test_a_workspace_template_can_shape_the_item_content(workspace: Path) -> None:
     (workspace / "templates" / "rss").mkdir(parents=True)
     (workspace / "templates" / "rss" / "item.html.j2").write_text(
-        '<p><a href="contact.html">{{ release.title }}</a></p>\n{{ body_html }}')
+        '<p><a href="contact.html">{{ release.title }}</a></p>\n{{ body_html }}'
+    )
     rss, _ = _docs(workspace, EXAMPLE_RELEASE)
     content = etree.fromstring(rss).findtext("channel/item/{http://purl.org/rss/1.0/modules/content/}encoded")
     assert content.startswith('<p><a href="https://en.asaninst.org/press/contact.html">Managing Decline?')

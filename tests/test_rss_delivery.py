@@ -79,8 +79,13 @@ def test_republishing_never_changes_guid_or_date(workspace: Path) -> None:
     path = release(workspace, "alpha", "2025-06-01T09:00:00+09:00", title="First title")
     deliver(workspace, path)
     (first,) = feed(workspace).entries
-    release(workspace, "alpha", "2025-06-03T09:00:00+09:00", title="Corrected title",
-            url='"https://en.asaninst.org/press/alpha-new"')
+    release(
+        workspace,
+        "alpha",
+        "2025-06-03T09:00:00+09:00",
+        title="Corrected title",
+        url='"https://en.asaninst.org/press/alpha-new"',
+    )
     deliver(workspace, path)
     (again,) = feed(workspace).entries
     assert again.title == "Corrected title"
@@ -88,8 +93,11 @@ def test_republishing_never_changes_guid_or_date(workspace: Path) -> None:
     assert again.published_parsed == first.published_parsed
     atom = feedparser.parse((workspace / "public" / "atom.xml").read_bytes()).entries[0]
     assert atom.updated_parsed[:3] == (2025, 6, 3)  # updated moves, published stays
-    rows = sqlite3.connect(workspace / ".distribute" / "state.db").execute(
-        "SELECT guid, published FROM feed_items").fetchall()
+    rows = (
+        sqlite3.connect(workspace / ".distribute" / "state.db")
+        .execute("SELECT guid, published FROM feed_items")
+        .fetchall()
+    )
     assert rows == [("tag:en.asaninst.org,2025-06-01:alpha", "2025-06-01T00:00:00Z")]
 
 
@@ -108,8 +116,9 @@ def test_render_never_writes_state(workspace: Path) -> None:
 def test_scheduled_embargoed_release_goes_into_the_feed_at_the_embargo(workspace: Path, cli) -> None:
     """Scheduled before its embargo (rendered without the item), sent after it, with another release
     published in between: the delivery still matches what was scheduled and the feed gets both."""
-    embargoed = release(workspace, "embargoed", "2026-01-06T09:00:00+09:00",
-                        embargo="2026-01-06T09:00:00+09:00", channels='["rss"]')
+    embargoed = release(
+        workspace, "embargoed", "2026-01-06T09:00:00+09:00", embargo="2026-01-06T09:00:00+09:00", channels='["rss"]'
+    )
     result = cli("schedule", str(embargoed))
     assert result.exit_code == 0, result.output + result.stderr
     deliver(workspace, release(workspace, "meanwhile", "2026-01-05T21:00:00+09:00"))
@@ -180,17 +189,25 @@ def test_two_releases_delivered_at_once_both_stay_in_the_feed(workspace: Path) -
 
 
 def _remote_channel(ws: Path, server: HTTPServer) -> None:
-    set_channel(ws, "rss", f'adapter = "rss"\nhub = "{server.url_for("/hub")}"\ntimeout = 2\n'
-                           f'[upload]\nurl = "{server.url_for("/press/")}"\ntoken = {{ env = "FEED_TOKEN" }}\n')
+    set_channel(
+        ws,
+        "rss",
+        f'adapter = "rss"\nhub = "{server.url_for("/hub")}"\ntimeout = 2\n'
+        f'[upload]\nurl = "{server.url_for("/press/")}"\ntoken = {{ env = "FEED_TOKEN" }}\n',
+    )
 
 
-def test_upload_puts_both_files_and_pings_the_hub(workspace: Path, httpserver: HTTPServer,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_puts_both_files_and_pings_the_hub(
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FEED_TOKEN", TOKEN)
     _remote_channel(workspace, httpserver)
     for name, kind in (("feed.xml", "application/rss+xml"), ("atom.xml", "application/atom+xml")):
-        httpserver.expect_ordered_request(f"/press/{name}", method="PUT", headers={
-            "Authorization": f"Bearer {TOKEN}", "Content-Type": f"{kind}; charset=utf-8"}).respond_with_data("", 201)
+        httpserver.expect_ordered_request(
+            f"/press/{name}",
+            method="PUT",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": f"{kind}; charset=utf-8"},
+        ).respond_with_data("", 201)
     seen: list[dict[str, list[str]]] = []
 
     def hub(request: Request) -> Response:
@@ -204,19 +221,25 @@ def test_upload_puts_both_files_and_pings_the_hub(workspace: Path, httpserver: H
     uploaded = {r.path: r.get_data() for r, _ in httpserver.log if r.method == "PUT"}
     assert uploaded["/press/feed.xml"] == (workspace / "public" / "feed.xml").read_bytes()
     assert uploaded["/press/atom.xml"] == (workspace / "public" / "atom.xml").read_bytes()
-    assert seen == [{"hub.mode": ["publish"], "hub.url": ["https://en.asaninst.org/press/feed.xml",
-                                                         "https://en.asaninst.org/press/atom.xml"]}]
+    assert seen == [
+        {
+            "hub.mode": ["publish"],
+            "hub.url": ["https://en.asaninst.org/press/feed.xml", "https://en.asaninst.org/press/atom.xml"],
+        }
+    ]
     assert "uploaded" in receipt.detail and "pinged" in receipt.detail
     # The hub is advertised in both documents, so subscribers find it.
     assert httpserver.url_for("/hub").encode() in (workspace / "public" / "feed.xml").read_bytes()
 
 
 def test_upload_failures_map_to_retryable_or_permanent_without_the_secret(
-        workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FEED_TOKEN", TOKEN)
     _remote_channel(workspace, httpserver)
     httpserver.expect_oneshot_request("/press/feed.xml", method="PUT").respond_with_data(
-        "busy", 503, headers={"Retry-After": "120"})
+        "busy", 503, headers={"Retry-After": "120"}
+    )
     with pytest.raises(DeliveryError) as caught:
         deliver(workspace, EXAMPLE_RELEASE)
     assert caught.value.retryable and caught.value.retry_after == 120 and not caught.value.in_doubt
@@ -241,8 +264,9 @@ def test_unreachable_hub_is_retryable_and_not_in_doubt(workspace: Path) -> None:
     assert caught.value.retryable and not caught.value.in_doubt
 
 
-def test_missing_upload_secret_names_the_variable(workspace: Path, httpserver: HTTPServer,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_upload_secret_names_the_variable(
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("FEED_TOKEN", raising=False)
     _remote_channel(workspace, httpserver)
     ws, _ = load(workspace, EXAMPLE_RELEASE)

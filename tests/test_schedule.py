@@ -70,7 +70,9 @@ def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plu
     assert states(ledger_rows(lws)) == {"sent": 3} and max(sink.per_recipient().values()) == 1
 
 
-def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once(
+    lws: Path, plugin_site: Path, sink
+) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 60\n')
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
@@ -136,7 +138,8 @@ def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, 
 
 
 def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_schedule_lifts_that(
-        lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+    lws: Path, plugin_site: Path, sink
+) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
@@ -144,6 +147,7 @@ def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_sched
     proc = worker(lws, plugin_site)
     try:
         now = dt.datetime.now(dt.timezone.utc).timestamp()
+
         # Refused once, then the job waits about a minute instead of firing again and again.
         def held_off() -> bool:
             found = jobs(lws)  # read once: the job may fire and go between two reads

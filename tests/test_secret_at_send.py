@@ -48,8 +48,13 @@ def distribute(ws: Path, now: dt.datetime, *args: str, key: str | None = None) -
     env["DISTRIBUTE_NOW"] = now.isoformat()
     if key is not None:
         env["UNSUBSCRIBE_KEY"] = key
-    return subprocess.run([sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
-                          capture_output=True, text=True, env=env, cwd=ws)
+    return subprocess.run(
+        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ws,
+    )
 
 
 def newsletter(ws: Path) -> list[email.message.EmailMessage]:
@@ -87,8 +92,9 @@ def test_scheduled_with_the_key_sent_without_it_is_refused_naming_the_variable(t
 
     cron = distribute(ws, AFTER, "send", "--due")  # a cron job without UNSUBSCRIBE_KEY
     assert cron.returncode == 1, cron.stdout + cron.stderr
-    assert "the environment variable UNSUBSCRIBE_KEY is not set here; it was when the release was scheduled" \
-        in cron.stderr
+    assert (
+        "the environment variable UNSUBSCRIBE_KEY is not set here; it was when the release was scheduled" in cron.stderr
+    )
     assert "— export it for the cron job or worker; nothing of this channel was sent" in cron.stderr
     assert "changed" not in cron.stdout + cron.stderr
     assert newsletter(ws) == [] and states(ws) == {"pending": count}  # nothing of the channel left

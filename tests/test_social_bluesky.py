@@ -40,11 +40,18 @@ def pds(workspace: Path, monkeypatch: pytest.MonkeyPatch, standards: Path) -> It
 def with_cover(workspace: Path, size_pad: int = 0, extra: str = "") -> Path:
     (workspace / "images").mkdir(exist_ok=True)
     (workspace / "images" / "cover.png").write_bytes(png(pad=size_pad))
-    return write_release(workspace, "with-image", front(extra='''
+    return write_release(
+        workspace,
+        "with-image",
+        front(
+            extra="""
 [[images]]
 path = "images/cover.png"
 alt = "Cover of the issue brief"
-''' + extra)).relative_to(workspace)
+"""
+            + extra
+        ),
+    ).relative_to(workspace)
 
 
 def test_tid_and_blob_cid_follow_the_specs() -> None:
@@ -81,7 +88,7 @@ def test_a_post_with_link_card_and_thumbnail(workspace: Path, pds: PdsServer, st
     assert stored["value"]["text"] == d.meta["text"]
     link = next(f for f in stored["value"]["facets"] if f["features"][0]["$type"].endswith("#link"))
     data = stored["value"]["text"].encode()
-    assert data[link["index"]["byteStart"]:link["index"]["byteEnd"]].decode() == card["uri"]
+    assert data[link["index"]["byteStart"] : link["index"]["byteEnd"]].decode() == card["uri"]
 
 
 def test_facets_count_utf8_bytes_in_korean_japanese_and_emoji(workspace: Path, pds: PdsServer) -> None:
@@ -90,7 +97,7 @@ def test_facets_count_utf8_bytes_in_korean_japanese_and_emoji(workspace: Path, p
     r = render(workspace, path.relative_to(workspace), "bluesky")
     record = r.request()["body"]["record"]
     data = text.encode("utf-8")
-    spans = {data[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode(): f["features"][0] for f in record["facets"]}
+    spans = {data[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode(): f["features"][0] for f in record["facets"]}
     assert spans["https://en.asaninst.org/press/nato"]["uri"] == "https://en.asaninst.org/press/nato"
     assert spans["#안보"] == {"$type": "app.bsky.richtext.facet#tag", "tag": "안보"}
     assert spans["#NATO"]["tag"] == "NATO"
@@ -152,8 +159,9 @@ def test_a_thread_replies_with_root_and_parent(workspace: Path, pds: PdsServer) 
 
 
 @pytest.mark.parametrize("duplicate", ["mst", "invalid"])
-def test_a_retry_collides_with_the_post_already_made(workspace: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     standards: Path, duplicate: str) -> None:
+def test_a_retry_collides_with_the_post_already_made(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, standards: Path, duplicate: str
+) -> None:
     with PdsServer(standards / "bluesky-lexicons" / "lexicons", duplicate=duplicate) as pds:
         wire(workspace, monkeypatch, "bluesky", pds.url)
         r = render(workspace, EXAMPLE_RELEASE, "bluesky")
@@ -179,8 +187,9 @@ def test_a_lost_answer_is_resolved_at_once_when_the_record_is_there(workspace: P
     assert receipt.remote_id == stored["uri"] and pds.count(GET) == 1
 
 
-def test_a_wrong_app_password_names_the_variable_and_never_shows_it(workspace: Path, pds: PdsServer,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_app_password_names_the_variable_and_never_shows_it(
+    workspace: Path, pds: PdsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", "wxyz-wxyz-wxyz-wxyz")
     r = render(workspace, EXAMPLE_RELEASE, "bluesky")
     with pytest.raises(DeliveryError) as info:

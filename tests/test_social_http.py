@@ -46,13 +46,16 @@ def test_success_passes_through(server: Echo) -> None:
     assert api.check(api.send("POST", f"{server.url}/post", json={})).json() == {"ok": True}
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({"Retry-After": "120"}, 120.0),
-    ({"Retry-After": "Mon, 30 Jun 2025 00:05:00 GMT"}, 300.0),  # an HTTP date
-    ({"x-rate-limit-reset": str(int(NOW.timestamp()) + 900)}, 900.0),  # X: epoch seconds
-    ({"X-RateLimit-Reset": "2025-06-30T00:02:00.000Z"}, 120.0),  # Mastodon: an ISO instant
-    ({"ratelimit-reset": str(int(NOW.timestamp()) + 60)}, 60.0),  # Bluesky
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({"Retry-After": "120"}, 120.0),
+        ({"Retry-After": "Mon, 30 Jun 2025 00:05:00 GMT"}, 300.0),  # an HTTP date
+        ({"x-rate-limit-reset": str(int(NOW.timestamp()) + 900)}, 900.0),  # X: epoch seconds
+        ({"X-RateLimit-Reset": "2025-06-30T00:02:00.000Z"}, 120.0),  # Mastodon: an ISO instant
+        ({"ratelimit-reset": str(int(NOW.timestamp()) + 60)}, 60.0),  # Bluesky
+    ],
+)
 def test_429_waits_as_long_as_the_platform_asks(server: Echo, headers: dict[str, str], expected: float) -> None:
     server.fail("POST /post", Reply(429, {"error": "Too many requests"}, headers))
     with time_machine.travel(NOW, tick=False):
@@ -90,14 +93,25 @@ def test_refused_credentials_stop_and_name_the_variable(server: Echo, status: in
     assert "channel 'social-test'" in text and "EXAMPLE_TOKEN" in text and "The access token is invalid" in text
 
 
-@pytest.mark.parametrize("body, said", [
-    ({"error": "Validation failed: Text character limit of 500 exceeded"}, "Text character limit of 500 exceeded"),
-    ({"error": "InvalidRequest", "message": "Record/text must not be longer than 300 graphemes"},
-     "InvalidRequest: Record/text must not be longer than 300 graphemes"),
-    ({"errors": [{"message": "Your Tweet text is too long."}], "title": "Invalid Request",
-      "detail": "One or more parameters to your request was invalid."}, "Your Tweet text is too long."),
-    ({"status": 422, "message": "commentary: length must be at most 3000"}, "length must be at most 3000"),
-])
+@pytest.mark.parametrize(
+    "body, said",
+    [
+        ({"error": "Validation failed: Text character limit of 500 exceeded"}, "Text character limit of 500 exceeded"),
+        (
+            {"error": "InvalidRequest", "message": "Record/text must not be longer than 300 graphemes"},
+            "InvalidRequest: Record/text must not be longer than 300 graphemes",
+        ),
+        (
+            {
+                "errors": [{"message": "Your Tweet text is too long."}],
+                "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+            },
+            "Your Tweet text is too long.",
+        ),
+        ({"status": 422, "message": "commentary: length must be at most 3000"}, "length must be at most 3000"),
+    ],
+)
 def test_other_4xx_stop_with_the_platforms_own_words(server: Echo, body: dict, said: str) -> None:
     server.fail("POST /post", Reply(422 if "status" in body or "error" in body else 400, body))
     exc = call(server)

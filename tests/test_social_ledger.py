@@ -69,8 +69,9 @@ def test_a_thread_that_fails_half_way_resumes_without_reposting(workspace: Path,
         assert not server.problems, server.problems
 
 
-def test_a_bluesky_thread_resumes_with_root_and_parent_from_the_ledger(workspace: Path, cli, monkeypatch, traveller,
-                                                                      standards: Path) -> None:
+def test_a_bluesky_thread_resumes_with_root_and_parent_from_the_ledger(
+    workspace: Path, cli, monkeypatch, traveller, standards: Path
+) -> None:
     with PdsServer(standards / "bluesky-lexicons" / "lexicons") as pds:
         wire(workspace, monkeypatch, "bluesky", pds.url)
         release = thread_release(workspace, "bluesky")
@@ -105,8 +106,9 @@ def test_a_lost_x_answer_is_in_doubt_and_never_resent(workspace: Path, cli, monk
         assert not server.problems, server.problems
 
 
-def test_a_lost_bluesky_answer_is_retried_and_collides(workspace: Path, cli, monkeypatch, traveller,
-                                                       standards: Path) -> None:
+def test_a_lost_bluesky_answer_is_retried_and_collides(
+    workspace: Path, cli, monkeypatch, traveller, standards: Path
+) -> None:
     with PdsServer(standards / "bluesky-lexicons" / "lexicons") as pds:
         wire(workspace, monkeypatch, "bluesky", pds.url)
         pds.drop("POST /xrpc/com.atproto.repo.createRecord")

@@ -49,11 +49,14 @@ def test_linkedin_post_with_versioned_headers_and_article(workspace: Path, linke
     assert seen.headers["authorization"] == f"Bearer {LinkedInServer.token}"
     body = seen.json()
     assert body["author"] == "urn:li:organization:2414183"
-    assert body["content"] == {"article": {
-        "source": "https://en.asaninst.org/press/2025-06-30-nato-summit-brief",
-        "title": "Managing Decline? NATO's Uneasy Future After the 2025 Summit",
-        "description": "What the 2025 NATO Summit reveals about the alliance's trajectory, and what it means for "
-                       "South Korea's burden-sharing with the United States and its ties with NATO."}}
+    assert body["content"] == {
+        "article": {
+            "source": "https://en.asaninst.org/press/2025-06-30-nato-summit-brief",
+            "title": "Managing Decline? NATO's Uneasy Future After the 2025 Summit",
+            "description": "What the 2025 NATO Summit reveals about the alliance's trajectory, and what it means for "
+            "South Korea's burden-sharing with the United States and its ties with NATO.",
+        }
+    }
     assert "{hashtag|\\#|NATO}" in body["commentary"] and "{hashtag|\\#|SouthKorea}" in body["commentary"]
     (urn,) = linkedin.posts
     assert receipt.remote_id == urn and receipt.url == f"https://www.linkedin.com/feed/update/{urn}/"
@@ -67,8 +70,9 @@ def test_little_text_escapes_every_reserved_character() -> None:
     assert "{hashtag|\\#|NATO}" in escaped
 
 
-def test_linkedin_version_is_a_setting_and_a_retired_one_is_explained(workspace: Path,
-                                                                     linkedin: LinkedInServer) -> None:
+def test_linkedin_version_is_a_setting_and_a_retired_one_is_explained(
+    workspace: Path, linkedin: LinkedInServer
+) -> None:
     set_keys(workspace / "channels" / "linkedin.toml", version="202507")
     r = render(workspace, EXAMPLE_RELEASE, "linkedin")
     r.adapter.deliver(r.deliveries[0], r.channel)
@@ -80,8 +84,9 @@ def test_linkedin_version_is_a_setting_and_a_retired_one_is_explained(workspace:
     assert not info.value.retryable and "Requested version 202401 is not active" in str(info.value)
 
 
-def test_linkedin_person_author_and_refused_token(workspace: Path, linkedin: LinkedInServer,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_linkedin_person_author_and_refused_token(
+    workspace: Path, linkedin: LinkedInServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     set_keys(workspace / "channels" / "linkedin.toml", author="urn:li:person:8675309")
     r = render(workspace, EXAMPLE_RELEASE, "linkedin")
     r.adapter.deliver(r.deliveries[0], r.channel)
@@ -126,8 +131,9 @@ def test_x_post_is_signed_with_oauth1(workspace: Path, x: XServer) -> None:
     assert "********" in header and XServer.consumer_key not in header
 
 
-def test_x_wrong_secret_is_refused_and_names_every_variable(workspace: Path, x: XServer,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_x_wrong_secret_is_refused_and_names_every_variable(
+    workspace: Path, x: XServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("X_ACCESS_TOKEN_SECRET", "not-the-secret-9999")
     r = render(workspace, EXAMPLE_RELEASE, "x")
     with pytest.raises(DeliveryError) as info:
@@ -152,8 +158,14 @@ def test_x_thread_is_a_reply_chain(workspace: Path, x: XServer) -> None:
 def test_x_rate_limit_and_duplicate(workspace: Path, x: XServer) -> None:
     r = render(workspace, EXAMPLE_RELEASE, "x")
     reset = int(NOW.timestamp()) + 600
-    x.fail(TWEETS, Reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                               "status": 429}, {"x-rate-limit-reset": str(reset)}))
+    x.fail(
+        TWEETS,
+        Reply(
+            429,
+            {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
+            {"x-rate-limit-reset": str(reset)},
+        ),
+    )
     with time_machine.travel(NOW, tick=False):
         with pytest.raises(DeliveryError) as limited:
             r.adapter.deliver(r.deliveries[0], r.channel)
@@ -166,11 +178,16 @@ def test_x_rate_limit_and_duplicate(workspace: Path, x: XServer) -> None:
 
 
 def test_x_fits_korean_by_weight(workspace: Path, x: XServer) -> None:
-    path = write_release(workspace, "korean", front(
-        title="나토의 불안한 미래: 2025 정상회의 이후 한국의 선택",
-        summary="2025년 나토 정상회의가 동맹의 궤적에 대해 보여주는 것, 그리고 미국과의 방위비 분담과 나토와의 관계에 대해 "
-                "한국에 주는 의미를 분석합니다. 유럽 동맹국들이 새 목표를 어떻게 달성할지에 대한 어려운 질문이 남아 있습니다.",
-        tags=["나토", "한국", "방위비"]))
+    path = write_release(
+        workspace,
+        "korean",
+        front(
+            title="나토의 불안한 미래: 2025 정상회의 이후 한국의 선택",
+            summary="2025년 나토 정상회의가 동맹의 궤적에 대해 보여주는 것, 그리고 미국과의 방위비 분담과 나토와의 관계에 대해 "
+            "한국에 주는 의미를 분석합니다. 유럽 동맹국들이 새 목표를 어떻게 달성할지에 대한 어려운 질문이 남아 있습니다.",
+            tags=["나토", "한국", "방위비"],
+        ),
+    )
     r = render(workspace, path.relative_to(workspace), "x")
     (d,) = r.deliveries
     assert d.meta["length"] <= 280 and "https://en.asaninst.org/press/" in d.meta["text"]

@@ -84,11 +84,17 @@ def test_the_configured_limit_is_used_at_render(workspace: Path, server: Mastodo
 def test_images_go_with_their_alt_text(workspace: Path, monkeypatch: pytest.MonkeyPatch, media_async: bool) -> None:
     (workspace / "images").mkdir()
     (workspace / "images" / "cover.png").write_bytes(png())
-    path = write_release(workspace, "with-image", front(extra='''
+    path = write_release(
+        workspace,
+        "with-image",
+        front(
+            extra="""
 [[images]]
 path = "images/cover.png"
 alt = "Cover of the issue brief: a map of Europe and Korea"
-'''))
+"""
+        ),
+    )
     with MastodonServer(media_async=media_async) as s:
         wire(workspace, monkeypatch, "mastodon", s.url, media=True)
         r = render(workspace, path.relative_to(workspace), "mastodon")
@@ -105,8 +111,9 @@ alt = "Cover of the issue brief: a map of Europe and Korea"
         assert not s.problems, s.problems
 
 
-def test_refused_token_names_the_variable(workspace: Path, server: MastodonServer,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refused_token_names_the_variable(
+    workspace: Path, server: MastodonServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MASTODON_TOKEN", "a-revoked-token-1234")
     r = render(workspace, EXAMPLE_RELEASE, "mastodon")
     with pytest.raises(DeliveryError) as info:
@@ -117,8 +124,9 @@ def test_refused_token_names_the_variable(workspace: Path, server: MastodonServe
     assert "a-revoked-token-1234" not in text
 
 
-def test_an_unset_token_fails_the_delivery_by_name(workspace: Path, server: MastodonServer,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unset_token_fails_the_delivery_by_name(
+    workspace: Path, server: MastodonServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MASTODON_TOKEN")
     r = render(workspace, EXAMPLE_RELEASE, "mastodon")
     with pytest.raises(DeliveryError, match="MASTODON_TOKEN"):
@@ -128,8 +136,11 @@ def test_an_unset_token_fails_the_delivery_by_name(workspace: Path, server: Mast
 
 def test_rate_limit_and_validation_errors(workspace: Path, server: MastodonServer) -> None:
     r = render(workspace, EXAMPLE_RELEASE, "mastodon")
-    server.fail(STATUSES, Reply(429, {"error": "Too many requests"}, {"Retry-After": "42"}),
-                Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}))
+    server.fail(
+        STATUSES,
+        Reply(429, {"error": "Too many requests"}, {"Retry-After": "42"}),
+        Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
+    )
     with pytest.raises(DeliveryError) as first:
         r.adapter.deliver(r.deliveries[0], r.channel)
     assert first.value.retryable and first.value.retry_after == 42
@@ -141,11 +152,17 @@ def test_rate_limit_and_validation_errors(workspace: Path, server: MastodonServe
 
 def test_thread_parts_reply_to_the_part_before(workspace: Path, server: MastodonServer) -> None:
     long = " ".join(f"Sentence {i} of a long hand-written post about the summit." for i in range(30))
-    path = write_release(workspace, "long", front(extra=f'''
+    path = write_release(
+        workspace,
+        "long",
+        front(
+            extra=f'''
 [channel.mastodon]
 text = "{long} https://en.asaninst.org/press/long"
 thread = true
-'''))
+'''
+        ),
+    )
     r = render(workspace, path.relative_to(workspace), "mastodon")
     assert len(r.deliveries) >= 3
     # Part 2 fails; part 1 is already out; the retry sends part 2 only, replying to part 1.

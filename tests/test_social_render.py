@@ -98,10 +98,15 @@ def test_a_long_template_post_becomes_a_thread_when_the_channel_asks(workspace: 
 
 
 def test_korean_japanese_and_emoji_are_counted_each_platforms_way(workspace: Path) -> None:
-    path = write_release(workspace, "cjk", front(
-        title="나토의 불안한 미래 🌏 NATOの不安な未来",
-        summary="2025년 나토 정상회의가 동맹의 궤적에 대해 보여주는 것 — 日本と韓国にとっての意味。" * 4,
-        tags=["나토", "安全保障", "🇰🇷"]))
+    path = write_release(
+        workspace,
+        "cjk",
+        front(
+            title="나토의 불안한 미래 🌏 NATOの不安な未来",
+            summary="2025년 나토 정상회의가 동맹의 궤적에 대해 보여주는 것 — 日本と韓国にとっての意味。" * 4,
+            tags=["나토", "安全保障", "🇰🇷"],
+        ),
+    )
     rel = path.relative_to(workspace)
     lengths = {c: render(workspace, rel, c).deliveries[0].meta for c in ("x", "bluesky", "mastodon")}
     for c, meta in lengths.items():
@@ -117,8 +122,12 @@ def test_preview_shows_length_against_the_limit(workspace: Path, channel: str) -
     r = render(workspace, EXAMPLE_RELEASE, channel)
     (block,) = r.adapter.preview(r.deliveries, r.channel)
     check = block.checks[0]
-    assert (check.label, check.value, check.limit, check.ok) == ("length", r.deliveries[0].meta["length"],
-                                                                 r.deliveries[0].meta["limit"], True)
+    assert (check.label, check.value, check.limit, check.ok) == (
+        "length",
+        r.deliveries[0].meta["length"],
+        r.deliveries[0].meta["limit"],
+        True,
+    )
     assert block.text.startswith("Managing Decline?")
 
 
@@ -172,7 +181,9 @@ def test_golden_request(workspace: Path, channel: str) -> None:
     assert got == golden.read_text(encoding="utf-8")
 
 
-def test_a_title_that_cannot_fit_fails_validate_and_schedule(workspace: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_title_that_cannot_fit_fails_validate_and_schedule(
+    workspace: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     enable(workspace, monkeypatch, "x")
     write_release(workspace, "huge", front(title="Headline " * 40, extra='channels = ["x"]\n'))
     result = cli("validate", "releases/huge.md")

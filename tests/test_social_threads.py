@@ -32,9 +32,12 @@ def test_a_post_in_two_steps_with_its_link_preview(workspace: Path, server: Thre
     receipt = r.adapter.deliver(d, r.channel)
     (create,) = server.requests(CREATE)
     assert "access_token" not in create.query, "the token goes in the form body, never in the URL"
-    (post_id, post), = server.posts.items()
-    assert post == {"text": d.meta["text"], "reply_to": None,
-                    "link": "https://en.asaninst.org/press/2025-06-30-nato-summit-brief"}
+    ((post_id, post),) = server.posts.items()
+    assert post == {
+        "text": d.meta["text"],
+        "reply_to": None,
+        "link": "https://en.asaninst.org/press/2025-06-30-nato-summit-brief",
+    }
     assert receipt.remote_id == post_id and receipt.url.startswith("https://www.threads.net/@press/post/")
 
 
@@ -98,7 +101,9 @@ def test_waits_for_the_container_to_be_ready(workspace: Path, monkeypatch: pytes
         assert not s.problems, s.problems
 
 
-def test_a_bad_token_names_the_variable(workspace: Path, server: ThreadsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_token_names_the_variable(
+    workspace: Path, server: ThreadsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("THREADS_TOKEN", "stale-token-31337")
     r = render(workspace, EXAMPLE_RELEASE, "threads")
     with pytest.raises(DeliveryError) as info:

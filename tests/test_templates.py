@@ -65,8 +65,13 @@ def test_release_text_is_data_never_template_code(builtin: Path, tmp_path: Path)
 
 @pytest.mark.parametrize(
     "tag, expected",
-    [("NATO", "#NATO"), ("South Korea", "#SouthKorea"), ("defense spending", "#DefenseSpending"),
-     ("burden-sharing", "#BurdenSharing"), ("한국", "#한국")],
+    [
+        ("NATO", "#NATO"),
+        ("South Korea", "#SouthKorea"),
+        ("defense spending", "#DefenseSpending"),
+        ("burden-sharing", "#BurdenSharing"),
+        ("한국", "#한국"),
+    ],
 )
 def test_hashtag_filter(tag: str, expected: str) -> None:
     assert hashtag(tag) == expected

@@ -56,8 +56,11 @@ def _collect() -> list[Any]:
         # Still one test, which fails through the `standards` fixture rather than vanishing.
         return [pytest.param("missing", 0, "", id="standards-missing")]
     tests = _validate_yml(folder)
-    return [pytest.param(group, i, case["description"], id=f"{group}-{i}-{case['description'][:50]}")
-            for group in GROUPS for i, case in enumerate(tests[group])]
+    return [
+        pytest.param(group, i, case["description"], id=f"{group}-{i}-{case['description'][:50]}")
+        for group in GROUPS
+        for i, case in enumerate(tests[group])
+    ]
 
 
 @pytest.mark.parametrize("group, index, description", _collect())
@@ -97,15 +100,18 @@ def test_urls_without_protocol_are_found_whole(standards: Path) -> None:
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
 
 
-@pytest.mark.parametrize("text, graphemes, octets", [
-    ("한국어", 3, 9),
-    ("\u1112\u1161\u11ab", 1, 9),  # one syllable spelled in conjoining jamo
-    (FAMILY, 1, 25),
-    ("🇯🇵🇰🇷", 2, 16),
-    ("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", 1, 28),  # Scotland
-    ("e\u0301", 1, 3),
-    ("Hi 👋🏽!", 5, 12),
-])
+@pytest.mark.parametrize(
+    "text, graphemes, octets",
+    [
+        ("한국어", 3, 9),
+        ("\u1112\u1161\u11ab", 1, 9),  # one syllable spelled in conjoining jamo
+        (FAMILY, 1, 25),
+        ("🇯🇵🇰🇷", 2, 16),
+        ("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", 1, 28),  # Scotland
+        ("e\u0301", 1, 3),
+        ("Hi 👋🏽!", 5, 12),
+    ],
+)
 def test_bluesky_graphemes_and_bytes(text: str, graphemes: int, octets: int) -> None:
     assert bluesky_graphemes(text) == graphemes
     assert utf8_len(text) == octets
@@ -123,11 +129,11 @@ def test_bluesky_measure_checks_bytes_too() -> None:
 
 def test_utf8_span_for_facets() -> None:
     text = "Déjà vu 🇯🇵 https://example.com/é #태그"
-    (start, end), = find_urls(text)
+    ((start, end),) = find_urls(text)
     assert text[start:end] == "https://example.com/é"
     byte_start, byte_end = utf8_span(text, start, end)
     assert text.encode()[byte_start:byte_end].decode() == "https://example.com/é"
-    (hs, he), = find_hashtags(text)
+    ((hs, he),) = find_hashtags(text)
     bs, be = utf8_span(text, hs, he)
     assert text.encode()[bs:be].decode() == "#태그"
 
@@ -209,8 +215,10 @@ def render(summary: str, hashtags: list[str]) -> str:
     return "\n\n".join(parts)
 
 
-SUMMARY = ("Leaders agreed on a new spending target, a joint statement on Ukraine and a plan to expand "
-           "air defence production across the alliance by 2030.")
+SUMMARY = (
+    "Leaders agreed on a new spending target, a joint statement on Ukraine and a plan to expand "
+    "air defence production across the alliance by 2030."
+)
 
 
 def test_everything_fits() -> None:
@@ -246,7 +254,9 @@ def test_summary_is_shortened_at_a_word_boundary() -> None:
 def test_empty_summary_is_the_last_resort_and_then_fit_error() -> None:
     bare = render("", [])
     limit = x_weighted_length(bare)
-    result = fit(render, summary="Unbreakablesinglewordsummary" * 3, hashtags=["A"], measure=measure_for("x", limit=limit))
+    result = fit(
+        render, summary="Unbreakablesinglewordsummary" * 3, hashtags=["A"], measure=measure_for("x", limit=limit)
+    )
     assert result.summary == "" and result.text == bare and result.shortened
     with pytest.raises(FitError, match=rf"{limit} long as X counts it, against a limit of {limit - 1}"):
         fit(render, summary=SUMMARY, hashtags=["A"], measure=measure_for("x", limit=limit - 1))
@@ -263,16 +273,19 @@ def test_link_mention_and_hashtag_in_summary_are_not_cut() -> None:
             continue
         kept = result.summary.removesuffix("…")
         assert summary.startswith(kept)
-        rest = summary[len(kept):]
+        rest = summary[len(kept) :]
         assert kept == "" or rest == "" or rest.startswith(" "), (limit, kept)
         seen.add(kept)
     assert len(seen) > 3  # several cuts were exercised
 
 
-@pytest.mark.parametrize("summary", [
-    "日本政府は本日、新たな経済対策を発表しました。物価高への対応として、電気・ガス料金の補助を延長します。",
-    "政府今天宣布了新的经济措施，以应对物价上涨，并延长电费和燃气费补贴。",
-])
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "日本政府は本日、新たな経済対策を発表しました。物価高への対応として、電気・ガス料金の補助を延長します。",
+        "政府今天宣布了新的经济措施，以应对物价上涨，并延长电费和燃气费补贴。",
+    ],
+)
 def test_unspaced_text_is_cut_between_words_not_inside_graphemes(summary: str) -> None:
     for limit in range(90, 160, 3):
         measure = measure_for("x", limit=limit)
@@ -330,7 +343,9 @@ def test_split_thread_prefers_paragraphs_and_sentences() -> None:
     paragraphs = LONG.split("\n\n")
     # The first two paragraphs fit X's 280 together (the link counts 23), the third does not.
     assert split_thread(LONG, measure_for("x", limit=280), numbering=False) == [
-        "\n\n".join(paragraphs[:2]), paragraphs[2]]
+        "\n\n".join(paragraphs[:2]),
+        paragraphs[2],
+    ]
     parts = split_thread(LONG, measure_for("x", limit=120), numbering=False)
     assert parts[0] == paragraphs[0]
     assert all(p.endswith(".") for p in parts)  # every part ends a sentence here
@@ -360,7 +375,18 @@ def test_split_thread_japanese() -> None:
 # --- properties ----------------------------------------------------------------------------------
 
 GRAPHEMES = list("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789éßøñ") + [
-    "한", "국", "어", "é", "😀", FAMILY, "🇯🇵", "👋🏽", "ä", ",", "!", "'",
+    "한",
+    "국",
+    "어",
+    "é",
+    "😀",
+    FAMILY,
+    "🇯🇵",
+    "👋🏽",
+    "ä",
+    ",",
+    "!",
+    "'",
 ]
 words = st.lists(st.sampled_from(GRAPHEMES), min_size=1, max_size=10).map("".join)
 PLATFORMS = st.sampled_from(["x", "bluesky", "mastodon", "threads", "linkedin"])
@@ -387,8 +413,11 @@ def test_fit_property(summary_words: list[str], tags: list[str], name: str, limi
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(words, st.just(URL), st.just("\n\n"), st.just("end.")), min_size=1, max_size=80),
-       PLATFORMS, st.data())
+@given(
+    st.lists(st.one_of(words, st.just(URL), st.just("\n\n"), st.just("end.")), min_size=1, max_size=80),
+    PLATFORMS,
+    st.data(),
+)
 def test_split_thread_property(tokens: list[str], name: str, data: st.DataObject) -> None:
     text = " ".join(tokens)
     assume(text.strip())
@@ -402,10 +431,19 @@ def test_split_thread_property(tokens: list[str], name: str, data: st.DataObject
     assert " ".join(parts).split() == text.split()
 
 
-@pytest.mark.parametrize("text", [
-    "a." * 10000, "a-" * 10000 + ".com", "a_" * 10000 + ".", "日" * 20000 + ".", ("日" * 50 + ".") * 400,
-    "http://a.com/" + "." * 20000, "http://a.com/" + "(a" * 5000, "http://" + "a" * 12000 + ".com/" + "b" * 5000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 10000,
+        "a-" * 10000 + ".com",
+        "a_" * 10000 + ".",
+        "日" * 20000 + ".",
+        ("日" * 50 + ".") * 400,
+        "http://a.com/" + "." * 20000,
+        "http://a.com/" + "(a" * 5000,
+        "http://" + "a" * 12000 + ".com/" + "b" * 5000,
+    ],
+)
 def test_link_search_stays_linear_on_pathological_text(text: str) -> None:
     import time
 

@@ -50,31 +50,48 @@ def test_example_copy_reads_like_a_wire_release(workspace: Path) -> None:
     assert text.index("Online: https://en.asaninst.org/press/2025-06-30-nato-summit-brief") < text.index("###")
 
 
-@pytest.mark.parametrize("style, dateline, expected", [
-    ("prnewswire", "Seoul", "SEOUL, June 30, 2025 /PRNewswire/ -- Body"),
-    ("businesswire", "Princeton, New Jersey", "PRINCETON, N.J.--(BUSINESS WIRE)--Body"),
-    ("globenewswire", "Houston, TX", "HOUSTON, Texas, June 30, 2025 (GLOBE NEWSWIRE) -- Body"),
-    ("plain", "seoul, South Korea", "SEOUL, South Korea, June 30, 2025 -- Body"),
-])
+@pytest.mark.parametrize(
+    "style, dateline, expected",
+    [
+        ("prnewswire", "Seoul", "SEOUL, June 30, 2025 /PRNewswire/ -- Body"),
+        ("businesswire", "Princeton, New Jersey", "PRINCETON, N.J.--(BUSINESS WIRE)--Body"),
+        ("globenewswire", "Houston, TX", "HOUSTON, Texas, June 30, 2025 (GLOBE NEWSWIRE) -- Body"),
+        ("plain", "seoul, South Korea", "SEOUL, South Korea, June 30, 2025 -- Body"),
+    ],
+)
 def test_dateline_house_styles(workspace: Path, style: str, dateline: str, expected: str) -> None:
-    path = write_release(workspace, "styled", f'title = "T"\ndateline = "{dateline}"\n'
-                                              "publish_at = 2025-06-30T09:00:00+09:00\n", "Body text.\n")
+    path = write_release(
+        workspace,
+        "styled",
+        f'title = "T"\ndateline = "{dateline}"\npublish_at = 2025-06-30T09:00:00+09:00\n',
+        "Body text.\n",
+    )
     assert expected + " text." in copy(workspace, path, WIRE + f'style = "{style}"\n')
 
 
 def test_globenewswire_pads_the_day_and_ap_abbreviates_regions() -> None:
-    assert lead_in("globenewswire", "Houston, Texas", dt.date(2024, 4, 1)) == "HOUSTON, Texas, April 01, 2024 (GLOBE NEWSWIRE) -- "
+    assert (
+        lead_in("globenewswire", "Houston, Texas", dt.date(2024, 4, 1))
+        == "HOUSTON, Texas, April 01, 2024 (GLOBE NEWSWIRE) -- "
+    )
     assert lead_in("prnewswire", "SEOUL", dt.date(2025, 6, 30)) == "SEOUL, June 30, 2025 /PRNewswire/ -- "
     assert place("princeton, N.J.") == "PRINCETON, N.J."
-    assert [ap_region(r) for r in ("California", "CA", "Calif.", "ny", "District of Columbia", "Ohio",
-                                   "British Columbia", "Gyeonggi")] == \
-        ["Calif.", "Calif.", "Calif.", "N.Y.", "D.C.", "Ohio", "B.C.", "Gyeonggi"]
+    assert [
+        ap_region(r)
+        for r in ("California", "CA", "Calif.", "ny", "District of Columbia", "Ohio", "British Columbia", "Gyeonggi")
+    ] == ["Calif.", "Calif.", "Calif.", "N.Y.", "D.C.", "Ohio", "B.C.", "Gyeonggi"]
 
 
 def test_body_is_wrapped_at_the_width_but_urls_are_never_broken(workspace: Path) -> None:
     url = "https://en.asaninst.org/press/" + "very-long-path-segment-" * 4 + "end"
-    body = ("A paragraph " * 20 + f"with a link [here]({url}).\n\n- a list item that goes on " + "and on " * 10
-            + "\n- second\n\n> A quotation that is long enough to need wrapping " + "too " * 10 + "\n")
+    body = (
+        "A paragraph " * 20
+        + f"with a link [here]({url}).\n\n- a list item that goes on "
+        + "and on " * 10
+        + "\n- second\n\n> A quotation that is long enough to need wrapping "
+        + "too " * 10
+        + "\n"
+    )
     path = write_release(workspace, "wrap", 'title = "T"\npublish_at = 2025-06-30T09:00:00+09:00\n', body)
     for width in (40, 72):
         text = copy(workspace, path, WIRE + f"width = {width}\n")
@@ -96,8 +113,11 @@ def test_no_subtitle_no_contacts_no_boilerplate_and_another_end_mark(workspace: 
 
 
 def test_embargoed_copy_carries_the_embargo_in_local_time_and_utc(workspace: Path) -> None:
-    path = write_release(workspace, "embargoed", 'title = "Embargoed"\npublish_at = 2025-07-01T06:00:00+09:00\n'
-                                                 "embargo = 2025-07-01T06:00:00+09:00\n")
+    path = write_release(
+        workspace,
+        "embargoed",
+        'title = "Embargoed"\npublish_at = 2025-07-01T06:00:00+09:00\nembargo = 2025-07-01T06:00:00+09:00\n',
+    )
     channel = WIRE + 'embargoed_copy = true\nat = "-1d"\n'
     text = copy(workspace, path, channel)
     assert text.startswith("EMBARGOED UNTIL July 1, 2025, 06:00 KST (June 30, 2025, 21:00 UTC)\n")
@@ -110,8 +130,9 @@ def test_embargoed_copy_carries_the_embargo_in_local_time_and_utc(workspace: Pat
 
 def test_ascii_transliteration_is_off_by_default_and_flags_what_it_cannot_map(workspace: Path) -> None:
     body = "\u201cQuoted\u201d \u2014 caf\u00e9 na\u00efve Stra\u00dfe \u2026 5\u00a0% \u20a9100 \ud55c\uad6d\n"
-    path = write_release(workspace, "typo", 'title = "Caf\u00e9 \u2013 r\u00e9sum\u00e9"\n'
-                                            "publish_at = 2025-06-30T09:00:00+09:00\n", body)
+    path = write_release(
+        workspace, "typo", 'title = "Caf\u00e9 \u2013 r\u00e9sum\u00e9"\npublish_at = 2025-06-30T09:00:00+09:00\n', body
+    )
     assert "\u201cQuoted\u201d \u2014 caf\u00e9" in copy(workspace, path)
     text = copy(workspace, path, WIRE + "ascii = true\n")
     assert text.isascii()
@@ -123,13 +144,19 @@ def test_ascii_transliteration_is_off_by_default_and_flags_what_it_cannot_map(wo
 
 
 def test_to_ascii_table() -> None:
-    assert to_ascii("\u2018a\u2019 \u00bd \u00c5ngstr\u00f6m \u0141\u00f3d\u017a \u00a9 \u2122") == \
-        ("'a' 1/2 Angstrom Lodz (c) (TM)", [])
+    assert to_ascii("\u2018a\u2019 \u00bd \u00c5ngstr\u00f6m \u0141\u00f3d\u017a \u00a9 \u2122") == (
+        "'a' 1/2 Angstrom Lodz (c) (TM)",
+        [],
+    )
 
 
 def test_control_characters_never_reach_the_wire(workspace: Path) -> None:
-    path = write_release(workspace, "ctl", 'title = "Bell\\u0007 here"\npublish_at = 2025-06-30T09:00:00+09:00\n',
-                         "Text\u200bwith\u0000 zero\x1b width.\n")
+    path = write_release(
+        workspace,
+        "ctl",
+        'title = "Bell\\u0007 here"\npublish_at = 2025-06-30T09:00:00+09:00\n',
+        "Text\u200bwith\u0000 zero\x1b width.\n",
+    )
     text = copy(workspace, path)
     assert "\x07" not in text and "\x1b" not in text and "\x00" not in text and "Bell here" in text
 
@@ -143,11 +170,13 @@ def test_preview_checks_line_length(workspace: Path) -> None:
 
 
 def test_bad_settings_are_refused_with_file_and_line(workspace: Path) -> None:
-    for text, message in ((WIRE + 'style = "reuters"\n', "style must be"),
-                          (WIRE + "width = 10\n", "width must be 0"),
-                          ('adapter = "wire"\ntransport = "http"\n', "needs \\[http\\] url"),
-                          ('adapter = "wire"\nformats = ["txt", "txt"]\n', "at most once"),
-                          ('adapter = "wire"\nformats = ["pdf"]\n', "formats must be")):
+    for text, message in (
+        (WIRE + 'style = "reuters"\n', "style must be"),
+        (WIRE + "width = 10\n", "width must be 0"),
+        ('adapter = "wire"\ntransport = "http"\n', "needs \\[http\\] url"),
+        ('adapter = "wire"\nformats = ["txt", "txt"]\n', "at most once"),
+        ('adapter = "wire"\nformats = ["pdf"]\n', "formats must be"),
+    ):
         set_channel(workspace, "wire-desk", text)
         with pytest.raises(ConfigError, match=message) as caught:
             render(workspace, EXAMPLE_RELEASE, "wire-desk")

@@ -43,8 +43,11 @@ def test_drop_directory_gets_every_format_atomically(workspace: Path) -> None:
     set_channel(workspace, "wire-desk", 'adapter = "wire"\ndirectory = "drop/wire"\n')
     deliveries, receipts = deliver_all(workspace)
     folder = workspace / "drop" / "wire"
-    names = ["2025-06-30-nato-summit-brief.txt", "2025-06-30-nato-summit-brief.newsml.xml",
-             "2025-06-30-nato-summit-brief.ninjs.json"]
+    names = [
+        "2025-06-30-nato-summit-brief.txt",
+        "2025-06-30-nato-summit-brief.newsml.xml",
+        "2025-06-30-nato-summit-brief.ninjs.json",
+    ]
     assert sorted(p.name for p in folder.iterdir()) == sorted(names)  # no temporary files left behind
     for delivery, receipt, name in zip(deliveries, receipts, names, strict=True):
         assert delivery.key == f"2025-06-30-nato-summit-brief/wire-desk/desk/{delivery.part}"
@@ -67,21 +70,29 @@ def test_drop_directory_that_is_a_file_fails_permanently(workspace: Path) -> Non
 
 
 def _http_channel(ws: Path, server: HTTPServer, formats: str = '["txt", "newsml", "ninjs"]') -> None:
-    set_channel(ws, "wire-desk", f'adapter = "wire"\nformats = {formats}\ntransport = "http"\n'
-                                 f'[http]\nurl = "{server.url_for("/v1/ingest")}"\nheader = "X-Api-Key"\nscheme = ""\n'
-                                 'token = { env = "WIRE_TOKEN" }\ntimeout = 2\n')
+    set_channel(
+        ws,
+        "wire-desk",
+        f'adapter = "wire"\nformats = {formats}\ntransport = "http"\n'
+        f'[http]\nurl = "{server.url_for("/v1/ingest")}"\nheader = "X-Api-Key"\nscheme = ""\n'
+        'token = { env = "WIRE_TOKEN" }\ntimeout = 2\n',
+    )
 
 
 def test_http_posts_each_document_with_its_type_and_the_auth_header(
-        workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WIRE_TOKEN", TOKEN)
     _http_channel(workspace, httpserver)
-    types = ["text/plain; charset=utf-8", "application/vnd.iptc.g2.newsitem+xml; charset=utf-8",
-             "application/json; charset=utf-8"]
+    types = [
+        "text/plain; charset=utf-8",
+        "application/vnd.iptc.g2.newsitem+xml; charset=utf-8",
+        "application/json; charset=utf-8",
+    ]
     for n, kind in enumerate(types):
-        httpserver.expect_ordered_request("/v1/ingest", method="POST", headers={
-            "X-Api-Key": TOKEN, "Content-Type": kind}).respond_with_json({"id": f"wire-{n}"}, status=201,
-                                                                         headers={"Location": f"/v1/items/{n}"})
+        httpserver.expect_ordered_request(
+            "/v1/ingest", method="POST", headers={"X-Api-Key": TOKEN, "Content-Type": kind}
+        ).respond_with_json({"id": f"wire-{n}"}, status=201, headers={"Location": f"/v1/items/{n}"})
     deliveries, receipts = deliver_all(workspace)
     httpserver.check_assertions()
     requests = [r for r, _ in httpserver.log]
@@ -97,22 +108,31 @@ def test_http_posts_each_document_with_its_type_and_the_auth_header(
         assert TOKEN.encode() not in d.files[0].data
 
 
-@pytest.mark.parametrize("status, retryable, retry_after", [(429, True, 30.0), (503, True, 30.0),
-                                                            (400, False, None), (401, False, None)])
-def test_http_failures_say_whether_to_retry(workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
-                                            status: int, retryable: bool, retry_after: float | None) -> None:
+@pytest.mark.parametrize(
+    "status, retryable, retry_after", [(429, True, 30.0), (503, True, 30.0), (400, False, None), (401, False, None)]
+)
+def test_http_failures_say_whether_to_retry(
+    workspace: Path,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    retryable: bool,
+    retry_after: float | None,
+) -> None:
     monkeypatch.setenv("WIRE_TOKEN", TOKEN)
     _http_channel(workspace, httpserver, '["ninjs"]')
     httpserver.expect_request("/v1/ingest", method="POST").respond_with_data(
-        f"refused: {status}", status=status, headers={"Retry-After": "30"} if retryable else {})
+        f"refused: {status}", status=status, headers={"Retry-After": "30"} if retryable else {}
+    )
     with pytest.raises(DeliveryError) as caught:
         deliver_all(workspace)
     assert caught.value.retryable is retryable and caught.value.retry_after == retry_after
     assert not caught.value.in_doubt and str(status) in str(caught.value) and TOKEN not in str(caught.value)
 
 
-def test_http_without_its_secret_says_which_variable(workspace: Path, httpserver: HTTPServer,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_without_its_secret_says_which_variable(
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WIRE_TOKEN", raising=False)
     _http_channel(workspace, httpserver, '["txt"]')
     ws, deliveries = render(workspace, EXAMPLE_RELEASE, "wire-desk")  # render needs no secret
@@ -124,9 +144,13 @@ def test_http_without_its_secret_says_which_variable(workspace: Path, httpserver
 
 
 def _email_channel(ws: Path, port: int, extra: str = "") -> None:
-    set_channel(ws, "wire-desk", f'adapter = "wire"\ntransport = "email"\n{extra}'
-                                 f'[email]\nto = "desk@wire.example"\n[email.smtp]\nhost = "127.0.0.1"\n'
-                                 f'port = {port}\nsecurity = "none"\ntimeout = 5\n')
+    set_channel(
+        ws,
+        "wire-desk",
+        f'adapter = "wire"\ntransport = "email"\n{extra}'
+        f'[email]\nto = "desk@wire.example"\n[email.smtp]\nhost = "127.0.0.1"\n'
+        f'port = {port}\nsecurity = "none"\ntimeout = 5\n',
+    )
 
 
 def test_email_to_the_desk_puts_the_copy_in_the_body_and_attaches_the_documents(workspace: Path) -> None:
@@ -156,8 +180,11 @@ def test_email_to_the_desk_puts_the_copy_in_the_body_and_attaches_the_documents(
 
 
 def test_embargoed_copy_by_email_says_so_in_the_subject(workspace: Path) -> None:
-    path = write_release(workspace, "embargoed", 'title = "Embargoed"\npublish_at = 2026-01-06T09:00:00+09:00\n'
-                                                 "embargo = 2026-01-06T09:00:00+09:00\n")
+    path = write_release(
+        workspace,
+        "embargoed",
+        'title = "Embargoed"\npublish_at = 2026-01-06T09:00:00+09:00\nembargo = 2026-01-06T09:00:00+09:00\n',
+    )
     with smtp_sink() as sink:
         _email_channel(workspace, sink.port, 'embargoed_copy = true\nat = "-1d"\nformats = ["txt"]\n')
         deliver_all(workspace, path)
@@ -182,7 +209,8 @@ def test_smtp_login_password_never_leaks(workspace: Path, monkeypatch: pytest.Mo
         _email_channel(workspace, sink.port, 'formats = ["txt"]\n')
         text = (workspace / "channels" / "wire-desk.toml").read_text()
         (workspace / "channels" / "wire-desk.toml").write_text(
-            text + 'username = "press"\npassword = { env = "WIRE_SMTP_PASSWORD" }\n')
+            text + 'username = "press"\npassword = { env = "WIRE_SMTP_PASSWORD" }\n'
+        )
         with pytest.raises(DeliveryError) as caught:  # the sink offers no AUTH over plain text
             deliver_all(workspace)
     assert PASSWORD not in str(caught.value) and not caught.value.in_doubt and not caught.value.retryable
@@ -203,7 +231,11 @@ def test_unreachable_smtp_server_is_retryable(workspace: Path) -> None:
 def test_plain_smtp_login_to_a_remote_host_is_refused_at_load(workspace: Path) -> None:
     from distribute.errors import ConfigError
 
-    set_channel(workspace, "wire-desk", 'adapter = "wire"\ntransport = "email"\n[email]\nto = "desk@wire.example"\n'
-                                        '[email.smtp]\nhost = "smtp.example.org"\nsecurity = "none"\nusername = "press"\n')
+    set_channel(
+        workspace,
+        "wire-desk",
+        'adapter = "wire"\ntransport = "email"\n[email]\nto = "desk@wire.example"\n'
+        '[email.smtp]\nhost = "smtp.example.org"\nsecurity = "none"\nusername = "press"\n',
+    )
     with pytest.raises(ConfigError, match="unencrypted"):
         render(workspace, EXAMPLE_RELEASE, "wire-desk")

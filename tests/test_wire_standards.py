@@ -73,19 +73,29 @@ def test_the_validators_are_real(newsml_schema, ninjs_validator, standards: Path
 
 VARIANTS = {
     "example": None,
-    "korean": ('id = "ko-release"\ntitle = "\ubd81\ub300\uc11c\uc591\uc870\uc57d\uae30\uad6c\uc758 \ubd88\uc548\ud55c \ubbf8\ub798"\n'
-               'subtitle = "\uc544\uc0b0\uc774\uc288\ube0c\ub9ac\ud504"\nlanguage = "ko"\ndateline = "\uc11c\uc6b8"\n'
-               'publish_at = 2025-06-30T09:00:00+09:00\ntags = ["\ub098\ud1a0", "\ud55c\uad6d"]\n'
-               '[[contacts]]\nname = "\uae40\uc0c8\ubbf8"\nemail = "s.kim@asaninst.org"\nphone = "+82-2-0000-0000"\n',
-               "\uc544\uc0b0\uc815\ucc45\uc5f0\uad6c\uc6d0\uc740 **\uc0c8 \ubcf4\uace0\uc11c**\ub97c "
-               "[\ubc1c\ud45c](https://en.asaninst.org/ko)\ud588\ub2e4.\n\n- \ud558\ub098\n- \ub458\n"),
-    "embargo": ('title = "Embargoed <brief> & more"\nsubtitle = "Sub"\npublish_at = 2025-07-01T06:00:00+09:00\n'
-                'embargo = 2025-07-01T06:00:00+09:00\nurl = "https://en.asaninst.org/press/e"\n'
-                'summary = "Short."\ntags = ["NATO"]\n', "Text with a [relative link](/about).\n"),
-    "no-subtitle": ('title = "No subtitle"\npublish_at = 2025-06-30T09:00:00+09:00\n'
-                    '[[contacts]]\nname = "Press Office"\nphone = "+82-2-1"\n', "Body.\n"),
-    "no-contacts": ('title = "No contacts"\nsubtitle = "Still a subtitle"\npublish_at = 2025-06-30T09:00:00+09:00\n',
-                    "# Heading\n\nBody with `code` and a line  \nbreak.\n\n```\nblock\n```\n"),
+    "korean": (
+        'id = "ko-release"\ntitle = "\ubd81\ub300\uc11c\uc591\uc870\uc57d\uae30\uad6c\uc758 \ubd88\uc548\ud55c \ubbf8\ub798"\n'
+        'subtitle = "\uc544\uc0b0\uc774\uc288\ube0c\ub9ac\ud504"\nlanguage = "ko"\ndateline = "\uc11c\uc6b8"\n'
+        'publish_at = 2025-06-30T09:00:00+09:00\ntags = ["\ub098\ud1a0", "\ud55c\uad6d"]\n'
+        '[[contacts]]\nname = "\uae40\uc0c8\ubbf8"\nemail = "s.kim@asaninst.org"\nphone = "+82-2-0000-0000"\n',
+        "\uc544\uc0b0\uc815\ucc45\uc5f0\uad6c\uc6d0\uc740 **\uc0c8 \ubcf4\uace0\uc11c**\ub97c "
+        "[\ubc1c\ud45c](https://en.asaninst.org/ko)\ud588\ub2e4.\n\n- \ud558\ub098\n- \ub458\n",
+    ),
+    "embargo": (
+        'title = "Embargoed <brief> & more"\nsubtitle = "Sub"\npublish_at = 2025-07-01T06:00:00+09:00\n'
+        'embargo = 2025-07-01T06:00:00+09:00\nurl = "https://en.asaninst.org/press/e"\n'
+        'summary = "Short."\ntags = ["NATO"]\n',
+        "Text with a [relative link](/about).\n",
+    ),
+    "no-subtitle": (
+        'title = "No subtitle"\npublish_at = 2025-06-30T09:00:00+09:00\n'
+        '[[contacts]]\nname = "Press Office"\nphone = "+82-2-1"\n',
+        "Body.\n",
+    ),
+    "no-contacts": (
+        'title = "No contacts"\nsubtitle = "Still a subtitle"\npublish_at = 2025-06-30T09:00:00+09:00\n',
+        "# Heading\n\nBody with `code` and a line  \nbreak.\n\n```\nblock\n```\n",
+    ),
     "minimal": ('title = "Minimal"\npublish_at = 2025-06-30T09:00:00+09:00\ndateline = ""\n', "x\n"),
 }
 
@@ -121,10 +131,16 @@ def test_newsml_carries_every_field(workspace: Path, newsml_schema) -> None:
     assert meta.find(f"{NAR}embargoed") is None and meta.find(f"{NAR}edNote") is None
     assert content.findtext(f"{NAR}headline") == "Managing Decline? NATO's Uneasy Future After the 2025 Summit"
     assert content.findtext(f"{NAR}dateline") == "SEOUL, June 30, 2025"
-    assert content.findtext(f"{NAR}by") == content.findtext(f"{NAR}creditline") == "The Asan Institute for Policy Studies"
+    assert (
+        content.findtext(f"{NAR}by") == content.findtext(f"{NAR}creditline") == "The Asan Institute for Policy Studies"
+    )
     assert content.find(f"{NAR}language").get("tag") == "en"
     assert [s.findtext(f"{NAR}name") for s in content.findall(f"{NAR}subject")] == [
-        "NATO", "South Korea", "defense spending", "alliance burden-sharing"]
+        "NATO",
+        "South Korea",
+        "defense spending",
+        "alliance burden-sharing",
+    ]
     assert content.find(f"{NAR}located/{NAR}name").text == "SEOUL"
     inline = root.find(f"{NAR}contentSet/{NAR}inlineXML")
     assert inline.get("contenttype") == "application/xhtml+xml"
@@ -155,14 +171,24 @@ def test_ninjs_carries_every_field(workspace: Path, ninjs_validator) -> None:
     doc = assert_valid_ninjs(ninjs_validator, _documents(workspace, "example")["ninjs"])
     assert doc["uri"] == "urn:newsml:en.asaninst.org:20250630:2025-06-30-nato-summit-brief"
     assert doc["headlines"] == [
-        {"role": "main", "contentType": "text/plain", "value": "Managing Decline? NATO's Uneasy Future After the 2025 Summit"},
-        {"role": "sub", "contentType": "text/plain", "value": "A new Asan Issue Brief by Dr. Kim Saeme"}]
+        {
+            "role": "main",
+            "contentType": "text/plain",
+            "value": "Managing Decline? NATO's Uneasy Future After the 2025 Summit",
+        },
+        {"role": "sub", "contentType": "text/plain", "value": "A new Asan Issue Brief by Dr. Kim Saeme"},
+    ]
     text, rich = doc["bodies"]
     assert text["contentType"] == "text/plain" and text["value"].startswith("SEOUL, June 30, 2025 /PRNewswire/ -- ")
     assert rich["contentType"] == "text/html" and rich["value"].startswith("<p>Dr. Kim Saeme")
     assert (doc["language"], doc["located"], doc["by"]) == ("en", "SEOUL", "The Asan Institute for Policy Studies")
     assert doc["versionCreated"] == "2025-06-30T09:00:00+09:00" and "embargoedUntil" not in doc
-    assert [s["name"] for s in doc["subjects"]] == ["NATO", "South Korea", "defense spending", "alliance burden-sharing"]
+    assert [s["name"] for s in doc["subjects"]] == [
+        "NATO",
+        "South Korea",
+        "defense spending",
+        "alliance burden-sharing",
+    ]
     assert doc["people"][0]["contactInfo"] == [{"type": "email", "role": "office", "value": "s.kim@asaninst.org"}]
 
 
@@ -170,7 +196,10 @@ def test_korean_release_keeps_its_text_in_utf8(workspace: Path, newsml_schema, n
     docs = _documents(workspace, "korean")
     root = assert_valid_newsml(newsml_schema, docs["newsml"])
     assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "ko"
-    assert root.findtext(f"{NAR}contentMeta/{NAR}headline") == "\ubd81\ub300\uc11c\uc591\uc870\uc57d\uae30\uad6c\uc758 \ubd88\uc548\ud55c \ubbf8\ub798"
+    assert (
+        root.findtext(f"{NAR}contentMeta/{NAR}headline")
+        == "\ubd81\ub300\uc11c\uc591\uc870\uc57d\uae30\uad6c\uc758 \ubd88\uc548\ud55c \ubbf8\ub798"
+    )
     doc = assert_valid_ninjs(ninjs_validator, docs["ninjs"])
     assert doc["located"] == "\uc11c\uc6b8" and doc["language"] == "ko"
     assert "\uc11c\uc6b8, June 30, 2025 /PRNewswire/ -- \uc544\uc0b0" in docs["txt"].decode()
@@ -187,15 +216,19 @@ def test_golden_wire_documents(workspace: Path, variant: str) -> None:
 def _example_pairs() -> list[tuple[str, str]]:
     from conftest import ROOT
 
-    channels = [p.stem for p in sorted((ROOT / "channels").glob("*.toml"))
-                if 'adapter = "wire"' in p.read_text(encoding="utf-8")]
+    channels = [
+        p.stem
+        for p in sorted((ROOT / "channels").glob("*.toml"))
+        if 'adapter = "wire"' in p.read_text(encoding="utf-8")
+    ]
     releases = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "releases").glob("*.md"))]
     return [(r, c) for r in releases for c in channels]
 
 
 @pytest.mark.parametrize("release, channel", _example_pairs())
 def test_every_example_release_validates_on_every_example_wire_channel(
-        workspace: Path, newsml_schema, ninjs_validator, release: str, channel: str) -> None:
+    workspace: Path, newsml_schema, ninjs_validator, release: str, channel: str
+) -> None:
     _, deliveries = render(workspace, release, channel)
     for d in deliveries:
         if d.part == "newsml":

@@ -103,7 +103,7 @@ def point_channels_at(ws: Path, wire: Tripwire, enable: bool = True) -> dict[str
         text = _URL.sub(lambda m: f"{m.group(1)}{wire.url}{m.group(2) or '/'}{m.group(1)}", text)
         text = _HOST.sub(lambda m: f"{m.group(1)}{m.group(2)}127.0.0.1{m.group(2)}", text)
         text = _PORT.sub(lambda m: f"{m.group(1)}{wire.tcp_port}", text)
-        text = _SECURITY.sub(lambda m: f'{m.group(1)}{m.group(2)}none{m.group(2)}', text)
+        text = _SECURITY.sub(lambda m: f"{m.group(1)}{m.group(2)}none{m.group(2)}", text)
         if enable:
             text = re.sub(r"^enabled\s*=\s*false", "enabled = true", text, flags=re.M)
         path.write_text(text, encoding="utf-8")

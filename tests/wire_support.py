@@ -31,9 +31,16 @@ def check_golden(area: str, name: str, data: bytes) -> None:
     assert path.is_file(), f"golden file {path} is missing: run with {REGEN}=1 to create it"
     expected = path.read_bytes()
     if data != expected:
-        diff = "\n".join(difflib.unified_diff(expected.decode("utf-8", "replace").splitlines(),
-                                              data.decode("utf-8", "replace").splitlines(),
-                                              "golden", "rendered", lineterm="", n=2))
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected.decode("utf-8", "replace").splitlines(),
+                data.decode("utf-8", "replace").splitlines(),
+                "golden",
+                "rendered",
+                lineterm="",
+                n=2,
+            )
+        )
         raise AssertionError(f"{path} differs (regenerate with {REGEN}=1 if intended):\n{diff[:4000]}")
 
 

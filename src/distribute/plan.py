@@ -75,8 +75,13 @@ def due_time(workspace: Workspace, release: Release, channel: Channel, public: b
     """publish_at moved by the channel's `at` (release override first), never before a public embargo."""
     override = release.override(channel.name).at
     if override is not None:
-        at = parse_at(override, workspace.tz, path=release.path,
-                      line=release.source.line_of(("channel", channel.name), "at"), error=ReleaseError)
+        at = parse_at(
+            override,
+            workspace.tz,
+            path=release.path,
+            line=release.source.line_of(("channel", channel.name), "at"),
+            error=ReleaseError,
+        )
     elif channel.common.at is not None:
         at = parse_at(channel.common.at, workspace.tz, path=channel.path, line=channel.source.line_of((), "at"))
     else:

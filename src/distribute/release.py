@@ -178,8 +178,9 @@ def _resolve_file(rel: str, release_path: Path, bounds: Bounds, source: TomlSour
     # from outside the workspace (workspace/paths.py), whichever way it was named.
     outside = [c for c in candidates if not bounds.contains(c)]
     if (found is not None and found in outside) or (found is None and len(outside) == len(candidates)):
-        raise ReleaseError(bounds.refusal(f"{table}[{index}] path", rel, found or candidates[0]),
-                           path=source.path, line=line)
+        raise ReleaseError(
+            bounds.refusal(f"{table}[{index}] path", rel, found or candidates[0]), path=source.path, line=line
+        )
     if found is not None:
         return found
     tried = " or ".join(str(c) for c in candidates)
@@ -262,7 +263,7 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
     images = []
     for i, image in enumerate(fm.images):
         if not image.alt.strip():
-            raise fail("image without alt text; describe the image in alt = \"...\"", ("images", i), "alt")
+            raise fail('image without alt text; describe the image in alt = "..."', ("images", i), "alt")
         file = _resolve_file(image.path, path, workspace.bounds, source, "images", i)
         images.append(_with_file(image, file))
     attachments = []
@@ -274,8 +275,11 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
             raise fail("contact without a name", ("contacts", i), "name")
         wrong = _check_email(contact.email) if contact.email else None
         if wrong:
-            raise fail(f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); "
-                       "write it as name@example.org", ("contacts", i), "email")
+            raise fail(
+                f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); write it as name@example.org",
+                ("contacts", i),
+                "email",
+            )
 
     publish_at = localize(fm.publish_at, tz)
     embargo = localize(fm.embargo, tz) if fm.embargo else None

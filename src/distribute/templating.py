@@ -80,7 +80,9 @@ class Templates:
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"template {name!r}: {exc.message}; fix the template or the release") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", path=exc.filename or name, line=exc.lineno) from None
+            raise TemplateError(
+                f"template syntax error: {exc.message}", path=exc.filename or name, line=exc.lineno
+            ) from None
 
     def exists(self, name: str) -> bool:
         """Whether a template of that name can be found."""

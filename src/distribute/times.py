@@ -13,7 +13,9 @@ _OFFSET = re.compile(r"^\s*([+-])\s*((?:\d+\s*[dhms]\s*)+)$")
 _PART = re.compile(r"(\d+)\s*([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 # What people write for a date-time that TOML 1.0 does not read: "2026-12-02 10:00", "2026-12-2T9:00"
-_LOOSE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*(?:#.*)?$")
+_LOOSE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*(?:#.*)?$"
+)
 _EXAMPLE = dt.datetime(2025, 6, 30, 9, 0)
 
 

@@ -64,8 +64,10 @@ class State:
         if (self._workspace.config_path if self._workspace is not None else find_config(self.config)) is None:
             from pathlib import Path
 
-            raise ConfigError(f"no config.toml in {Path.cwd().resolve()} (and no --config or ${CONFIG_ENV}): "
-                              "run this in your workspace, or pass --config PATH")
+            raise ConfigError(
+                f"no config.toml in {Path.cwd().resolve()} (and no --config or ${CONFIG_ENV}): "
+                "run this in your workspace, or pass --config PATH"
+            )
         return self.workspace
 
 

@@ -42,8 +42,10 @@ def init(state: State, directory: str, **given: str | None) -> None:
         options = ", ".join(f"--{key}" for key in guessed)
         shown = ", ".join(f"{key} = {PLACEHOLDERS[key]!r}" for key in guessed)
         click.echo(f"note: no {options} given: {config} has {shown}; edit these before sending", err=True)
-    click.echo(f"next: edit {config} ([organization] boilerplate), then "
-               f"`distribute validate {Path(directory) / 'releases' / 'first-release.md'}`")
+    click.echo(
+        f"next: edit {config} ([organization] boilerplate), then "
+        f"`distribute validate {Path(directory) / 'releases' / 'first-release.md'}`"
+    )
 
 
 def fill(given: dict[str, str | None]) -> tuple[dict[str, str], list[str]]:
@@ -63,8 +65,11 @@ def ask(given: dict[str, str | None]) -> tuple[dict[str, str], list[str]]:
         value = given.get(key)
         if not value:
             host = urlsplit(values.get("website", "")).hostname or ""
-            default = {"sender": f"{values.get('name', '')} <press@{host.removeprefix('www.')}>" if host else None,
-                       "timezone": "UTC", "language": "en"}.get(key)
+            default = {
+                "sender": f"{values.get('name', '')} <press@{host.removeprefix('www.')}>" if host else None,
+                "timezone": "UTC",
+                "language": "en",
+            }.get(key)
             value = click.prompt(question, default=default)
         values[key] = value.strip()
     return values, []

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("release", type=click.Path(dir_okay=False))
 @channel_option
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), help="write one self-contained HTML page")
+@click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False, writable=True), help="write one self-contained HTML page"
+)
 @click.option("--open", "open_browser", is_flag=True, help="write the HTML page to a temporary file and open it")
 @pass_state
 def preview(state: State, release: str, channels: tuple[str, ...], html_file: str | None, open_browser: bool) -> None:
@@ -69,7 +71,12 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
             for check in block.checks:
                 limit = f" / {check.limit}" if check.limit is not None else ""
                 style = "green" if check.ok else "bold red"
-                items.append(Text(f"  {check.label}: {check.value}{limit}" + (f" — {check.note}" if check.note else ""), style=style))
+                items.append(
+                    Text(
+                        f"  {check.label}: {check.value}{limit}" + (f" — {check.note}" if check.note else ""),
+                        style=style,
+                    )
+                )
             items.append(Text(block.text.rstrip("\n")))
         shown = sum(b.count for b in cp.blocks)
         if cp.total > shown:

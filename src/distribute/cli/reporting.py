@@ -49,8 +49,13 @@ def progress(total: int) -> Iterator[Callable[[str, str], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     # On stderr, the terminal is_terminal() looked at: stdout may be a pipe to a log.
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True,
-                  console=Console(stderr=True)) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    ) as bar:
         task = bar.add_task("sending", total=total)
 
         def advance(channel: str, _state: str) -> None:
@@ -66,8 +71,10 @@ def print_report(report: Report, loud: bool, nothing: str = "nothing due") -> No
     if report.requeued_after_crash:
         note(f"{report.requeued_after_crash} deliveries interrupted by an earlier crash were put back in line")
     if report.doubted_after_crash:
-        note(f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT "
-             "(see `distribute status`; `distribute send --due --resend-in-doubt` sends them again)")
+        note(
+            f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT "
+            "(see `distribute status`; `distribute send --due --resend-in-doubt` sends them again)"
+        )
     for message in report.refused:
         note(f"error: {message}")
     parts = [f"{report.sent} sent"]

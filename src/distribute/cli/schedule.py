@@ -12,12 +12,19 @@ from .common import channel_option
 
 @click.command()
 @click.argument("release", type=click.Path(dir_okay=False, exists=True))
-@click.option("--at", "when", metavar="WHEN",
-              help='publish at WHEN instead of publish_at: a date-time (local in the config timezone), '
-                   '"+2h" from now, or "now"; channel offsets and the embargo still apply. Scheduling again '
-                   'keeps an earlier --at; "publish_at" goes back to the file\'s own time')
-@click.option("--late", is_flag=True,
-              help="confirm a publish time more than [delivery] past_limit in the past (it goes out at once, dated then)")
+@click.option(
+    "--at",
+    "when",
+    metavar="WHEN",
+    help="publish at WHEN instead of publish_at: a date-time (local in the config timezone), "
+    '"+2h" from now, or "now"; channel offsets and the embargo still apply. Scheduling again '
+    'keeps an earlier --at; "publish_at" goes back to the file\'s own time',
+)
+@click.option(
+    "--late",
+    is_flag=True,
+    help="confirm a publish time more than [delivery] past_limit in the past (it goes out at once, dated then)",
+)
 @channel_option
 @pass_state
 def schedule(state: State, release: str, when: str | None, late: bool, channels: tuple[str, ...]) -> None:

@@ -21,14 +21,29 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="send nothing; write the exact payloads to the outbox")
 @click.option("--outbox", type=click.Path(file_okay=False), help="outbox folder for --dry-run (default: config outbox)")
 @click.option("--due", is_flag=True, help="cron mode: deliver everything due in the ledger, then exit")
-@click.option("--resend-in-doubt", is_flag=True,
-              help="also send again deliveries whose outcome is unknown after a crash (may duplicate them)")
+@click.option(
+    "--resend-in-doubt",
+    is_flag=True,
+    help="also send again deliveries whose outcome is unknown after a crash (may duplicate them)",
+)
 @click.option("--at", "when", metavar="now", help='"now": publish RELEASE dated now instead of its publish_at')
-@click.option("--late", is_flag=True,
-              help="confirm sending RELEASE although its publish_at is more than [delivery] past_limit in the past")
+@click.option(
+    "--late",
+    is_flag=True,
+    help="confirm sending RELEASE although its publish_at is more than [delivery] past_limit in the past",
+)
 @pass_state
-def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: bool, outbox: str | None, due: bool,
-         resend_in_doubt: bool, when: str | None, late: bool) -> None:
+def send(
+    state: State,
+    release: str | None,
+    channels: tuple[str, ...],
+    dry_run: bool,
+    outbox: str | None,
+    due: bool,
+    resend_in_doubt: bool,
+    when: str | None,
+    late: bool,
+) -> None:
     """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
     from ..errors import ExitCode, UsageError
 
@@ -39,8 +54,10 @@ def send(state: State, release: str | None, channels: tuple[str, ...], dry_run: 
     if outbox and not dry_run:
         raise UsageError("--outbox goes with --dry-run")
     if when is not None and when.strip().lower() != "now":
-        raise UsageError(f"send --at takes only \"now\" (send delivers at once); to publish at {when}, "
-                         "use `distribute schedule RELEASE --at WHEN`")
+        raise UsageError(
+            f'send --at takes only "now" (send delivers at once); to publish at {when}, '
+            "use `distribute schedule RELEASE --at WHEN`"
+        )
     if when and (due or dry_run):
         raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
     if late and due:
@@ -87,10 +104,13 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
     if is_terminal():
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} deliveries"),
-                      transient=True) as bar:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} deliveries"), transient=True
+        ) as bar:
             task = bar.add_task("rendering")
-            count = write_outbox(outbox, rel.id, everything(), progress=lambda d: bar.update(task, advance=1, description=d.channel))
+            count = write_outbox(
+                outbox, rel.id, everything(), progress=lambda d: bar.update(task, advance=1, description=d.channel)
+            )
     else:
         count = write_outbox(outbox, rel.id, everything())
     click.echo(f"dry run: {count} deliveries for {len(plans)} channels written to {outbox} (nothing sent)")

@@ -45,8 +45,9 @@ def send_due_dry_run(state: State) -> ExitCode:
     return ExitCode.OK
 
 
-def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_doubt: bool,
-                 at_now: bool = False, late: bool = False) -> ExitCode:
+def send_release(
+    state: State, path: str, channels: tuple[str, ...], resend_in_doubt: bool, at_now: bool = False, late: bool = False
+) -> ExitCode:
     """Record the release as due now (never before its embargo), then deliver what of it is ready."""
     from .. import clock
     from ..send.dispatch import run
@@ -63,8 +64,11 @@ def send_release(state: State, path: str, channels: tuple[str, ...], resend_in_d
             note(f"{name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
     with progress(_ready_count(state)) as advance:
         report = run(ws, release_id=booking.release_id, on_result=advance, resend_in_doubt=resend_in_doubt)
-    print_report(report, loud=True,
-                 nothing="nothing left to send: this release has gone out already or is still held (see `distribute status`)")
+    print_report(
+        report,
+        loud=True,
+        nothing="nothing left to send: this release has gone out already or is still held (see `distribute status`)",
+    )
     return report.exit_code()
 
 

@@ -29,8 +29,10 @@ def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
     if item.state == "failed":
         return f"      {label}: FAILED after {item.attempts} attempt(s): {item.error}"
     if item.state == "in_doubt":
-        return (f"      {label}: IN DOUBT: {item.error} — check by hand; "
-                "`distribute send --due --resend-in-doubt` sends it again")
+        return (
+            f"      {label}: IN DOUBT: {item.error} — check by hand; "
+            "`distribute send --due --resend-in-doubt` sends it again"
+        )
     if item.state == "pending" and held:
         return f"      {label}: held (the release changed)"
     if item.state == "pending" and item.attempts:
@@ -50,13 +52,19 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
         if r.held:
             lines.append(f"  ! HELD, nothing more of it goes out: {r.held}")
         for ch in r.channels:
-            counts = ", ".join(f"{ch.counts[s]} {'held' if s == 'pending' and ch.held else s.replace('_', ' ')}"
-                               for s in ORDER if ch.counts.get(s))
+            counts = ", ".join(
+                f"{ch.counts[s]} {'held' if s == 'pending' and ch.held else s.replace('_', ' ')}"
+                for s in ORDER
+                if ch.counts.get(s)
+            )
             lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")
             # A thread or a feed is listed whole; of a newsletter, only what needs a look.
             small = sum(ch.counts.values()) <= SMALL
-            shown = [i for i in ch.items if i.state != "cancelled" and (small or i.state in ATTENTION
-                                                                         or (i.state == "pending" and i.attempts))]
+            shown = [
+                i
+                for i in ch.items
+                if i.state != "cancelled" and (small or i.state in ATTENTION or (i.state == "pending" and i.attempts))
+            ]
             lines.extend(_item(item, tz, bool(ch.held)) for item in shown)
             hidden = sum(n for state, n in ch.counts.items() if state != "cancelled") - len(shown)
             if hidden > 0 and not small:

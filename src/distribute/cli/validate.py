@@ -40,12 +40,17 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
             if warning:
                 click.echo(f"warning: {warning}", err=True)
             status = "ok" if not cp.problems else "FAILED"
-            click.echo(f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliver{'y' if cp.total == 1 else 'ies'}, due {show(cp.plan.due, ws.tz)}")
+            click.echo(
+                f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliver{'y' if cp.total == 1 else 'ies'}, due {show(cp.plan.due, ws.tz)}"
+            )
             for block in cp.blocks:
                 for check in block.checks:
                     limit = f"/{check.limit}" if check.limit is not None else ""
                     mark = "ok" if check.ok else "TOO LONG" if check.limit is not None else "FAILED"
-                    click.echo(f"    {block.title}: {check.label} {check.value}{limit} {mark}" + (f" — {check.note}" if check.note else ""))
+                    click.echo(
+                        f"    {block.title}: {check.label} {check.value}{limit} {mark}"
+                        + (f" — {check.note}" if check.note else "")
+                    )
             for problem in cp.problems:
                 click.echo(f"{path}: channel {ch.name}: {problem}", err=True)
             if cp.missing:

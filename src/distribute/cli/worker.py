@@ -8,10 +8,17 @@ from . import State, pass_state
 
 
 @click.command()
-@click.option("--name", metavar="NAME", help="this worker's name in the job store (default: the host name); "
-              "give each worker on one host its own")
-@click.option("--poll", type=float, metavar="SECONDS",
-              help="how often to look for newly scheduled releases (default: [delivery] poll)")
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="this worker's name in the job store (default: the host name); give each worker on one host its own",
+)
+@click.option(
+    "--poll",
+    type=float,
+    metavar="SECONDS",
+    help="how often to look for newly scheduled releases (default: [delivery] poll)",
+)
 @pass_state
 def worker(state: State, name: str | None, poll: float | None) -> None:
     """Deliver each release at its due time, until stopped; restarts lose and repeat nothing."""
@@ -20,12 +27,14 @@ def worker(state: State, name: str | None, poll: float | None) -> None:
 
     from ..send.worker import Worker
 
-    logging.basicConfig(level=logging.DEBUG if state.verbose > 1 else logging.INFO,
-                        format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if state.verbose > 1 else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
+    )
     logging.getLogger("apscheduler").setLevel(logging.WARNING if state.verbose < 2 else logging.INFO)
     ws = state.require_config()
     w = Worker(ws, name or os.uname().nodename, poll)
-    logging.getLogger("distribute.worker").info("worker %s started on %s (poll every %gs)", w.name,
-                                                ws.database_url.split("://")[0], w.poll)
+    logging.getLogger("distribute.worker").info(
+        "worker %s started on %s (poll every %gs)", w.name, ws.database_url.split("://")[0], w.poll
+    )
     w.run_forever()
     logging.getLogger("distribute.worker").info("worker %s stopped", w.name)

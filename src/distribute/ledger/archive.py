@@ -79,8 +79,10 @@ def items(url: str, channel: str, conn: Connection | None = None, limit: int | N
     """The archived items of a channel, newest publication first (ties by release id), at most `limit`."""
     from sqlalchemy import text
 
-    sql = ("SELECT release_id, guid, published, item_json FROM feed_items WHERE channel = :channel "
-           "ORDER BY published DESC, release_id DESC")
+    sql = (
+        "SELECT release_id, guid, published, item_json FROM feed_items WHERE channel = :channel "
+        "ORDER BY published DESC, release_id DESC"
+    )
     params: dict[str, Any] = {"channel": channel}
     if limit is not None:
         sql += " LIMIT :limit"
@@ -105,8 +107,10 @@ def find(url: str, channel: str, release_id: str) -> ArchivedItem | None:
 
     with engine(url).connect() as conn:
         row = conn.execute(
-            text("SELECT release_id, guid, published, item_json FROM feed_items "
-                 "WHERE channel = :channel AND release_id = :release_id"),
+            text(
+                "SELECT release_id, guid, published, item_json FROM feed_items "
+                "WHERE channel = :channel AND release_id = :release_id"
+            ),
             {"channel": channel, "release_id": release_id},
         ).first()
     return _row(row) if row is not None else None
@@ -126,8 +130,9 @@ def locked(url: str) -> Iterator[Connection]:
         yield conn
 
 
-def record(conn: Connection, channel: str, release_id: str, guid: str, published: dt.datetime,
-           item: dict[str, Any]) -> ArchivedItem:
+def record(
+    conn: Connection, channel: str, release_id: str, guid: str, published: dt.datetime, item: dict[str, Any]
+) -> ArchivedItem:
     """Store a published item; an item already there keeps its guid and date, its fields are updated."""
     from sqlalchemy import text
 
@@ -144,9 +149,16 @@ def record(conn: Connection, channel: str, release_id: str, guid: str, published
         )
     else:
         conn.execute(
-            text("INSERT INTO feed_items (channel, release_id, guid, published, item_json) "
-                 "VALUES (:channel, :release_id, :guid, :published, :item)"),
-            {"channel": channel, "release_id": release_id, "guid": guid, "published": stamp(published),
-             "item": json.dumps(item, sort_keys=True)},
+            text(
+                "INSERT INTO feed_items (channel, release_id, guid, published, item_json) "
+                "VALUES (:channel, :release_id, :guid, :published, :item)"
+            ),
+            {
+                "channel": channel,
+                "release_id": release_id,
+                "guid": guid,
+                "published": stamp(published),
+                "item": json.dumps(item, sort_keys=True),
+            },
         )
     return ArchivedItem(release_id, guid, published, item)

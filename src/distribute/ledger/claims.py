@@ -31,7 +31,7 @@ def _start_ticks(pid: int) -> str | None:
     except OSError:
         return ""
     # The command name may hold spaces and parentheses: fields start after the last ')'.
-    fields = stat[stat.rfind(b")") + 2:].split()
+    fields = stat[stat.rfind(b")") + 2 :].split()
     if fields and fields[0] in (b"Z", b"X"):  # a zombie has finished; only its exit status is left
         return None
     return fields[19].decode() if len(fields) > 19 else ""

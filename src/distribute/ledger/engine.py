@@ -7,8 +7,8 @@ sqlalchemy is imported only here and only when a command needs the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

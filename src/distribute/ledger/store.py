@@ -87,17 +87,25 @@ class Ledger:
     def begin_schedule(self, release_id: str, path: str, sha256: str) -> int:
         """Open a new generation for a release; rows written under it stay inert until committed."""
         with self.engine.begin() as c:
-            row = c.execute(self.sql("SELECT generation, staging FROM ledger_releases WHERE release_id = :r"),
-                            {"r": release_id}).first()
+            row = c.execute(
+                self.sql("SELECT generation, staging FROM ledger_releases WHERE release_id = :r"), {"r": release_id}
+            ).first()
             if row is None:
-                c.execute(self.sql("INSERT INTO ledger_releases (release_id, path, sha256, generation, staging) "
-                                    "VALUES (:r, :p, :s, 0, 1)"), {"r": release_id, "p": path, "s": sha256})
+                c.execute(
+                    self.sql(
+                        "INSERT INTO ledger_releases (release_id, path, sha256, generation, staging) "
+                        "VALUES (:r, :p, :s, 0, 1)"
+                    ),
+                    {"r": release_id, "p": path, "s": sha256},
+                )
                 return 1
             # Rows left by a schedule that never finished stay inert until a later one commits; then
             # they are either re-rendered, cancelled, or (other channels) checked by hash at send time.
             generation = max(row.generation, row.staging) + 1
-            c.execute(self.sql("UPDATE ledger_releases SET staging = :s WHERE release_id = :r"),
-                      {"s": generation, "r": release_id})
+            c.execute(
+                self.sql("UPDATE ledger_releases SET staging = :s WHERE release_id = :r"),
+                {"s": generation, "r": release_id},
+            )
             return generation
 
     def stage(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -119,9 +127,17 @@ class Ledger:
         with self.engine.begin() as c:
             c.execute(self.sql(sql), list(rows))
 
-    def commit_schedule(self, release_id: str, generation: int, path: str, sha256: str,
-                        publish_at: str | None, channels: Sequence[str], now: dt.datetime,
-                        secrets: dict[str, Sequence[str]] | None = None) -> None:
+    def commit_schedule(
+        self,
+        release_id: str,
+        generation: int,
+        path: str,
+        sha256: str,
+        publish_at: str | None,
+        channels: Sequence[str],
+        now: dt.datetime,
+        secrets: dict[str, Sequence[str]] | None = None,
+    ) -> None:
         """Make a staged generation live; what the new render no longer holds is cancelled.
 
         `secrets`: per channel, the names of the environment variables its render used.
@@ -131,13 +147,17 @@ class Ledger:
         from ..errors import DistributeError
 
         with self.engine.begin() as c:
-            done = c.execute(self.sql(
-                "UPDATE ledger_releases SET generation = :g, path = :p, sha256 = :s, publish_at = :a, "
-                "scheduled_at = :now WHERE release_id = :r AND staging = :g"),
-                {"g": generation, "p": path, "s": sha256, "a": publish_at, "now": stamp(now), "r": release_id})
+            done = c.execute(
+                self.sql(
+                    "UPDATE ledger_releases SET generation = :g, path = :p, sha256 = :s, publish_at = :a, "
+                    "scheduled_at = :now WHERE release_id = :r AND staging = :g"
+                ),
+                {"g": generation, "p": path, "s": sha256, "a": publish_at, "now": stamp(now), "r": release_id},
+            )
             if done.rowcount != 1:
-                raise DistributeError(f"release {release_id} was scheduled again by another process meanwhile; "
-                                      "run the command again")
+                raise DistributeError(
+                    f"release {release_id} was scheduled again by another process meanwhile; run the command again"
+                )
             cancel = self.sql(
                 "UPDATE deliveries SET state = 'cancelled', updated_at = :now WHERE release_id = :r "
                 "AND channel IN :channels AND generation < :g AND state IN ('pending', 'failed')"
@@ -145,39 +165,58 @@ class Ledger:
             if channels:
                 c.execute(cancel, {"now": stamp(now), "r": release_id, "channels": list(channels), "g": generation})
             if secrets:
-                c.execute(self.sql(
-                    "INSERT INTO scheduled_secrets (release_id, channel, names) VALUES (:r, :c, :n) "
-                    "ON CONFLICT (release_id, channel) DO UPDATE SET names = excluded.names"),
-                    [{"r": release_id, "c": ch, "n": " ".join(sorted(names))} for ch, names in secrets.items()])
+                c.execute(
+                    self.sql(
+                        "INSERT INTO scheduled_secrets (release_id, channel, names) VALUES (:r, :c, :n) "
+                        "ON CONFLICT (release_id, channel) DO UPDATE SET names = excluded.names"
+                    ),
+                    [{"r": release_id, "c": ch, "n": " ".join(sorted(names))} for ch, names in secrets.items()],
+                )
 
     def scheduled_secrets(self, release_id: str, channel: str) -> list[str]:
         """Names of the environment variables the channel's render used when it was scheduled."""
         with self.engine.begin() as c:
-            names = c.execute(self.sql("SELECT names FROM scheduled_secrets WHERE release_id = :r AND channel = :c"),
-                              {"r": release_id, "c": channel}).scalar()
+            names = c.execute(
+                self.sql("SELECT names FROM scheduled_secrets WHERE release_id = :r AND channel = :c"),
+                {"r": release_id, "c": channel},
+            ).scalar()
         return str(names).split() if names else []
 
     def pending_dues(self, release_id: str) -> dict[str, str]:
         """{channel: earliest due} of what a new schedule of the live one would move (pending, failed)."""
         with self.engine.begin() as c:
-            rows = c.execute(self.sql(
-                "SELECT d.channel, MIN(d.due) FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id "
-                "WHERE d.release_id = :r AND d.state IN ('pending', 'failed') AND d.generation <= r.generation "
-                "GROUP BY d.channel"), {"r": release_id}).all()
+            rows = c.execute(
+                self.sql(
+                    "SELECT d.channel, MIN(d.due) FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id "
+                    "WHERE d.release_id = :r AND d.state IN ('pending', 'failed') AND d.generation <= r.generation "
+                    "GROUP BY d.channel"
+                ),
+                {"r": release_id},
+            ).all()
         return {str(channel): str(due) for channel, due in rows}
 
     def cancel(self, release_id: str, now: dt.datetime) -> int:
         """Cancel what of a release is still pending; returns how many."""
         with self.engine.begin() as c:
-            return int(c.execute(self.sql(
-                "UPDATE deliveries SET state = 'cancelled', updated_at = :now WHERE release_id = :r AND state = 'pending'"),
-                {"now": stamp(now), "r": release_id}).rowcount)
+            return int(
+                c.execute(
+                    self.sql(
+                        "UPDATE deliveries SET state = 'cancelled', updated_at = :now WHERE release_id = :r AND state = 'pending'"
+                    ),
+                    {"now": stamp(now), "r": release_id},
+                ).rowcount
+            )
 
     def release(self, release_id: str) -> ScheduledRelease | None:
         """The per-release row."""
         with self.engine.begin() as c:
-            row = c.execute(self.sql("SELECT release_id, path, sha256, publish_at, scheduled_at FROM ledger_releases "
-                                      "WHERE release_id = :r"), {"r": release_id}).first()
+            row = c.execute(
+                self.sql(
+                    "SELECT release_id, path, sha256, publish_at, scheduled_at FROM ledger_releases "
+                    "WHERE release_id = :r"
+                ),
+                {"r": release_id},
+            ).first()
         return ScheduledRelease(*row) if row else None
 
     # --- what is due ------------------------------------------------------------------------
@@ -185,20 +224,24 @@ class Ledger:
     def due_channels(self, now: dt.datetime, release_id: str | None = None) -> list[tuple[str, str]]:
         """(release, channel) pairs with a delivery ready now, earliest first."""
         where = READY + (" AND d.release_id = :rid" if release_id else "")
-        sql = ("SELECT d.release_id, d.channel, MIN(d.next_attempt) AS first FROM deliveries d "
-               f"JOIN ledger_releases r ON r.release_id = d.release_id WHERE {where} "
-               "GROUP BY d.release_id, d.channel ORDER BY first, d.release_id, d.channel")
+        sql = (
+            "SELECT d.release_id, d.channel, MIN(d.next_attempt) AS first FROM deliveries d "
+            f"JOIN ledger_releases r ON r.release_id = d.release_id WHERE {where} "
+            "GROUP BY d.release_id, d.channel ORDER BY first, d.release_id, d.channel"
+        )
         with self.engine.begin() as c:
             return [(r[0], r[1]) for r in c.execute(self.sql(sql), {"now": stamp(now), "rid": release_id})]
 
     def next_due(self) -> str | None:
         """The earliest time anything pending of a live schedule may go (parts waiting for a part aside)."""
         # Walks the (state, next_attempt) index from the earliest row: one row read, not all of them.
-        sql = ("SELECT d.next_attempt, d.not_before FROM deliveries d "
-               "JOIN ledger_releases r ON r.release_id = d.release_id "
-               "WHERE d.state = 'pending' AND d.generation <= r.generation AND (d.after_key IS NULL OR EXISTS "
-               "(SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent')) "
-               "ORDER BY d.next_attempt LIMIT 1")
+        sql = (
+            "SELECT d.next_attempt, d.not_before FROM deliveries d "
+            "JOIN ledger_releases r ON r.release_id = d.release_id "
+            "WHERE d.state = 'pending' AND d.generation <= r.generation AND (d.after_key IS NULL OR EXISTS "
+            "(SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent')) "
+            "ORDER BY d.next_attempt LIMIT 1"
+        )
         with self.engine.begin() as c:
             row = c.execute(self.sql(sql)).first()
         if row is None:
@@ -214,15 +257,19 @@ class Ledger:
         """Claim tokens whose holder is gone (or, on another host, whose lease ran out)."""
         at = stamp(now)
         with self.engine.begin() as c:
-            holders = c.execute(self.sql(
-                "SELECT claim_token, claimed_by, MIN(lease_until) FROM deliveries "
-                "WHERE state IN ('claimed', 'sending') GROUP BY claim_token, claimed_by")).all()
+            holders = c.execute(
+                self.sql(
+                    "SELECT claim_token, claimed_by, MIN(lease_until) FROM deliveries "
+                    "WHERE state IN ('claimed', 'sending') GROUP BY claim_token, claimed_by"
+                )
+            ).all()
         return [t for t, owner, lease in holders if claims.is_stale(owner, lease, at)]
 
     # --- claims -----------------------------------------------------------------------------
 
-    def claim(self, release_id: str, channel: str, limit: int, now: dt.datetime, token: str,
-              lease: float) -> list[Claimed]:
+    def claim(
+        self, release_id: str, channel: str, limit: int, now: dt.datetime, token: str, lease: float
+    ) -> list[Claimed]:
         """Move up to `limit` ready rows of one channel to `claimed` for this process, in order."""
         import datetime as dt
 
@@ -236,8 +283,15 @@ class Ledger:
               AND state = 'pending'
             RETURNING id, key, seq, sha256, attempts, adapter, due
         """
-        params = {"token": token, "owner": claims.identity(), "now": stamp(now), "rid": release_id,
-                  "channel": channel, "limit": limit, "lease": stamp(now + dt.timedelta(seconds=lease))}
+        params = {
+            "token": token,
+            "owner": claims.identity(),
+            "now": stamp(now),
+            "rid": release_id,
+            "channel": channel,
+            "limit": limit,
+            "lease": stamp(now + dt.timedelta(seconds=lease)),
+        }
         with self.engine.begin() as c:
             rows = [Claimed(*r) for r in c.execute(self.sql(sql), params)]
         return sorted(rows, key=lambda r: r.seq)
@@ -250,10 +304,13 @@ class Ledger:
             self._write(c, results, now)
             if row is None:
                 return True
-            done = c.execute(self.sql(
-                "UPDATE deliveries SET state = 'sending', updated_at = :now "
-                "WHERE id = :id AND claim_token = :token AND state = 'claimed'"),
-                {"now": stamp(now), "id": row.id, "token": token})
+            done = c.execute(
+                self.sql(
+                    "UPDATE deliveries SET state = 'sending', updated_at = :now "
+                    "WHERE id = :id AND claim_token = :token AND state = 'claimed'"
+                ),
+                {"now": stamp(now), "id": row.id, "token": token},
+            )
             return done.rowcount == 1
 
     def renew(self, token: str, now: dt.datetime, lease: float) -> None:
@@ -261,16 +318,25 @@ class Ledger:
         import datetime as dt
 
         with self.engine.begin() as c:
-            c.execute(self.sql("UPDATE deliveries SET lease_until = :l WHERE claim_token = :t "
-                                "AND state IN ('claimed', 'sending')"),
-                      {"l": stamp(now + dt.timedelta(seconds=lease)), "t": token})
+            c.execute(
+                self.sql(
+                    "UPDATE deliveries SET lease_until = :l WHERE claim_token = :t AND state IN ('claimed', 'sending')"
+                ),
+                {"l": stamp(now + dt.timedelta(seconds=lease)), "t": token},
+            )
 
     def unclaim(self, token: str) -> int:
         """Give back rows claimed but never handed over."""
         with self.engine.begin() as c:
-            return int(c.execute(self.sql(
-                "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL "
-                "WHERE claim_token = :t AND state = 'claimed'"), {"t": token}).rowcount)
+            return int(
+                c.execute(
+                    self.sql(
+                        "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL "
+                        "WHERE claim_token = :t AND state = 'claimed'"
+                    ),
+                    {"t": token},
+                ).rowcount
+            )
 
     def _write(self, c: Connection, results: Iterable[Result], now: dt.datetime) -> None:
         at = stamp(now)
@@ -278,18 +344,39 @@ class Ledger:
         failed: list[str] = []
         for res in results:
             receipt = res.receipt
-            c.execute(self.sql(
-                "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
-                "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
-                "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id"),
-                {"state": res.state, "error": res.error, "next": res.next_attempt, "now": at, "id": res.row.id,
-                 "rid": receipt.remote_id if receipt else None, "url": receipt.url if receipt else None,
-                 "detail": receipt.detail if receipt else None, "sent": at if res.state == "sent" else None})
-            c.execute(self.sql(
-                "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
-                "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)"),
-                {"id": res.row.id, "n": res.row.attempts + 1, "start": res.started, "now": at,
-                 "outcome": "retry" if res.state == "pending" else res.state, "error": res.error, "owner": owner})
+            c.execute(
+                self.sql(
+                    "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
+                    "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
+                    "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id"
+                ),
+                {
+                    "state": res.state,
+                    "error": res.error,
+                    "next": res.next_attempt,
+                    "now": at,
+                    "id": res.row.id,
+                    "rid": receipt.remote_id if receipt else None,
+                    "url": receipt.url if receipt else None,
+                    "detail": receipt.detail if receipt else None,
+                    "sent": at if res.state == "sent" else None,
+                },
+            )
+            c.execute(
+                self.sql(
+                    "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
+                    "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)"
+                ),
+                {
+                    "id": res.row.id,
+                    "n": res.row.attempts + 1,
+                    "start": res.started,
+                    "now": at,
+                    "outcome": "retry" if res.state == "pending" else res.state,
+                    "error": res.error,
+                    "owner": owner,
+                },
+            )
             if res.state == "failed":
                 failed.append(res.row.key)
         self._fail_dependents(c, failed, at)
@@ -298,18 +385,24 @@ class Ledger:
         # A thread part whose predecessor failed can never be posted in its place.
         while keys:
             parent = keys.pop()
-            rows = c.execute(self.sql("SELECT key FROM deliveries WHERE after_key = :k AND state = 'pending'"),
-                             {"k": parent}).all()
+            rows = c.execute(
+                self.sql("SELECT key FROM deliveries WHERE after_key = :k AND state = 'pending'"), {"k": parent}
+            ).all()
             for (key,) in rows:
-                c.execute(self.sql("UPDATE deliveries SET state = 'failed', last_error = :e, updated_at = :now "
-                                    "WHERE key = :k AND state = 'pending'"),
-                          {"e": f"not sent: the part before it ({parent}) failed", "now": at, "k": key})
+                c.execute(
+                    self.sql(
+                        "UPDATE deliveries SET state = 'failed', last_error = :e, updated_at = :now "
+                        "WHERE key = :k AND state = 'pending'"
+                    ),
+                    {"e": f"not sent: the part before it ({parent}) failed", "now": at, "k": key},
+                )
                 keys.append(key)
 
     # --- crashes ----------------------------------------------------------------------------
 
-    def recover(self, now: dt.datetime, idempotent: Callable[[str], bool], max_attempts: int,
-                only_token: str | None = None) -> tuple[int, int, int]:
+    def recover(
+        self, now: dt.datetime, idempotent: Callable[[str], bool], max_attempts: int, only_token: str | None = None
+    ) -> tuple[int, int, int]:
         """Take back stale claims: unhanded rows return to pending; handed ones are retried where
         the adapter is idempotent (up to max_attempts: a delivery that keeps killing its sender
         must not loop forever) and put in doubt elsewhere. Returns (requeued, in doubt, given up)."""
@@ -322,30 +415,63 @@ class Ledger:
         with self.engine.begin() as c:
             requeued = doubtful = given_up = 0
             for token in tokens:
-                requeued += c.execute(self.sql(
-                    "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL, "
-                    "updated_at = :now WHERE claim_token = :t AND state = 'claimed'"), {"t": token, "now": at}).rowcount
-                handed = c.execute(self.sql(
-                    "SELECT id, key, seq, sha256, attempts, adapter, due, claimed_by, updated_at FROM deliveries "
-                    "WHERE claim_token = :t AND state = 'sending'"), {"t": token}).all()
+                requeued += c.execute(
+                    self.sql(
+                        "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL, "
+                        "updated_at = :now WHERE claim_token = :t AND state = 'claimed'"
+                    ),
+                    {"t": token, "now": at},
+                ).rowcount
+                handed = c.execute(
+                    self.sql(
+                        "SELECT id, key, seq, sha256, attempts, adapter, due, claimed_by, updated_at FROM deliveries "
+                        "WHERE claim_token = :t AND state = 'sending'"
+                    ),
+                    {"t": token},
+                ).all()
                 results = []
                 for r in handed:
                     row = Claimed(r.id, r.key, r.seq, r.sha256, r.attempts, r.adapter, r.due)
                     if idempotent(r.adapter) and r.attempts + 1 >= max_attempts:
                         given_up += 1
-                        results.append(Result(row, "failed", r.updated_at, error=(
-                            f"interrupted {r.attempts + 1} times while in the hands of its sender (last: "
-                            f"{r.claimed_by}); given up")))
+                        results.append(
+                            Result(
+                                row,
+                                "failed",
+                                r.updated_at,
+                                error=(
+                                    f"interrupted {r.attempts + 1} times while in the hands of its sender (last: "
+                                    f"{r.claimed_by}); given up"
+                                ),
+                            )
+                        )
                     elif idempotent(r.adapter):
                         requeued += 1
-                        results.append(Result(row, "pending", r.updated_at, error=(
-                            f"interrupted while in the hands of {r.claimed_by}; retried (the {r.adapter} adapter "
-                            "is idempotent)"), next_attempt=at))
+                        results.append(
+                            Result(
+                                row,
+                                "pending",
+                                r.updated_at,
+                                error=(
+                                    f"interrupted while in the hands of {r.claimed_by}; retried (the {r.adapter} adapter "
+                                    "is idempotent)"
+                                ),
+                                next_attempt=at,
+                            )
+                        )
                     else:
                         doubtful += 1
-                        results.append(Result(row, "in_doubt", r.updated_at, error=(
-                            f"handed to the {r.adapter} server by {r.claimed_by}, which stopped before the outcome "
-                            "was recorded; it may or may not have arrived")))
+                        results.append(
+                            Result(
+                                row,
+                                "in_doubt",
+                                r.updated_at,
+                                error=(
+                                    f"handed to the {r.adapter} server by {r.claimed_by}, which stopped before the outcome "
+                                    "was recorded; it may or may not have arrived"
+                                ),
+                            )
+                        )
                 self._write(c, results, now)
         return requeued, doubtful, given_up
 
@@ -353,9 +479,15 @@ class Ledger:
         """Put deliveries in doubt back in line (the user asked for it explicitly)."""
         where = " AND release_id = :r" if release_id else ""
         with self.engine.begin() as c:
-            return int(c.execute(self.sql(
-                "UPDATE deliveries SET state = 'pending', next_attempt = :now, claim_token = NULL, claimed_by = NULL, "
-                f"updated_at = :now WHERE state = 'in_doubt'{where}"), {"now": stamp(now), "r": release_id}).rowcount)
+            return int(
+                c.execute(
+                    self.sql(
+                        "UPDATE deliveries SET state = 'pending', next_attempt = :now, claim_token = NULL, claimed_by = NULL, "
+                        f"updated_at = :now WHERE state = 'in_doubt'{where}"
+                    ),
+                    {"now": stamp(now), "r": release_id},
+                ).rowcount
+            )
 
     # --- receipts ---------------------------------------------------------------------------
 
@@ -364,8 +496,9 @@ class Ledger:
         from ..adapters.base import Receipt
 
         with self.engine.begin() as c:
-            row = c.execute(self.sql("SELECT remote_id, url, detail FROM deliveries WHERE key = :k AND state = 'sent'"),
-                            {"k": key}).first()
+            row = c.execute(
+                self.sql("SELECT remote_id, url, detail FROM deliveries WHERE key = :k AND state = 'sent'"), {"k": key}
+            ).first()
         return Receipt(row[0] or "", row[1] or "", row[2] or "") if row else None
 
 

@@ -53,6 +53,8 @@ def _create_scheduled_secrets(conn: Connection) -> None:
 
     # Names of environment variables only, never a value: so a send where one is missing can
     # say so, instead of calling the release changed (the content lock does not cover secrets).
-    conn.execute(text("""CREATE TABLE scheduled_secrets (
+    conn.execute(
+        text("""CREATE TABLE scheduled_secrets (
         release_id VARCHAR(200) NOT NULL, channel VARCHAR(100) NOT NULL, names TEXT NOT NULL,
-        PRIMARY KEY (release_id, channel))"""))
+        PRIMARY KEY (release_id, channel))""")
+    )

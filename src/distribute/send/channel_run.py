@@ -54,8 +54,15 @@ class RenderCursor:
 class ChannelRun:
     """One channel of one release, delivered until nothing of it is ready (or `stop` is set)."""
 
-    def __init__(self, workspace: Workspace, ledger: Ledger, plan: ChannelPlan, report: Report,
-                 stop: threading.Event | None = None, on_result: OnResult | None = None):
+    def __init__(
+        self,
+        workspace: Workspace,
+        ledger: Ledger,
+        plan: ChannelPlan,
+        report: Report,
+        stop: threading.Event | None = None,
+        on_result: OnResult | None = None,
+    ):
         self.ws, self.ledger, self.plan, self.report = workspace, ledger, plan, report
         self.settings = workspace.config.delivery
         self.stop, self.on_result = stop, on_result
@@ -74,8 +81,9 @@ class ChannelRun:
         release, name = self.plan.release, self.plan.channel.name
         again = f"run `distribute schedule {release.path}` again"
         if delivery is None or delivery.key != row.key or delivery.sha256 != row.sha256:
-            self.problem = (f"release {release.id} changed since it was scheduled (channel {name}, "
-                            f"delivery {row.key}); {again}")
+            self.problem = (
+                f"release {release.id} changed since it was scheduled (channel {name}, delivery {row.key}); {again}"
+            )
             return False
         if self.plan.public and release.is_embargoed(clock.now()):
             self.problem = f"release {release.id}: channel {name} is held by the embargo until {release.embargo}"
@@ -88,8 +96,14 @@ class ChannelRun:
             # Outcomes first: the next part of a thread becomes claimable once this one is sent.
             finished, self.done = self.done, []
             self.ledger.hand(None, self.token, finished, clock.now())
-            rows = self.ledger.claim(self.plan.release.id, self.plan.channel.name, self.settings.batch,
-                                     clock.now(), self.token, self.settings.lease)
+            rows = self.ledger.claim(
+                self.plan.release.id,
+                self.plan.channel.name,
+                self.settings.batch,
+                clock.now(),
+                self.token,
+                self.settings.lease,
+            )
             if not rows:
                 return
             for row in rows:
@@ -161,13 +175,16 @@ class ChannelRun:
         if self.inflight:
             # The adapter stopped (or broke) without an outcome for these: handled like a crash,
             # and this channel is left alone for the rest of the run so it cannot spin.
-            _, doubted, given_up = self.ledger.recover(clock.now(), idempotence(self.ws), self.settings.max_attempts,
-                                             only_token=self.token)
+            _, doubted, given_up = self.ledger.recover(
+                clock.now(), idempotence(self.ws), self.settings.max_attempts, only_token=self.token
+            )
             self.report.in_doubt += doubted
             self.report.failed += given_up
             if self.problem is None:
-                self.problem = (f"release {self.plan.release.id}, channel {self.plan.channel.name}: the adapter "
-                                f"gave no outcome for {len(self.inflight)} deliveries handed to it")
+                self.problem = (
+                    f"release {self.plan.release.id}, channel {self.plan.channel.name}: the adapter "
+                    f"gave no outcome for {len(self.inflight)} deliveries handed to it"
+                )
             self.inflight.clear()
 
     def _count(self, result: Result) -> None:

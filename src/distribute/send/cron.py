@@ -31,7 +31,7 @@ def _parse_argv(argv: list[str]) -> tuple[str | None, int] | None:
         else:
             return None
         i += 1
-    rest = argv[i + 1:] if i < len(argv) else None
+    rest = argv[i + 1 :] if i < len(argv) else None
     if rest is None or "--due" not in rest or any(a not in ("--due", "--dry-run") for a in rest):
         return None
     return config, verbose
@@ -61,7 +61,7 @@ def _database_setting(path: str) -> str | None:
         rest = rest.strip()
         quote = rest[:1]
         end = rest.find(quote, 1) if quote in ('"', "'") else -1
-        if end < 0 or (quote == '"' and "\\" in rest[:end]) or rest[end + 1:].strip()[:1] not in ("", "#"):
+        if end < 0 or (quote == '"' and "\\" in rest[:end]) or rest[end + 1 :].strip()[:1] not in ("", "#"):
             return None
         value = rest[1:end]
     return value

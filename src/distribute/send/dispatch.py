@@ -75,7 +75,9 @@ def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Rel
 
     row = ledger.release(release_id)
     if row is None:
-        raise DistributeError(f"release {release_id} is not in the ledger; schedule it first with `distribute schedule RELEASE`")
+        raise DistributeError(
+            f"release {release_id} is not in the ledger; schedule it first with `distribute schedule RELEASE`"
+        )
     path = Path(row.path)
     again = f"run `distribute schedule {row.path}` again"
     if not path.is_file():
@@ -95,8 +97,14 @@ def missing_secrets(ledger: Ledger, release_id: str, channel: str) -> list[str]:
     return [name for name in ledger.scheduled_secrets(release_id, channel) if not os.environ.get(name)]
 
 
-def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.Event | None = None,
-        on_result: OnResult | None = None, resend_in_doubt: bool = False) -> Report:
+def run(
+    workspace: Workspace,
+    *,
+    release_id: str | None = None,
+    stop: threading.Event | None = None,
+    on_result: OnResult | None = None,
+    resend_in_doubt: bool = False,
+) -> Report:
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
     from ..ledger.store import Ledger
     from ..plan import plan
@@ -106,7 +114,8 @@ def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.
     report = Report()
     idempotent = idempotence(workspace)
     report.requeued_after_crash, report.doubted_after_crash, report.failed = ledger.recover(
-        clock.now(), idempotent, workspace.config.delivery.max_attempts)
+        clock.now(), idempotent, workspace.config.delivery.max_attempts
+    )
     if resend_in_doubt:
         count = ledger.resend_in_doubt(clock.now(), release_id)
         if count:
@@ -138,7 +147,8 @@ def run(workspace: Workspace, *, release_id: str | None = None, stop: threading.
                 report.refused.append(
                     f"release {rid}, channel {channel}: the environment variable {unset[0]} is not set here; it was "
                     "when the release was scheduled — export it for the cron job or worker; nothing of this "
-                    "channel was sent")
+                    "channel was sent"
+                )
                 continue
             job = ChannelRun(workspace, ledger, channel_plan, report, stop=stop, on_result=on_result)
             try:

@@ -63,9 +63,11 @@ def warning(workspace: Workspace, release: Release, now: dt.datetime) -> str | N
     if now - release.publish_at <= limit:
         return None
     where = f"{release.path}:{_line(release)}" if _line(release) else str(release.path)
-    return (f"{where}: warning: {_past('publish_at', release.publish_at, now, workspace)} "
-            "`distribute schedule` and `send` will refuse it unless you add --at now (to date it now) "
-            "or --late (to send it with this date)")
+    return (
+        f"{where}: warning: {_past('publish_at', release.publish_at, now, workspace)} "
+        "`distribute schedule` and `send` will refuse it unless you add --at now (to date it now) "
+        "or --late (to send it with this date)"
+    )
 
 
 def kept_at(workspace: Workspace, release: Release) -> tuple[dt.datetime | None, list[str]]:
@@ -79,13 +81,16 @@ def kept_at(workspace: Workspace, release: Release) -> tuple[dt.datetime | None,
     at = clock.parse(row.publish_at) if row is not None else None
     if at is None or at == release.publish_at:
         return at, []
-    return at, [f"publish time {show(at, workspace.tz)} kept from the earlier --at (the file says "
-                f"{show(release.publish_at, workspace.tz)}); give --at WHEN to change it, "
-                "or --at publish_at to use the file's"]
+    return at, [
+        f"publish time {show(at, workspace.tz)} kept from the earlier --at (the file says "
+        f"{show(release.publish_at, workspace.tz)}); give --at WHEN to change it, "
+        "or --at publish_at to use the file's"
+    ]
 
 
-def refuse_if_past(workspace: Workspace, release: Release, now: dt.datetime, *, source: str, send_now: bool,
-                   late: bool) -> None:
+def refuse_if_past(
+    workspace: Workspace, release: Release, now: dt.datetime, *, source: str, send_now: bool, late: bool
+) -> None:
     """Raise when the publish time in force is more than past_limit ago and the user did not confirm it.
 
     `source` says where that time came from: "file" (publish_at), "at" (this command's --at) or
@@ -98,13 +103,20 @@ def refuse_if_past(workspace: Workspace, release: Release, now: dt.datetime, *, 
     nothing = "Nothing was sent" if send_now else "Nothing was scheduled"
     setting = f'the limit is [delivery] past_limit = "{workspace.config.delivery.past_limit}"'
     if source == "at":
-        raise DistributeError(f"{_past('--at', when, now, workspace)} {nothing}: give a later --at (or --at now), "
-                              f"or add --late to confirm that time ({setting})")
+        raise DistributeError(
+            f"{_past('--at', when, now, workspace)} {nothing}: give a later --at (or --at now), "
+            f"or add --late to confirm that time ({setting})"
+        )
     if source == "kept":
-        raise DistributeError(f"{_past('the publish time kept from an earlier --at,', when, now, workspace)} "
-                              f"{nothing}: give --at again (--at now dates it now), or add --late to confirm it "
-                              f"({setting})")
-    raise ReleaseError(f"{_past('publish_at', when, now, workspace)} {nothing}: correct publish_at, or add "
-                       f"--at now to date it now, or --late to {'send' if send_now else 'schedule'} it dated as written "
-                       f"({setting})",
-                       path=release.path, line=_line(release))
+        raise DistributeError(
+            f"{_past('the publish time kept from an earlier --at,', when, now, workspace)} "
+            f"{nothing}: give --at again (--at now dates it now), or add --late to confirm it "
+            f"({setting})"
+        )
+    raise ReleaseError(
+        f"{_past('publish_at', when, now, workspace)} {nothing}: correct publish_at, or add "
+        f"--at now to date it now, or --late to {'send' if send_now else 'schedule'} it dated as written "
+        f"({setting})",
+        path=release.path,
+        line=_line(release),
+    )

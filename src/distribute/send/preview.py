@@ -28,14 +28,18 @@ class ChannelPreview:
     @property
     def problems(self) -> list[str]:
         return [
-            f"{b.title}: {c.label} {c.value}" + (f"/{c.limit}" if c.limit is not None else "") + (f" ({c.note})" if c.note else "")
+            f"{b.title}: {c.label} {c.value}"
+            + (f"/{c.limit}" if c.limit is not None else "")
+            + (f" ({c.note})" if c.note else "")
             for b in self.blocks
             for c in b.checks
             if not c.ok
         ]
 
 
-def preview_release(workspace: Workspace, release: Release, names: Sequence[str] = (), full: bool = False) -> list[ChannelPreview]:
+def preview_release(
+    workspace: Workspace, release: Release, names: Sequence[str] = (), full: bool = False
+) -> list[ChannelPreview]:
     """Render each channel; sample the first deliveries (all of them with `full`) and count the rest."""
     out = []
     for p in plan(workspace, release, names):
@@ -70,7 +74,9 @@ def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) ->
     sections = []
     for cp in previews:
         ch = cp.plan.channel
-        parts = [f"<h2>{e(ch.name)} <small>{e(ch.adapter)} · {cp.total} deliver{'y' if cp.total == 1 else 'ies'} · due {e(tz_note_for(cp))}</small></h2>"]
+        parts = [
+            f"<h2>{e(ch.name)} <small>{e(ch.adapter)} · {cp.total} deliver{'y' if cp.total == 1 else 'ies'} · due {e(tz_note_for(cp))}</small></h2>"
+        ]
         if cp.missing:
             parts.append(f'<div class="miss">missing to send: {e(", ".join(cp.missing))}</div>')
         for b in cp.blocks:
@@ -82,13 +88,15 @@ def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) ->
                 for c in b.checks
             )
             body = (
-                f'<iframe sandbox="" srcdoc="{e(b.html, quote=True)}"></iframe>' if b.html else f"<pre>{e(b.text)}</pre>"
+                f'<iframe sandbox="" srcdoc="{e(b.html, quote=True)}"></iframe>'
+                if b.html
+                else f"<pre>{e(b.text)}</pre>"
             )
             more = f" (×{b.count})" if b.count > 1 else ""
             parts.append(f'<div class="block"><h3>{e(b.title)}{more}</h3>{body}<ul class="checks">{checks}</ul></div>')
         sections.append("<section>" + "".join(parts) + "</section>")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Preview: {e(release.title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{e(release.title)}</h1><p>{e(release.id)} · {e(tz_note)}</p></header>"
         f"<main>{''.join(sections)}</main></body></html>\n"

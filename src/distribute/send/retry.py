@@ -15,12 +15,21 @@ class DeliverySettings:
 
     max_attempts: int = field(5, doc="attempts per delivery before it is marked failed")
     backoff: float = field(30.0, doc="seconds before the first retry; doubles with each attempt, with jitter")
-    backoff_max: float = field(3600.0, doc="longest wait between two attempts, in seconds (Retry-After may ask for more)")
-    batch: int = field(20, doc="deliveries claimed per database transaction (at most one per connection can end in doubt)")
-    lease: float = field(600.0, doc="seconds after which a claim held by a silent process on another host is taken over")
+    backoff_max: float = field(
+        3600.0, doc="longest wait between two attempts, in seconds (Retry-After may ask for more)"
+    )
+    batch: int = field(
+        20, doc="deliveries claimed per database transaction (at most one per connection can end in doubt)"
+    )
+    lease: float = field(
+        600.0, doc="seconds after which a claim held by a silent process on another host is taken over"
+    )
     poll: float = field(10.0, doc="seconds between the worker's looks at the ledger for newly scheduled releases")
-    past_limit: str = field("1d", doc='how far publish_at may lie in the past before `schedule` and `send` refuse it '
-                                      'unless confirmed with --late (or --at now): a duration like "1d", "12h", "30m"')
+    past_limit: str = field(
+        "1d",
+        doc="how far publish_at may lie in the past before `schedule` and `send` refuse it "
+        'unless confirmed with --late (or --at now): a duration like "1d", "12h", "30m"',
+    )
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -44,8 +53,9 @@ class DeliverySettings:
         return limit
 
 
-def backoff_delay(settings: DeliverySettings, attempt: int, retry_after: float | None = None,
-                  rng: random.Random | None = None) -> float:
+def backoff_delay(
+    settings: DeliverySettings, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based).
 
     Retry-After, when the remote side sent one, is obeyed as given. Otherwise the wait doubles
@@ -58,8 +68,13 @@ def backoff_delay(settings: DeliverySettings, attempt: int, retry_after: float |
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
-def next_attempt(settings: DeliverySettings, now: dt.datetime, attempt: int, retry_after: float | None = None,
-                 rng: random.Random | None = None) -> dt.datetime | None:
+def next_attempt(
+    settings: DeliverySettings,
+    now: dt.datetime,
+    attempt: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> dt.datetime | None:
     """When to try again after failed attempt `attempt`, or None once max_attempts is used up."""
     if attempt >= settings.max_attempts:
         return None

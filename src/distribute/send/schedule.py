@@ -52,15 +52,32 @@ class Booking:
 
 
 def _row(d: Any, seq: int, generation: int, due: str, not_before: str | None, now: str) -> dict[str, Any]:
-    return {"key": d.key, "release_id": d.release_id, "channel": d.channel, "adapter": d.adapter,
-            "target": d.target, "part": d.part, "label": d.label, "after_key": d.after, "seq": seq,
-            "generation": generation, "due": due, "not_before": not_before, "sha256": d.sha256, "now": now}
+    return {
+        "key": d.key,
+        "release_id": d.release_id,
+        "channel": d.channel,
+        "adapter": d.adapter,
+        "target": d.target,
+        "part": d.part,
+        "label": d.label,
+        "after_key": d.after,
+        "seq": seq,
+        "generation": generation,
+        "due": due,
+        "not_before": not_before,
+        "sha256": d.sha256,
+        "now": now,
+    }
 
 
 def _checks(plan: ChannelPlan, sample: list[Any]) -> list[str]:
     blocks = plan.adapter.preview(sample, plan.channel) if sample else []
-    return [f"{b.title}: {c.label} {c.value}" + (f"/{c.limit}" if c.limit is not None else "")
-            for b in blocks for c in b.checks if not c.ok]
+    return [
+        f"{b.title}: {c.label} {c.value}" + (f"/{c.limit}" if c.limit is not None else "")
+        for b in blocks
+        for c in b.checks
+        if not c.ok
+    ]
 
 
 def _render_due(due: dt.datetime) -> dt.datetime:
@@ -81,8 +98,16 @@ def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetim
     return now + at if isinstance(at, dt.timedelta) else at
 
 
-def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, channels: Sequence[str] = (),
-         send_now: bool = False, late: bool = False, keep_at: bool = True) -> Booking:
+def book(
+    workspace: Workspace,
+    path: Path,
+    *,
+    at: dt.datetime | None = None,
+    channels: Sequence[str] = (),
+    send_now: bool = False,
+    late: bool = False,
+    keep_at: bool = True,
+) -> Booking:
     """Record a release's deliveries (schedule), or with `send_now` due at once where allowed.
 
     Without `at`, an --at of an earlier schedule stays in force (unless not `keep_at`). A publish
@@ -114,8 +139,9 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
     for p in plans:  # every check before the first row is written
         problems = _checks(p, list(itertools.islice(p.render(_render_due(now if send_now else p.due)), SAMPLE)))
         if problems:
-            raise ReleaseError(f"channel {p.channel.name}: {problems[0]}; nothing was scheduled "
-                               "(see `distribute validate`)", path=path)
+            raise ReleaseError(
+                f"channel {p.channel.name}: {problems[0]}; nothing was scheduled (see `distribute validate`)", path=path
+            )
     ledger = Ledger(workspace.database_url)
     where = str(path.resolve())
     earlier = ledger.pending_dues(release.id)
@@ -139,14 +165,29 @@ def book(workspace: Workspace, path: Path, *, at: dt.datetime | None = None, cha
                 ledger.stage(batch)
                 batch = []
         ledger.stage(batch)
-        booked.append(Booked(p.channel.name, p.channel.adapter, due, count, p.held_by_embargo and not send_now,
-                             p.adapter.missing(p.channel)))
+        booked.append(
+            Booked(
+                p.channel.name,
+                p.channel.adapter,
+                due,
+                count,
+                p.held_by_embargo and not send_now,
+                p.adapter.missing(p.channel),
+            )
+        )
         was = clock.parse(earlier.get(p.channel.name))
         booked[-1].was = was if was is not None and was != due else None
         secrets[p.channel.name] = sorted(used)
-    ledger.commit_schedule(release.id, generation, where, release.sha256,
-                           clock.stamp(at) if at is not None else None, [b.channel for b in booked], now,
-                           secrets=secrets)
+    ledger.commit_schedule(
+        release.id,
+        generation,
+        where,
+        release.sha256,
+        clock.stamp(at) if at is not None else None,
+        [b.channel for b in booked],
+        now,
+        secrets=secrets,
+    )
     from .status import channel_states
 
     states = channel_states(ledger, release.id)
@@ -173,5 +214,7 @@ def unbook(workspace: Workspace, name: str) -> tuple[str, int]:
     release_id = resolve_release_id(workspace, name)
     ledger = Ledger(workspace.database_url)
     if ledger.release(release_id) is None:
-        raise UsageError(f"release {release_id} was never scheduled, so there is nothing to unschedule (see `distribute status`)")
+        raise UsageError(
+            f"release {release_id} was never scheduled, so there is nothing to unschedule (see `distribute status`)"
+        )
     return release_id, ledger.cancel(release_id, clock.now())

@@ -67,9 +67,10 @@ def channel_states(ledger: Ledger, release_id: str) -> dict[str, dict[str, int]]
     """{channel: {state: count}} for one release."""
     out: dict[str, dict[str, int]] = {}
     with ledger.engine.begin() as c:
-        for channel, state, n in c.execute(ledger.sql(
-                "SELECT channel, state, COUNT(*) FROM deliveries WHERE release_id = :r GROUP BY channel, state"),
-                {"r": release_id}):
+        for channel, state, n in c.execute(
+            ledger.sql("SELECT channel, state, COUNT(*) FROM deliveries WHERE release_id = :r GROUP BY channel, state"),
+            {"r": release_id},
+        ):
             out.setdefault(channel, {})[state] = int(n)
     return out
 
@@ -78,8 +79,10 @@ def _items(ledger: Ledger, release_id: str, channel: str, total: int) -> tuple[l
     # Small channels (a thread, a feed) are listed whole; big ones show what needs attention first.
     cols = "key, label, state, attempts, due, next_attempt, remote_id, url, last_error, sent_at"
     base = f"SELECT {cols} FROM deliveries WHERE release_id = :r AND channel = :c"
-    order = (" ORDER BY CASE state WHEN 'in_doubt' THEN 0 WHEN 'failed' THEN 1 WHEN 'sending' THEN 2 "
-             "WHEN 'claimed' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END, seq LIMIT :n")
+    order = (
+        " ORDER BY CASE state WHEN 'in_doubt' THEN 0 WHEN 'failed' THEN 1 WHEN 'sending' THEN 2 "
+        "WHEN 'claimed' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END, seq LIMIT :n"
+    )
     with ledger.engine.begin() as c:
         rows = c.execute(ledger.sql(base + order), {"r": release_id, "c": channel, "n": LIST_LIMIT}).all()
     items = [Item(*r) for r in rows]
@@ -102,12 +105,20 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
     """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
     where = " WHERE release_id = :r" if release_id else ""
     with ledger.engine.begin() as c:
-        releases = c.execute(ledger.sql(
-            f"SELECT release_id, path, scheduled_at, generation, staging FROM ledger_releases{where} "
-            "ORDER BY scheduled_at DESC"), {"r": release_id}).all()
-        chans = c.execute(ledger.sql(
-            f"SELECT release_id, channel, MIN(adapter), MIN(due) FROM deliveries{where} GROUP BY release_id, channel "
-            "ORDER BY release_id, channel"), {"r": release_id}).all()
+        releases = c.execute(
+            ledger.sql(
+                f"SELECT release_id, path, scheduled_at, generation, staging FROM ledger_releases{where} "
+                "ORDER BY scheduled_at DESC"
+            ),
+            {"r": release_id},
+        ).all()
+        chans = c.execute(
+            ledger.sql(
+                f"SELECT release_id, channel, MIN(adapter), MIN(due) FROM deliveries{where} GROUP BY release_id, channel "
+                "ORDER BY release_id, channel"
+            ),
+            {"r": release_id},
+        ).all()
     out = []
     for rid, path, scheduled_at, generation, staging in releases:
         states = channel_states(ledger, rid)
@@ -123,15 +134,26 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
             held = held_because(workspace, ledger, rid)
         for ch in channels if held else ():
             ch.held = ch.counts.get("pending", 0)
-        out.append(ReleaseStatus(rid, path, scheduled_at, staging > generation, channels, held,
-                                 f"distribute schedule {path}" if held else None))
+        out.append(
+            ReleaseStatus(
+                rid,
+                path,
+                scheduled_at,
+                staging > generation,
+                channels,
+                held,
+                f"distribute schedule {path}" if held else None,
+            )
+        )
     return out
 
 
 def due_now(ledger: Ledger, now: dt.datetime) -> list[tuple[str, str, int]]:
     """(release, channel, how many) ready to go now: what `send --due --dry-run` lists."""
-    sql = ("SELECT d.release_id, d.channel, COUNT(*) FROM deliveries d JOIN ledger_releases r "
-           f"ON r.release_id = d.release_id WHERE {READY} GROUP BY d.release_id, d.channel "
-           "ORDER BY d.release_id, d.channel")
+    sql = (
+        "SELECT d.release_id, d.channel, COUNT(*) FROM deliveries d JOIN ledger_releases r "
+        f"ON r.release_id = d.release_id WHERE {READY} GROUP BY d.release_id, d.channel "
+        "ORDER BY d.release_id, d.channel"
+    )
     with ledger.engine.begin() as c:
         return [(r[0], r[1], int(r[2])) for r in c.execute(ledger.sql(sql), {"now": stamp(now)})]

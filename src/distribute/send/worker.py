@@ -62,8 +62,12 @@ class WorkerJobStore(SQLAlchemyJobStore):
         from apscheduler.util import utc_timestamp_to_datetime
         from sqlalchemy import select
 
-        query = (select(self.jobs_t.c.next_run_time).where(self.jobs_t.c.next_run_time.isnot(None), self._mine())
-                 .order_by(self.jobs_t.c.next_run_time).limit(1))
+        query = (
+            select(self.jobs_t.c.next_run_time)
+            .where(self.jobs_t.c.next_run_time.isnot(None), self._mine())
+            .order_by(self.jobs_t.c.next_run_time)
+            .limit(1)
+        )
         with self.engine.begin() as connection:
             return utc_timestamp_to_datetime(connection.execute(query).scalar())
 
@@ -127,9 +131,14 @@ class Worker:
             self._hold_until = clock.now() + dt.timedelta(seconds=max(self.poll, REFUSED_RETRY)) if held else None
             self._hold_mark = self.ledger.schedule_mark() if held else None
             if report.attempted or report.refused or report.doubted_after_crash:
-                log.info("sent %d, retry %d, failed %d, in doubt %d%s", report.sent, report.retrying,
-                         report.failed, report.in_doubt + report.doubted_after_crash,
-                         "".join(f"; {m}" for m in report.refused))
+                log.info(
+                    "sent %d, retry %d, failed %d, in doubt %d%s",
+                    report.sent,
+                    report.retrying,
+                    report.failed,
+                    report.in_doubt + report.doubted_after_crash,
+                    "".join(f"; {m}" for m in report.refused),
+                )
         except Exception:  # one bad run must not end the worker; the ledger keeps what is left
             log.exception("dispatch run failed; retrying at the next poll")
         finally:
@@ -172,8 +181,15 @@ class Worker:
             return
         if job is not None and job.next_run_time == when:
             return
-        sched.add_job(JOB_FUNC, "date", run_date=when, id=self.job_id, args=[self.name], replace_existing=True,
-                      name=f"deliver what is due ({self.name})")
+        sched.add_job(
+            JOB_FUNC,
+            "date",
+            run_date=when,
+            id=self.job_id,
+            args=[self.name],
+            replace_existing=True,
+            name=f"deliver what is due ({self.name})",
+        )
         log.debug("next wake-up %s", when.isoformat())
 
     def start(self) -> None:

@@ -86,7 +86,6 @@ _QUERY = "[a-z0-9!?*'@();:&=+$/%#\\[\\]\\-_.,~|]"
 _QUERY_END = "[a-z0-9\\-_&=#/]"
 
 
-
 @functools.cache
 def _patterns() -> tuple[Any, Any, Any, Any]:
     """The link patterns, compiled on first use: the TLD alternations make them slow to build."""

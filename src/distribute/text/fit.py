@@ -22,9 +22,25 @@ import regex
 from .entities import MENTION, find_hashtags, find_mentions, find_urls
 
 __all__ = [
-    "FitError", "FitResult", "MEASURES", "Measure", "XParse", "bluesky_graphemes", "find_hashtags",
-    "find_mentions", "find_urls", "fit", "linkedin_escape", "linkedin_length", "mastodon_length",
-    "measure_for", "split_thread", "threads_length", "utf8_len", "utf8_span", "x_parse",
+    "FitError",
+    "FitResult",
+    "MEASURES",
+    "Measure",
+    "XParse",
+    "bluesky_graphemes",
+    "find_hashtags",
+    "find_mentions",
+    "find_urls",
+    "fit",
+    "linkedin_escape",
+    "linkedin_length",
+    "mastodon_length",
+    "measure_for",
+    "split_thread",
+    "threads_length",
+    "utf8_len",
+    "utf8_span",
+    "x_parse",
     "x_weighted_length",
 ]
 
@@ -76,7 +92,7 @@ def _x_scaled(text: str, emoji: bool) -> int:
         return _x_plain(text)
     total, pos = 0, 0
     for m in _EMOJI.finditer(text):
-        total += _x_plain(text[pos:m.start()]) + _X_DEFAULT_WEIGHT
+        total += _x_plain(text[pos : m.start()]) + _X_DEFAULT_WEIGHT
         pos = m.end()
     return total + _x_plain(text[pos:])
 
@@ -126,7 +142,7 @@ def mastodon_length(text: str, url_length: int = URL_LENGTH) -> int:
     for s, e in find_mentions(text):
         if not any(s < ue and us < e for us, ue, _ in entities):
             mention = MENTION.match(text, s)
-            entities.append((s, e, "@" + (mention.group("user") if mention else text[s + 1:e])))
+            entities.append((s, e, "@" + (mention.group("user") if mention else text[s + 1 : e])))
     out, pos = [], 0
     for s, e, replacement in sorted(entities):
         out += [text[pos:s], replacement]
@@ -241,11 +257,12 @@ def _cuts(text: str) -> list[tuple[int, int]]:
                 gap_end += 1
             gap = text[p:gap_end]
             level = PARAGRAPH if gap.count("\n") >= 2 else SENTENCE if "\n" in gap else WORD
-            if level == WORD and _SENTENCE_END.search(text[max(0, p - 4):p]):
+            if level == WORD and _SENTENCE_END.search(text[max(0, p - 4) : p]):
                 level = SENTENCE
             out.append((p, CLAUSE if level == WORD and text[p - 1] in _CLAUSE_END else level))
-        elif (p in unspaced and not _CLOSING.match(text[p])
-              and (_UNSPACED.match(text[p - 1]) or _UNSPACED.match(text[p]))):
+        elif (
+            p in unspaced and not _CLOSING.match(text[p]) and (_UNSPACED.match(text[p - 1]) or _UNSPACED.match(text[p]))
+        ):
             level = SENTENCE if text[p - 1] in "。！？" else CLAUSE if text[p - 1] in _CLAUSE_END else WORD
             out.append((p, level))
     return out
@@ -290,7 +307,9 @@ class FitResult:
     hashtags: list[str] = field(default_factory=list)
 
 
-def fit(render: Callable[[str, list[str]], str], *, summary: str, hashtags: Sequence[str], measure: Measure) -> FitResult:
+def fit(
+    render: Callable[[str, list[str]], str], *, summary: str, hashtags: Sequence[str], measure: Measure
+) -> FitResult:
     """The longest rendition that fits: all hashtags, fewer, then a shortened summary, then none."""
     tags = list(hashtags)
 
@@ -348,14 +367,14 @@ def _pack(text: str, cuts: list[tuple[int, int]], measure: Measure, suffix: str)
 
         far = _farthest([p for p, _ in ahead], ok)
         if far is None:
-            piece = text[start:ahead[0][0] if ahead else len(text)].strip()
+            piece = text[start : ahead[0][0] if ahead else len(text)].strip()
             raise FitError(f"cannot split into a thread: {piece[:40]!r} is {measure.describe(piece + suffix)}")
         chosen = far
         # A paragraph, sentence or clause end is preferred unless it would leave the part too empty.
         full = measure.length(text[start:far].strip())
         for wanted, share in _PREFER:
             better = [p for p, level in ahead if level >= wanted and p <= far]
-            if better and ok(better[-1]) and measure.length(text[start:better[-1]].strip()) >= full * share:
+            if better and ok(better[-1]) and measure.length(text[start : better[-1]].strip()) >= full * share:
                 chosen = better[-1]
                 break
         parts.append(text[start:chosen].strip())

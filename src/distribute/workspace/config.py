@@ -38,9 +38,12 @@ class Organization:
     dateline: str = field("", doc='default dateline city, optionally ", Region"')
     logo: str = field("", doc="absolute URL of a logo (feeds, link cards)")
     provider: str = field("", doc="wire provider id used in NewsML-G2 / ninjs URIs (default: website host)")
-    unsubscribe_url: str = field("", doc="one-click unsubscribe URL of every email channel (https, with {list}, {email} "
-                                 "and {token}); default for a channel with an unsubscribe_key: "
-                                 "<website>/unsubscribe?list={list}&email={email}&token={token}")
+    unsubscribe_url: str = field(
+        "",
+        doc="one-click unsubscribe URL of every email channel (https, with {list}, {email} "
+        "and {token}); default for a channel with an unsubscribe_key: "
+        "<website>/unsubscribe?list={list}&email={email}&token={token}",
+    )
     unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests of every email channel")
 
     def __post_init__(self) -> None:
@@ -66,16 +69,19 @@ class Config:
     channels: Path = field(Path("channels"), doc="folder of channel files")
     releases: Path = field(Path("releases"), doc="folder of release files")
     templates: Path = field(Path("templates"), doc="folder of workspace templates (override built-ins)")
-    allow_paths: list[Path] = field([], anywhere=True,
-                                    doc="folders outside the workspace that files and outputs may be in, "
-                                        'e.g. ["/srv/www/press"]; every other path must stay inside the workspace')
+    allow_paths: list[Path] = field(
+        [],
+        anywhere=True,
+        doc="folders outside the workspace that files and outputs may be in, "
+        'e.g. ["/srv/www/press"]; every other path must stay inside the workspace',
+    )
     delivery: DeliverySettings = field(DeliverySettings(), doc="retries, claims and the worker ([delivery])")
 
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone, e.g. \"Asia/Seoul\"") from None
+            raise ValueError(f'timezone {self.timezone!r} is not an IANA time zone, e.g. "Asia/Seoul"') from None
 
 
 # Keys every channel file may have; the rest belong to the adapter's Settings.
@@ -172,8 +178,7 @@ def sqlite_file(database: str, root: Path) -> Path | None:
 class Workspace:
     """A comms team's folder: config, channels, templates, releases, state."""
 
-    def __init__(self, config_path: Path | None = None, root: Path | None = None,
-                 registry: Registry | None = None):
+    def __init__(self, config_path: Path | None = None, root: Path | None = None, registry: Registry | None = None):
         self.config_path = config_path
         self.root = (config_path.parent if config_path else (root or Path.cwd())).resolve()
         self.config = load_config(config_path, self.root)

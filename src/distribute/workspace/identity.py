@@ -46,7 +46,9 @@ def placeholders(source: TomlSource, advice: str) -> list[str]:
 
 def channel_placeholders(channel: Channel) -> list[str]:
     """Placeholders left in a channel file (an account handle, page or instance nobody filled in)."""
-    return placeholders(channel.source, f"put the account's own value there, or leave channel {channel.name} out of the release")
+    return placeholders(
+        channel.source, f"put the account's own value there, or leave channel {channel.name} out of the release"
+    )
 
 
 def config_placeholders(workspace: Workspace) -> list[str]:
@@ -80,6 +82,8 @@ def sender_domain_warning(workspace: Workspace, channel: Channel) -> str | None:
         config = load_toml_file(workspace.config_path)[1] if workspace.config_path else None
         line = config.line_of(("organization",), "sender") if config else None
         where = f"{workspace.config_path}:{line}" if line else str(workspace.config_path or "config.toml")
-    return (f"{where}: channel {channel.name} sends From {address}, not on the organisation's domain {host} "
-            f"([organization] website): mail from a domain that is not yours is taken for spoofing or spam; "
-            f"send from an address at {host} unless {domain} is yours too")
+    return (
+        f"{where}: channel {channel.name} sends From {address}, not on the organisation's domain {host} "
+        f"([organization] website): mail from a domain that is not yours is taken for spoofing or spam; "
+        f"send from an address at {host} unless {domain} is yours too"
+    )

@@ -35,8 +35,10 @@ class Bounds:
         """The message for a path outside: what was written, where it leads, and what to do."""
         real = path.resolve()
         leads = "" if str(real) == str(value) else f" (it leads to {real})"
-        return (f"{what} {str(value)!r}{leads} must be inside the workspace ({self.root}); "
-                "move the file there or allow its folder with allow_paths in config.toml")
+        return (
+            f"{what} {str(value)!r}{leads} must be inside the workspace ({self.root}); "
+            "move the file there or allow its folder with allow_paths in config.toml"
+        )
 
     def check(self, path: Path, what: str, value: object) -> str | None:
         """None when `path` may be used, else the message refusing it."""

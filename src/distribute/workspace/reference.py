@@ -51,18 +51,29 @@ def generate() -> str:
         "",
         *_table(FrontMatter),
     ]
-    for title, cls in (("[[contacts]]", Contact), ("[[images]]", Image), ("[[attachments]]", Attachment),
-                       ("[channel.NAME]", ChannelOverride)):
+    for title, cls in (
+        ("[[contacts]]", Contact),
+        ("[[images]]", Image),
+        ("[[attachments]]", Attachment),
+        ("[channel.NAME]", ChannelOverride),
+    ):
         lines += ["", f"### {title}", "", *_table(cls)]
     lines += ["", "## Channel files: keys of every channel", "", *_table(ChannelCommon)]
     registry = Registry()
     for name in registry.builtin_names():
         adapter = registry.get(name)
         doc = (adapter.__doc__ or "").strip().splitlines()[0] if adapter.__doc__ else ""
-        lines += ["", f"## Adapter `{name}`", "", doc, "",
-                  f"Public (waits for the embargo): {'yes' if adapter.public else 'no'}. "
-                  f"Idempotent (a delivery of unknown outcome is retried): {'yes' if adapter.idempotent else 'no'}. "
-                  f"Default template: `{adapter.default_template or '-'}`.", ""]
+        lines += [
+            "",
+            f"## Adapter `{name}`",
+            "",
+            doc,
+            "",
+            f"Public (waits for the embargo): {'yes' if adapter.public else 'no'}. "
+            f"Idempotent (a delivery of unknown outcome is retried): {'yes' if adapter.idempotent else 'no'}. "
+            f"Default template: `{adapter.default_template or '-'}`.",
+            "",
+        ]
         lines += _table(adapter.Settings)
     lines += ["", "## Commands", ""]
     ctx = click.Context(cli, info_name="distribute")

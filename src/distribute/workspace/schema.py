@@ -62,8 +62,9 @@ class Secret:
     __str__ = __repr__
 
 
-def field(default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None = None,
-          anywhere: bool = False, **kw: Any) -> Any:
+def field(
+    default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None = None, anywhere: bool = False, **kw: Any
+) -> Any:
     """A dataclass field carrying its documentation and TOML key.
 
     `anywhere`: its paths may lead outside the workspace (only `allow_paths` itself).
@@ -74,6 +75,7 @@ def field(default: Any = dataclasses.MISSING, *, doc: str = "", key: str | None 
     if anywhere:
         meta["anywhere"] = True
     if default is not dataclasses.MISSING and isinstance(default, (list, dict)):
+
         def factory(d: Any = default) -> Any:
             return type(d)(d)
 
@@ -116,8 +118,14 @@ def _type_name(tp: Any) -> str:
         return '{ env = "VARIABLE" }'
     if dataclasses.is_dataclass(tp):
         return "a table"
-    return {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-            Path: "a path", dt.datetime: "a date-time"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        Path: "a path",
+        dt.datetime: "a date-time",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:

@@ -56,11 +56,14 @@ class Identity:
         if not self.name.strip():
             raise UsageError("--name: give the organisation's name, as it should appear in every release")
         if not re.match(r"^https?://[^\s/]+\.[^\s/]+", self.website):
-            raise UsageError(f"--website {self.website!r}: give the organisation's web address, "
-                             "e.g. https://example.org")
+            raise UsageError(
+                f"--website {self.website!r}: give the organisation's web address, e.g. https://example.org"
+            )
         display, address = parseaddr(self.sender)
         if not _ADDRESS.match(address) or ("<" in self.sender) != bool(display):
-            raise UsageError(f'--sender {self.sender!r}: give "Name <address>", e.g. "Press Office <press@example.org>"')
+            raise UsageError(
+                f'--sender {self.sender!r}: give "Name <address>", e.g. "Press Office <press@example.org>"'
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -86,8 +89,10 @@ def create_workspace(directory: Path, identity: Identity, today: dt.date) -> lis
         for item in sorted((src / folder).rglob("*")) if (src / folder).is_dir() else []:
             if item.is_file():
                 copies.append((item, directory / folder / item.relative_to(src / folder)))
-    written = {directory / "config.toml": config_text(identity),
-               directory / "releases" / "first-release.md": example_release(identity, today)}
+    written = {
+        directory / "config.toml": config_text(identity),
+        directory / "releases" / "first-release.md": example_release(identity, today),
+    }
     existing = [p for p in [*written, *(dst for _, dst in copies)] if p.exists()]
     if existing:
         raise UsageError(f"{existing[0]} already exists; init makes a new workspace and overwrites nothing")
@@ -114,8 +119,7 @@ def _add_lines(path: Path, lines: list[str]) -> None:
     if text and not text.endswith("\n"):
         text += "\n"
     header = "# distribute: the ledger and what it writes (made by distribute, not by people)\n"
-    path.write_text(text + ("\n" if text else "") + header + "".join(f"{line}\n" for line in missing),
-                    encoding="utf-8")
+    path.write_text(text + ("\n" if text else "") + header + "".join(f"{line}\n" for line in missing), encoding="utf-8")
 
 
 def _s(value: str) -> str:

@@ -98,8 +98,9 @@ class TomlSource:
         return table_line
 
 
-def load_toml_file(path: Path, error: type[DistributeError] = ConfigError,
-                   tz: ZoneInfo | None = None) -> tuple[dict[str, Any], TomlSource]:
+def load_toml_file(
+    path: Path, error: type[DistributeError] = ConfigError, tz: ZoneInfo | None = None
+) -> tuple[dict[str, Any], TomlSource]:
     """Read and parse a whole TOML file (a leading BOM and CRLF line ends are fine)."""
     try:
         # -sig: Windows editors start UTF-8 files with a BOM; read_text turns CRLF into LF.

@@ -8,8 +8,12 @@ from collections.abc import Callable, Iterable, Iterator
 from ..base import Delivery, Outcome
 
 
-def hand_out(deliveries: Iterable[Delivery], work: queue.Queue[Delivery | None], done: queue.Queue[Outcome],
-             capacity: Callable[[], int]) -> Iterator[Outcome]:
+def hand_out(
+    deliveries: Iterable[Delivery],
+    work: queue.Queue[Delivery | None],
+    done: queue.Queue[Outcome],
+    capacity: Callable[[], int],
+) -> Iterator[Outcome]:
     """Put deliveries on `work` and yield each outcome from `done` as soon as it is known.
 
     The next delivery is pulled from `deliveries` only when a worker is free for it: the ledger

@@ -40,8 +40,9 @@ class _Dropped(Exception):
 class RateLimiter:
     """A ceiling of `rate` messages per second shared by every connection (clock injectable for tests)."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
         self.interval = 1.0 / rate
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
@@ -68,12 +69,16 @@ class SmtpConnection:
     def open(self) -> None:
         s = self.s
         if s.security == "none" and s.username and s.host not in _LOOPBACK:
-            raise DeliveryError(f"{self.where}: refusing to send the password unencrypted to a remote host; "
-                                'use security = "starttls" or "ssl"', retryable=False)
+            raise DeliveryError(
+                f"{self.where}: refusing to send the password unencrypted to a remote host; "
+                'use security = "starttls" or "ssl"',
+                retryable=False,
+            )
         try:
             if s.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, local_hostname=self.helo, timeout=s.timeout,
-                                                        context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, local_hostname=self.helo, timeout=s.timeout, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(s.host, s.port, local_hostname=self.helo, timeout=s.timeout)
             try:
@@ -87,16 +92,20 @@ class SmtpConnection:
                 client.close()
                 raise
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"{self.where} refused the login of {s.username!r} ({exc.smtp_code}); "
-                                "check username and password", retryable=True) from None
+            raise DeliveryError(
+                f"{self.where} refused the login of {s.username!r} ({exc.smtp_code}); check username and password",
+                retryable=True,
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"{self.where}: {exc}; check security and username", retryable=False) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"{self.where} answered {exc.smtp_code} {_text(exc.smtp_error)} on connecting",
-                                retryable=True) from None
+            raise DeliveryError(
+                f"{self.where} answered {exc.smtp_code} {_text(exc.smtp_error)} on connecting", retryable=True
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"{self.where}: cannot connect: {exc.__class__.__name__}: {str(exc)[:200]}",
-                                retryable=True) from None
+            raise DeliveryError(
+                f"{self.where}: cannot connect: {exc.__class__.__name__}: {str(exc)[:200]}", retryable=True
+            ) from None
         self.client = client
         self.pipelining = client.has_extn("pipelining")
 
@@ -123,8 +132,10 @@ class SmtpConnection:
             except _Dropped as exc:
                 self.abandon()
                 if attempt == 2:
-                    raise DeliveryError(f"{self.where}: connection lost before the message was handed over "
-                                        f"({exc}); it will be retried", retryable=True) from None
+                    raise DeliveryError(
+                        f"{self.where}: connection lost before the message was handed over ({exc}); it will be retried",
+                        retryable=True,
+                    ) from None
         raise AssertionError("unreachable")
 
     def _write(self, data: bytes) -> None:
@@ -167,10 +178,14 @@ class SmtpConnection:
                 self._reply()
             except _Dropped:
                 self.abandon()  # the refusal below stands; the next message opens a new connection
-            code, text, step = next((c, t, n) for (c, t), n in zip((mail, rcpt, answer), ("MAIL FROM", "RCPT TO", "DATA"), strict=True)
-                                    if c not in (250, 251, 354))
-            raise DeliveryError(f"{self.where} answered {code} {text[:200]} to {step} for {recipient}",
-                                retryable=400 <= code < 500)
+            code, text, step = next(
+                (c, t, n)
+                for (c, t), n in zip((mail, rcpt, answer), ("MAIL FROM", "RCPT TO", "DATA"), strict=True)
+                if c not in (250, 251, 354)
+            )
+            raise DeliveryError(
+                f"{self.where} answered {code} {text[:200]} to {step} for {recipient}", retryable=400 <= code < 500
+            )
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         # Dot-stuffing (RFC 5321 §4.5.2); a message never starts with "." (it starts with a header).
@@ -179,11 +194,15 @@ class SmtpConnection:
             code, text = self._reply()
         except _Dropped as exc:
             self.abandon()
-            raise DeliveryError(f"{self.where}: no answer after the message was handed over ({exc}); "
-                                f"the server may have taken it", retryable=True, in_doubt=True) from None
+            raise DeliveryError(
+                f"{self.where}: no answer after the message was handed over ({exc}); the server may have taken it",
+                retryable=True,
+                in_doubt=True,
+            ) from None
         if code != 250:
-            raise DeliveryError(f"{self.where} answered {code} {text[:200]} to the message for {recipient}",
-                                retryable=400 <= code < 500)
+            raise DeliveryError(
+                f"{self.where} answered {code} {text[:200]} to the message for {recipient}", retryable=400 <= code < 500
+            )
         return f"{code} {text}"[:200]
 
 
@@ -206,8 +225,10 @@ class SmtpPool:
         """Deliver in parallel; the next delivery is pulled only when a connection is free for it."""
         work: queue.Queue[Delivery | None] = queue.Queue()
         done: queue.Queue[Outcome] = queue.Queue()
-        workers = [threading.Thread(target=self._work, args=(work, done), daemon=True, name=f"smtp-{i}")
-                   for i in range(self.s.connections)]
+        workers = [
+            threading.Thread(target=self._work, args=(work, done), daemon=True, name=f"smtp-{i}")
+            for i in range(self.s.connections)
+        ]
         for worker in workers:
             worker.start()
         try:
@@ -224,8 +245,11 @@ class SmtpPool:
         try:
             while (delivery := work.get()) is not None:
                 if self.down is not None:
-                    done.put(Outcome(delivery, error=DeliveryError(
-                        f"not attempted: {self.down}", retryable=self.down_retryable)))
+                    done.put(
+                        Outcome(
+                            delivery, error=DeliveryError(f"not attempted: {self.down}", retryable=self.down_retryable)
+                        )
+                    )
                     continue
                 try:
                     if connection.client is None:
@@ -238,16 +262,22 @@ class SmtpPool:
                             raise
                     if self.rate is not None:
                         self.rate.wait()
-                    reply = connection.send(delivery.meta["envelope_from"], delivery.meta["envelope_to"],
-                                            self.prepare(delivery))
-                    done.put(Outcome(delivery, receipt=Receipt(remote_id=str(delivery.meta["message_id"]),
-                                                               detail=reply)))
+                    reply = connection.send(
+                        delivery.meta["envelope_from"], delivery.meta["envelope_to"], self.prepare(delivery)
+                    )
+                    done.put(
+                        Outcome(delivery, receipt=Receipt(remote_id=str(delivery.meta["message_id"]), detail=reply))
+                    )
                 except DeliveryError as exc:
                     done.put(Outcome(delivery, error=exc))
                 except Exception as exc:  # a bug must not lose a delivery: it may have been handed over
                     connection.abandon()
-                    done.put(Outcome(delivery, error=DeliveryError(
-                        f"{exc.__class__.__name__}: {exc}", retryable=True, in_doubt=True)))
+                    done.put(
+                        Outcome(
+                            delivery,
+                            error=DeliveryError(f"{exc.__class__.__name__}: {exc}", retryable=True, in_doubt=True),
+                        )
+                    )
                 if retired:
                     return
         finally:

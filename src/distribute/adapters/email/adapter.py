@@ -59,8 +59,10 @@ class EmailAdapter(Adapter):
 
         s: EmailSettings = channel.settings
         if s.recipients is None:
-            raise ConfigError(f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
-                              path=channel.path)
+            raise ConfigError(
+                f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
+                path=channel.path,
+            )
         if due is None:
             due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
         prepared = Prepared(self.workspace, release, channel, due, self.base_template(channel))
@@ -74,10 +76,18 @@ class EmailAdapter(Adapter):
                 name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
                 data, message_id, lock = prepared.message(r, f"{head}{key_part(target)}/message", name)
                 yield Delivery(
-                    release.id, channel.name, self.name, target, "message",
+                    release.id,
+                    channel.name,
+                    self.name,
+                    target,
+                    "message",
                     files=(File(name, data),),
-                    meta={"envelope_to": r.email, "envelope_from": prepared.envelope_from, "message_id": message_id,
-                          "unsigned": prepared.unsigned},
+                    meta={
+                        "envelope_to": r.email,
+                        "envelope_from": prepared.envelope_from,
+                        "message_id": message_id,
+                        "unsigned": prepared.unsigned,
+                    },
                     label=f"to {mailbox(r.name, r.email)}",
                     secrets=prepared.secrets,
                     # Locked as it would be without the key: a sender lacking it is told so, not "changed".
@@ -95,7 +105,9 @@ class EmailAdapter(Adapter):
             env = s.unsubscribe_key.env if s.unsubscribe_key is not None else "a variable"
             return DeliveryError(
                 f"channel {channel.name}: the unsubscribe links were rendered without their key; set unsubscribe_key "
-                f"(environment variable {env}) and schedule the release again", retryable=False)
+                f"(environment variable {env}) and schedule the release again",
+                retryable=False,
+            )
         return None
 
     def _prepare(self, channel: Channel) -> Any:

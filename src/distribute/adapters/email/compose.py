@@ -64,8 +64,11 @@ def wrap(text: str, width: int) -> str:
     """Paragraphs wrapped at `width`, never breaking a word or URL."""
     if not width:
         return text
-    return "\n\n".join(textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
-                       for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
+    return "\n\n".join(
+        textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
+        for p in re.split(r"\n\s*\n", text.strip())
+        if p.strip()
+    )
 
 
 def absolutize(markup: str, base: str) -> str:
@@ -92,15 +95,18 @@ def embargo_notice(release: Release, due: Any, workspace: Workspace, embargoed_c
 class Composer:
     """Renders one channel's subject and bodies for a release."""
 
-    def __init__(self, workspace: Workspace, release: Release, channel: Channel, context: dict[str, Any],
-                 base: str, nonce: str):
+    def __init__(
+        self, workspace: Workspace, release: Release, channel: Channel, context: dict[str, Any], base: str, nonce: str
+    ):
         self.workspace, self.release, self.channel = workspace, release, channel
         self.context = context
         self.text_name = f"{base}.txt.j2"
         self.html_name = f"{base}.html.j2" if workspace.templates.exists(f"{base}.html.j2") else None
         if not workspace.templates.exists(self.text_name):
-            raise TemplateError(f"channel {channel.name}: template {self.text_name!r} not found "
-                                f"(an email template is a .txt.j2 file, with an optional .html.j2 beside it)")
+            raise TemplateError(
+                f"channel {channel.name}: template {self.text_name!r} not found "
+                f"(an email template is a .txt.j2 file, with an optional .html.j2 beside it)"
+            )
         self.nonce = nonce
         self.pattern = re.compile(f"zq{nonce}v(\\d+)qz")
 
@@ -117,23 +123,30 @@ class Composer:
         if notice:
             # The notice must head the body (before the headline); a template that drops it would
             # hand an embargoed release to journalists without the embargo.
-            for name, body, title in ((self.text_name, text, self.release.title),
-                                      (self.html_name, markup, html_escape(self.release.title))):
+            for name, body, title in (
+                (self.text_name, text, self.release.title),
+                (self.html_name, markup, html_escape(self.release.title)),
+            ):
                 if body is None:
                     continue
                 start = max(body.find("<body"), 0) if body is markup else 0
                 at, headline = body.find(notice, start), body.find(title, start)
                 if at < 0 or 0 <= headline < at:
-                    raise TemplateError(f"template {name!r} must show {{{{ embargo_notice }}}} at the top: "
-                                        f"channel {self.channel.name} sends this release before its embargo")
+                    raise TemplateError(
+                        f"template {name!r} must show {{{{ embargo_notice }}}} at the top: "
+                        f"channel {self.channel.name} sends this release before its embargo"
+                    )
         return text, markup
 
-    def variant(self, columns: list[str], recipient: Recipient, values: list[str], unsubscribe: bool
-                ) -> tuple[str, str | None]:
+    def variant(
+        self, columns: list[str], recipient: Recipient, values: list[str], unsubscribe: bool
+    ) -> tuple[str, str | None]:
         """Bodies with tokens for this recipient's variant, checked against a real render of it."""
         tokens = RecipientView(
-            self.token(EMAIL), self.token(NAME) if recipient.name else "",
-            {c: (self.token(3 + i) if recipient.fields.get(c) else "") for i, c in enumerate(columns)})
+            self.token(EMAIL),
+            self.token(NAME) if recipient.name else "",
+            {c: (self.token(3 + i) if recipient.fields.get(c) else "") for i, c in enumerate(columns)},
+        )
         text_t, html_t = self.render(tokens, self.token(UNSUBSCRIBE) if unsubscribe else "")
         real = RecipientView(recipient.email, recipient.name, recipient.fields)
         text_r, html_r = self.render(real, values[UNSUBSCRIBE])
@@ -153,8 +166,9 @@ class Composer:
 
     def full(self, recipient: Recipient, values: list[str]) -> tuple[str, str | None]:
         """Both bodies rendered for one recipient with real values (the slow, general path)."""
-        text, markup = self.render(RecipientView(recipient.email, recipient.name, recipient.fields),
-                                   values[UNSUBSCRIBE])
+        text, markup = self.render(
+            RecipientView(recipient.email, recipient.name, recipient.fields), values[UNSUBSCRIBE]
+        )
         return text, inline_css(markup) if markup is not None else None
 
 
@@ -182,9 +196,13 @@ def render_subject(workspace: Workspace, channel: Channel, source: str, context:
     try:
         text = workspace.templates.env.from_string(source).render(**context)
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"subject of channel {channel.name}: {exc.message} (the subject is the same for "
-                            "every recipient; it cannot use recipient values)", path=channel.path) from None
+        raise TemplateError(
+            f"subject of channel {channel.name}: {exc.message} (the subject is the same for "
+            "every recipient; it cannot use recipient values)",
+            path=channel.path,
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"subject template: {exc.message}", path=channel.path,
-                            line=channel.source.line_of((), "subject")) from None
+        raise TemplateError(
+            f"subject template: {exc.message}", path=channel.path, line=channel.source.line_of((), "subject")
+        ) from None
     return " ".join(text.split())

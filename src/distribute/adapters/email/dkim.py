@@ -14,8 +14,9 @@ class Signer:
         try:
             self.key = key_file.read_bytes()
         except OSError as exc:
-            raise DeliveryError(f"DKIM private key {key_file}: {exc.strerror}; fix [dkim] private_key",
-                                retryable=False) from None
+            raise DeliveryError(
+                f"DKIM private key {key_file}: {exc.strerror}; fix [dkim] private_key", retryable=False
+            ) from None
         self.selector, self.domain = selector.encode("ascii"), domain.encode("ascii")
         self.headers = [h.encode("ascii") for h in headers]
         self.algorithm = b"ed25519-sha256" if _raw_ed25519(self.key) else b"rsa-sha256"
@@ -28,8 +29,15 @@ class Signer:
         # Sign only headers the message has; an absent one signed would be "oversigned", on purpose or not.
         present = [h for h in self.headers if head.startswith(h.lower() + b":") or b"\r\n" + h.lower() + b":" in head]
         try:
-            signature = dkim.sign(message, self.selector, self.domain, self.key, include_headers=present,
-                                  canonicalize=(b"relaxed", b"relaxed"), signature_algorithm=self.algorithm)
+            signature = dkim.sign(
+                message,
+                self.selector,
+                self.domain,
+                self.key,
+                include_headers=present,
+                canonicalize=(b"relaxed", b"relaxed"),
+                signature_algorithm=self.algorithm,
+            )
         except dkim.DKIMException as exc:
             raise DeliveryError(f"DKIM signing failed: {exc}; check [dkim] private_key", retryable=False) from None
         return signature + message

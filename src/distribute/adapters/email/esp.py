@@ -31,9 +31,6 @@ _AMBIGUOUS = {500, 502, 504}  # the ESP may have accepted the request before its
 _SESSIONS: dict[int, requests.Session] = {}
 
 
-
-
-
 def _session() -> requests.Session:
     # One session per thread: connections are reused, and requests sessions are not shared safely.
     import requests
@@ -59,8 +56,11 @@ def post(url: str, what: str, timeout: float, **kwargs: Any) -> requests.Respons
         response = _session().post(url, timeout=timeout, **kwargs)
     except requests.ConnectionError as exc:
         # A refused or failed connection sent nothing; a connection dropped mid-request may have.
-        sent = not isinstance(exc, requests.ConnectTimeout) and "Connection refused" not in str(exc) \
+        sent = (
+            not isinstance(exc, requests.ConnectTimeout)
+            and "Connection refused" not in str(exc)
             and "NewConnectionError" not in str(exc)
+        )
         raise DeliveryError(f"{what}: {exc.__class__.__name__}", retryable=True, in_doubt=sent) from None
     except requests.Timeout:
         raise DeliveryError(f"{what}: no answer within {timeout:g}s", retryable=True, in_doubt=True) from None
@@ -72,8 +72,9 @@ def post(url: str, what: str, timeout: float, **kwargs: Any) -> requests.Respons
     reason = _reason(response)
     wait = retry_after(response.headers.get("Retry-After"))
     if status == 429 or status >= 500:
-        raise DeliveryError(f"{what}: HTTP {status} {reason}", retryable=True, retry_after=wait,
-                            in_doubt=status in _AMBIGUOUS)
+        raise DeliveryError(
+            f"{what}: HTTP {status} {reason}", retryable=True, retry_after=wait, in_doubt=status in _AMBIGUOUS
+        )
     if status in (401, 403):
         reason += "; check the API key or token"
     raise DeliveryError(f"{what}: HTTP {status} {reason}", retryable=status == 408)
@@ -136,8 +137,12 @@ class ParallelPool:
                 except DeliveryError as exc:
                     done.put(Outcome(delivery, error=exc))
                 except Exception as exc:  # a bug must not lose a delivery: it may have been sent
-                    done.put(Outcome(delivery, error=DeliveryError(f"{exc.__class__.__name__}: {exc}",
-                                                                   retryable=True, in_doubt=True)))
+                    done.put(
+                        Outcome(
+                            delivery,
+                            error=DeliveryError(f"{exc.__class__.__name__}: {exc}", retryable=True, in_doubt=True),
+                        )
+                    )
 
         threads = [threading.Thread(target=run, daemon=True) for _ in range(self.esp.connections)]
         for thread in threads:
@@ -157,10 +162,17 @@ class Postmark(Esp):
 
     def _post(self, items: list[dict[str, Any]]) -> list[Any]:
         s = self.channel.settings.postmark
-        response = post(s.base_url.rstrip("/") + "/email/batch", "Postmark", s.timeout,
-                        data=json.dumps(items, ensure_ascii=False).encode(),
-                        headers={"Accept": "application/json", "Content-Type": "application/json",
-                                 "X-Postmark-Server-Token": self.token})
+        response = post(
+            s.base_url.rstrip("/") + "/email/batch",
+            "Postmark",
+            s.timeout,
+            data=json.dumps(items, ensure_ascii=False).encode(),
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "X-Postmark-Server-Token": self.token,
+            },
+        )
         try:
             answers = response.json()
         except ValueError:
@@ -230,11 +242,21 @@ class Mailgun(Esp):
         self.credentials()
         s = self.channel.settings.mailgun
         boundary = hashlib.sha256(delivery.key.encode()).hexdigest()[:32]
-        body, kind = multipart_form([("to", "", str(delivery.meta["envelope_to"]).encode(), ""),
-                                     ("message", "message.eml", data, "message/rfc822")], boundary)
+        body, kind = multipart_form(
+            [
+                ("to", "", str(delivery.meta["envelope_to"]).encode(), ""),
+                ("message", "message.eml", data, "message/rfc822"),
+            ],
+            boundary,
+        )
         auth = base64.b64encode(f"api:{self.key}".encode()).decode("ascii")
-        response = post(f"{s.base_url.rstrip('/')}/v3/{s.domain}/messages.mime", "Mailgun", s.timeout, data=body,
-                        headers={"Content-Type": kind, "Authorization": f"Basic {auth}", "Accept": "application/json"})
+        response = post(
+            f"{s.base_url.rstrip('/')}/v3/{s.domain}/messages.mime",
+            "Mailgun",
+            s.timeout,
+            data=body,
+            headers={"Content-Type": kind, "Authorization": f"Basic {auth}", "Accept": "application/json"},
+        )
         answer = response.json() if response.content else {}
         return Receipt(remote_id=str(answer.get("id", "")), detail=str(answer.get("message", "")))
 
@@ -252,9 +274,13 @@ class SendGrid(Esp):
 
         self.credentials()
         s = self.channel.settings.sendgrid
-        response = post(s.base_url.rstrip("/") + "/v3/mail/send", "SendGrid", s.timeout,
-                        data=json.dumps(sendgrid_body(delivery.files[0].data), ensure_ascii=False).encode(),
-                        headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+        response = post(
+            s.base_url.rstrip("/") + "/v3/mail/send",
+            "SendGrid",
+            s.timeout,
+            data=json.dumps(sendgrid_body(delivery.files[0].data), ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
+        )
         return Receipt(remote_id=response.headers.get("X-Message-Id", ""), detail=f"HTTP {response.status_code}")
 
 

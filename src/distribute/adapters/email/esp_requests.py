@@ -45,9 +45,15 @@ def _files(message: EmailMessage) -> list[dict[str, str]]:
             continue
         payload = part.get_payload(decode=True)
         payload = payload if isinstance(payload, bytes) else b""
-        found.append({"name": part.get_filename() or "file", "content": base64.b64encode(payload).decode("ascii"),
-                      "type": part.get_content_type(), "cid": str(part.get("Content-ID", "")).strip("<>"),
-                      "disposition": part.get_content_disposition() or "attachment"})
+        found.append(
+            {
+                "name": part.get_filename() or "file",
+                "content": base64.b64encode(payload).decode("ascii"),
+                "type": part.get_content_type(),
+                "cid": str(part.get("Content-ID", "")).strip("<>"),
+                "disposition": part.get_content_disposition() or "attachment",
+            }
+        )
     return found
 
 
@@ -67,12 +73,22 @@ def postmark_message(data: bytes, stream: str) -> dict[str, Any]:
         item["HtmlBody"] = markup
     if message["Reply-To"] is not None:
         item["ReplyTo"] = str(message["Reply-To"])
-    item["Headers"] = [{"Name": name, "Value": str(message[name])} for name in ("Message-ID", *LIST_HEADERS)
-                       if message[name] is not None]
+    item["Headers"] = [
+        {"Name": name, "Value": str(message[name])}
+        for name in ("Message-ID", *LIST_HEADERS)
+        if message[name] is not None
+    ]
     files = _files(message)
     if files:
-        item["Attachments"] = [{"Name": f["name"], "Content": f["content"], "ContentType": f["type"],
-                                **({"ContentID": "cid:" + f["cid"]} if f["cid"] else {})} for f in files]
+        item["Attachments"] = [
+            {
+                "Name": f["name"],
+                "Content": f["content"],
+                "ContentType": f["type"],
+                **({"ContentID": "cid:" + f["cid"]} if f["cid"] else {}),
+            }
+            for f in files
+        ]
     item["MessageStream"] = stream
     return item
 
@@ -87,8 +103,9 @@ def sendgrid_body(data: bytes) -> dict[str, Any]:
         "personalizations": [{"to": [{"email": address, **({"name": name} if name else {})}]}],
         "from": {"email": from_address, **({"name": from_name} if from_name else {})},
         "subject": str(message["Subject"]),
-        "content": [c for c in ({"type": "text/plain", "value": text}, {"type": "text/html", "value": markup})
-                    if c["value"]],
+        "content": [
+            c for c in ({"type": "text/plain", "value": text}, {"type": "text/html", "value": markup}) if c["value"]
+        ],
     }
     if message["Reply-To"] is not None:
         reply_name, reply_address = _mailbox(message["Reply-To"])
@@ -98,9 +115,16 @@ def sendgrid_body(data: bytes) -> dict[str, Any]:
         body["headers"] = headers
     files = _files(message)
     if files:
-        body["attachments"] = [{"content": f["content"], "type": f["type"], "filename": f["name"],
-                                "disposition": "inline" if f["cid"] else "attachment",
-                                **({"content_id": f["cid"]} if f["cid"] else {})} for f in files]
+        body["attachments"] = [
+            {
+                "content": f["content"],
+                "type": f["type"],
+                "filename": f["name"],
+                "disposition": "inline" if f["cid"] else "attachment",
+                **({"content_id": f["cid"]} if f["cid"] else {}),
+            }
+            for f in files
+        ]
     return body
 
 

@@ -54,6 +54,8 @@ def write(folder: Path, message: bytes) -> str:
             raise
     except OSError as exc:
         permanent = exc.errno in (errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EROFS)
-        raise DeliveryError(f"Maildir {folder}: {exc.strerror}" + ("; fix the folder or its permissions"
-                            if permanent else ""), retryable=not permanent) from None
+        raise DeliveryError(
+            f"Maildir {folder}: {exc.strerror}" + ("; fix the folder or its permissions" if permanent else ""),
+            retryable=not permanent,
+        ) from None
     return name

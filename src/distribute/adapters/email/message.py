@@ -52,9 +52,9 @@ def qp(text: str | bytes, room: int = 76) -> bytes:
     while len(encoded) - start > room:
         cut = start + room
         # Never split an "=XX" escape across a soft break.
-        if encoded[cut - 1:cut] == b"=":
+        if encoded[cut - 1 : cut] == b"=":
             cut -= 1
-        elif encoded[cut - 2:cut - 1] == b"=":
+        elif encoded[cut - 2 : cut - 1] == b"=":
             cut -= 2
         encoded = encoded[:cut] + b"=\n" + encoded[cut:]
         start = cut + 2
@@ -85,8 +85,12 @@ def holed_body(text: str, token: re.Pattern[str] | None, kind: str) -> list[Piec
         text += "\n"
     if token is None:
         return [qp_block(text)]
-    kinds = iter([kind if kind != "html" or text.rfind("<", 0, m.start()) <= text.rfind(">", 0, m.start())
-                  else "attr" for m in token.finditer(text)])
+    kinds = iter(
+        [
+            kind if kind != "html" or text.rfind("<", 0, m.start()) <= text.rfind(">", 0, m.start()) else "attr"
+            for m in token.finditer(text)
+        ]
+    )
     pieces: list[Piece] = []
     static: list[str] = []
     for line in text.split("\n")[:-1]:
@@ -136,8 +140,9 @@ def encoded_part(raw: bytes) -> tuple[bytes, list[SkeletonPiece]]:
     return head + b"\r\n", [body if body.endswith(b"\r\n") else body + b"\r\n"]
 
 
-def multipart(subtype: str, boundary: str, children: Sequence[tuple[bytes, list[SkeletonPiece]]]
-              ) -> tuple[bytes, list[SkeletonPiece]]:
+def multipart(
+    subtype: str, boundary: str, children: Sequence[tuple[bytes, list[SkeletonPiece]]]
+) -> tuple[bytes, list[SkeletonPiece]]:
     """A multipart node; each child's body ends in CRLF, and the CRLF before a delimiter is the delimiter's."""
     head = f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"\r\n'.encode("ascii")
     body: list[SkeletonPiece] = []

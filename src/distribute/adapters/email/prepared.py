@@ -82,14 +82,23 @@ class Prepared:
         attachments, attachment_parts = self._attachments(release, s.attach_files)
         local = release.publish_at.astimezone(workspace.tz)
         context: dict[str, Any] = {
-            "release": release, "org": org, "config": workspace.config, "channel": channel.name,
-            "embargo_notice": notice, "preheader": release.summary,
+            "release": release,
+            "org": org,
+            "config": workspace.config,
+            "channel": channel.name,
+            "embargo_notice": notice,
+            "preheader": release.summary,
             "body_html": Markup(absolutize(release.body_html, release.url)),
             "body_text": to_text(release.body, s.text_width),
             "boilerplate_text": wrap(org.boilerplate, s.text_width),
             "dateline": ", ".join(p for p in (release.dateline, local.strftime("%B %-d, %Y")) if p),
-            "published": local, "tz": workspace.tz, "images": images, "attachments": attachments,
-            "contacts": release.contacts, "list_name": self.list_name, "list_id": self.list_id,
+            "published": local,
+            "tz": workspace.tz,
+            "images": images,
+            "attachments": attachments,
+            "contacts": release.contacts,
+            "list_name": self.list_name,
+            "list_id": self.list_id,
         }
         override = release.override(channel.name).subject
         subject = " ".join(override.split()) if override else render_subject(workspace, channel, s.subject, context)
@@ -99,10 +108,13 @@ class Prepared:
         context["subject"] = subject
         self.composer = Composer(workspace, release, channel, context, base, self.nonce)
 
-        head: list[SkeletonPiece] = [headers.address("From", address, display), Hole("to"),
-                                     headers.unstructured("Subject", subject),
-                                     headers.plain("Date", format_datetime(due.astimezone(workspace.tz))),
-                                     Hole("message-id")]
+        head: list[SkeletonPiece] = [
+            headers.address("From", address, display),
+            Hole("to"),
+            headers.unstructured("Subject", subject),
+            headers.plain("Date", format_datetime(due.astimezone(workspace.tz))),
+            Hole("message-id"),
+        ]
         if reply_to:
             head.append(headers.address("Reply-To", reply_to[1], reply_to[0]))
         head.append(headers.fold_words("List-Id", [*headers.phrase_words(self.list_name), f"<{self.list_id}>"]))
@@ -140,7 +152,9 @@ class Prepared:
             shown.append({"src": f"cid:{cid}", "alt": image.alt, "caption": image.caption})
         return shown, parts
 
-    def _attachments(self, release: Release, attach: bool) -> tuple[list[dict[str, Any]], list[tuple[bytes, list[SkeletonPiece]]]]:
+    def _attachments(
+        self, release: Release, attach: bool
+    ) -> tuple[list[dict[str, Any]], list[tuple[bytes, list[SkeletonPiece]]]]:
         listed, parts = [], []
         for item in release.attachments:
             assert item.file is not None
@@ -149,8 +163,16 @@ class Prepared:
             data = item.file.read_bytes() if attach else b""
             if attach:
                 parts.append(_part(data, kind, name, "attachment", None))
-            listed.append({"title": item.title or name, "filename": name, "url": item.url, "type": kind,
-                           "attached": attach, "size": len(data) if attach else item.file.stat().st_size})
+            listed.append(
+                {
+                    "title": item.title or name,
+                    "filename": name,
+                    "url": item.url,
+                    "type": kind,
+                    "attached": attach,
+                    "size": len(data) if attach else item.file.stat().st_size,
+                }
+            )
         return listed, parts
 
     def values(self, r: Recipient, keyless: bool = False) -> list[str]:
@@ -180,9 +202,13 @@ class Prepared:
             compiled = self._full(r, keyless)
             encoded = [self._fill(hole, r, keyless, message_id) for hole in compiled.holes]
         else:  # only what shows the unsubscribe link differs
-            encoded = [self._fill(hole, r, keyless, message_id) if hole.kind == "list-unsubscribe"
-                       or (hole.index == UNSUBSCRIBE and hole.kind in ("text", "html", "attr")) else e
-                       for hole, e in zip(compiled.holes, encoded, strict=True)]
+            encoded = [
+                self._fill(hole, r, keyless, message_id)
+                if hole.kind == "list-unsubscribe"
+                or (hole.index == UNSUBSCRIBE and hole.kind in ("text", "html", "attr"))
+                else e
+                for hole, e in zip(compiled.holes, encoded, strict=True)
+            ]
         return data, message_id, files_sha256((File(name, b"".join(compiled.assemble(encoded))),))
 
     def _fill(self, hole: Hole, r: Recipient, values: list[str], message_id: str) -> bytes:
@@ -225,14 +251,21 @@ class Prepared:
         return Compiled(self.skeleton, bodies)
 
 
-def _part(data: bytes, kind: str, filename: str, disposition: str, cid: str | None
-          ) -> tuple[bytes, list[SkeletonPiece]]:
+def _part(
+    data: bytes, kind: str, filename: str, disposition: str, cid: str | None
+) -> tuple[bytes, list[SkeletonPiece]]:
     """An attachment or inline image, base64-encoded once by the email package (RFC 2231 file names)."""
     maintype, _, subtype = kind.partition("/")
     part = MIMEPart(policy=policy.SMTP)
     # The raw-bytes content manager refuses maintype "text"; a text file goes as bytes all the same.
-    part.set_content(data, "application" if maintype == "text" else maintype, subtype, disposition=disposition,
-                     filename=filename, cid=cid)
+    part.set_content(
+        data,
+        "application" if maintype == "text" else maintype,
+        subtype,
+        disposition=disposition,
+        filename=filename,
+        cid=cid,
+    )
     if maintype == "text":
         part.replace_header("Content-Type", kind)
         part.set_param("name", filename)
@@ -243,14 +276,18 @@ def _address(value: str, channel: Channel, key: str) -> str:
     try:
         return check_address(value)
     except ValueError as exc:
-        raise ConfigError(f"{key} {value!r} is not a valid address ({exc})", path=channel.path,
-                          line=channel.source.line_of((), key)) from None
+        raise ConfigError(
+            f"{key} {value!r} is not a valid address ({exc})", path=channel.path, line=channel.source.line_of((), key)
+        ) from None
 
 
 def _sender(value: str, channel: Channel) -> tuple[str, str]:
     if not value:
-        raise ConfigError(f'channel {channel.name} has no sender: add from = "Name <address>" to the channel '
-                          "or sender to [organization] in config.toml", path=channel.path)
+        raise ConfigError(
+            f'channel {channel.name} has no sender: add from = "Name <address>" to the channel '
+            "or sender to [organization] in config.toml",
+            path=channel.path,
+        )
     display, address = parseaddr(value)
     return display, _address(address, channel, "from")
 
@@ -263,10 +300,13 @@ def _reply_to(setting: str, release: Release, channel: Channel) -> tuple[str, st
         try:
             return contact.name, check_address(contact.email)
         except ValueError as exc:  # the release's contact is wrong, not the channel's reply_to = "contact"
-            raise ReleaseError(f"contacts[{index}] email {contact.email!r} cannot be the Reply-To of channel "
-                               f"{channel.name} ({exc}); give the contact another address, or set reply_to "
-                               f"in {channel.path.name} to one", path=release.path,
-                               line=release.source.line_of(("contacts", index), "email")) from None
+            raise ReleaseError(
+                f"contacts[{index}] email {contact.email!r} cannot be the Reply-To of channel "
+                f"{channel.name} ({exc}); give the contact another address, or set reply_to "
+                f"in {channel.path.name} to one",
+                path=release.path,
+                line=release.source.line_of(("contacts", index), "email"),
+            ) from None
     if setting:
         display, address = parseaddr(setting)
         return display, _address(address, channel, "reply_to")

@@ -14,8 +14,17 @@ if TYPE_CHECKING:
     from .settings import EmailSettings
 
 GMAIL_CLIP = 102 * 1024  # Gmail hides HTML past this size behind "View entire message" (and the unsubscribe link)
-SHOWN = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-         "List-Unsubscribe-Post")
+SHOWN = (
+    "From",
+    "To",
+    "Reply-To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 
 
 def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
@@ -38,8 +47,14 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
         link = _link(message)
         if link:
             visible = link in text and (html_part is None or link.replace("&", "&amp;") in markup or link in markup)
-            checks.append(Check("unsubscribe link in every body", "yes" if visible else "no", ok=visible,
-                                note="" if visible else "print {{ unsubscribe_url }} in the templates"))
+            checks.append(
+                Check(
+                    "unsubscribe link in every body",
+                    "yes" if visible else "no",
+                    ok=visible,
+                    note="" if visible else "print {{ unsubscribe_url }} in the templates",
+                )
+            )
         if n == 0:  # what is the same for every message of the channel, once
             checks += _channel_checks(message, data, html_part, d, s, lists)
         title = f"{d.label} — {message['Subject']}"
@@ -47,18 +62,33 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
     return blocks
 
 
-def _channel_checks(message: Any, data: bytes, html_part: Any, d: Delivery, s: EmailSettings, lists: Check
-                    ) -> list[Check]:
-    checks = [Check("subject (characters)", len(str(message["Subject"] or "")), note="about 60 show in most inboxes"),
-              Check("size (bytes)", len(data))]
+def _channel_checks(
+    message: Any, data: bytes, html_part: Any, d: Delivery, s: EmailSettings, lists: Check
+) -> list[Check]:
+    checks = [
+        Check("subject (characters)", len(str(message["Subject"] or "")), note="about 60 show in most inboxes"),
+        Check("size (bytes)", len(data)),
+    ]
     if html_part is not None:
         size = len(html_part.get_payload(decode=True) or b"")
-        checks.append(Check("HTML size (bytes)", size, GMAIL_CLIP, ok=size <= GMAIL_CLIP,
-                            note="" if size <= GMAIL_CLIP else "Gmail clips it, hiding the end and the unsubscribe link"))
+        checks.append(
+            Check(
+                "HTML size (bytes)",
+                size,
+                GMAIL_CLIP,
+                ok=size <= GMAIL_CLIP,
+                note="" if size <= GMAIL_CLIP else "Gmail clips it, hiding the end and the unsubscribe link",
+            )
+        )
     unsubscribe = message["List-Unsubscribe"] is not None
-    checks.append(Check("List-Unsubscribe (RFC 8058)", "one-click" if message["List-Unsubscribe-Post"] else
-                        ("mailto only" if unsubscribe else "missing"), ok=unsubscribe,
-                        note="" if unsubscribe else "set unsubscribe_url: bulk mail needs one-click unsubscribe"))
+    checks.append(
+        Check(
+            "List-Unsubscribe (RFC 8058)",
+            "one-click" if message["List-Unsubscribe-Post"] else ("mailto only" if unsubscribe else "missing"),
+            ok=unsubscribe,
+            note="" if unsubscribe else "set unsubscribe_url: bulk mail needs one-click unsubscribe",
+        )
+    )
     if d.meta.get("unsigned"):
         checks.append(Check("unsubscribe token", "placeholder", note="the key is not set: " + _key_note(s)))
     if s.dkim.enabled:
@@ -78,8 +108,13 @@ def _link(message: object) -> str:
 
 def _longest_line(data: bytes) -> Check:
     longest = max((len(line) for line in data.split(b"\r\n")), default=0)
-    return Check("longest line (octets)", longest, 998, ok=longest <= 998,
-                 note="" if longest <= 78 else "over 78 (RFC 5322 prefers 78)")
+    return Check(
+        "longest line (octets)",
+        longest,
+        998,
+        ok=longest <= 998,
+        note="" if longest <= 78 else "over 78 (RFC 5322 prefers 78)",
+    )
 
 
 def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
@@ -92,13 +127,17 @@ def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
     try:
         suppressed = load_suppression(s.suppression) if s.suppression else None
         if s.recipients is not None:
-            for _ in read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, adapter.workspace.root)):
+            for _ in read_recipients(
+                s.recipients, suppressed, report, shown_path(s.recipients, adapter.workspace.root)
+            ):
                 pass
     except ConfigError as exc:
         return Check("recipients", 0, ok=False, note=str(exc))
-    parts = [f"{report.bad} bad rows skipped" if report.bad else "",
-             f"{report.duplicates} duplicates sent once" if report.duplicates else "",
-             f"{report.suppressed} suppressed" if report.suppressed else ""]
+    parts = [
+        f"{report.bad} bad rows skipped" if report.bad else "",
+        f"{report.duplicates} duplicates sent once" if report.duplicates else "",
+        f"{report.suppressed} suppressed" if report.suppressed else "",
+    ]
     note = ", ".join(p for p in parts if p)
     if report.problems:
         note += ": " + "; ".join(report.problems[:5]) + (" ..." if report.bad > 5 else "")
@@ -109,15 +148,19 @@ def _key_note(s: EmailSettings) -> str:
     env = s.unsubscribe_key.env if s.unsubscribe_key is not None else None
     if env:
         return f"set the environment variable {env} before sending"
-    return "add unsubscribe_key = { env = \"NAME\" } to the channel"
+    return 'add unsubscribe_key = { env = "NAME" } to the channel'
 
 
 def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
     """Unset secrets of the chosen transport, the unsubscribe key, and files that are not there."""
     s: EmailSettings = channel.settings
     needs: list[str] = []
-    secrets = {"smtp": [s.smtp.password], "postmark": [s.postmark.token], "mailgun": [s.mailgun.api_key],
-               "sendgrid": [s.sendgrid.api_key]}.get(s.transport, [])
+    secrets = {
+        "smtp": [s.smtp.password],
+        "postmark": [s.postmark.token],
+        "mailgun": [s.mailgun.api_key],
+        "sendgrid": [s.sendgrid.api_key],
+    }.get(s.transport, [])
     for secret in secrets:
         if secret is not None and not secret.is_set():
             needs.append(f"environment variable {secret.env}")
@@ -127,10 +170,12 @@ def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
         if s.unsubscribe_key is None:
             needs.append('unsubscribe_key = { env = "NAME" } (unsubscribe links carry a placeholder token)')
         elif not s.unsubscribe_key.is_set():
-            needs.append(f"environment variable {s.unsubscribe_key.env} (unsubscribe links carry a placeholder "
-                         "token until it is set)")
+            needs.append(
+                f"environment variable {s.unsubscribe_key.env} (unsubscribe links carry a placeholder "
+                "token until it is set)"
+            )
     if s.recipients is None:
-        needs.append("recipients = \"lists/....csv\"")
+        needs.append('recipients = "lists/....csv"')
     elif not s.recipients.is_file():
         needs.append(f"recipient list {s.recipients} (not found)")
     if s.suppression is not None and not s.suppression.is_file():

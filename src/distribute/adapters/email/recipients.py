@@ -88,7 +88,9 @@ def _open(path: Path, what: str, shown: str = "") -> TextIO:
     try:
         return open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise ConfigError(f"{what} {shown or path} does not exist; create it or fix the path in the channel file") from None
+        raise ConfigError(
+            f"{what} {shown or path} does not exist; create it or fix the path in the channel file"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{what} {shown or path}: {exc.strerror}") from None
 
@@ -97,8 +99,9 @@ def _column(name: str) -> str:
     return _HEADER.sub("_", name.strip().lower()).strip("_")
 
 
-def read_recipients(path: Path, suppressed: AddressSet | None = None,
-                    report: ListReport | None = None, shown: str = "") -> Iterator[Recipient]:
+def read_recipients(
+    path: Path, suppressed: AddressSet | None = None, report: ListReport | None = None, shown: str = ""
+) -> Iterator[Recipient]:
     """Stream the accepted recipients of a CSV list, in file order, each address once.
 
     `shown` is how the file is named in messages (relative to the workspace, usually).
@@ -111,14 +114,19 @@ def read_recipients(path: Path, suppressed: AddressSet | None = None,
         try:
             header = next(reader)
         except StopIteration:
-            raise ConfigError("the recipient list is empty; it needs a header line with an email column",
-                              path=shown) from None
+            raise ConfigError(
+                "the recipient list is empty; it needs a header line with an email column", path=shown
+            ) from None
         except UnicodeDecodeError:
             raise ConfigError("the recipient list is not UTF-8 text; save it as UTF-8", path=shown) from None
         columns = [_ALIASES.get(c, c) for c in (_column(h) for h in header)]
         if "email" not in columns:
-            raise ConfigError(f"the header line has no email column (found: {', '.join(h for h in header if h) or 'nothing'}); "
-                              "add one", path=shown, line=1)
+            raise ConfigError(
+                f"the header line has no email column (found: {', '.join(h for h in header if h) or 'nothing'}); "
+                "add one",
+                path=shown,
+                line=1,
+            )
         at_email, at_name = columns.index("email"), columns.index("name") if "name" in columns else -1
         extra = [(i, c) for i, c in enumerate(columns) if c and i not in (at_email, at_name)]
         previous = reader.line_num
@@ -133,8 +141,9 @@ def read_recipients(path: Path, suppressed: AddressSet | None = None,
                 previous = reader.line_num
                 continue
             except UnicodeDecodeError:
-                raise ConfigError(f"the recipient list is not UTF-8 text after line {previous}; save it as UTF-8",
-                                  path=shown) from None
+                raise ConfigError(
+                    f"the recipient list is not UTF-8 text after line {previous}; save it as UTF-8", path=shown
+                ) from None
             line, previous = previous + 1, reader.line_num
             if not row or not any(cell.strip() for cell in row):
                 continue

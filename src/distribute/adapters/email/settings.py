@@ -79,11 +79,25 @@ class DkimSettings:
 
     selector: str = field("", doc="DNS selector (the key is published at <selector>._domainkey.<domain>)")
     domain: str = field("", doc="signing domain (default: the domain of the From address)")
-    private_key: Path | None = field(None, doc="private key file: PEM RSA, or Ed25519 as dkimpy takes it (base64 of the raw 32 bytes)")
+    private_key: Path | None = field(
+        None, doc="private key file: PEM RSA, or Ed25519 as dkimpy takes it (base64 of the raw 32 bytes)"
+    )
     headers: list[str] = field(
-        ["From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id", "List-Unsubscribe",
-         "List-Unsubscribe-Post", "MIME-Version", "Content-Type"],
-        doc="headers covered by the signature (RFC 8058 wants both List-Unsubscribe headers)")
+        [
+            "From",
+            "To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "Reply-To",
+            "List-Id",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+            "MIME-Version",
+            "Content-Type",
+        ],
+        doc="headers covered by the signature (RFC 8058 wants both List-Unsubscribe headers)",
+    )
 
     @property
     def enabled(self) -> bool:
@@ -102,19 +116,33 @@ class EmailSettings:
 
     sender: str = field("", key="from", doc='From, "Name <address>" (default: [organization] sender)')
     recipients: Path | None = field(None, doc="CSV file of recipients: an email column, optional name and more")
-    transport: Transport = field("maildir", doc='how messages leave: "maildir", "smtp", "postmark", "mailgun", "sendgrid"')
+    transport: Transport = field(
+        "maildir", doc='how messages leave: "maildir", "smtp", "postmark", "mailgun", "sendgrid"'
+    )
     maildir: Path | None = field(None, doc="Maildir folder for transport maildir (default: maildir/<channel>)")
-    subject: str = field("{{ release.title }}", doc="subject template (Jinja2); a release's [channel.NAME] subject wins")
+    subject: str = field(
+        "{{ release.title }}", doc="subject template (Jinja2); a release's [channel.NAME] subject wins"
+    )
     reply_to: str = field("", doc='Reply-To: an address, or "contact" for the release\'s first contact with an email')
     envelope_from: str = field("", doc="bounce address (SMTP MAIL FROM; default: the From address)")
     list_id: str = field("", doc="List-Id label, e.g. newsletter.example.org (default: <channel>.<From domain>)")
-    list_name: str = field("", doc='List-Id description (default: organisation name and channel, e.g. "Example Org press list")')
-    unsubscribe_url: str = field("", doc="one-click unsubscribe URL (https) with {email}, {token} and {list} placeholders "
-                                 "(default: [organization] unsubscribe_url; with an unsubscribe_key, <website>/unsubscribe?...)")
+    list_name: str = field(
+        "", doc='List-Id description (default: organisation name and channel, e.g. "Example Org press list")'
+    )
+    unsubscribe_url: str = field(
+        "",
+        doc="one-click unsubscribe URL (https) with {email}, {token} and {list} placeholders "
+        "(default: [organization] unsubscribe_url; with an unsubscribe_key, <website>/unsubscribe?...)",
+    )
     unsubscribe_key: Secret | None = field(None, doc='HMAC key of unsubscribe tokens, by reference: { env = "NAME" }')
-    unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests, also in List-Unsubscribe "
-                                    "(default: [organization] unsubscribe_mailto)")
-    suppression: Path | None = field(None, doc="file of addresses never to mail (unsubscribed, bounced): CSV or one a line")
+    unsubscribe_mailto: str = field(
+        "",
+        doc="address for mailto: unsubscribe requests, also in List-Unsubscribe "
+        "(default: [organization] unsubscribe_mailto)",
+    )
+    suppression: Path | None = field(
+        None, doc="file of addresses never to mail (unsubscribed, bounced): CSV or one a line"
+    )
     attach_files: bool = field(True, doc="attach the release's files (false: only link to their url)")
     text_width: int = field(72, doc="wrap the plain-text body at this many characters")
     smtp: SmtpSettings = field(SmtpSettings(), doc="SMTP server (transport smtp)")
@@ -131,17 +159,24 @@ class EmailSettings:
         if self.list_id and not _LIST_ID.match(self.list_id):
             raise ValueError(f"list_id = {self.list_id!r} must look like a domain name, e.g. newsletter.example.org")
         if self.unsubscribe_url:
-            if not self.unsubscribe_url.startswith("https://") and not self.unsubscribe_url.startswith("http://127.0.0.1"):
+            if not self.unsubscribe_url.startswith("https://") and not self.unsubscribe_url.startswith(
+                "http://127.0.0.1"
+            ):
                 raise ValueError("unsubscribe_url must be an https:// URL (RFC 8058 one-click unsubscribe)")
             if "{token}" not in self.unsubscribe_url or "{email}" not in self.unsubscribe_url:
-                raise ValueError("unsubscribe_url must carry {email} and {token}, e.g. https://x.org/u?e={email}&t={token}")
+                raise ValueError(
+                    "unsubscribe_url must carry {email} and {token}, e.g. https://x.org/u?e={email}&t={token}"
+                )
         if self.unsubscribe_mailto and "@" not in self.unsubscribe_mailto:
             raise ValueError("unsubscribe_mailto must be an address")
         if self.text_width and self.text_width < 40:
             raise ValueError("text_width must be 0 (no wrapping) or at least 40")
         if self.transport == "mailgun" and not self.mailgun.domain:
             raise ValueError('transport "mailgun" needs [mailgun] domain = "mg.example.org"')
-        for name, url in (("postmark", self.postmark.base_url), ("mailgun", self.mailgun.base_url),
-                          ("sendgrid", self.sendgrid.base_url)):
+        for name, url in (
+            ("postmark", self.postmark.base_url),
+            ("mailgun", self.mailgun.base_url),
+            ("sendgrid", self.sendgrid.base_url),
+        ):
             if not url.startswith(("https://", "http://")):
                 raise ValueError(f"[{name}] base_url must be an http(s) URL")

@@ -31,9 +31,11 @@ def verify(key: bytes, list_id: str, address: str, candidate: str) -> bool:
 
 def url(template: str, list_id: str, address: str, value: str) -> str:
     """The unsubscribe URL from the channel's template: {email}, {token} and {list} filled in."""
-    return (template.replace("{list}", quote(list_id, safe=""))
-            .replace("{email}", quote(address, safe="@"))
-            .replace("{token}", value))
+    return (
+        template.replace("{list}", quote(list_id, safe=""))
+        .replace("{email}", quote(address, safe="@"))
+        .replace("{token}", value)
+    )
 
 
 def mailto(address: str, list_id: str) -> str:

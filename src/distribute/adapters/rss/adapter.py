@@ -53,14 +53,18 @@ class RssSettings:
     title: str = field("", doc="feed title (default: the organisation name)")
     description: str = field("", doc='feed description (default: "News releases from <organisation>")')
     link: str = field("", doc="web site the feed belongs to (default: organisation website, else public_url)")
-    feed_url: str = field("", doc="absolute URL of feed.xml, its rel=self link (default: public_url + feed.xml); "
-                                  "atom.xml is expected beside it")
+    feed_url: str = field(
+        "",
+        doc="absolute URL of feed.xml, its rel=self link (default: public_url + feed.xml); "
+        "atom.xml is expected beside it",
+    )
     language: str = field("", doc="feed language, BCP 47 (default: config language)")
     logo: str = field("", doc="absolute URL of the feed image/logo (default: organisation logo)")
     copyright: str = field("", doc="copyright notice (RSS copyright, Atom rights)")
     max_items: int = field(20, doc="newest releases kept in the feed")
-    media_path: str = field("media", doc="folder under the feed directory (and public_url) for release files "
-                                         "without a url of their own")
+    media_path: str = field(
+        "media", doc="folder under the feed directory (and public_url) for release files without a url of their own"
+    )
     hub: str = field("", doc="WebSub hub URL: advertised in both feeds and pinged after each write")
     upload: Upload = field(Upload(), doc="HTTP PUT upload of both files after writing them ([upload])")
     timeout: float = field(20.0, doc="seconds to wait for the hub or the upload server")
@@ -129,10 +133,15 @@ class RssAdapter(Adapter):
         elif own is not None and visible(own.item, now):
             shown.append(dict(own.item))  # an earlier, public version stays until the new one may show
         shown = order(shown, settings.max_items)
-        basis = json.dumps({"item": item, "media": [dataclasses.asdict(m) for m in media]},
-                           sort_keys=True, ensure_ascii=False).encode()
+        basis = json.dumps(
+            {"item": item, "media": [dataclasses.asdict(m) for m in media]}, sort_keys=True, ensure_ascii=False
+        ).encode()
         yield FeedDelivery(
-            release.id, channel.name, self.name, "feed", "feed",
+            release.id,
+            channel.name,
+            self.name,
+            "feed",
+            "feed",
             files=(File(RSS_FILE, build(shown, info, "rss")), File(ATOM_FILE, build(shown, info, "atom"))),
             meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
             label=f"feed in {shown_path(self.directory(channel), self.workspace.root)}",
@@ -145,8 +154,11 @@ class RssAdapter(Adapter):
         now = clock.now()
         if not visible(item, now):
             seconds = (archive.parse(item["embargo"]) - now).total_seconds()
-            raise DeliveryError(f"release {delivery.release_id} is under embargo until {item['embargo']}",
-                                retryable=True, retry_after=seconds)
+            raise DeliveryError(
+                f"release {delivery.release_id} is under embargo until {item['embargo']}",
+                retryable=True,
+                retry_after=seconds,
+            )
         info = self.info(channel)
         folder = self.directory(channel)
         documents = self._write(delivery, channel, item, info, folder, now)
@@ -159,15 +171,17 @@ class RssAdapter(Adapter):
             done.append(f"pinged {settings.hub}")
         return Receipt(remote_id=item["guid"], url=info.rss_url, detail="; ".join(done))
 
-    def _write(self, delivery: Delivery, channel: Channel, item: dict[str, Any], info: FeedInfo,
-               folder: Path, now: dt.datetime) -> dict[str, bytes]:
+    def _write(
+        self, delivery: Delivery, channel: Channel, item: dict[str, Any], info: FeedInfo, folder: Path, now: dt.datetime
+    ) -> dict[str, bytes]:
         from .._transport.files import delivery_error, write_atomic
 
         settings: RssSettings = channel.settings
         try:
             with archive.locked(self.workspace.database_url) as conn:
-                archive.record(conn, channel.name, delivery.release_id, item["guid"],
-                               archive.parse(item["published"]), item)
+                archive.record(
+                    conn, channel.name, delivery.release_id, item["guid"], archive.parse(item["published"]), item
+                )
                 everything = stamp_items(archive.items("", channel.name, conn, limit=settings.max_items))
                 shown = order([i for i in everything if visible(i, now)], settings.max_items)
                 documents = {RSS_FILE: build(shown, info, "rss"), ATOM_FILE: build(shown, info, "atom")}
@@ -190,8 +204,14 @@ class RssAdapter(Adapter):
         types = {RSS_FILE: "application/rss+xml; charset=utf-8", ATOM_FILE: "application/atom+xml; charset=utf-8"}
         for name, data in documents.items():
             headers = {"Content-Type": types[name], **auth_header(up.token, up.header, up.scheme, channel.name)}
-            send("PUT", urljoin(base, name), headers=headers, body=data, timeout=channel.settings.timeout,
-                 what=f"upload of {name}")
+            send(
+                "PUT",
+                urljoin(base, name),
+                headers=headers,
+                body=data,
+                timeout=channel.settings.timeout,
+                what=f"upload of {name}",
+            )
 
     def _ping(self, info: FeedInfo, settings: RssSettings) -> None:
         from urllib.parse import urlencode
@@ -200,8 +220,14 @@ class RssAdapter(Adapter):
 
         # WebSub publishers notify the hub with hub.mode=publish and the topic URL(s), form-encoded.
         body = urlencode([("hub.mode", "publish"), ("hub.url", info.rss_url), ("hub.url", info.atom_url)])
-        send("POST", settings.hub, headers={"Content-Type": "application/x-www-form-urlencoded"},
-             body=body.encode(), timeout=settings.timeout, what="WebSub hub ping")
+        send(
+            "POST",
+            settings.hub,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=body.encode(),
+            timeout=settings.timeout,
+            what="WebSub hub ping",
+        )
 
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         blocks = []
@@ -211,8 +237,12 @@ class RssAdapter(Adapter):
             count = sum(f.data.count(b"<item>") for f in d.files if f.name == RSS_FILE)
             checks = (
                 Check("items in feed", count, channel.settings.max_items),
-                Check("this release in the feed now", "yes" if included else "no (embargo)", ok=True,
-                      note="" if included else "the feed written at the embargo will contain it"),
+                Check(
+                    "this release in the feed now",
+                    "yes" if included else "no (embargo)",
+                    ok=True,
+                    note="" if included else "the feed written at the embargo will contain it",
+                ),
             )
             text = "\n".join(f"--- {f.name}\n{f.data.decode('utf-8', 'replace')}" for f in d.files)
             blocks.append(PreviewBlock(title=d.label or "feed", text=text, checks=checks))
@@ -244,12 +274,18 @@ def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:
         public += "/"
     rss_url = s.feed_url or (urljoin(public, RSS_FILE) if public else "")
     if not rss_url:
-        raise ConfigError("the feed needs its own absolute URL (atom:link rel=self): set public_url in "
-                          "config.toml or feed_url in this channel file", path=channel.path)
+        raise ConfigError(
+            "the feed needs its own absolute URL (atom:link rel=self): set public_url in "
+            "config.toml or feed_url in this channel file",
+            path=channel.path,
+        )
     link = s.link or org.website or public
     if not link.startswith(("http://", "https://")):
-        raise ConfigError("the feed needs an absolute site link: set [organization] website in config.toml "
-                          "or link in this channel file", path=channel.path)
+        raise ConfigError(
+            "the feed needs an absolute site link: set [organization] website in config.toml "
+            "or link in this channel file",
+            path=channel.path,
+        )
     return FeedInfo(
         title=s.title or org.name,
         link=link,
@@ -263,4 +299,3 @@ def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:
         hub=s.hub,
         copyright=s.copyright,
     )
-

@@ -93,8 +93,15 @@ def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
         fe.author({k: v for k, v in author.items() if v})
     links = [{"href": item["link"], "rel": "alternate", "type": "text/html"}] if item["link"] else []
     for enc in item["enclosures"]:
-        links.append({"href": enc["url"], "rel": "enclosure", "type": enc["type"], "length": str(enc["length"]),
-                      "title": enc.get("title", "")})
+        links.append(
+            {
+                "href": enc["url"],
+                "rel": "enclosure",
+                "type": enc["type"],
+                "length": str(enc["length"]),
+                "title": enc.get("title", ""),
+            }
+        )
     if kind == "rss":
         # RSS 2.0 items carry one enclosure: the first file (feedgen keeps the last one set).
         for link in [*links[:1], *[x for x in links if x["rel"] == "enclosure"][:1]]:

@@ -45,15 +45,17 @@ def absolutize(markup: str, base: str) -> str:
     return _URL_ATTR.sub(fix, markup)
 
 
-def media_url(workspace: Workspace, media_path: str, release: Release, name: str, what: str,
-              line: int | None) -> tuple[str, str]:
+def media_url(
+    workspace: Workspace, media_path: str, release: Release, name: str, what: str, line: int | None
+) -> tuple[str, str]:
     """Where a release file is served when it has no url of its own: public_url + media path."""
     base = workspace.config.public_url
     if not base:
         raise ReleaseError(
             f"{what} has no url and config.toml has no public_url to serve it from; "
-            f"add url = \"https://...\" to it or set public_url",
-            path=release.path, line=line,
+            f'add url = "https://..." to it or set public_url',
+            path=release.path,
+            line=line,
         )
     rel = "/".join(p for p in (media_path.strip("/"), release.id, name) if p)
     return urljoin(base if base.endswith("/") else base + "/", quote(rel)), rel
@@ -77,8 +79,9 @@ def _summary(release: Release) -> str:
     return release.title
 
 
-def build_item(release: Release, channel: Channel, workspace: Workspace, link: str,
-               archived: ArchivedItem | None) -> tuple[dict[str, Any], list[Media]]:
+def build_item(
+    release: Release, channel: Channel, workspace: Workspace, link: str, archived: ArchivedItem | None
+) -> tuple[dict[str, Any], list[Media]]:
     """The feed item of a release (a JSON-ready dict) and the files deliver() must publish with it."""
     from markupsafe import Markup
 
@@ -89,8 +92,14 @@ def build_item(release: Release, channel: Channel, workspace: Workspace, link: s
         assert image.file is not None
         url = image.url
         if not url:
-            url, target = media_url(workspace, settings.media_path, release, image.file.name,
-                                    f"images[{i}] ({image.path})", release.source.line_of(("images", i), "path"))
+            url, target = media_url(
+                workspace,
+                settings.media_path,
+                release,
+                image.file.name,
+                f"images[{i}] ({image.path})",
+                release.source.line_of(("images", i), "path"),
+            )
             media.append(Media(str(image.file), target))
         images.append({"url": url, "alt": image.alt, "caption": image.caption})
     enclosures = []
@@ -98,17 +107,27 @@ def build_item(release: Release, channel: Channel, workspace: Workspace, link: s
         assert att.file is not None
         url = att.url
         if not url:
-            url, target = media_url(workspace, settings.media_path, release, att.file.name, f"attachments[{i}] "
-                                    f"({att.path})", release.source.line_of(("attachments", i), "path"))
+            url, target = media_url(
+                workspace,
+                settings.media_path,
+                release,
+                att.file.name,
+                f"attachments[{i}] ({att.path})",
+                release.source.line_of(("attachments", i), "path"),
+            )
             media.append(Media(str(att.file), target))
         kind = att.type or mimetypes.guess_type(att.file.name)[0] or "application/octet-stream"
-        enclosures.append({"url": url, "length": att.file.stat().st_size, "type": kind,
-                           "title": att.title or att.file.name})
+        enclosures.append(
+            {"url": url, "length": att.file.stat().st_size, "type": kind, "title": att.title or att.file.name}
+        )
 
     base = release.url or link
     content = workspace.templates.render(
         channel.common.template or DEFAULT_TEMPLATE,
-        release=release, body_html=Markup(release.body_html), images=images, attachments=enclosures,
+        release=release,
+        body_html=Markup(release.body_html),
+        images=images,
+        attachments=enclosures,
         organization=workspace.config.organization,
     )
     content = absolutize(content.strip() + "\n", base)

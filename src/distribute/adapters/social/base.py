@@ -74,8 +74,16 @@ def thread_wanted(release: Release, channel: Channel) -> bool:
     return bool(getattr(channel.settings, "thread", False) if override is None else override)
 
 
-def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, *, platform: str,
-            extra: Mapping[str, Any] | None = None, threads: bool = True) -> list[Post]:
+def compose(
+    adapter: Adapter,
+    release: Release,
+    channel: Channel,
+    measure: Any,
+    *,
+    platform: str,
+    extra: Mapping[str, Any] | None = None,
+    threads: bool = True,
+) -> list[Post]:
     """The posts of a release on a channel: its own text or the fitted template, split into a thread if asked."""
     from ...text import fit as textfit
 
@@ -90,15 +98,24 @@ def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, 
         if thread:
             return _split(text, measure, release, line)
         hint = "shorten it or set thread = true" if threads else f"shorten it ({platform} has no threads)"
-        raise ReleaseError(f"[channel.{channel.name}] text is {measure.describe(text)}; {hint}",
-                           path=release.path, line=line)
+        raise ReleaseError(
+            f"[channel.{channel.name}] text is {measure.describe(text)}; {hint}", path=release.path, line=line
+        )
 
     name = adapter.template_name(channel)
 
     def render(summary: str, hashtags: Sequence[str]) -> str:
-        context = {"release": release, "title": release.title, "subtitle": release.subtitle, "summary": summary,
-                   "link": release.url, "tags": list(hashtags), "language": release.language,
-                   "organization": adapter.workspace.config.organization, **(extra or {})}
+        context = {
+            "release": release,
+            "title": release.title,
+            "subtitle": release.subtitle,
+            "summary": summary,
+            "link": release.url,
+            "tags": list(hashtags),
+            "language": release.language,
+            "organization": adapter.workspace.config.organization,
+            **(extra or {}),
+        }
         return tidy(adapter.workspace.templates.render(name, **context))
 
     # A tag with no letter or digit ("🇰🇷") would make a bare "#": it has no hashtag.
@@ -115,8 +132,10 @@ def compose(adapter: Adapter, release: Release, channel: Channel, measure: Any, 
         return [Post(text, measure(text), limit, "too long even without summary and hashtags; shorten the title")]
     notes = []
     if result.dropped_hashtags:
-        notes.append(f"left out {_plural(len(result.dropped_hashtags), 'hashtag')}: "
-                     + " ".join(textfit_hashtag(t) for t in result.dropped_hashtags))
+        notes.append(
+            f"left out {_plural(len(result.dropped_hashtags), 'hashtag')}: "
+            + " ".join(textfit_hashtag(t) for t in result.dropped_hashtags)
+        )
     if result.shortened:
         notes.append("summary shortened")
     return [Post(result.text, result.length, result.limit, "; ".join(notes))]
@@ -156,7 +175,9 @@ def idempotency_key(key: str) -> str:
 Build = Callable[[int, int, Post, str], tuple[list[File], dict[str, Any]]]
 
 
-def post_deliveries(adapter: Adapter, release: Release, channel: Channel, posts: list[Post], build: Build) -> list[Delivery]:
+def post_deliveries(
+    adapter: Adapter, release: Release, channel: Channel, posts: list[Post], build: Build
+) -> list[Delivery]:
     """One delivery per post; part n waits for part n-1 (`after`) and replies to it."""
     out: list[Delivery] = []
     n = len(posts)
@@ -164,11 +185,30 @@ def post_deliveries(adapter: Adapter, release: Release, channel: Channel, posts:
     for i, post in enumerate(posts, 1):
         key = post_key(release, channel, i)
         files, meta = build(i, n, post, key)
-        meta = {"text": post.text, "length": post.length, "limit": post.limit, "note": post.note,
-                "index": i, "count": n, "root": first, **meta}
+        meta = {
+            "text": post.text,
+            "length": post.length,
+            "limit": post.limit,
+            "note": post.note,
+            "index": i,
+            "count": n,
+            "root": first,
+            **meta,
+        }
         label = f"post {i}/{n}" if n > 1 else "post"
-        out.append(Delivery(release.id, channel.name, adapter.name, "post", str(i), tuple(files), meta=meta,
-                            label=label, after=out[-1].key if out else None))
+        out.append(
+            Delivery(
+                release.id,
+                channel.name,
+                adapter.name,
+                "post",
+                str(i),
+                tuple(files),
+                meta=meta,
+                label=label,
+                after=out[-1].key if out else None,
+            )
+        )
     return out
 
 
@@ -211,20 +251,28 @@ def previous(adapter: Adapter, delivery: Delivery, key: str | None = None) -> Re
     assert wanted is not None
     receipt = adapter.receipts.get(wanted)
     if receipt is None or not receipt.remote_id:
-        raise DeliveryError(f"{delivery.label or delivery.key} replies to {wanted}, which is not sent yet; "
-                            "it goes once that one is", retryable=True)
+        raise DeliveryError(
+            f"{delivery.label or delivery.key} replies to {wanted}, which is not sent yet; it goes once that one is",
+            retryable=True,
+        )
     return receipt
 
 
-def preview_posts(deliveries: list[Delivery], unit: str,
-                  extra: Callable[[Delivery], tuple[list[str], list[Check]]] | None = None) -> list[PreviewBlock]:
+def preview_posts(
+    deliveries: list[Delivery], unit: str, extra: Callable[[Delivery], tuple[list[str], list[Check]]] | None = None
+) -> list[PreviewBlock]:
     """A block per post: its text, what goes with it, and its length against the limit."""
     blocks = []
     for d in deliveries:
         m = d.meta
         lines, checks = extra(d) if extra else ([], [])
-        length_check = Check("length", m["length"], m["limit"], m["length"] <= m["limit"],
-                             note="; ".join(x for x in (unit, m.get("note", "")) if x))
+        length_check = Check(
+            "length",
+            m["length"],
+            m["limit"],
+            m["length"] <= m["limit"],
+            note="; ".join(x for x in (unit, m.get("note", "")) if x),
+        )
         text = m["text"] + ("\n\n" + "\n".join(lines) if lines else "")
         blocks.append(PreviewBlock(title=d.label or "post", text=text, checks=(length_check, *checks)))
     return blocks

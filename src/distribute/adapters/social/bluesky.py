@@ -67,18 +67,22 @@ class BlueskySettings(PostSettings):
     limit: int = field(300, doc="most graphemes a post may have (Bluesky: 300, and 3000 UTF-8 bytes)")
     service: str = field("https://bsky.social", doc="the account's PDS (or the entryway, https://bsky.social)")
     handle: str = field(doc="the account's handle (or DID), e.g. press.example.org")
-    app_password: Secret = field(doc='an app password (Settings > App passwords), never the account password: '
-                                     '{ env = "NAME" }')
+    app_password: Secret = field(
+        doc='an app password (Settings > App passwords), never the account password: { env = "NAME" }'
+    )
     embed: Literal["card", "images", "none"] = field(
-        "card", doc='first post: "card" = link card from the release (title, summary, first image as thumbnail), '
-                    '"images" = the release images with alt text, "none"')
+        "card",
+        doc='first post: "card" = link card from the release (title, summary, first image as thumbnail), '
+        '"images" = the release images with alt text, "none"',
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_url("service", self.service)
         if not self.handle.strip() or self.handle.startswith("@"):
-            raise ValueError(f"handle must be the account's handle without '@' (e.g. press.example.org), "
-                             f"not {self.handle!r}")
+            raise ValueError(
+                f"handle must be the account's handle without '@' (e.g. press.example.org), not {self.handle!r}"
+            )
 
 
 class BlueskyAdapter(Adapter):
@@ -114,8 +118,11 @@ class BlueskyAdapter(Adapter):
         url = join(s.service, "/xrpc/com.atproto.repo.createRecord")
 
         def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
-            record: dict[str, Any] = {"$type": COLLECTION, "text": post.text,
-                                      "createdAt": created_at(when + dt.timedelta(milliseconds=i - 1))}
+            record: dict[str, Any] = {
+                "$type": COLLECTION,
+                "text": post.text,
+                "createdAt": created_at(when + dt.timedelta(milliseconds=i - 1)),
+            }
             found = facets(post.text)
             if found:
                 record["facets"] = found
@@ -128,18 +135,26 @@ class BlueskyAdapter(Adapter):
                 files.extend(File(u["file"], u["data"]) for u in uploads)
             if i > 1:
                 first = {"uri": LATER.format(what="at:// uri of post 1"), "cid": LATER.format(what="cid of post 1")}
-                parent = {"uri": LATER.format(what=f"at:// uri of post {i - 1}"),
-                          "cid": LATER.format(what=f"cid of post {i - 1}")}
+                parent = {
+                    "uri": LATER.format(what=f"at:// uri of post {i - 1}"),
+                    "cid": LATER.format(what=f"cid of post {i - 1}"),
+                }
                 record["reply"] = {"root": first, "parent": parent}
-            body = {"repo": s.handle, "collection": COLLECTION, "rkey": post_rkey(thread_key, when, i), "record": record}
+            body = {
+                "repo": s.handle,
+                "collection": COLLECTION,
+                "rkey": post_rkey(thread_key, when, i),
+                "record": record,
+            }
             headers = {"Authorization": bearer_mask(), "Content-Type": "application/json"}
             files.insert(0, request_file(i, "POST", url, headers, body))
             return files, meta
 
         return post_deliveries(self, release, channel, posts, build)
 
-    def _embed(self, release: Release, channel: Channel,
-               s: BlueskySettings) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[str]]:
+    def _embed(
+        self, release: Release, channel: Channel, s: BlueskySettings
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[str]]:
         """The first post's embed, the images to upload for it, and notes for the preview."""
         notes: list[str] = []
         uploads: list[dict[str, Any]] = []
@@ -152,13 +167,22 @@ class BlueskyAdapter(Adapter):
                 assert image.file is not None
                 data = image.file.read_bytes()
                 if len(data) > IMAGE_MAX:
-                    raise ReleaseError(f"image {image.path} is {len(data):,} bytes; Bluesky takes at most "
-                                       f"{IMAGE_MAX:,}; make it smaller or set embed = \"card\" in "
-                                       f"{channel.path.name}", path=release.path,
-                                       line=release.source.line_of(("images", i), "path"))
+                    raise ReleaseError(
+                        f"image {image.path} is {len(data):,} bytes; Bluesky takes at most "
+                        f'{IMAGE_MAX:,}; make it smaller or set embed = "card" in '
+                        f"{channel.path.name}",
+                        path=release.path,
+                        line=release.source.line_of(("images", i), "path"),
+                    )
                 blob = blob_ref(data, image_mime(image.file))
-                uploads.append({"file": f"post-1.image-{i + 1}{image.file.suffix.lower()}", "data": data,
-                                "mime": blob["mimeType"], "cid": blob["ref"]["$link"]})
+                uploads.append(
+                    {
+                        "file": f"post-1.image-{i + 1}{image.file.suffix.lower()}",
+                        "data": data,
+                        "mime": blob["mimeType"],
+                        "cid": blob["ref"]["$link"],
+                    }
+                )
                 chosen.append((blob, image.alt))
                 notes.append(f"[image {i + 1}: {image.alt}]")
             if len(release.images) > IMAGES_MAX:
@@ -172,8 +196,14 @@ class BlueskyAdapter(Adapter):
                 data = image.file.read_bytes()
                 if len(data) <= THUMB_MAX:
                     thumb = blob_ref(data, image_mime(image.file))
-                    uploads.append({"file": f"post-1.thumb{image.file.suffix.lower()}", "data": data,
-                                    "mime": thumb["mimeType"], "cid": thumb["ref"]["$link"]})
+                    uploads.append(
+                        {
+                            "file": f"post-1.thumb{image.file.suffix.lower()}",
+                            "data": data,
+                            "mime": thumb["mimeType"],
+                            "cid": thumb["ref"]["$link"],
+                        }
+                    )
                 else:
                     notes.append(f"card without thumbnail: {image.path} is over {THUMB_MAX:,} bytes")
             description = release.summary or release.subtitle
@@ -193,8 +223,13 @@ class BlueskyAdapter(Adapter):
     def api(self, channel: Channel) -> Api:
         if self._api is None:
             s: BlueskySettings = channel.settings
-            self._api = Api(channel.name, "Bluesky", [s.app_password.env], s.timeout,
-                            hint=f" (an app password of {s.handle}) and handle = {s.handle!r} in {channel.path.name}")
+            self._api = Api(
+                channel.name,
+                "Bluesky",
+                [s.app_password.env],
+                s.timeout,
+                hint=f" (an app password of {s.handle}) and handle = {s.handle!r} in {channel.path.name}",
+            )
         return self._api
 
     def _xrpc_url(self, channel: Channel, nsid: str) -> str:
@@ -205,8 +240,11 @@ class BlueskyAdapter(Adapter):
         if self._session is None:
             s: BlueskySettings = channel.settings
             api = self.api(channel)
-            response = api.send("POST", self._xrpc_url(channel, "com.atproto.server.createSession"),
-                                json={"identifier": s.handle, "password": reveal(s.app_password, channel)})
+            response = api.send(
+                "POST",
+                self._xrpc_url(channel, "com.atproto.server.createSession"),
+                json={"identifier": s.handle, "password": reveal(s.app_password, channel)},
+            )
             self._session = dict(api.check(response, "createSession").json())
         return self._session
 
@@ -214,8 +252,11 @@ class BlueskyAdapter(Adapter):
         """A new access token from the refresh token; failing that, a new session next time."""
         api = self.api(channel)
         assert self._session is not None
-        response = api.send("POST", self._xrpc_url(channel, "com.atproto.server.refreshSession"),
-                            headers={"Authorization": f"Bearer {self._session['refreshJwt']}"})
+        response = api.send(
+            "POST",
+            self._xrpc_url(channel, "com.atproto.server.refreshSession"),
+            headers={"Authorization": f"Bearer {self._session['refreshJwt']}"},
+        )
         if response.ok:
             self._session.update(response.json())
         elif response.status_code in (400, 401):
@@ -228,8 +269,9 @@ class BlueskyAdapter(Adapter):
         extra = kwargs.pop("headers", {})
         for attempt in (1, 2):
             token = self.session(channel)["accessJwt"]
-            response = self.api(channel).send(method, self._xrpc_url(channel, nsid),
-                                              headers={**extra, "Authorization": f"Bearer {token}"}, **kwargs)
+            response = self.api(channel).send(
+                method, self._xrpc_url(channel, nsid), headers={**extra, "Authorization": f"Bearer {token}"}, **kwargs
+            )
             if attempt == 1 and _error_name(response) == "ExpiredToken":
                 self._refresh(channel)
                 continue
@@ -241,15 +283,22 @@ class BlueskyAdapter(Adapter):
         body = copy.deepcopy(recorded_request(delivery)["body"])
         record = body["record"]
         for upload in delivery.meta.get("uploads", []):
-            response = self.call(channel, "POST", "com.atproto.repo.uploadBlob", data=file_bytes(delivery, upload["file"]),
-                                 headers={"Content-Type": upload["mime"]})
+            response = self.call(
+                channel,
+                "POST",
+                "com.atproto.repo.uploadBlob",
+                data=file_bytes(delivery, upload["file"]),
+                headers={"Content-Type": upload["mime"]},
+            )
             blob = api.check(response, "uploadBlob").json()["blob"]
             if blob.get("ref", {}).get("$link") != upload["cid"]:  # the PDS's word for the blob wins
                 record = replace_blob(record, upload["cid"], blob)
         if delivery.after:
             parent, root = previous(self, delivery), previous(self, delivery, delivery.meta["root"])
-            record["reply"] = {"root": {"uri": root.remote_id, "cid": root.detail},
-                               "parent": {"uri": parent.remote_id, "cid": parent.detail}}
+            record["reply"] = {
+                "root": {"uri": root.remote_id, "cid": root.detail},
+                "parent": {"uri": parent.remote_id, "cid": parent.detail},
+            }
         # Sent late (a retry, a catch-up run)? Then the post says when it was really made.
         now = created_at(clock.now())
         record["createdAt"] = max(record["createdAt"], now)
@@ -264,8 +313,11 @@ class BlueskyAdapter(Adapter):
             raise
         if not response.ok:
             if _error_name(response) == "ExpiredToken":  # expired again right after renewal: clock skew
-                raise DeliveryError(f"channel {channel.name!r}: Bluesky says the new session token expired "
-                                    "already; check the clock of this machine; will try again", retryable=True)
+                raise DeliveryError(
+                    f"channel {channel.name!r}: Bluesky says the new session token expired "
+                    "already; check the clock of this machine; will try again",
+                    retryable=True,
+                )
             error = api.http_error(response, "createRecord")
             # A retry of a post that did arrive collides with it at the same rkey: the reference PDS
             # answers 500 (its MST refuses the key), others 400/409. Our record there means success.
@@ -280,9 +332,11 @@ class BlueskyAdapter(Adapter):
     def _already_made(self, channel: Channel, body: dict[str, Any]) -> Receipt | None:
         """Our record at the delivery's rkey, if an earlier attempt made it."""
         try:
-            response = self.api(channel).send("GET", self._xrpc_url(channel, "com.atproto.repo.getRecord"),
-                                              params={"repo": body["repo"], "collection": COLLECTION,
-                                                      "rkey": body["rkey"]})
+            response = self.api(channel).send(
+                "GET",
+                self._xrpc_url(channel, "com.atproto.repo.getRecord"),
+                params={"repo": body["repo"], "collection": COLLECTION, "rkey": body["rkey"]},
+            )
         except DeliveryError:
             return None
         if not response.ok:
@@ -294,8 +348,9 @@ class BlueskyAdapter(Adapter):
 
     def _receipt(self, channel: Channel, uri: str, cid: str) -> Receipt:
         handle = (self._session or {}).get("handle") or channel.settings.handle
-        return Receipt(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}",
-                       detail=cid)
+        return Receipt(
+            remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}", detail=cid
+        )
 
     def close(self) -> None:
         if self._api is not None:

@@ -80,15 +80,23 @@ def facets(text: str) -> list[dict[str, Any]]:
         shown = text[start:end]
         uri = shown if "://" in shown else "https://" + shown
         byte_start, byte_end = textfit.utf8_span(text, start, end)
-        out.append({"index": {"byteStart": byte_start, "byteEnd": byte_end},
-                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}]})
+        out.append(
+            {
+                "index": {"byteStart": byte_start, "byteEnd": byte_end},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+            }
+        )
     for start, end in textfit.find_hashtags(text):
         tag = text[start:end].lstrip("#＃")
         if not tag or len(regex.findall(r"\X", tag)) > TAG_MAX_GRAPHEMES or len(tag.encode()) > TAG_MAX_BYTES:
             continue
         byte_start, byte_end = textfit.utf8_span(text, start, end)
-        out.append({"index": {"byteStart": byte_start, "byteEnd": byte_end},
-                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}]})
+        out.append(
+            {
+                "index": {"byteStart": byte_start, "byteEnd": byte_end},
+                "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+            }
+        )
     out.sort(key=lambda f: f["index"]["byteStart"])
     return out
 

@@ -79,7 +79,9 @@ def platform_message(response: requests.Response) -> str:
                     parts.append(item["message"])
         if data.get("error") and isinstance(data.get("message"), str) and len(parts) >= 2:
             # "InvalidRequest: Record/text must not be longer than 300 graphemes"
-            parts = [f"{data['error']}: {data['message']}"] + [p for p in parts if p not in (data["error"], data["message"])]
+            parts = [f"{data['error']}: {data['message']}"] + [
+                p for p in parts if p not in (data["error"], data["message"])
+            ]
     if not parts:
         text = " ".join(response.text.split())
         parts.append(text[:300] if text else response.reason or "no explanation given")
@@ -91,8 +93,15 @@ def _not_sent(exc: BaseException) -> bool:
     import requests
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError,
-                        requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.ConnectTimeout,
+            requests.exceptions.SSLError,
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+        ),
+    ):
         return True
     seen: set[int] = set()
     stack: list[Any] = [exc]
@@ -103,16 +112,21 @@ def _not_sent(exc: BaseException) -> bool:
         seen.add(id(item))
         if isinstance(item, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError)):
             return True
-        stack.extend([getattr(item, "reason", None), item.__cause__, item.__context__,
-                      *[a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]])
+        stack.extend(
+            [
+                getattr(item, "reason", None),
+                item.__cause__,
+                item.__context__,
+                *[a for a in getattr(item, "args", ()) if isinstance(a, BaseException)],
+            ]
+        )
     return False
 
 
 class Api:
     """A platform's HTTP API as one channel uses it."""
 
-    def __init__(self, channel: str, platform: str, credentials: Sequence[str], timeout: float = 10.0,
-                 hint: str = ""):
+    def __init__(self, channel: str, platform: str, credentials: Sequence[str], timeout: float = 10.0, hint: str = ""):
         self.channel = channel
         self.platform = platform
         # Environment variables to name when the platform refuses the credentials, and what else to check.
@@ -149,14 +163,16 @@ class Api:
         import requests
 
         what = f"channel {self.channel!r}: {self.platform} {method} {_path(url)}"
-        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                            requests.exceptions.InvalidSchema)):
+        if isinstance(
+            exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
+        ):
             return DeliveryError(f"{what}: bad URL ({exc}); fix the channel file", retryable=False)
         if _not_sent(exc):
             return DeliveryError(f"{what}: could not connect ({type(exc).__name__}); will try again", retryable=True)
         kind = "no answer within the timeout" if isinstance(exc, requests.exceptions.Timeout) else "connection lost"
-        return DeliveryError(f"{what}: {kind} after the request was sent; it may have arrived",
-                             retryable=True, in_doubt=True)
+        return DeliveryError(
+            f"{what}: {kind} after the request was sent; it may have arrived", retryable=True, in_doubt=True
+        )
 
     def check(self, response: requests.Response, what: str = "") -> requests.Response:
         """The response when it is a success (2xx), else the matching DeliveryError."""
@@ -181,8 +197,12 @@ class Api:
             also = self.hint or " and the account's permissions"
             return DeliveryError(f"{where} {verb} ({said}); check the {variables} {names}{also}", retryable=False)
         if status >= 500 or status == 408:
-            return DeliveryError(f"{where}: server error ({said}); will try again", retryable=True,
-                                 retry_after=retry_after(response.headers), in_doubt=status in _AMBIGUOUS)
+            return DeliveryError(
+                f"{where}: server error ({said}); will try again",
+                retryable=True,
+                retry_after=retry_after(response.headers),
+                in_doubt=status in _AMBIGUOUS,
+            )
         return DeliveryError(f"{where}: refused ({said})", retryable=False)
 
     def close(self) -> None:

@@ -45,8 +45,10 @@ class LinkedInSettings(PostSettings):
     limit: int = field(3000, doc="most characters of commentary (LinkedIn's limit; unconfirmed, hence a setting)")
     thread: bool = field(False, doc="not used: LinkedIn has no threads (a text too long is refused)")
     api: str = field("https://api.linkedin.com", doc="API base URL")
-    token: Secret = field(doc='OAuth 2.0 access token with w_member_social (person) or w_organization_social '
-                              '(organisation): { env = "NAME" }')
+    token: Secret = field(
+        doc="OAuth 2.0 access token with w_member_social (person) or w_organization_social "
+        '(organisation): { env = "NAME" }'
+    )
     author: str = field(doc='who posts: "urn:li:organization:<id>" or "urn:li:person:<id>"')
     version: str = field("202506", doc="Linkedin-Version header, YYYYMM; move it forward before LinkedIn retires it")
     visibility: Literal["PUBLIC", "CONNECTIONS", "LOGGED_IN"] = field("PUBLIC", doc="who sees the post")
@@ -68,7 +70,7 @@ def little_text(text: str) -> str:
     out, last = [], 0
     for start, end in _hashtag_spans(text):
         out.append(textfit.linkedin_escape(text[last:start]))
-        out.append("{hashtag|\\#|" + text[start + 1:end] + "}")
+        out.append("{hashtag|\\#|" + text[start + 1 : end] + "}")
         last = end
     out.append(textfit.linkedin_escape(text[last:]))
     return "".join(out)
@@ -78,8 +80,11 @@ def _hashtag_spans(text: str) -> list[tuple[int, int]]:
     from ...text import fit as textfit
 
     # A tag word must not hold a character little text reserves; such a "#x" is escaped as text.
-    return [(s, e) for s, e in textfit.find_hashtags(text)
-            if text[s] == "#" and re.fullmatch(r"#[^\s|{}@\[\]()<>#\\*_~]+", text[s:e])]
+    return [
+        (s, e)
+        for s, e in textfit.find_hashtags(text)
+        if text[s] == "#" and re.fullmatch(r"#[^\s|{}@\[\]()<>#\\*_~]+", text[s:e])
+    ]
 
 
 class LinkedInAdapter(Adapter):
@@ -100,24 +105,43 @@ class LinkedInAdapter(Adapter):
 
         s: LinkedInSettings = channel.settings
         article = s.article and bool(release.url)
-        posts = compose(self, release, channel, textfit.measure_for("linkedin", limit=s.limit), platform="LinkedIn",
-                        extra={"article": article}, threads=False)
-        headers = {"Authorization": bearer_mask(), "Content-Type": "application/json",
-                   "Linkedin-Version": s.version, "X-Restli-Protocol-Version": "2.0.0"}
+        posts = compose(
+            self,
+            release,
+            channel,
+            textfit.measure_for("linkedin", limit=s.limit),
+            platform="LinkedIn",
+            extra={"article": article},
+            threads=False,
+        )
+        headers = {
+            "Authorization": bearer_mask(),
+            "Content-Type": "application/json",
+            "Linkedin-Version": s.version,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
 
         def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
             body: dict[str, Any] = {
                 "author": s.author,
                 "commentary": little_text(post.text),
                 "visibility": s.visibility,
-                "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
-                                 "thirdPartyDistributionChannels": []},
+                "distribution": {
+                    "feedDistribution": "MAIN_FEED",
+                    "targetEntities": [],
+                    "thirdPartyDistributionChannels": [],
+                },
                 "lifecycleState": "PUBLISHED",
                 "isReshareDisabledByAuthor": False,
             }
             if article:
-                body["content"] = {"article": {"source": release.url, "title": release.title,
-                                               "description": release.summary or release.subtitle}}
+                body["content"] = {
+                    "article": {
+                        "source": release.url,
+                        "title": release.title,
+                        "description": release.summary or release.subtitle,
+                    }
+                }
             return [request_file(i, "POST", join(s.api, POSTS), headers, body)], {"article": article}
 
         return post_deliveries(self, release, channel, posts, build)
@@ -136,8 +160,13 @@ class LinkedInAdapter(Adapter):
     def api(self, channel: Channel) -> Api:
         if self._api is None:
             s: LinkedInSettings = channel.settings
-            self._api = Api(channel.name, "LinkedIn", [s.token.env], s.timeout,
-                            hint=f" (its scopes must allow posting as {s.author})")
+            self._api = Api(
+                channel.name,
+                "LinkedIn",
+                [s.token.env],
+                s.timeout,
+                hint=f" (its scopes must allow posting as {s.author})",
+            )
         return self._api
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:

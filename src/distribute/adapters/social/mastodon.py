@@ -54,10 +54,14 @@ class MastodonSettings(PostSettings):
     token: Secret = field(doc='access token with the write:statuses and write:media scopes: { env = "NAME" }')
     visibility: Literal["public", "unlisted", "private", "direct"] = field("public", doc="who sees the posts")
     replies_visibility: Literal["", "public", "unlisted", "private", "direct"] = field(
-        "", doc='visibility of thread parts after the first ("" = same as visibility; "unlisted" keeps timelines calm)')
+        "", doc='visibility of thread parts after the first ("" = same as visibility; "unlisted" keeps timelines calm)'
+    )
     url_length: int = field(23, doc="characters a link counts for (the instance's characters_reserved_per_url)")
-    media: bool = field(False, doc="attach the release's images (up to 4, alt text as description) to the first post; "
-                                   "Mastodon then shows them instead of a link card")
+    media: bool = field(
+        False,
+        doc="attach the release's images (up to 4, alt text as description) to the first post; "
+        "Mastodon then shows them instead of a link card",
+    )
     media_wait: float = field(30.0, doc="seconds to wait for the instance to finish processing uploaded images")
 
     def __post_init__(self) -> None:
@@ -82,8 +86,9 @@ class MastodonAdapter(Adapter):
     def measure(self, settings: MastodonSettings, limit: int | None = None, url_length: int | None = None) -> Any:
         from ...text import fit as textfit
 
-        return textfit.measure_for("mastodon", limit=limit or settings.limit,
-                                   url_length=url_length or settings.url_length)
+        return textfit.measure_for(
+            "mastodon", limit=limit or settings.limit, url_length=url_length or settings.url_length
+        )
 
     # --- render -----------------------------------------------------------------------------
 
@@ -103,20 +108,32 @@ class MastodonAdapter(Adapter):
                     suffix = image.file.suffix.lower() or ".bin"
                     name = f"post-{i}.media-{j}{suffix}"
                     mime = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
-                    files.append(request_file(i, "POST", join(s.instance, MEDIA), {"Authorization": bearer_mask()},
-                                              {"file": f"(multipart: {name}, {mime})", "description": image.alt},
-                                              suffix=f".media-{j}"))
+                    files.append(
+                        request_file(
+                            i,
+                            "POST",
+                            join(s.instance, MEDIA),
+                            {"Authorization": bearer_mask()},
+                            {"file": f"(multipart: {name}, {mime})", "description": image.alt},
+                            suffix=f".media-{j}",
+                        )
+                    )
                     files.append(File(name, image.file.read_bytes()))
                     media.append({"file": name, "mime": mime, "alt": image.alt})
                 if media:
-                    body["media_ids"] = [LATER.format(what=f"id of uploaded image {j}") for j in range(1, len(media) + 1)]
+                    body["media_ids"] = [
+                        LATER.format(what=f"id of uploaded image {j}") for j in range(1, len(media) + 1)
+                    ]
             else:
                 body["in_reply_to_id"] = LATER.format(what=f"id of post {i - 1}")
             visibility = s.visibility if i == 1 else (s.replies_visibility or s.visibility)
             body["visibility"] = visibility
             body["language"] = language_code(release.language)
-            headers = {"Authorization": bearer_mask(), "Content-Type": "application/json",
-                       "Idempotency-Key": idempotency_key(key)}
+            headers = {
+                "Authorization": bearer_mask(),
+                "Content-Type": "application/json",
+                "Idempotency-Key": idempotency_key(key),
+            }
             files.insert(0, request_file(i, "POST", url, headers, body))
             return files, {"media": media}
 
@@ -145,8 +162,10 @@ class MastodonAdapter(Adapter):
                 response = self.api(channel).send("GET", join(s.instance, "/api/v2/instance"))
                 if response.ok:
                     statuses = response.json()["configuration"]["statuses"]
-                    self._instance = {"limit": int(statuses["max_characters"]),
-                                      "url_length": int(statuses.get("characters_reserved_per_url", s.url_length))}
+                    self._instance = {
+                        "limit": int(statuses["max_characters"]),
+                        "url_length": int(statuses.get("characters_reserved_per_url", s.url_length)),
+                    }
             except (DeliveryError, ValueError, KeyError, TypeError):
                 pass
         return self._instance or None
@@ -160,9 +179,12 @@ class MastodonAdapter(Adapter):
             measure = self.measure(s, limits["limit"], limits["url_length"])
             length = measure(body["status"])
             if length > limits["limit"]:
-                raise DeliveryError(f"channel {channel.name!r}: {delivery.label} is {length} characters, but the "
-                                    f"instance allows {limits['limit']}; set limit = {limits['limit']} in "
-                                    f"{channel.path.name} and shorten the text", retryable=False)
+                raise DeliveryError(
+                    f"channel {channel.name!r}: {delivery.label} is {length} characters, but the "
+                    f"instance allows {limits['limit']}; set limit = {limits['limit']} in "
+                    f"{channel.path.name} and shorten the text",
+                    retryable=False,
+                )
         token = reveal(s.token, channel)
         auth = {"Authorization": f"Bearer {token}"}
         api = self.api(channel)
@@ -173,24 +195,34 @@ class MastodonAdapter(Adapter):
         headers = {**auth, "Idempotency-Key": request["headers"]["Idempotency-Key"]}
         response = api.send("POST", request["url"], json=body, headers=headers)
         if response.status_code == 422 and "processing" in response.text:
-            raise DeliveryError(f"channel {channel.name!r}: Mastodon is still processing the images; "
-                                "will try again", retryable=True)
+            raise DeliveryError(
+                f"channel {channel.name!r}: Mastodon is still processing the images; will try again", retryable=True
+            )
         data = api.check(response, "status").json()
         return Receipt(remote_id=str(data["id"]), url=data.get("url") or data.get("uri") or "")
 
-    def _upload(self, api: Api, s: MastodonSettings, delivery: Delivery, media: dict[str, str],
-                auth: dict[str, str]) -> str:
+    def _upload(
+        self, api: Api, s: MastodonSettings, delivery: Delivery, media: dict[str, str], auth: dict[str, str]
+    ) -> str:
         data = file_bytes(delivery, media["file"])
-        response = api.send("POST", join(s.instance, MEDIA), headers=auth,
-                            files={"file": (media["file"], data, media["mime"])}, data={"description": media["alt"]})
+        response = api.send(
+            "POST",
+            join(s.instance, MEDIA),
+            headers=auth,
+            files={"file": (media["file"], data, media["mime"])},
+            data={"description": media["alt"]},
+        )
         attachment = api.check(response, "media upload").json()
         # 202: accepted, still processing; the status may only use it once it has a URL.
         deadline = time.monotonic() + s.media_wait
         pause = 0.0
         while attachment.get("url") is None:
             if time.monotonic() + pause > deadline:
-                raise DeliveryError(f"channel {api.channel!r}: Mastodon did not finish processing "
-                                    f"{media['file']} within {s.media_wait:.0f} s; will try again", retryable=True)
+                raise DeliveryError(
+                    f"channel {api.channel!r}: Mastodon did not finish processing "
+                    f"{media['file']} within {s.media_wait:.0f} s; will try again",
+                    retryable=True,
+                )
             time.sleep(pause)
             pause = min(2.0, pause * 2 or 0.25)
             response = api.send("GET", join(s.instance, f"/api/v1/media/{attachment['id']}"), headers=auth)

@@ -50,8 +50,9 @@ class ThreadsSettings(PostSettings):
 
     api: str = field("https://graph.threads.net/v1.0", doc="Threads API base URL, with its version")
     user_id: str = field("me", doc='the Threads user id that posts ("me": the token\'s owner)')
-    token: Secret = field(doc='a Threads user access token with threads_basic and threads_content_publish: '
-                              '{ env = "NAME" }')
+    token: Secret = field(
+        doc='a Threads user access token with threads_basic and threads_content_publish: { env = "NAME" }'
+    )
     link_attachment: bool = field(True, doc="show the release's url as the link preview of the first post")
     publish_wait: float = field(60.0, doc="seconds to wait for a container to be ready before publishing it")
 
@@ -87,11 +88,14 @@ class ThreadsAdapter(Adapter):
             if i > 1:
                 body["reply_to_id"] = LATER.format(what=f"id of post {i - 1}")
             body["access_token"] = MASK
-            publish = {"creation_id": LATER.format(what="id of the container made by the request before"),
-                       "access_token": MASK}
-            return [request_file(i, "POST", join(s.api, f"/{s.user_id}/threads"), FORM, body),
-                    request_file(i, "POST", join(s.api, f"/{s.user_id}/threads_publish"), FORM, publish,
-                                 suffix=".publish")], {}
+            publish = {
+                "creation_id": LATER.format(what="id of the container made by the request before"),
+                "access_token": MASK,
+            }
+            return [
+                request_file(i, "POST", join(s.api, f"/{s.user_id}/threads"), FORM, body),
+                request_file(i, "POST", join(s.api, f"/{s.user_id}/threads_publish"), FORM, publish, suffix=".publish"),
+            ], {}
 
         return post_deliveries(self, release, channel, posts, build)
 
@@ -101,8 +105,13 @@ class ThreadsAdapter(Adapter):
     def api(self, channel: Channel) -> Api:
         if self._api is None:
             s: ThreadsSettings = channel.settings
-            self._api = Api(channel.name, "Threads", [s.token.env], s.timeout,
-                            hint=" (a Threads user token with threads_content_publish)")
+            self._api = Api(
+                channel.name,
+                "Threads",
+                [s.token.env],
+                s.timeout,
+                hint=" (a Threads user token with threads_content_publish)",
+            )
         return self._api
 
     def _check(self, api: Api, response: requests.Response, what: str) -> dict[str, Any]:
@@ -114,7 +123,9 @@ class ThreadsAdapter(Adapter):
         except ValueError:
             error = {}
         status = None
-        if isinstance(error, dict) and (error.get("type") == "OAuthException" or error.get("code") in _CREDENTIAL_CODES):
+        if isinstance(error, dict) and (
+            error.get("type") == "OAuthException" or error.get("code") in _CREDENTIAL_CODES
+        ):
             status = 401 if error.get("code") in (102, 190) else 403
         raise api.http_error(response, what, status)
 
@@ -142,14 +153,16 @@ class ThreadsAdapter(Adapter):
             if found is None:
                 raise
             if found == "":
-                raise DeliveryError(f"{exc}; the container is not published, so it is safe to try again",
-                                    retryable=True) from None
+                raise DeliveryError(
+                    f"{exc}; the container is not published, so it is safe to try again", retryable=True
+                ) from None
             media = found
         return Receipt(remote_id=str(media), url=self._permalink(api, s, token, str(media)))
 
     def _status(self, api: Api, s: ThreadsSettings, token: str, container: str) -> dict[str, Any]:
-        response = api.send("GET", join(s.api, f"/{container}"),
-                            params={"fields": "status,error_message", "access_token": token})
+        response = api.send(
+            "GET", join(s.api, f"/{container}"), params={"fields": "status,error_message", "access_token": token}
+        )
         return self._check(api, response, "container status")
 
     def _wait_until_finished(self, api: Api, s: ThreadsSettings, token: str, container: str) -> None:
@@ -161,11 +174,17 @@ class ThreadsAdapter(Adapter):
             if state == "FINISHED":
                 return
             if state == "ERROR":
-                raise DeliveryError(f"channel {api.channel!r}: Threads could not prepare the post: "
-                                    f"{status.get('error_message') or 'no reason given'}", retryable=False)
+                raise DeliveryError(
+                    f"channel {api.channel!r}: Threads could not prepare the post: "
+                    f"{status.get('error_message') or 'no reason given'}",
+                    retryable=False,
+                )
             if state not in ("IN_PROGRESS", None) or time.monotonic() + pause > deadline:
-                raise DeliveryError(f"channel {api.channel!r}: Threads container {container} is {state}, not "
-                                    "ready to publish; will try again", retryable=True)
+                raise DeliveryError(
+                    f"channel {api.channel!r}: Threads container {container} is {state}, not "
+                    "ready to publish; will try again",
+                    retryable=True,
+                )
             self.sleep(pause)
             pause = min(5.0, pause * 2)
 
@@ -175,8 +194,11 @@ class ThreadsAdapter(Adapter):
             state = self._status(api, s, token, container).get("status")
             if state != "PUBLISHED":
                 return "" if state == "FINISHED" else None
-            response = api.send("GET", join(s.api, f"/{s.user_id}/threads"),
-                                params={"fields": "id,text", "limit": "25", "access_token": token})
+            response = api.send(
+                "GET",
+                join(s.api, f"/{s.user_id}/threads"),
+                params={"fields": "id,text", "limit": "25", "access_token": token},
+            )
             for item in self._check(api, response, "latest posts").get("data", []):
                 if item.get("text") == text:
                     return str(item["id"])

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 
 TWEETS = "/2/tweets"
 # What the outbox shows for the header computed at sending (fresh nonce and timestamp each time).
-_OAUTH_SHOWN = (f'OAuth oauth_consumer_key="{MASK}", oauth_token="{MASK}", oauth_signature_method="HMAC-SHA1", '
-                'oauth_timestamp="(set at sending)", oauth_nonce="(set at sending)", oauth_version="1.0", '
-                f'oauth_signature="{MASK}"')
+_OAUTH_SHOWN = (
+    f'OAuth oauth_consumer_key="{MASK}", oauth_token="{MASK}", oauth_signature_method="HMAC-SHA1", '
+    'oauth_timestamp="(set at sending)", oauth_nonce="(set at sending)", oauth_version="1.0", '
+    f'oauth_signature="{MASK}"'
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,9 +93,13 @@ class XAdapter(Adapter):
         if self._api is None:
             s: XSettings = channel.settings
             names = [s.api_key.env, s.api_secret.env, s.access_token.env, s.access_token_secret.env]
-            self._api = Api(channel.name, "X", names, s.timeout,
-                            hint=" and that the app has read and write permission (regenerate the access token after "
-                                 "changing it)")
+            self._api = Api(
+                channel.name,
+                "X",
+                names,
+                s.timeout,
+                hint=" and that the app has read and write permission (regenerate the access token after changing it)",
+            )
         return self._api
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
@@ -104,9 +110,14 @@ class XAdapter(Adapter):
         body = dict(request["body"])
         if delivery.after:
             body["reply"] = {"in_reply_to_tweet_id": previous(self, delivery).remote_id}
-        auth = OAuth1(reveal(s.api_key, channel), reveal(s.api_secret, channel),
-                      reveal(s.access_token, channel), reveal(s.access_token_secret, channel),
-                      signature_method="HMAC-SHA1", signature_type="AUTH_HEADER")
+        auth = OAuth1(
+            reveal(s.api_key, channel),
+            reveal(s.api_secret, channel),
+            reveal(s.access_token, channel),
+            reveal(s.access_token_secret, channel),
+            signature_method="HMAC-SHA1",
+            signature_type="AUTH_HEADER",
+        )
         api = self.api(channel)
         response = api.check(api.send("POST", request["url"], json=body, auth=auth), "post")
         data = response.json()["data"]

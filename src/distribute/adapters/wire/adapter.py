@@ -54,7 +54,8 @@ class WireSettings:
 
     formats: list[Format] = field(["txt", "newsml", "ninjs"], doc='documents sent: "txt", "newsml", "ninjs"')
     style: Literal["prnewswire", "businesswire", "globenewswire", "plain"] = field(
-        "plain", doc="dateline house style: prnewswire, businesswire, globenewswire or plain")
+        "plain", doc="dateline house style: prnewswire, businesswire, globenewswire or plain"
+    )
     width: int = field(72, doc="wrap the text copy at this many characters (0: no wrapping)")
     ascii: bool = field(False, doc="transliterate the text copy to ASCII (quotes, dashes, accents)")
     end_mark: str = field("###", doc='end-of-release mark, "###" or "-30-"')
@@ -115,10 +116,18 @@ class WireAdapter(Adapter):
             else:
                 data = ninjs_bytes(story, body_text(story, 0))
             yield Delivery(
-                release.id, channel.name, self.name, "desk", fmt,
+                release.id,
+                channel.name,
+                self.name,
+                "desk",
+                fmt,
                 files=(File(release.id + SUFFIX[fmt], data),),
-                meta={"content_type": CONTENT_TYPE[fmt], "lost": lost, "embargoed": story.embargo is not None,
-                      "title": release.title},
+                meta={
+                    "content_type": CONTENT_TYPE[fmt],
+                    "lost": lost,
+                    "embargoed": story.embargo is not None,
+                    "title": release.title,
+                },
                 label=f"{fmt} to {where}",
             )
 
@@ -178,8 +187,9 @@ class WireAdapter(Adapter):
             "Idempotency-Key": hashlib.sha256(delivery.key.encode()).hexdigest()[:32],
         }
         headers.update(auth_header(h.token, h.header, h.scheme, channel.name))
-        response = send(h.method, h.url, headers=headers, body=document.data, timeout=h.timeout,
-                        what=f"wire {delivery.part}")
+        response = send(
+            h.method, h.url, headers=headers, body=document.data, timeout=h.timeout, what=f"wire {delivery.part}"
+        )
         remote = response.headers.get("Location", "")
         try:
             answer = response.json()
@@ -199,8 +209,9 @@ class WireAdapter(Adapter):
                 checks.append(_longest_line(text, s.width))
                 if s.ascii:
                     lost = d.meta.get("lost", [])
-                    checks.append(Check("characters without an ASCII form", len(lost), 0, ok=not lost,
-                                        note=" ".join(lost[:20])))
+                    checks.append(
+                        Check("characters without an ASCII form", len(lost), 0, ok=not lost, note=" ".join(lost[:20]))
+                    )
             notice = "embargoed copy" if d.meta.get("embargoed") else "for immediate release"
             checks.append(Check("notice", notice))
             blocks.append(PreviewBlock(title=f"{document.name} ({d.label})", text=text, checks=tuple(checks)))
@@ -214,8 +225,13 @@ def _longest_line(text: str, width: int) -> Check:
     if not width:
         return Check("longest line", longest)
     over = [line for line in lines if len(line) > width and not _one_word(line)]
-    return Check("longest line", longest, width, ok=not over,
-                 note="a long URL may pass the width" if longest > width and not over else "")
+    return Check(
+        "longest line",
+        longest,
+        width,
+        ok=not over,
+        note="a long URL may pass the width" if longest > width and not over else "",
+    )
 
 
 def _one_word(line: str) -> bool:

@@ -13,33 +13,87 @@ Style = Literal["prnewswire", "businesswire", "globenewswire", "plain"]
 STYLES: tuple[str, ...] = ("prnewswire", "businesswire", "globenewswire", "plain")
 
 # Month names spelled out here, not with strftime, so the locale can never change a dateline.
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # AP Stylebook abbreviations used in datelines; the eight states AP never abbreviates map to themselves.
 _AP_STATES = {
-    "Alabama": ("Ala.", "AL"), "Alaska": ("Alaska", "AK"), "Arizona": ("Ariz.", "AZ"),
-    "Arkansas": ("Ark.", "AR"), "California": ("Calif.", "CA"), "Colorado": ("Colo.", "CO"),
-    "Connecticut": ("Conn.", "CT"), "Delaware": ("Del.", "DE"), "District of Columbia": ("D.C.", "DC"),
-    "Florida": ("Fla.", "FL"), "Georgia": ("Ga.", "GA"), "Hawaii": ("Hawaii", "HI"), "Idaho": ("Idaho", "ID"),
-    "Illinois": ("Ill.", "IL"), "Indiana": ("Ind.", "IN"), "Iowa": ("Iowa", "IA"), "Kansas": ("Kan.", "KS"),
-    "Kentucky": ("Ky.", "KY"), "Louisiana": ("La.", "LA"), "Maine": ("Maine", "ME"),
-    "Maryland": ("Md.", "MD"), "Massachusetts": ("Mass.", "MA"), "Michigan": ("Mich.", "MI"),
-    "Minnesota": ("Minn.", "MN"), "Mississippi": ("Miss.", "MS"), "Missouri": ("Mo.", "MO"),
-    "Montana": ("Mont.", "MT"), "Nebraska": ("Neb.", "NE"), "Nevada": ("Nev.", "NV"),
-    "New Hampshire": ("N.H.", "NH"), "New Jersey": ("N.J.", "NJ"), "New Mexico": ("N.M.", "NM"),
-    "New York": ("N.Y.", "NY"), "North Carolina": ("N.C.", "NC"), "North Dakota": ("N.D.", "ND"),
-    "Ohio": ("Ohio", "OH"), "Oklahoma": ("Okla.", "OK"), "Oregon": ("Ore.", "OR"),
-    "Pennsylvania": ("Pa.", "PA"), "Rhode Island": ("R.I.", "RI"), "South Carolina": ("S.C.", "SC"),
-    "South Dakota": ("S.D.", "SD"), "Tennessee": ("Tenn.", "TN"), "Texas": ("Texas", "TX"),
-    "Utah": ("Utah", "UT"), "Vermont": ("Vt.", "VT"), "Virginia": ("Va.", "VA"),
-    "Washington": ("Wash.", "WA"), "West Virginia": ("W.Va.", "WV"), "Wisconsin": ("Wis.", "WI"),
+    "Alabama": ("Ala.", "AL"),
+    "Alaska": ("Alaska", "AK"),
+    "Arizona": ("Ariz.", "AZ"),
+    "Arkansas": ("Ark.", "AR"),
+    "California": ("Calif.", "CA"),
+    "Colorado": ("Colo.", "CO"),
+    "Connecticut": ("Conn.", "CT"),
+    "Delaware": ("Del.", "DE"),
+    "District of Columbia": ("D.C.", "DC"),
+    "Florida": ("Fla.", "FL"),
+    "Georgia": ("Ga.", "GA"),
+    "Hawaii": ("Hawaii", "HI"),
+    "Idaho": ("Idaho", "ID"),
+    "Illinois": ("Ill.", "IL"),
+    "Indiana": ("Ind.", "IN"),
+    "Iowa": ("Iowa", "IA"),
+    "Kansas": ("Kan.", "KS"),
+    "Kentucky": ("Ky.", "KY"),
+    "Louisiana": ("La.", "LA"),
+    "Maine": ("Maine", "ME"),
+    "Maryland": ("Md.", "MD"),
+    "Massachusetts": ("Mass.", "MA"),
+    "Michigan": ("Mich.", "MI"),
+    "Minnesota": ("Minn.", "MN"),
+    "Mississippi": ("Miss.", "MS"),
+    "Missouri": ("Mo.", "MO"),
+    "Montana": ("Mont.", "MT"),
+    "Nebraska": ("Neb.", "NE"),
+    "Nevada": ("Nev.", "NV"),
+    "New Hampshire": ("N.H.", "NH"),
+    "New Jersey": ("N.J.", "NJ"),
+    "New Mexico": ("N.M.", "NM"),
+    "New York": ("N.Y.", "NY"),
+    "North Carolina": ("N.C.", "NC"),
+    "North Dakota": ("N.D.", "ND"),
+    "Ohio": ("Ohio", "OH"),
+    "Oklahoma": ("Okla.", "OK"),
+    "Oregon": ("Ore.", "OR"),
+    "Pennsylvania": ("Pa.", "PA"),
+    "Rhode Island": ("R.I.", "RI"),
+    "South Carolina": ("S.C.", "SC"),
+    "South Dakota": ("S.D.", "SD"),
+    "Tennessee": ("Tenn.", "TN"),
+    "Texas": ("Texas", "TX"),
+    "Utah": ("Utah", "UT"),
+    "Vermont": ("Vt.", "VT"),
+    "Virginia": ("Va.", "VA"),
+    "Washington": ("Wash.", "WA"),
+    "West Virginia": ("W.Va.", "WV"),
+    "Wisconsin": ("Wis.", "WI"),
     "Wyoming": ("Wyo.", "WY"),
     # Canadian provinces and territories (AP).
-    "Alberta": ("Alta.", "AB"), "British Columbia": ("B.C.", "BC"), "Manitoba": ("Man.", "MB"),
-    "New Brunswick": ("N.B.", "NB"), "Newfoundland": ("Nfld.", "NL"), "Nova Scotia": ("N.S.", "NS"),
-    "Ontario": ("Ont.", "ON"), "Prince Edward Island": ("P.E.I.", "PE"), "Quebec": ("Que.", "QC"),
-    "Saskatchewan": ("Sask.", "SK"), "Yukon": ("Yukon", "YT"), "Nunavut": ("Nunavut", "NU"),
+    "Alberta": ("Alta.", "AB"),
+    "British Columbia": ("B.C.", "BC"),
+    "Manitoba": ("Man.", "MB"),
+    "New Brunswick": ("N.B.", "NB"),
+    "Newfoundland": ("Nfld.", "NL"),
+    "Nova Scotia": ("N.S.", "NS"),
+    "Ontario": ("Ont.", "ON"),
+    "Prince Edward Island": ("P.E.I.", "PE"),
+    "Quebec": ("Que.", "QC"),
+    "Saskatchewan": ("Sask.", "SK"),
+    "Yukon": ("Yukon", "YT"),
+    "Nunavut": ("Nunavut", "NU"),
     "Northwest Territories": ("N.W.T.", "NT"),
 }
 _LOOKUP: dict[str, str] = {}
@@ -57,7 +111,7 @@ def ap_region(region: str) -> str:
 
 
 def place(dateline: str) -> str:
-    """"princeton, New Jersey" -> "PRINCETON, N.J.": city in capitals, region abbreviated AP style."""
+    """ "princeton, New Jersey" -> "PRINCETON, N.J.": city in capitals, region abbreviated AP style."""
     city, _, region = (part.strip() for part in dateline.partition(","))
     if not city:
         return ""
@@ -65,7 +119,7 @@ def place(dateline: str) -> str:
 
 
 def long_date(day: dt.date, pad: bool = False) -> str:
-    """"June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it)."""
+    """ "June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it)."""
     number = f"{day.day:02d}" if pad else str(day.day)
     return f"{MONTHS[day.month - 1]} {number}, {day.year}"
 

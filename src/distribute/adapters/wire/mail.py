@@ -36,15 +36,19 @@ class WireEmail:
     def __post_init__(self) -> None:
         s = self.smtp
         if s.security == "none" and s.username and s.host not in _LOOPBACK:
-            raise ValueError(f'[email.smtp] security = "none" would send the password to {s.host} unencrypted; '
-                             'use "starttls" or "ssl"')
+            raise ValueError(
+                f'[email.smtp] security = "none" would send the password to {s.host} unencrypted; '
+                'use "starttls" or "ssl"'
+            )
 
 
 def sender_of(workspace: Workspace, settings: WireEmail) -> str:
     sender = settings.sender or workspace.config.organization.sender
     if not sender:
-        raise DeliveryError("wire e-mail needs a sender: set [email] from in the channel or "
-                            "[organization] sender in config.toml", retryable=False)
+        raise DeliveryError(
+            "wire e-mail needs a sender: set [email] from in the channel or [organization] sender in config.toml",
+            retryable=False,
+        )
     return sender
 
 
@@ -87,8 +91,9 @@ def connect(workspace: Workspace, channel: Channel) -> SmtpConnection:
     return SmtpConnection(s.smtp, password, helo)
 
 
-def send_to_desk(connection: SmtpConnection, workspace: Workspace, delivery: Delivery, document: File,
-                 channel: Channel) -> tuple[str, str]:
+def send_to_desk(
+    connection: SmtpConnection, workspace: Workspace, delivery: Delivery, document: File, channel: Channel
+) -> tuple[str, str]:
     """Hand one wire document to the desk: (Message-ID, server reply); failures raise DeliveryError."""
     from email import policy
     from email.utils import parseaddr

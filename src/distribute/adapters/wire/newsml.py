@@ -42,10 +42,14 @@ def _xhtml(story: Story) -> Any:
     if org.boilerplate.strip():
         parts.append(f"<h3>{_esc('About ' + org.name)}</h3><p>{_esc(' '.join(org.boilerplate.split()))}</p>")
     for contact in release.contacts:
-        lines = [_esc(v) for v in (contact.name, contact.title, contact.organization, contact.email, contact.phone) if v]
-        parts.append(f"<p class=\"contact\">{'<br/>'.join(lines)}</p>")
-    markup = (f'<html xmlns="{XHTML}" xml:lang="{_esc(release.language)}"><head><title>{_esc(release.title)}</title>'
-              f"</head><body>{''.join(parts)}</body></html>")
+        lines = [
+            _esc(v) for v in (contact.name, contact.title, contact.organization, contact.email, contact.phone) if v
+        ]
+        parts.append(f'<p class="contact">{"<br/>".join(lines)}</p>')
+    markup = (
+        f'<html xmlns="{XHTML}" xml:lang="{_esc(release.language)}"><head><title>{_esc(release.title)}</title>'
+        f"</head><body>{''.join(parts)}</body></html>"
+    )
     return etree.fromstring(markup.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
 
 

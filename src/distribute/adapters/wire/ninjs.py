@@ -43,8 +43,13 @@ def ninjs(story: Story, text_body: str) -> dict[str, Any]:
     if release.summary:
         doc["descriptions"] = [{"role": "summary", "contentType": "text/plain", "value": release.summary}]
     doc["bodies"] = [
-        {"role": "main", "contentType": "text/plain", "charCount": len(text_body), "wordCount": _words(text_body),
-         "value": text_body},
+        {
+            "role": "main",
+            "contentType": "text/plain",
+            "charCount": len(text_body),
+            "wordCount": _words(text_body),
+            "value": text_body,
+        },
         {"role": "richtext", "contentType": "text/html", "value": story.body_html},
     ]
     doc["by"] = story.byline
@@ -59,8 +64,11 @@ def ninjs(story: Story, text_body: str) -> dict[str, Any]:
     people = []
     for contact in release.contacts:
         person: dict[str, Any] = {"name": contact.name, "rel": "contact"}
-        info = [{"type": kind, "role": "office", "value": value}
-                for kind, value in (("email", contact.email), ("phone", contact.phone)) if value]
+        info = [
+            {"type": kind, "role": "office", "value": value}
+            for kind, value in (("email", contact.email), ("phone", contact.phone))
+            if value
+        ]
         if info:
             person["contactInfo"] = info
         people.append(person)

@@ -21,17 +21,22 @@ if TYPE_CHECKING:
 CONNECT_RETRIES = 2
 
 
-
-
-
 def _session() -> requests.Session:
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
     # connect= only: a request that may have reached the server is never repeated here.
-    retry = Retry(total=CONNECT_RETRIES, connect=CONNECT_RETRIES, read=0, status=0, other=0,
-                  backoff_factor=0.2, raise_on_status=False, allowed_methods=None)
+    retry = Retry(
+        total=CONNECT_RETRIES,
+        connect=CONNECT_RETRIES,
+        read=0,
+        status=0,
+        other=0,
+        backoff_factor=0.2,
+        raise_on_status=False,
+        allowed_methods=None,
+    )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
@@ -39,27 +44,38 @@ def _session() -> requests.Session:
     return session
 
 
-def send(method: str, url: str, *, headers: Mapping[str, str], body: bytes = b"",
-         timeout: float = 30.0, what: str = "request") -> requests.Response:
+def send(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    body: bytes = b"",
+    timeout: float = 30.0,
+    what: str = "request",
+) -> requests.Response:
     """Send one request; a 2xx response is returned, anything else raises DeliveryError."""
     import requests
 
     sent_headers = {"User-Agent": USER_AGENT, **headers}
     try:
         with _session() as session:
-            response = session.request(method, url, headers=sent_headers, data=body, timeout=timeout,
-                                       allow_redirects=False)
+            response = session.request(
+                method, url, headers=sent_headers, data=body, timeout=timeout, allow_redirects=False
+            )
     except requests.exceptions.ConnectTimeout as exc:
-        raise DeliveryError(f"{what}: could not connect to {origin(url)} in time ({_reason(exc)})",
-                            retryable=True) from None
+        raise DeliveryError(
+            f"{what}: could not connect to {origin(url)} in time ({_reason(exc)})", retryable=True
+        ) from None
     except requests.exceptions.Timeout:
         # The request was sent; whether the server acted on it is unknown.
-        raise DeliveryError(f"{what}: no answer from {origin(url)} within {timeout:g} s",
-                            retryable=True, in_doubt=True) from None
+        raise DeliveryError(
+            f"{what}: no answer from {origin(url)} within {timeout:g} s", retryable=True, in_doubt=True
+        ) from None
     except requests.exceptions.ConnectionError as exc:
         in_doubt = not _refused(exc)
-        raise DeliveryError(f"{what}: connection to {origin(url)} failed ({_reason(exc)})",
-                            retryable=True, in_doubt=in_doubt) from None
+        raise DeliveryError(
+            f"{what}: connection to {origin(url)} failed ({_reason(exc)})", retryable=True, in_doubt=in_doubt
+        ) from None
     except requests.exceptions.RequestException as exc:
         raise DeliveryError(f"{what}: {_reason(exc)}", retryable=False) from None
     status = response.status_code

@@ -46,7 +46,7 @@ def utc_clock(value: dt.datetime) -> str:
 
 
 def embargo_time(value: dt.datetime, tz: ZoneInfo) -> str:
-    """"June 30, 2025, 09:00 KST (00:00 UTC)": local date, time and zone, then UTC."""
+    """ "June 30, 2025, 09:00 KST (00:00 UTC)": local date, time and zone, then UTC."""
     local = value.astimezone(tz)
     utc = value.astimezone(dt.timezone.utc)
     text = f"{long_date(local.date())}, {local.strftime('%H:%M')} {local.tzname()}"

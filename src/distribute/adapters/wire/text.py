@@ -19,8 +19,9 @@ def _wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
     if not width:
         return first + text
     # URLs and e-mail addresses are single words: never broken, even when longer than the width.
-    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+    )
 
 
 def _block(block: Block, width: int) -> str:
