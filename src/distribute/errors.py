@@ -50,6 +50,10 @@ class UnknownAdapterError(ConfigError):
     """A channel names an adapter nobody registered."""
 
 
+class ReleaseChanged(DistributeError):
+    """A release (or what it renders to) is no longer what was scheduled."""
+
+
 class UsageError(DistributeError):
     """The command line itself is wrong."""
 

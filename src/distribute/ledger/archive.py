@@ -1,8 +1,8 @@
 """Published feed items, kept in the workspace database so feeds keep their archive.
 
-One row per (channel, release): the item as it was last published, with the guid and the
-publication time it got the first time (they never change afterwards, so feed readers never
-see a re-published release as a new item). `items` and `find` only read; `record` is called
+One row per (channel, release) of table feed_items (created in tables.py): the item as it was
+last published, with the guid and the publication time it got the first time (they never
+change afterwards, so feed readers never see a re-published release as a new item). `items` and `find` only read; `record` is called
 by the rss adapter's deliver() inside `locked`, which serialises every writer of a feed.
 """
 
@@ -16,32 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .engine import migration
+from .engine import engine
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # fixed width UTC: orders the same as text and as instants
-
-
-@migration(1, "feed archive")
-def _create_feed_items(conn: Connection) -> None:
-    from sqlalchemy import text
-
-    conn.execute(
-        text(
-            """
-            CREATE TABLE IF NOT EXISTS feed_items (
-                channel      VARCHAR(100) NOT NULL,
-                release_id   VARCHAR(200) NOT NULL,
-                guid         VARCHAR(500) NOT NULL,
-                published    VARCHAR(40)  NOT NULL,
-                item_json    TEXT         NOT NULL,
-                PRIMARY KEY (channel, release_id)
-            )
-            """
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -91,8 +71,6 @@ def items(url: str, channel: str, conn: Connection | None = None, limit: int | N
         return [_row(r) for r in conn.execute(text(sql), params)]
     if not _exists(url):
         return []
-    from .engine import engine
-
     with engine(url).connect() as c:
         return [_row(r) for r in c.execute(text(sql), params)]
 
@@ -102,8 +80,6 @@ def find(url: str, channel: str, release_id: str) -> ArchivedItem | None:
     if not _exists(url):
         return None
     from sqlalchemy import text
-
-    from .engine import engine
 
     with engine(url).connect() as conn:
         row = conn.execute(
@@ -120,8 +96,6 @@ def find(url: str, channel: str, release_id: str) -> ArchivedItem | None:
 def locked(url: str) -> Iterator[Connection]:
     """A transaction holding the archive's write lock: one feed writer at a time, across processes."""
     from sqlalchemy import text
-
-    from .engine import engine
 
     eng = engine(url)
     with eng.begin() as conn:  # SQLite: BEGIN IMMEDIATE takes the write lock now

@@ -8,28 +8,14 @@ sqlalchemy is imported only here and only when a command needs the database.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .tables import MIGRATIONS
+
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
-
-# Each migration takes a connection inside a transaction; append, never edit a released one.
-Migration = Callable[["Connection"], None]
-MIGRATIONS: list[tuple[int, str, Migration]] = []
-
-
-def migration(version: int, description: str) -> Callable[[Migration], Migration]:
-    """Register a schema migration (versions strictly increasing)."""
-
-    def register(fn: Migration) -> Migration:
-        MIGRATIONS.append((version, description, fn))
-        MIGRATIONS.sort(key=lambda m: m[0])
-        return fn
-
-    return register
+    from sqlalchemy.engine import Engine
 
 
 def _wal(cur: Any) -> None:
@@ -95,16 +81,10 @@ def _engine(url: str) -> Engine:
     return eng
 
 
-def _load_migrations() -> None:
-    # Modules that own tables register their migrations on import.
-    from . import archive, tables  # noqa: F401
-
-
 def migrate(eng: Engine) -> int:
     """Bring the schema up to date; returns the version reached. Safe to run concurrently."""
     from sqlalchemy import text
 
-    _load_migrations()
     with eng.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
     with eng.begin() as conn:

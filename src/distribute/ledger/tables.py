@@ -1,4 +1,6 @@
-"""The ledger's tables (schema version 2 of the workspace database; 1 is the feed archive).
+"""The tables of the workspace database, as the list of migrations that creates them.
+
+Version 1 is the feed archive (archive.py), 2 the delivery ledger, 3 the secrets of each schedule.
 
 Times are fixed-width UTC text (see clock.py), so they compare the same in SQLite and
 PostgreSQL and in the cron check that reads the file with the standard library.
@@ -6,12 +8,46 @@ PostgreSQL and in the cron check that reads the file with the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
-
-from .engine import migration
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+# Each migration takes a connection inside a transaction; append, never edit a released one.
+Migration = Callable[["Connection"], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = []
+
+
+def migration(version: int, description: str) -> Callable[[Migration], Migration]:
+    """Register a schema migration (versions strictly increasing)."""
+
+    def register(fn: Migration) -> Migration:
+        MIGRATIONS.append((version, description, fn))
+        MIGRATIONS.sort(key=lambda m: m[0])
+        return fn
+
+    return register
+
+
+@migration(1, "feed archive")
+def _create_feed_items(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    conn.execute(
+        text(
+            """
+            CREATE TABLE IF NOT EXISTS feed_items (
+                channel      VARCHAR(100) NOT NULL,
+                release_id   VARCHAR(200) NOT NULL,
+                guid         VARCHAR(500) NOT NULL,
+                published    VARCHAR(40)  NOT NULL,
+                item_json    TEXT         NOT NULL,
+                PRIMARY KEY (channel, release_id)
+            )
+            """
+        )
+    )
 
 
 @migration(2, "delivery ledger")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from .. import clock
+from ..errors import DistributeError
 from ..ledger.store import Claimed, LedgerReceipts, Result, new_token
 from .retry import next_attempt
 
@@ -23,6 +24,18 @@ if TYPE_CHECKING:
     from ..plan import ChannelPlan
     from ..workspace.config import Workspace
     from .dispatch import OnResult, Report
+
+
+def idempotence(workspace: Workspace) -> Callable[[str], bool]:
+    """Whether an adapter (by name) may safely repeat a delivery whose outcome is unknown."""
+
+    def check(name: str) -> bool:
+        try:
+            return bool(workspace.registry.get(name).idempotent)
+        except DistributeError:
+            return False  # an adapter that cannot even be loaded gets no benefit of the doubt
+
+    return check
 
 
 class RenderCursor:
@@ -167,8 +180,6 @@ class ChannelRun:
         return self.handed
 
     def _finish(self) -> None:
-        from .dispatch import idempotence
-
         finished, self.done = self.done, []
         self.ledger.hand(None, self.token, finished, clock.now())
         self.ledger.unclaim(self.token)

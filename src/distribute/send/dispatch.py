@@ -16,16 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import clock
-from ..errors import DistributeError, ExitCode
+from ..errors import DistributeError, ExitCode, ReleaseChanged
+from .channel_run import ChannelRun, idempotence
 
 if TYPE_CHECKING:
     from ..ledger.store import Ledger
     from ..release import Release
     from ..workspace.config import Workspace
-
-
-class ReleaseChanged(DistributeError):
-    """A release (or what it renders to) is no longer what was scheduled."""
 
 
 @dataclass
@@ -55,18 +52,6 @@ class Report:
 
 
 OnResult = Callable[[str, str], None]  # (channel, state) after each delivery
-
-
-def idempotence(workspace: Workspace) -> Callable[[str], bool]:
-    """Whether an adapter (by name) may safely repeat a delivery whose outcome is unknown."""
-
-    def check(name: str) -> bool:
-        try:
-            return bool(workspace.registry.get(name).idempotent)
-        except DistributeError:
-            return False  # an adapter that cannot even be loaded gets no benefit of the doubt
-
-    return check
 
 
 def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Release:
@@ -108,7 +93,6 @@ def run(
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
     from ..ledger.store import Ledger
     from ..plan import plan
-    from .channel_run import ChannelRun
 
     ledger = Ledger(workspace.database_url)
     report = Report()
