@@ -5,13 +5,13 @@ from __future__ import annotations
 from conftest import ROOT
 from distribute.adapters.registry import BUILTIN
 from distribute.cli import COMMANDS
-from distribute.workspace.reference import generate
+from distribute.cli.reference import generate
 
 
 def test_reference_is_current() -> None:
     current = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     assert current == generate(), (
-        "docs/reference.md is stale: run `python -m distribute.workspace.reference > docs/reference.md`"
+        "docs/reference.md is stale: run `python -m distribute.cli.reference > docs/reference.md`"
     )
 
 

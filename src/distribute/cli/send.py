@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from . import State, exit_with, note, pass_state
 from .common import channel_option, is_terminal, load_release
-
-if TYPE_CHECKING:
-    from ..adapters.base import Delivery
 
 
 @click.command()
@@ -86,20 +82,13 @@ def send(
 
 def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path) -> int:
     """Render every selected channel into the outbox; print where it went."""
-    from ..plan import plan
-    from ..send.outbox import write_outbox
+    from ..send.outbox import dry_run
 
     ws = state.workspace
     rel = load_release(ws, path)
-    plans = plan(ws, rel, channels)
-    for p in plans:
-        missing = p.adapter.missing(p.channel)
-        if missing:
-            note(f"note: channel {p.channel.name} would need {', '.join(missing)} to send for real")
 
-    def everything() -> Iterator[Delivery]:
-        for p in plans:
-            yield from p.deliveries()
+    def needs(channel: str, missing: Sequence[str]) -> None:
+        note(f"note: channel {channel} would need {', '.join(missing)} to send for real")
 
     if is_terminal():
         from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -108,10 +97,15 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
             SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} deliveries"), transient=True
         ) as bar:
             task = bar.add_task("rendering")
-            count = write_outbox(
-                outbox, rel.id, everything(), progress=lambda d: bar.update(task, advance=1, description=d.channel)
+            done = dry_run(
+                ws,
+                rel,
+                channels,
+                outbox,
+                progress=lambda d: bar.update(task, advance=1, description=d.channel),
+                needs=needs,
             )
     else:
-        count = write_outbox(outbox, rel.id, everything())
-    click.echo(f"dry run: {count} deliveries for {len(plans)} channels written to {outbox} (nothing sent)")
-    return count
+        done = dry_run(ws, rel, channels, outbox, needs=needs)
+    click.echo(f"dry run: {done.count} deliveries for {done.channels} channels written to {outbox} (nothing sent)")
+    return done.count

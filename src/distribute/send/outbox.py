@@ -7,11 +7,18 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ..adapters.base import Delivery
 from ..errors import DistributeError, UsageError
+from ..plan import plan
+
+if TYPE_CHECKING:
+    from ..release import Release
+    from ..workspace.config import Workspace
 
 
 def iso_utc(value: dt.datetime | None) -> str | None:
@@ -89,3 +96,37 @@ def write_outbox(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return count
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a dry-run wrote: how many deliveries, of how many channels."""
+
+    count: int
+    channels: int
+
+
+def dry_run(
+    workspace: Workspace,
+    release: Release,
+    channels: Sequence[str],
+    directory: Path,
+    progress: Callable[[Delivery], None] | None = None,
+    needs: Callable[[str, Sequence[str]], None] | None = None,
+) -> DryRun:
+    """Render every selected channel of a release into the outbox `directory`; nothing is sent.
+
+    `needs(channel, missing)` hears, before anything renders, what a channel would lack to send for real.
+    """
+    plans = plan(workspace, release, channels)
+    for p in plans:
+        missing = p.adapter.missing(p.channel)
+        if missing and needs is not None:
+            needs(p.channel.name, missing)
+
+    def everything() -> Iterator[Delivery]:
+        for p in plans:
+            yield from p.deliveries()
+
+    count = write_outbox(directory, release.id, everything(), progress=progress)
+    return DryRun(count, len(plans))

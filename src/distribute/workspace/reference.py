@@ -1,7 +1,8 @@
 """The configuration reference, generated from the settings classes themselves.
 
-`python -m distribute.workspace.reference > docs/reference.md` rewrites it; a test checks it is current,
-so every config key, release field, channel key, adapter setting and command is documented.
+`python -m distribute.cli.reference > docs/reference.md` rewrites it (the commands' part comes
+from the command line, which owns click); a test checks it is current, so every config key,
+release field, channel key, adapter setting and command is documented.
 """
 
 from __future__ import annotations
@@ -29,19 +30,16 @@ def _table(cls: type, prefix: str = "") -> list[str]:
     return out
 
 
-def generate() -> str:
-    """The whole reference as Markdown."""
-    import click
-
+def settings_reference() -> list[str]:
+    """The reference of every setting as Markdown lines (the commands follow, from cli/reference.py)."""
     from ..adapters.registry import Registry
-    from ..cli import COMMANDS, cli
     from ..release import Attachment, ChannelOverride, Contact, FrontMatter, Image
     from .config import ChannelCommon, Config
 
     lines = [
         "# Reference",
         "",
-        "Generated from the code by `python -m distribute.workspace.reference`; do not edit by hand.",
+        "Generated from the code by `python -m distribute.cli.reference`; do not edit by hand.",
         "",
         "## config.toml",
         "",
@@ -75,19 +73,4 @@ def generate() -> str:
             "",
         ]
         lines += _table(adapter.Settings)
-    lines += ["", "## Commands", ""]
-    ctx = click.Context(cli, info_name="distribute")
-    for name in sorted(COMMANDS):
-        command = cli.get_command(ctx, name)
-        assert command is not None
-        usage = " ".join(command.collect_usage_pieces(ctx))
-        lines += [f"### `distribute {name} {usage}`".replace(" `", "`").rstrip(), "", (command.help or "").strip(), ""]
-        for param in command.params:
-            if isinstance(param, click.Option):
-                lines.append(f"- `{', '.join(param.opts)}`: {param.help or ''}")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-if __name__ == "__main__":
-    print(generate(), end="")
+    return lines
