@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .adapters.base import RenderContext, render_in
 from .errors import ConfigError, ReleaseError
 from .times import parse_at
 
@@ -36,11 +37,13 @@ class ChannelPlan:
         """Public channels wait for the embargo; embargoed copies (press lists) may go before."""
         return self.adapter.public and not self.channel.common.embargoed_copy
 
-    def render(self, due: dt.datetime | None = None) -> Iterable[Delivery]:
-        """The adapter's render, told the due time (the plan's own unless the ledger's is given)."""
-        from .adapters.base import render_due
+    def context(self, due: dt.datetime | None = None) -> RenderContext:
+        """What render is told: the due time (the plan's own unless the ledger's is given), public or not."""
+        return RenderContext(self.due if due is None else due, self.public, self.release.embargo)
 
-        return render_due(self.adapter, self.release, self.channel, self.due if due is None else due)
+    def render(self, due: dt.datetime | None = None) -> Iterable[Delivery]:
+        """The adapter's render, told its context (see `context`)."""
+        return render_in(self.adapter, self.release, self.channel, self.context(due))
 
     def deliveries(self) -> Iterator[Delivery]:
         """Render now; every delivery carries the channel's due time."""

@@ -1,4 +1,8 @@
-"""Jinja2 templates: workspace templates/ over the built-ins, with a `default:` prefix to extend them.
+"""Jinja2 templates: workspace templates/ over plugins' templates over the built-ins.
+
+A name is looked up in the workspace's templates/ first, then in the template folders of the
+plugins in use (`Adapter.templates`), then among the built-ins; the `default:` prefix skips the
+workspace, so an override can `{% extends "default:email/newsletter.html.j2" %}`.
 
 Release text is only ever passed to templates as data; nothing from a release is compiled
 as template code, so `{{ config }}` in a body appears literally in every output.
@@ -7,6 +11,7 @@ as template code, so `{{ config }}` in a body appears literally in every output.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -32,13 +37,14 @@ def builtin_templates() -> Path:
 class Templates:
     """The template environment of a workspace."""
 
-    def __init__(self, workspace_dir: Path | None):
+    def __init__(self, workspace_dir: Path | None, plugin_dirs: Sequence[Path] = ()):
         self.workspace_dir = workspace_dir
+        self.plugin_dirs = list(dict.fromkeys(plugin_dirs))
         self.builtin_dir = builtin_templates()
 
     @property
     def searched(self) -> list[Path]:
-        dirs = [self.builtin_dir]
+        dirs = [*self.plugin_dirs, self.builtin_dir]
         if self.workspace_dir is not None and self.workspace_dir.resolve() != self.builtin_dir.resolve():
             dirs.insert(0, self.workspace_dir)
         return dirs
@@ -47,12 +53,16 @@ class Templates:
     def env(self) -> jinja2.Environment:
         import jinja2
 
-        builtin = jinja2.FileSystemLoader(str(self.builtin_dir))
+        # The defaults: plugins' template folders (in the order given), then the built-ins.
+        default = jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(str(d)) for d in self.plugin_dirs]
+            + [jinja2.FileSystemLoader(str(self.builtin_dir))]
+        )
         loaders: list[jinja2.BaseLoader] = []
         if self.workspace_dir is not None and self.workspace_dir.is_dir():
             loaders.append(jinja2.FileSystemLoader(str(self.workspace_dir)))
-        loaders.append(jinja2.PrefixLoader({"default": builtin}, delimiter=":"))
-        loaders.append(builtin)
+        loaders.append(jinja2.PrefixLoader({"default": default}, delimiter=":"))
+        loaders.append(default)
         env = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders),
             undefined=jinja2.StrictUndefined,

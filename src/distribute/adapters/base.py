@@ -1,30 +1,46 @@
 """The adapter contract: `render` shows exactly what would leave the machine; `deliver` sends it.
 
-An adapter is constructed with the workspace. For each channel that uses it:
+This module, `distribute.testing` (the contract suite) and what `distribute/__init__.py` exports
+are the whole public API an adapter needs; docs/plugins.md walks through writing one.
 
-- ``render(release, channel, *, due=None)`` is pure and deterministic. It returns the
+An adapter class is constructed with the workspace (``Adapter(workspace)``); one instance may
+serve several channels, so every method is given the channel. For each channel that uses it:
+
+- ``render(release, channel, *, context)`` is pure and deterministic. It returns the
   deliveries (a list, or an iterator for long recipient lists) holding the exact bytes that
   would leave the machine, each with a stable key ``release/channel/target/part`` and a
-  content hash. It touches no network. It is told what it cannot know by itself: `due`, the
-  instant these deliveries are due (the ledger's, so the render at sending time is the one
-  made at scheduling; `send RELEASE` makes it "now"). Dates that leave the machine (an
-  email's Date, a wire story's version time) are `due`, and a channel with `embargoed_copy`
-  whose `due` is before the embargo says EMBARGOED UNTIL. `due=None` (an adapter called by
-  code that predates the keyword) means the channel's planned time, `plan.due_time`. An
-  adapter whose render does not take `due` is called without it (see `render_due`).
+  content hash. It touches no network. `context` (a `RenderContext`) tells it what it cannot
+  know by itself: `context.due`, the instant these deliveries are due (the ledger's, so the
+  render at sending time is the one made at scheduling; `send RELEASE` makes it "now"), and
+  `context.public`, whether the channel is held until the embargo (False for a channel with
+  `embargoed_copy`). Dates that leave the machine (an email's Date, a wire story's version
+  time) are `context.due`, and a copy with `context.embargoed` (due before the embargo) says
+  EMBARGOED UNTIL. An older adapter whose render takes ``(release, channel, *, due=None)``
+  or only ``(release, channel)`` is still called, with what it takes (see `render_in`).
 - A delivery whose bytes hold a value made with a secret (an unsubscribe token made with its
   key) names the secret's variables in `secrets` and sets `lock` to the hash of the files
   as they are without it, so the content lock does not depend on whether the secret is set
   where render runs; the ledger records the names, never a value.
-- ``deliver(delivery)`` performs the I/O for one delivery and returns a `Receipt`, or raises
-  `DeliveryError(retryable=...)`. It never returns a bool and never swallows an error.
-- ``deliver_many(deliveries)`` may send several at once over shared connections; it yields
-  one `Outcome` per delivery, each as soon as it is known, and pulls the next delivery
+- ``deliver(delivery, channel)`` performs the I/O for one delivery and returns a `Receipt`,
+  or raises `DeliveryError(retryable=..., in_doubt=...)`. It never returns a bool and never
+  swallows an error. A delivery with `after` set finds the receipt of that earlier delivery
+  in ``self.receipts.get(key)``.
+- ``deliver_many(deliveries, channel)`` may send several at once over shared connections; it
+  yields one `Outcome` per delivery, each as soon as it is known, and pulls the next delivery
   from the iterator only when it is about to hand it over (so the ledger can mark it first).
+  The default calls `deliver` for each.
+- ``preview(deliveries, channel) -> list[PreviewBlock]`` gives readable renditions (with
+  `Check`s such as a post's length against its limit) for `preview` and `validate`;
+  ``missing(channel) -> list[str]`` names what the channel still lacks to deliver (unset
+  secrets by default); ``close()`` releases connections.
 
-Class attributes describe the adapter: its `Settings` dataclass (the channel file schema),
-its default template, whether it is `public` (held until the embargo), and whether a
-retry of a delivery whose outcome is unknown is safe (`idempotent`).
+Class attributes describe the adapter: its `name`, its `Settings` dataclass (the channel file
+schema; document each field with `distribute.field(default, doc=...)`), its
+`default_template` (a template name such as ``"webhook/post.json.j2"``), `templates` (a
+folder, relative to the module defining the class, holding its default templates: searched
+after the workspace's templates/ and before the built-ins, and reachable with the `default:`
+prefix), whether it is `public` (held until the embargo), and whether a retry of a delivery
+whose outcome is unknown is safe (`idempotent`).
 """
 
 from __future__ import annotations
@@ -34,8 +50,10 @@ import datetime as dt
 import hashlib
 import inspect
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import quote
 
@@ -104,19 +122,39 @@ def files_sha256(files: Iterable[File]) -> str:
     return digest.hexdigest()
 
 
-_TAKES_DUE: dict[type, bool] = {}
+@dataclass(frozen=True)
+class RenderContext:
+    """What render cannot know by itself: when the deliveries are due, and whether the channel is public."""
+
+    due: dt.datetime  # when these deliveries are due (aware); the dates that leave the machine
+    public: bool  # held until the embargo; False for a channel with embargoed_copy (a press list)
+    embargo: dt.datetime | None = None  # the release's embargo, if it has one
+
+    @property
+    def embargoed(self) -> bool:
+        """This copy leaves before the embargo: it must say EMBARGOED UNTIL (never true of a public channel)."""
+        return self.embargo is not None and self.due < self.embargo
 
 
-def render_due(adapter: Adapter, release: Release, channel: Channel, due: dt.datetime | None) -> Iterable[Delivery]:
-    """adapter.render told when its deliveries are due; an adapter without the `due` keyword gets none."""
+_RENDER_TAKES: dict[type, str] = {}
+
+
+def render_in(adapter: Adapter, release: Release, channel: Channel, context: RenderContext) -> Iterable[Delivery]:
+    """adapter.render told its context; an older render gets what it takes (`due=`, or nothing)."""
     cls = type(adapter)
-    takes = _TAKES_DUE.get(cls)
+    takes = _RENDER_TAKES.get(cls)
     if takes is None:
-        params = inspect.signature(adapter.render).parameters.values()
-        takes = _TAKES_DUE[cls] = any(p.name == "due" or p.kind is p.VAR_KEYWORD for p in params)
-    if takes and due is not None:
-        return adapter.render(release, channel, due=due)
-    return adapter.render(release, channel)
+        params = {p.name: p for p in inspect.signature(adapter.render).parameters.values()}
+        if "context" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            takes = "context"
+        else:
+            takes = "due" if "due" in params else ""
+        _RENDER_TAKES[cls] = takes
+    if takes == "context":
+        return adapter.render(release, channel, context=context)
+    if takes == "due":
+        return adapter.render(release, channel, due=context.due)  # type: ignore[call-arg]
+    return adapter.render(release, channel)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True)
@@ -178,6 +216,9 @@ class Adapter:
     name: ClassVar[str] = ""
     Settings: ClassVar[type] = type("Settings", (), {"__dataclass_fields__": {}})
     default_template: ClassVar[str] = ""
+    # A folder of default templates shipped with the adapter, relative to its module's folder
+    # (e.g. "templates"); "" when its templates are among the built-ins.
+    templates: ClassVar[str] = ""
     public: ClassVar[bool] = True
     idempotent: ClassVar[bool] = False
 
@@ -191,10 +232,20 @@ class Adapter:
         """The channel's template, else the adapter default."""
         return channel.common.template or self.default_template
 
-    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterable[Delivery]:
+    @classmethod
+    def template_folder(cls) -> Path | None:
+        """The folder named by `templates`, found beside the module that defines the class."""
+        if not cls.templates:
+            return None
+        module = sys.modules[cls.__module__]
+        return Path(str(module.__file__)).resolve().parent / cls.templates
+
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterable[Delivery]:
+        """The deliveries of a release to a channel, exactly as they would leave (see the module docstring)."""
         raise NotImplementedError
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
+        """Hand one delivery over; a Receipt, or a DeliveryError that says whether a retry may help."""
         raise NotImplementedError
 
     def deliver_many(self, deliveries: Iterable[Delivery], channel: Channel) -> Iterator[Outcome]:

@@ -249,9 +249,12 @@ class Workspace:
 
     @cached_property
     def templates(self) -> Templates:
+        """Workspace templates/, then the template folders of the plugins its channels use, then the built-ins."""
         from ..templating import Templates
 
-        return Templates(self.config.templates)
+        plugins = sorted({c.adapter for c in self.channels.values()})
+        folders = [f for name in plugins if (f := self.registry.get(name).template_folder()) is not None]
+        return Templates(self.config.templates, folders)
 
     def adapter(self, channel: Channel) -> Adapter:
         """A ready adapter instance for a channel."""

@@ -10,14 +10,13 @@ signing them with DKIM first when the channel has a key.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ConfigError, DeliveryError
-from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
+from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, RenderContext, key_part
 from .identity import list_identity
 from .settings import EmailSettings
 
@@ -51,8 +50,7 @@ class EmailAdapter(Adapter):
         """The template name without its ending: <base>.txt.j2 and (optional) <base>.html.j2."""
         return re.sub(r"\.(html|txt)(\.j2)?$|\.j2$", "", self.template_name(channel))
 
-    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
-        from ...plan import due_time
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .headers import mailbox
         from .prepared import Prepared
         from .recipients import ListReport, load_suppression, read_recipients, shown_path, warn
@@ -63,9 +61,7 @@ class EmailAdapter(Adapter):
                 f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
                 path=channel.path,
             )
-        if due is None:
-            due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
-        prepared = Prepared(self.workspace, release, channel, due, self.base_template(channel))
+        prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
         suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = self.reports[channel.name] = ListReport()
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"

@@ -24,7 +24,7 @@ from ... import clock
 from ...errors import ConfigError, DeliveryError
 from ...ledger import archive
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .feed import FeedInfo, build, order, stamp_items, visible
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class RssAdapter(Adapter):
     def directory(self, channel: Channel) -> Path:
         return channel.settings.directory or self.workspace.config.public
 
-    def render(self, release: Release, channel: Channel) -> Iterator[Delivery]:
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .items import build_item
 
         settings: RssSettings = channel.settings

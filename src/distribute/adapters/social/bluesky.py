@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from ... import clock
 from ...errors import DeliveryError, ReleaseError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -101,18 +101,12 @@ class BlueskyAdapter(Adapter):
 
     # --- render -----------------------------------------------------------------------------
 
-    def planned_time(self, release: Release, channel: Channel) -> dt.datetime:
-        """When the channel is due: the posts' createdAt and the time inside their record keys."""
-        from ...plan import due_time
-
-        return due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
-
-    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> list[Delivery]:
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
         from ...text import fit as textfit
 
         s: BlueskySettings = channel.settings
         posts = compose(self, release, channel, textfit.measure_for("bluesky", limit=s.limit), platform="Bluesky")
-        when = self.planned_time(release, channel) if due is None else due
+        when = context.due  # the posts' createdAt and the time inside their record keys
         thread_key = f"{release.id}/{channel.name}"
         embed, uploads, notes = self._embed(release, channel, s)
         url = join(s.service, "/xrpc/com.atproto.repo.createRecord")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     Post,
     PostSettings,
@@ -100,7 +100,7 @@ class LinkedInAdapter(Adapter):
         super().__init__(workspace)
         self._api: Api | None = None
 
-    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
         from ...text import fit as textfit
 
         s: LinkedInSettings = channel.settings

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...errors import DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -92,7 +92,7 @@ class MastodonAdapter(Adapter):
 
     # --- render -----------------------------------------------------------------------------
 
-    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
         s: MastodonSettings = channel.settings
         posts = compose(self, release, channel, self.measure(s), platform="Mastodon")
         images = list(release.images[:MAX_MEDIA]) if s.media else []

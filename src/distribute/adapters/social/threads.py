@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import DeliveryError
 from ...workspace.schema import MASK, Secret, field
-from ..base import Adapter, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -75,7 +75,7 @@ class ThreadsAdapter(Adapter):
         self._api: Api | None = None
         self.sleep = time.sleep  # waits between container status checks (tests pass a recorder)
 
-    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
         from ...text import fit as textfit
 
         s: ThreadsSettings = channel.settings

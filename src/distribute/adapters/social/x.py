@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...workspace.schema import MASK, Secret, field
-from ..base import Adapter, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -71,7 +71,7 @@ class XAdapter(Adapter):
         super().__init__(workspace)
         self._api: Api | None = None
 
-    def render(self, release: Release, channel: Channel) -> list[Delivery]:
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
         from ...text import fit as textfit
 
         s: XSettings = channel.settings

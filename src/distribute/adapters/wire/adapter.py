@@ -9,7 +9,6 @@ A channel with `embargoed_copy = true` receives the release before the embargo, 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .datelines import STYLES
 from .mail import WireEmail
 
@@ -94,17 +93,14 @@ class WireAdapter(Adapter):
         super().__init__(workspace)
         self._smtp: dict[str, SmtpConnection] = {}
 
-    def render(self, release: Release, channel: Channel, *, due: dt.datetime | None = None) -> Iterator[Delivery]:
-        from ...plan import due_time
+    def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .newsml import newsml
         from .ninjs import ninjs_bytes
         from .story import build_story
         from .text import body_text, render_copy
 
         settings: WireSettings = channel.settings
-        if due is None:
-            due = due_time(self.workspace, release, channel, self.public and not channel.common.embargoed_copy)
-        story = build_story(release, channel, self.workspace, due)
+        story = build_story(release, channel, self.workspace, context.due)
         where = self._where(channel)
         for fmt in settings.formats:
             lost: list[str] = []
