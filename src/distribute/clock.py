@@ -40,3 +40,13 @@ def parse(text: str | None) -> dt.datetime | None:
     if not text:
         return None
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_UTC)
+
+
+def stamp_seconds(value: dt.datetime) -> str:
+    """An instant to the second, fixed-width UTC (the feed archive's and feed items' form)."""
+    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_seconds(text: str) -> dt.datetime:
+    """The instant of a `stamp_seconds` text, aware UTC."""
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_UTC)

@@ -52,6 +52,7 @@ import inspect
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -202,6 +203,40 @@ def http_request_file(name: str, method: str, url: str, headers: Mapping[str, st
     document = {"method": method, "url": url, "headers": dict(headers), "body": body}
     data = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     return File(name, data.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    """One published item of a channel (a feed entry): its fixed guid and date, and its fields."""
+
+    release_id: str
+    guid: str
+    published: dt.datetime
+    item: dict[str, Any]
+
+
+class ArchiveWriter(Protocol):
+    """The archive while its write lock is held: record an item, read the channel's items."""
+
+    def record(
+        self, channel: str, release_id: str, guid: str, published: dt.datetime, item: dict[str, Any]
+    ) -> ArchivedItem: ...
+
+    def items(self, channel: str, limit: int | None = None) -> list[ArchivedItem]: ...
+
+
+class Archive(Protocol):
+    """What each channel published before (the feed archive), kept in the workspace database.
+
+    An adapter reaches it as `self.workspace.archive`. Reading never creates the database; an
+    item once recorded keeps its guid and publication date; `writing()` serialises every writer.
+    """
+
+    def items(self, channel: str, limit: int | None = None) -> list[ArchivedItem]: ...
+
+    def find(self, channel: str, release_id: str) -> ArchivedItem | None: ...
+
+    def writing(self) -> AbstractContextManager[ArchiveWriter]: ...
 
 
 class ReceiptBook(Protocol):

@@ -4,6 +4,8 @@ One row per (channel, release) of table feed_items (created in tables.py): the i
 last published, with the guid and the publication time it got the first time (they never
 change afterwards, so feed readers never see a re-published release as a new item). `items` and `find` only read; `record` is called
 by the rss adapter's deliver() inside `locked`, which serialises every writer of a feed.
+`FeedArchive` offers these to adapters as `workspace.archive` (the `Archive` interface of
+adapters/base.py), so no adapter imports the ledger.
 """
 
 from __future__ import annotations
@@ -12,36 +14,16 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..adapters.base import ArchivedItem
+from ..clock import parse_seconds as parse
+from ..clock import stamp_seconds as stamp
 from .engine import engine
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # fixed width UTC: orders the same as text and as instants
-
-
-@dataclass(frozen=True)
-class ArchivedItem:
-    """One published feed item: its fixed guid and date, and the item's fields as a dict."""
-
-    release_id: str
-    guid: str
-    published: dt.datetime
-    item: dict[str, Any]
-
-
-def stamp(value: dt.datetime) -> str:
-    """A publication time as the archive stores it."""
-    return value.astimezone(dt.timezone.utc).strftime(_FORMAT)
-
-
-def parse(text: str) -> dt.datetime:
-    """An archive time stamp as an aware UTC datetime."""
-    return dt.datetime.strptime(text, _FORMAT).replace(tzinfo=dt.timezone.utc)
 
 
 def _exists(url: str) -> bool:
@@ -136,3 +118,34 @@ def record(
             },
         )
     return ArchivedItem(release_id, guid, published, item)
+
+
+class FeedArchive:
+    """The feed archive of one workspace database, as adapters see it (adapters.base.Archive)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def items(self, channel: str, limit: int | None = None) -> list[ArchivedItem]:
+        return items(self.url, channel, limit=limit)
+
+    def find(self, channel: str, release_id: str) -> ArchivedItem | None:
+        return find(self.url, channel, release_id)
+
+    @contextmanager
+    def writing(self) -> Iterator[_Writer]:
+        with locked(self.url) as conn:
+            yield _Writer(conn)
+
+
+class _Writer:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def record(
+        self, channel: str, release_id: str, guid: str, published: dt.datetime, item: dict[str, Any]
+    ) -> ArchivedItem:
+        return record(self.conn, channel, release_id, guid, published, item)
+
+    def items(self, channel: str, limit: int | None = None) -> list[ArchivedItem]:
+        return items("", channel, self.conn, limit)

@@ -19,7 +19,7 @@ from .schema import field
 from .toml_lines import TomlSource, load_toml_file
 
 if TYPE_CHECKING:
-    from ..adapters.base import Adapter
+    from ..adapters.base import Adapter, Archive
     from ..adapters.registry import Registry
     from ..templating import Templates
 
@@ -255,6 +255,13 @@ class Workspace:
         plugins = sorted({c.adapter for c in self.channels.values()})
         folders = [f for name in plugins if (f := self.registry.get(name).template_folder()) is not None]
         return Templates(self.config.templates, folders)
+
+    @cached_property
+    def archive(self) -> Archive:
+        """What each channel published before (the feed archive), for adapters (adapters.base.Archive)."""
+        from ..ledger.archive import FeedArchive
+
+        return FeedArchive(self.database_url)
 
     def adapter(self, channel: Channel) -> Adapter:
         """A ready adapter instance for a channel."""

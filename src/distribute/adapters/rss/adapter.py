@@ -22,7 +22,6 @@ from urllib.parse import urljoin
 
 from ... import clock
 from ...errors import ConfigError, DeliveryError
-from ...ledger import archive
 from ...workspace.schema import Secret, field
 from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .feed import FeedInfo, build, order, stamp_items, visible
@@ -121,10 +120,10 @@ class RssAdapter(Adapter):
 
         settings: RssSettings = channel.settings
         info = self.info(channel)
-        url = self.workspace.database_url
+        archive = self.workspace.archive
         # One more than shown: this release may be among the newest and is replaced by its new version.
-        archived = archive.items(url, channel.name, limit=settings.max_items + 1)
-        own = archive.find(url, channel.name, release.id)
+        archived = archive.items(channel.name, limit=settings.max_items + 1)
+        own = archive.find(channel.name, release.id)
         item, media = build_item(release, channel, self.workspace, info.link, own)
         now = clock.now()
         shown = [i for i in stamp_items(archived) if i["release_id"] != release.id and visible(i, now)]
@@ -153,7 +152,7 @@ class RssAdapter(Adapter):
         item: dict[str, Any] = dict(delivery.meta["item"])
         now = clock.now()
         if not visible(item, now):
-            seconds = (archive.parse(item["embargo"]) - now).total_seconds()
+            seconds = (clock.parse_seconds(item["embargo"]) - now).total_seconds()
             raise DeliveryError(
                 f"release {delivery.release_id} is under embargo until {item['embargo']}",
                 retryable=True,
@@ -178,11 +177,10 @@ class RssAdapter(Adapter):
 
         settings: RssSettings = channel.settings
         try:
-            with archive.locked(self.workspace.database_url) as conn:
-                archive.record(
-                    conn, channel.name, delivery.release_id, item["guid"], archive.parse(item["published"]), item
-                )
-                everything = stamp_items(archive.items("", channel.name, conn, limit=settings.max_items))
+            with self.workspace.archive.writing() as archive:
+                published = clock.parse_seconds(item["published"])
+                archive.record(channel.name, delivery.release_id, item["guid"], published, item)
+                everything = stamp_items(archive.items(channel.name, limit=settings.max_items))
                 shown = order([i for i in everything if visible(i, now)], settings.max_items)
                 documents = {RSS_FILE: build(shown, info, "rss"), ATOM_FILE: build(shown, info, "atom")}
                 for m in delivery.meta.get("media", []):

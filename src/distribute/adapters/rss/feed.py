@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ...ledger import archive
+from ...clock import parse_seconds, stamp_seconds
+
+if TYPE_CHECKING:
+    from ..base import ArchivedItem
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # An empty feed still needs a date; the epoch keeps it deterministic (no item, no news).
@@ -33,7 +36,7 @@ class FeedInfo:
 
 def newest(items: Sequence[dict[str, Any]]) -> dt.datetime:
     """The feed's own date: the latest item update (never the clock, so dry-runs repeat exactly)."""
-    return max((archive.parse(i["updated"]) for i in items), default=EMPTY_FEED_DATE)
+    return max((parse_seconds(i["updated"]) for i in items), default=EMPTY_FEED_DATE)
 
 
 def order(items: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -45,7 +48,7 @@ def order(items: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 def visible(item: dict[str, Any], now: dt.datetime) -> bool:
     """Whether an item may be in a feed at `now`: never before its embargo."""
     embargo = item.get("embargo")
-    return not embargo or now >= archive.parse(embargo)
+    return not embargo or now >= parse_seconds(embargo)
 
 
 def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", "atom"]) -> bytes:
@@ -84,8 +87,8 @@ def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
     fe.title(item["title"])
     fe.summary(item["summary"])
     fe.content(item["content"], type="html" if kind == "atom" else None)
-    fe.published(archive.parse(item["published"]))
-    fe.updated(archive.parse(item["updated"]))
+    fe.published(parse_seconds(item["published"]))
+    fe.updated(parse_seconds(item["updated"]))
     for tag in item["categories"]:
         fe.category(term=tag)
     author = item.get("author")
@@ -156,6 +159,6 @@ def _with_hub(document: bytes, hub: str) -> bytes:
     return bytes(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8"))
 
 
-def stamp_items(items: Sequence[archive.ArchivedItem]) -> list[dict[str, Any]]:
+def stamp_items(items: Sequence[ArchivedItem]) -> list[dict[str, Any]]:
     """Archived items as item dicts, with the archive's guid and date as the final word."""
-    return [{**a.item, "guid": a.guid, "published": archive.stamp(a.published)} for a in items]
+    return [{**a.item, "guid": a.guid, "published": stamp_seconds(a.published)} for a in items]

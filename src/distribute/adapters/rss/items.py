@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from ...clock import stamp_seconds
 from ...errors import ReleaseError
-from ...ledger import archive
 
 if TYPE_CHECKING:
-    from ...ledger.archive import ArchivedItem
     from ...release import Release
     from ...workspace.config import Channel, Workspace
+    from ..base import ArchivedItem
 
 DEFAULT_TEMPLATE = "rss/item.html.j2"
 _URL_ATTR = re.compile(r"""(\s(?:href|src|cite|poster)=)"([^"]*)\"""")
@@ -145,9 +145,9 @@ def build_item(
         "release_id": release.id,
         "guid": guid,
         "permalink": guid.startswith(("http://", "https://")),
-        "published": archive.stamp(published),
-        "updated": archive.stamp(updated),
-        "embargo": archive.stamp(release.embargo) if release.embargo else None,
+        "published": stamp_seconds(published),
+        "updated": stamp_seconds(updated),
+        "embargo": stamp_seconds(release.embargo) if release.embargo else None,
         "title": release.title,
         "link": release.url,
         "summary": _summary(release),
