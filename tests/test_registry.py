@@ -44,7 +44,7 @@ from pathlib import Path
 
 from distribute.adapters.base import Adapter, Delivery, File, Receipt, PreviewBlock, Check
 from distribute.errors import DeliveryError
-from distribute.workspace.schema import field
+from distribute import field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +75,17 @@ class PagerAdapter(Adapter):
         return [PreviewBlock("page", text, checks=(Check("length", len(text), limit, len(text) <= limit),))]
 
 
+class DatedPagerAdapter(PagerAdapter):
+    """Written for the `due` keyword that came before RenderContext."""
+
+    name = "dated-pager"
+
+    def render(self, release, channel, *, due=None):
+        text = f"{release.title} due {due.isoformat()}"
+        yield Delivery(release.id, channel.name, self.name, "pager", "1",
+                       (File("page.txt", text.encode()),), label="page")
+
+
 class NotAnAdapter:
     pass
 '''
@@ -100,6 +111,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
         [project.entry-points."distribute.adapters"]
         pager = "distribute_pager:PagerAdapter"
+        dated-pager = "distribute_pager:DatedPagerAdapter"
         broken = "distribute_pager:NotAnAdapter"
     """)
     )
@@ -183,3 +195,15 @@ def test_an_entry_point_that_is_not_an_adapter_is_named(tmp_path: Path, plugin_s
     assert result.returncode == 1
     assert "adapter 'broken' (entry point 'distribute_pager:NotAnAdapter'" in result.stderr
     assert "not a subclass" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_plugin_whose_render_takes_due_is_told_the_due_time(tmp_path: Path, plugin_site: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "channels").mkdir(parents=True)
+    (ws / "releases").mkdir()
+    (ws / "config.toml").write_text('timezone = "UTC"\n')
+    (ws / "channels" / "pager.toml").write_text('adapter = "dated-pager"\nat = "+2h"\n')
+    (ws / "releases" / "r.md").write_text('+++\ntitle = "Dated"\npublish_at = 2025-01-01T09:00:00Z\n+++\nBody\n')
+    dry = run(ws, plugin_site, "send", "releases/r.md", "--dry-run", "--outbox", "ob")
+    assert dry.returncode == 0, dry.stderr
+    assert (ws / "ob" / "pager" / "page.txt").read_text() == "Dated due 2025-01-01T11:00:00+00:00"

@@ -35,6 +35,23 @@ def test_html_is_autoescaped_and_text_is_not(builtin: Path, tmp_path: Path) -> N
     assert t.render("demo/page.html.j2", title="<A & B>") == "<h1>&lt;A &amp; B&gt;</h1>built-in"
 
 
+def test_a_plugins_templates_come_after_the_workspace_and_before_the_builtins(builtin: Path, tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin-templates"
+    (plugin / "demo").mkdir(parents=True)
+    (plugin / "demo" / "post.txt.j2").write_text("plugin {{ title }}\n")
+    (plugin / "demo" / "hook.json.j2").write_text('{"title": {{ title | tojson }}}\n')
+    ws = tmp_path / "ws-templates"
+    (ws / "demo").mkdir(parents=True)
+    (ws / "demo" / "hook.json.j2").write_text('{"ours": {% include "default:demo/hook.json.j2" %}}\n')
+    t = Templates(ws, [plugin])
+    assert t.render("demo/post.txt.j2", title="T") == "plugin T\n"  # over the built-in of the same name
+    assert t.render("demo/hook.json.j2", title="T") == '{"ours": {"title": "T"}\n}\n'  # under the workspace's
+    assert t.render("demo/page.html.j2", title="T") == "<h1>T</h1>built-in"
+    with pytest.raises(TemplateError) as info:
+        t.render("demo/none.txt.j2")
+    assert str(plugin / "demo/none.txt.j2") in str(info.value)
+
+
 def test_workspace_template_overrides_and_can_extend_the_default(builtin: Path, tmp_path: Path) -> None:
     ws = tmp_path / "ws-templates"
     (ws / "demo").mkdir(parents=True)
