@@ -7,9 +7,6 @@ The public API of a plugin (docs/plugins.md): `distribute.adapters.base` (the ad
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
 # name -> module that holds it
@@ -39,7 +36,10 @@ __all__ = [
     "Workspace",
 ]
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost the cron fast path
 if TYPE_CHECKING:
+    from typing import Any
+
     from .errors import ConfigError, DeliveryError, DistributeError, SecretMissing
     from .release import Release
     from .workspace.config import Channel, Workspace
@@ -48,5 +48,7 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
+        import importlib
+
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'distribute' has no attribute {name!r}")
