@@ -144,7 +144,7 @@ def test_postmark_http_errors_are_mapped(
         assert error is not None and (error.retryable, error.in_doubt, error.retry_after) == (retryable, in_doubt, wait)
         assert f"HTTP {status}" in str(error) and POSTMARK_TOKEN not in str(error)
     if status == 401:
-        assert "check the API key or token" in str(next(iter(outcomes.values())).error)
+        assert "check the environment variable POSTMARK_TOKEN" in str(next(iter(outcomes.values())).error)
 
 
 def test_postmark_sends_attachments_as_documented(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
