@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..base import Delivery
 
 # One client per channel and ESP for the run: its sessions (one per thread) keep connections open.
-_CLIENTS: dict[tuple[str, str], Client] = {}
+_CLIENTS: dict[tuple[str, str, float, str], Client] = {}
 _LOCK = threading.Lock()
 
 
@@ -61,7 +61,7 @@ class Esp:
         settings = getattr(self.channel.settings, self.table)
         secret = getattr(settings, self.secret_field)
         with _LOCK:
-            key = (self.channel.name, self.name)
+            key = (self.channel.name, self.name, settings.timeout, secret.env if secret is not None else "")
             if key not in _CLIENTS:
                 _CLIENTS[key] = Client(
                     f"channel {self.channel.name!r}: {self.name}",

@@ -10,8 +10,13 @@ idempotent adapters retry it blindly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .._transport.http import Client, Reset
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["Api", "Reset", "join"]
 
@@ -39,6 +44,10 @@ class Api(Client):
         )
         self.channel = channel
         self.platform = platform
+
+    def send(self, method: str, url: str, *, what: str = "", **kwargs: Any) -> requests.Response:
+        # A platform's API paths carry no secrets (tokens go in headers and bodies): name the call.
+        return super().send(method, url, what=what or f"{method} {urlsplit(url).path or '/'}", **kwargs)
 
 
 def join(base: str, path: str) -> str:
