@@ -196,6 +196,7 @@ def test_429_waits_for_retry_after_first(server: Echo) -> None:
         (Reset("X-RateLimit-Reset", "epoch", "X-RateLimit-Remaining"), str(int(NOW.timestamp()) + 600), 600.0),
         (Reset("X-RateLimit-Reset", "iso", "X-RateLimit-Remaining"), "2025-06-30T00:05:00.000Z", 300.0),
         (Reset("X-RateLimit-Reset", "delta"), "45", 45.0),
+        (Reset("X-RateLimit-Reset", "epoch"), "45", 45.0),  # a small "epoch" is seconds from now
     ],
 )
 def test_429_without_retry_after_waits_for_the_platforms_reset(
@@ -216,3 +217,31 @@ def test_429_without_any_wait_is_left_to_the_backoff(server: Echo) -> None:
     exc = post(f"{server.url}/post")
     assert (exc.retryable, exc.in_doubt, exc.retry_after) == (True, False, None)
     assert "will try again later" in str(exc)
+
+
+def test_a_window_with_requests_left_is_not_the_one_to_wait_for(server: Echo) -> None:
+    headers = {"X-RateLimit-Reset": str(int(NOW.timestamp()) + 600), "X-RateLimit-Remaining": "5"}
+    server.fail("POST /post", Reply(429, {"message": "slow down"}, headers))
+    with time_machine.travel(NOW, tick=False):
+        exc = post(f"{server.url}/post", resets=(Reset("X-RateLimit-Reset", "epoch", "X-RateLimit-Remaining"),))
+    assert exc.retry_after is None
+
+
+@pytest.mark.parametrize("trust_env, reached", [(False, True), (True, False)])
+def test_proxy_settings_from_the_environment_only_where_the_client_trusts_them(
+    server: Echo, monkeypatch: pytest.MonkeyPatch, trust_env: bool, reached: bool
+) -> None:
+    # Social adapters never trust the environment (a proxy must not see their tokens); the others do.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    client = Client("x", timeout=5, trust_env=trust_env)
+    try:
+        client.request("POST", f"{server.url}/post", json={})
+        outcome = "reached"
+    except DeliveryError as exc:
+        outcome = "not sent" if (exc.retryable and not exc.in_doubt) else str(exc)
+    finally:
+        client.close()
+    assert outcome == ("reached" if reached else "not sent")
+    assert server.count("POST /post") == (1 if reached else 0)
