@@ -342,9 +342,13 @@ class Client:
         import requests
 
         where = self._where(what)
-        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)) or isinstance(
-            exc, (requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)
-        ):
+        bad = (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        )
+        if isinstance(exc, bad):
             # The exception's text may quote a header value, a token: only its kind is shown.
             return DeliveryError(
                 f"{where}: bad URL or header ({type(exc).__name__}); fix the channel file", retryable=False
