@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
+from conftest import EXAMPLE_RELEASE
 from distribute.adapters.email.unsubscribe import verify
 from email_support import KEY, adapter_for, add_table, bodies, parse, set_keys
 
@@ -144,7 +145,7 @@ def test_postmark_http_errors_are_mapped(
         assert error is not None and (error.retryable, error.in_doubt, error.retry_after) == (retryable, in_doubt, wait)
         assert f"HTTP {status}" in str(error) and POSTMARK_TOKEN not in str(error)
     if status == 401:
-        assert "check the API key or token" in str(next(iter(outcomes.values())).error)
+        assert "check the environment variable POSTMARK_TOKEN" in str(next(iter(outcomes.values())).error)
 
 
 def test_postmark_sends_attachments_as_documented(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
@@ -278,4 +279,52 @@ def test_a_missing_api_key_sends_nothing(workspace: Path, httpserver, monkeypatc
     assert "environment variable POSTMARK_TOKEN" in adapter.missing(channel)
     _, outcomes = deliver_all(workspace)
     assert all(o.error and "POSTMARK_TOKEN" in str(o.error) for o in outcomes.values())
+    assert len(httpserver.log) == 0
+
+
+def test_sendgrid_429_waits_for_its_rate_limit_reset_through_send(workspace: Path, httpserver, cli) -> None:  # type: ignore[no-untyped-def]
+    # SendGrid says when its window opens again in X-RateLimit-Reset (Unix seconds), not in Retry-After.
+    # The ledger must wait until then: retrying earlier only gets another 429 and uses up an attempt.
+    import datetime as dt
+
+    import time_machine
+
+    from ledger_support import ledger_rows
+
+    now = dt.datetime(2025, 7, 1, 0, 0, tzinfo=dt.timezone.utc)
+    reset = int(now.timestamp()) + 900
+    httpserver.expect_request("/v3/mail/send").respond_with_json(
+        {"errors": [{"field": None, "message": "too many requests"}]},
+        status=429,
+        headers={"X-RateLimit-Limit": "150", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+    )
+    use(
+        workspace,
+        "sendgrid",
+        f'[sendgrid]\napi_key = {{ env = "SENDGRID_API_KEY" }}\nbase_url = "{httpserver.url_for("/").rstrip("/")}"',
+    )
+    with time_machine.travel(now, tick=False):
+        result = cli("send", EXAMPLE_RELEASE, "--late", "-c", "newsletter")
+    assert result.exit_code == 3, result.output + result.stderr
+    assert "4 to retry later" in result.stderr
+    rows = ledger_rows(workspace)
+    assert len(rows) == 4 and {r["state"] for r in rows} == {"pending"}
+    assert {r["next_attempt"] for r in rows} == {"2025-07-01T00:15:00.000000Z"}
+    assert all(
+        "rate limited (HTTP 429: too many requests); will try again in 900 s" in str(r["last_error"]) for r in rows
+    )
+
+
+def test_esp_failures_before_the_request_was_written_are_not_in_doubt(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+    # https:// to a plain-HTTP port: the TLS handshake fails, nothing was sent, so nothing is in doubt.
+    base = httpserver.url_for("/").rstrip("/").replace("http://", "https://")
+    use(
+        workspace,
+        "mailgun",
+        f'[mailgun]\napi_key = {{ env = "MAILGUN_API_KEY" }}\ndomain = "mg.example.org"\nbase_url = "{base}"',
+    )
+    _, outcomes = deliver_all(workspace)
+    for outcome in outcomes.values():
+        assert outcome.error is not None and outcome.error.retryable and not outcome.error.in_doubt, outcome.error
+        assert "nothing was sent" in str(outcome.error) and MAILGUN_KEY not in str(outcome.error)
     assert len(httpserver.log) == 0

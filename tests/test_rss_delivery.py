@@ -252,6 +252,23 @@ def test_upload_failures_map_to_retryable_or_permanent_without_the_secret(
     assert b"Managing Decline" in (workspace / "public" / "feed.xml").read_bytes()
 
 
+def test_a_gateway_error_on_upload_is_in_doubt_and_names_the_token(
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The one HTTP policy (docs/transport.md): a 502 may mean the upload arrived. The feed is idempotent,
+    # so the ledger retries it anyway; a refusal names the variable that holds the token.
+    monkeypatch.setenv("FEED_TOKEN", TOKEN)
+    _remote_channel(workspace, httpserver)
+    httpserver.expect_oneshot_request("/press/feed.xml", method="PUT").respond_with_data("bad gateway", 502)
+    with pytest.raises(DeliveryError) as caught:
+        deliver(workspace, EXAMPLE_RELEASE)
+    assert caught.value.retryable and caught.value.in_doubt and "may have arrived" in str(caught.value)
+    httpserver.expect_oneshot_request("/press/feed.xml", method="PUT").respond_with_data("no", 401)
+    with pytest.raises(DeliveryError) as caught:
+        deliver(workspace, EXAMPLE_RELEASE)
+    assert "FEED_TOKEN" in str(caught.value) and TOKEN not in str(caught.value)
+
+
 def test_unreachable_hub_is_retryable_and_not_in_doubt(workspace: Path) -> None:
     import socket
 

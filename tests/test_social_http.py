@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 import time_machine
 
-from distribute.adapters.social.http import Api, retry_after
+from distribute.adapters._transport.http import Reset, wait
+from distribute.adapters.social import bluesky, mastodon, x
+from distribute.adapters.social.http import Api
 from distribute.errors import DeliveryError
 from social_servers import ApiServer, Reply, Seen
 
@@ -30,8 +32,8 @@ def server() -> Iterator[Echo]:
     assert not s.problems
 
 
-def call(server: Echo, timeout: float = 5.0) -> DeliveryError:
-    api = Api("social-test", "Example", ["EXAMPLE_TOKEN"], timeout)
+def call(server: Echo, timeout: float = 5.0, resets: tuple[Reset, ...] = ()) -> DeliveryError:
+    api = Api("social-test", "Example", ["EXAMPLE_TOKEN"], timeout, resets=resets)
     try:
         api.check(api.send("POST", f"{server.url}/post", json={"text": "hi"}))
     except DeliveryError as exc:
@@ -47,26 +49,40 @@ def test_success_passes_through(server: Echo) -> None:
 
 
 @pytest.mark.parametrize(
-    "headers, expected",
+    "resets, headers, expected",
     [
-        ({"Retry-After": "120"}, 120.0),
-        ({"Retry-After": "Mon, 30 Jun 2025 00:05:00 GMT"}, 300.0),  # an HTTP date
-        ({"x-rate-limit-reset": str(int(NOW.timestamp()) + 900)}, 900.0),  # X: epoch seconds
-        ({"X-RateLimit-Reset": "2025-06-30T00:02:00.000Z"}, 120.0),  # Mastodon: an ISO instant
-        ({"ratelimit-reset": str(int(NOW.timestamp()) + 60)}, 60.0),  # Bluesky
+        ((), {"Retry-After": "120"}, 120.0),
+        ((), {"Retry-After": "Mon, 30 Jun 2025 00:05:00 GMT"}, 300.0),  # an HTTP date
+        (x.RATE_LIMIT, {"x-rate-limit-reset": str(int(NOW.timestamp()) + 900)}, 900.0),  # X: epoch seconds
+        (  # X: the 24-hour posting cap is the exhausted window, so its reset is the one to wait for
+            x.RATE_LIMIT,
+            {
+                "x-rate-limit-reset": str(int(NOW.timestamp()) + 60),
+                "x-rate-limit-remaining": "12",
+                "x-user-limit-24hour-reset": str(int(NOW.timestamp()) + 7200),
+                "x-user-limit-24hour-remaining": "0",
+            },
+            7200.0,
+        ),
+        (mastodon.RATE_LIMIT, {"X-RateLimit-Reset": "2025-06-30T00:02:00.000Z"}, 120.0),  # Mastodon: an ISO instant
+        (bluesky.RATE_LIMIT, {"ratelimit-reset": str(int(NOW.timestamp()) + 60)}, 60.0),  # Bluesky: epoch seconds
     ],
 )
-def test_429_waits_as_long_as_the_platform_asks(server: Echo, headers: dict[str, str], expected: float) -> None:
+def test_429_waits_as_long_as_the_platform_asks(
+    server: Echo, resets: tuple[Reset, ...], headers: dict[str, str], expected: float
+) -> None:
+    # Each platform's reset headers are declared by its adapter (x.RATE_LIMIT, ...) and read by the transport.
     server.fail("POST /post", Reply(429, {"error": "Too many requests"}, headers))
     with time_machine.travel(NOW, tick=False):
-        exc = call(server)
+        exc = call(server, resets=resets)
     assert exc.retryable and not exc.in_doubt
     assert exc.retry_after == pytest.approx(expected)
     assert "rate limited" in str(exc) and "Too many requests" in str(exc)
 
 
 def test_retry_after_is_none_when_not_said() -> None:
-    assert retry_after({}) is None
+    assert wait({}) is None
+    assert wait({"X-RateLimit-Reset": "2025-06-30T00:02:00Z"}) is None  # a header no platform declared is not read
 
 
 def test_503_is_retried_and_was_not_processed(server: Echo) -> None:

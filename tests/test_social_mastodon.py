@@ -150,6 +150,26 @@ def test_rate_limit_and_validation_errors(workspace: Path, server: MastodonServe
     assert server.statuses == {}
 
 
+def test_rate_limit_without_retry_after_waits_for_the_instances_reset(workspace: Path, server: MastodonServer) -> None:
+    # Mastodon says when the window opens again in X-RateLimit-Reset, an ISO 8601 instant.
+    import datetime as dt
+
+    import time_machine
+
+    now = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)
+    r = render(workspace, EXAMPLE_RELEASE, "mastodon")
+    limited = {
+        "X-RateLimit-Limit": "300",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": "2025-06-30T00:04:00.000Z",
+    }
+    server.fail(STATUSES, Reply(429, {"error": "Too many requests"}, limited))
+    with time_machine.travel(now, tick=False), pytest.raises(DeliveryError) as info:
+        r.adapter.deliver(r.deliveries[0], r.channel)
+    assert info.value.retryable and not info.value.in_doubt and info.value.retry_after == pytest.approx(240)
+    assert "will try again in 240 s" in str(info.value)
+
+
 def test_thread_parts_reply_to_the_part_before(workspace: Path, server: MastodonServer) -> None:
     long = " ".join(f"Sentence {i} of a long hand-written post about the summit." for i in range(30))
     path = write_release(

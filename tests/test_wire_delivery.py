@@ -130,6 +130,33 @@ def test_http_failures_say_whether_to_retry(
     assert not caught.value.in_doubt and str(status) in str(caught.value) and TOKEN not in str(caught.value)
 
 
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_http_server_and_gateway_errors_are_in_doubt(
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    # The same policy as every HTTP adapter (docs/transport.md): the desk's system may have taken the copy
+    # before its front end failed, and a desk may print a repeat, so the delivery is reported, not resent.
+    monkeypatch.setenv("WIRE_TOKEN", TOKEN)
+    _http_channel(workspace, httpserver, '["ninjs"]')
+    httpserver.expect_request("/v1/ingest", method="POST").respond_with_data("upstream timed out", status=status)
+    with pytest.raises(DeliveryError) as caught:
+        deliver_all(workspace)
+    assert caught.value.retryable and caught.value.in_doubt and "may have arrived" in str(caught.value)
+    assert f"HTTP {status}" in str(caught.value) and "upstream timed out" in str(caught.value)
+
+
+def test_http_refusal_names_the_token_variable(
+    workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIRE_TOKEN", TOKEN)
+    _http_channel(workspace, httpserver, '["ninjs"]')
+    httpserver.expect_request("/v1/ingest", method="POST").respond_with_data("bad key", status=401)
+    with pytest.raises(DeliveryError) as caught:
+        deliver_all(workspace)
+    assert "refused the credentials" in str(caught.value) and "WIRE_TOKEN" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
 def test_http_without_its_secret_says_which_variable(
     workspace: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

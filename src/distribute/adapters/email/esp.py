@@ -1,9 +1,10 @@
 """ESP transports over HTTPS: Postmark (batches of up to 500), Mailgun (the exact MIME), SendGrid.
 
-Errors are mapped the same way for all three: 429 and 5xx may succeed later (429 and 503 after
-the Retry-After the ESP sends); other 4xx are permanent (a bad address, a suppressed recipient,
-a refused key) and say so in the ESP's own words. A request that may have reached the ESP before
-failing (read timeout, dropped connection, 500/502/504) is in doubt: not resent blindly.
+Failures are read by the one HTTP policy (adapters/_transport/http.py, docs/transport.md): 429
+and 503 wait as long as the ESP asks (Retry-After; SendGrid's X-RateLimit-Reset), other 4xx are
+permanent (a bad address, a suppressed recipient, a refused key) in the ESP's own words, and a
+request that may have reached the ESP before failing (read timeout, dropped connection, 500/502/504)
+is in doubt: not resent blindly.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ConfigError, DeliveryError
-from .._transport.http import USER_AGENT, retry_after
+from .._transport.http import Client, Reset
 from .._transport.pool import hand_out
 from ..base import Outcome, Receipt
 
@@ -27,79 +28,48 @@ if TYPE_CHECKING:
     from ...workspace.config import Channel
     from ..base import Delivery
 
-_AMBIGUOUS = {500, 502, 504}  # the ESP may have accepted the request before its front end failed
-_SESSIONS: dict[int, requests.Session] = {}
-
-
-def _session() -> requests.Session:
-    # One session per thread: connections are reused, and requests sessions are not shared safely.
-    import requests
-
-    key = threading.get_ident()
-    if key not in _SESSIONS:
-        _SESSIONS[key] = requests.Session()
-        _SESSIONS[key].headers["User-Agent"] = USER_AGENT
-    return _SESSIONS[key]
+# One client per channel and ESP for the run: its sessions (one per thread) keep connections open.
+_CLIENTS: dict[tuple[str, str, float, str], Client] = {}
+_LOCK = threading.Lock()
 
 
 def close_sessions() -> None:
-    for session in list(_SESSIONS.values()):
-        session.close()
-    _SESSIONS.clear()
-
-
-def post(url: str, what: str, timeout: float, **kwargs: Any) -> requests.Response:
-    """POST; a 2xx response is returned, anything else raises DeliveryError (retryable or not)."""
-    import requests
-
-    try:
-        response = _session().post(url, timeout=timeout, **kwargs)
-    except requests.ConnectionError as exc:
-        # A refused or failed connection sent nothing; a connection dropped mid-request may have.
-        sent = (
-            not isinstance(exc, requests.ConnectTimeout)
-            and "Connection refused" not in str(exc)
-            and "NewConnectionError" not in str(exc)
-        )
-        raise DeliveryError(f"{what}: {exc.__class__.__name__}", retryable=True, in_doubt=sent) from None
-    except requests.Timeout:
-        raise DeliveryError(f"{what}: no answer within {timeout:g}s", retryable=True, in_doubt=True) from None
-    except requests.RequestException as exc:
-        raise DeliveryError(f"{what}: {exc.__class__.__name__}: {exc}", retryable=True, in_doubt=True) from None
-    if response.status_code < 300:
-        return response
-    status = response.status_code
-    reason = _reason(response)
-    wait = retry_after(response.headers.get("Retry-After"))
-    if status == 429 or status >= 500:
-        raise DeliveryError(
-            f"{what}: HTTP {status} {reason}", retryable=True, retry_after=wait, in_doubt=status in _AMBIGUOUS
-        )
-    if status in (401, 403):
-        reason += "; check the API key or token"
-    raise DeliveryError(f"{what}: HTTP {status} {reason}", retryable=status == 408)
-
-
-def _reason(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(data, dict):
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # SendGrid
-            return "; ".join(str(e.get("message", "")) for e in errors)[:300]
-        return str(data.get("Message") or data.get("message") or data)[:300]  # Postmark, Mailgun
-    return str(data)[:300]
+    with _LOCK:
+        clients = list(_CLIENTS.values())
+        _CLIENTS.clear()
+    for client in clients:
+        client.close()
 
 
 class Esp:
     """One ESP channel: send one message, or a pool that sends many."""
 
     connections = 1
+    name: ClassVar[str] = ""
+    table: ClassVar[str] = ""  # the channel file's table of this ESP
+    secret_field: ClassVar[str] = ""  # the key of its secret in that table
+    resets: ClassVar[tuple[Reset, ...]] = ()  # the ESP's documented rate-limit reset headers
 
     def __init__(self, channel: Channel):
         self.channel = channel
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        """POST; a 2xx response is returned, anything else raises the policy's DeliveryError."""
+        return self.client().request("POST", url, **kwargs)
+
+    def client(self) -> Client:
+        settings = getattr(self.channel.settings, self.table)
+        secret = getattr(settings, self.secret_field)
+        with _LOCK:
+            key = (self.channel.name, self.name, settings.timeout, secret.env if secret is not None else "")
+            if key not in _CLIENTS:
+                _CLIENTS[key] = Client(
+                    f"channel {self.channel.name!r}: {self.name}",
+                    timeout=settings.timeout,
+                    credentials=[secret.env] if secret is not None else [],
+                    resets=self.resets,
+                )
+            return _CLIENTS[key]
 
     def secret(self, value: Any, what: str) -> str:
         if value is None:
@@ -157,15 +127,15 @@ class ParallelPool:
 
 
 class Postmark(Esp):
+    name, table, secret_field = "Postmark", "postmark", "token"  # 429 without a reset header: Retry-After or backoff
+
     def credentials(self) -> None:
         self.token = self.secret(self.channel.settings.postmark.token, "postmark")
 
     def _post(self, items: list[dict[str, Any]]) -> list[Any]:
         s = self.channel.settings.postmark
-        response = post(
+        response = self.post(
             s.base_url.rstrip("/") + "/email/batch",
-            "Postmark",
-            s.timeout,
             data=json.dumps(items, ensure_ascii=False).encode(),
             headers={
                 "Accept": "application/json",
@@ -229,6 +199,8 @@ def _postmark_result(answer: Any) -> Receipt:
 
 
 class Mailgun(Esp):
+    name, table, secret_field = "Mailgun", "mailgun", "api_key"  # "retry as defined in the response": Retry-After
+
     def __init__(self, channel: Channel):
         super().__init__(channel)
         self.connections = channel.settings.mailgun.connections
@@ -250,10 +222,8 @@ class Mailgun(Esp):
             boundary,
         )
         auth = base64.b64encode(f"api:{self.key}".encode()).decode("ascii")
-        response = post(
+        response = self.post(
             f"{s.base_url.rstrip('/')}/v3/{s.domain}/messages.mime",
-            "Mailgun",
-            s.timeout,
             data=body,
             headers={"Content-Type": kind, "Authorization": f"Basic {auth}", "Accept": "application/json"},
         )
@@ -262,6 +232,10 @@ class Mailgun(Esp):
 
 
 class SendGrid(Esp):
+    name, table, secret_field = "SendGrid", "sendgrid", "api_key"
+    # twilio.com/docs/sendgrid/api-reference/how-to-use-the-sendgrid-v3-api/rate-limits: Unix seconds.
+    resets = (Reset("X-RateLimit-Reset", "epoch", "X-RateLimit-Remaining"),)
+
     def __init__(self, channel: Channel):
         super().__init__(channel)
         self.connections = channel.settings.sendgrid.connections
@@ -274,10 +248,8 @@ class SendGrid(Esp):
 
         self.credentials()
         s = self.channel.settings.sendgrid
-        response = post(
+        response = self.post(
             s.base_url.rstrip("/") + "/v3/mail/send",
-            "SendGrid",
-            s.timeout,
             data=json.dumps(sendgrid_body(delivery.files[0].data), ensure_ascii=False).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
         )

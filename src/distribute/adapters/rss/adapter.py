@@ -209,6 +209,7 @@ class RssAdapter(Adapter):
                 body=data,
                 timeout=channel.settings.timeout,
                 what=f"upload of {name}",
+                secret=up.token,
             )
 
     def _ping(self, info: FeedInfo, settings: RssSettings) -> None:

@@ -49,7 +49,10 @@ from .bluesky_record import (
     post_rkey,
     replace_blob,
 )
-from .http import Api, join
+from .http import Api, Reset, join
+
+# The PDS (atproto xrpc-server) sends RateLimit-Reset as Unix seconds, not the IETF draft's delta.
+RATE_LIMIT = (Reset("ratelimit-reset", "epoch", "ratelimit-remaining"),)
 
 if TYPE_CHECKING:
     import requests
@@ -223,6 +226,7 @@ class BlueskyAdapter(Adapter):
                 [s.app_password.env],
                 s.timeout,
                 hint=f" (an app password of {s.handle}) and handle = {s.handle!r} in {channel.path.name}",
+                resets=RATE_LIMIT,
             )
         return self._api
 

@@ -35,7 +35,10 @@ from .base import (
     request_file,
     reveal,
 )
-from .http import Api, join
+from .http import Api, Reset, join
+
+# docs.joinmastodon.org/api/rate-limits: X-RateLimit-Reset is an ISO 8601 instant.
+RATE_LIMIT = (Reset("X-RateLimit-Reset", "iso", "X-RateLimit-Remaining"),)
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -150,7 +153,7 @@ class MastodonAdapter(Adapter):
     def api(self, channel: Channel) -> Api:
         if self._api is None:
             s: MastodonSettings = channel.settings
-            self._api = Api(channel.name, "Mastodon", [s.token.env], s.timeout)
+            self._api = Api(channel.name, "Mastodon", [s.token.env], s.timeout, resets=RATE_LIMIT)
         return self._api
 
     def instance_limits(self, channel: Channel) -> dict[str, int] | None:

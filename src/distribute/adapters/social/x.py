@@ -27,7 +27,15 @@ from .base import (
     request_file,
     reveal,
 )
-from .http import Api, join
+from .http import Api, Reset, join
+
+# docs.x.com/x-api/fundamentals/rate-limits: Unix seconds; the 15-minute window and the 24-hour caps
+# on posting each have their own reset (the exhausted one, remaining 0, is the one to wait for).
+RATE_LIMIT = (
+    Reset("x-rate-limit-reset", "epoch", "x-rate-limit-remaining"),
+    Reset("x-user-limit-24hour-reset", "epoch", "x-user-limit-24hour-remaining"),
+    Reset("x-app-limit-24hour-reset", "epoch", "x-app-limit-24hour-remaining"),
+)
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -99,6 +107,7 @@ class XAdapter(Adapter):
                 names,
                 s.timeout,
                 hint=" and that the app has read and write permission (regenerate the access token after changing it)",
+                resets=RATE_LIMIT,
             )
         return self._api
 

@@ -184,7 +184,13 @@ class WireAdapter(Adapter):
         }
         headers.update(auth_header(h.token, h.header, h.scheme, channel.name))
         response = send(
-            h.method, h.url, headers=headers, body=document.data, timeout=h.timeout, what=f"wire {delivery.part}"
+            h.method,
+            h.url,
+            headers=headers,
+            body=document.data,
+            timeout=h.timeout,
+            what=f"wire {delivery.part}",
+            secret=h.token,
         )
         remote = response.headers.get("Location", "")
         try:
