@@ -209,6 +209,14 @@ class Adapter:
                     self.receipts[delivery.key] = receipt
                 yield Outcome(delivery, receipt=receipt)
 
+    def as_sent(self, delivery: Delivery, channel: Channel) -> Delivery:
+        """The delivery as deliver() hands it over, for the dry-run outbox (default: as rendered).
+
+        An adapter that changes the bytes on the way out (the email adapter's DKIM signature)
+        overrides this, so the outbox holds what a real send transmits; the hash stays the scheduled one.
+        """
+        return delivery
+
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         """Readable renditions for `distribute preview`; by default each file as text."""
         blocks = []
