@@ -119,6 +119,16 @@ def render_due(adapter: Adapter, release: Release, channel: Channel, due: dt.dat
     return adapter.render(release, channel)
 
 
+def no_media_contact(release: Release) -> list[str]:
+    """validate's warning for copy meant for journalists (wire, press list) when the release names nobody to call."""
+    if release.contacts:
+        return []
+    return [
+        "the release has no media contact, so journalists get no one to call or mail; "
+        "add a [[contacts]] table (name, email, phone) to its front matter"
+    ]
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What the remote side said: its id for the delivery and where it can be seen."""
@@ -224,6 +234,10 @@ class Adapter:
             text = "\n".join(f"--- {f.name}\n{f.data.decode('utf-8', 'replace')}" for f in d.files)
             blocks.append(PreviewBlock(title=d.label or d.target, text=text))
         return blocks
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        """What `validate` warns about this release on this channel: it can go out, but reads short of what it should."""
+        return []
 
     def missing(self, channel: Channel) -> list[str]:
         """What this channel still needs before it can deliver (unset secrets, unreachable paths)."""

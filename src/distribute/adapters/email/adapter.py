@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ConfigError, DeliveryError
-from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part
+from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, key_part, no_media_contact
 from .identity import list_identity
 from .settings import EmailSettings
 
@@ -230,6 +230,12 @@ class EmailAdapter(Adapter):
         email_esp.close_sessions()
 
     # -- preview and readiness --------------------------------------------------------------
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        # A press list (journalists: an embargoed copy, or replies to the contact); a newsletter can do without one.
+        s: EmailSettings = channel.settings
+        press = channel.common.embargoed_copy or s.reply_to == "contact" or "press" in self.template_name(channel)
+        return no_media_contact(release) if press else []
+
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         from .preview import preview
 
