@@ -14,7 +14,7 @@ import time_machine
 
 from conftest import EXAMPLE_RELEASE
 from email_servers import smtp_server
-from email_support import KEY, adapter_for, add_table, parse, rsa_key, smtp_channel
+from email_support import KEY, adapter_for, add_table, parse, rsa_key, set_keys, smtp_channel
 
 
 @pytest.fixture(autouse=True)
@@ -158,6 +158,17 @@ def test_dry_run_eml_is_byte_for_byte_the_signed_message_a_real_send_transmits(w
                 assert re.search(rb"\bt=(\d+);", eml).group(1) == str(int(PUBLISH.timestamp())).encode()
                 received = data if eml.endswith(b"\r\n") else data.removesuffix(b"\r\n")  # SMTP ends DATA on a line
                 assert received == eml, "a real send transmits exactly the dry-run's bytes"
+
+
+def test_dry_run_for_a_json_esp_keeps_the_message_unsigned_as_the_esp_reads_it(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    private, _ = rsa_key(workspace / "keys")
+    set_keys(workspace, "newsletter", 'transport = "postmark"')
+    add_table(workspace, "newsletter", '[postmark]\ntoken = { env = "POSTMARK_TOKEN" }')
+    add_table(workspace, "newsletter", f'[dkim]\nselector = "news2025"\nprivate_key = "{private}"')
+    result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter", "--dry-run", "--outbox", "out")
+    assert result.exit_code == 0, result.output + result.stderr
+    emls = list((workspace / "out" / "newsletter").glob("*.eml"))
+    assert len(emls) == 4 and not any(b"DKIM-Signature" in p.read_bytes() for p in emls)
 
 
 def test_dkim_key_that_is_missing_is_reported_and_blocks_sending(workspace: Path) -> None:

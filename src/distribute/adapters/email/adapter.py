@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .recipients import ListReport
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+JSON_ESPS = ("postmark", "sendgrid")  # send the message's parts as JSON, not our MIME bytes
 
 
 class EmailAdapter(Adapter):
@@ -132,6 +133,8 @@ class EmailAdapter(Adapter):
 
     def as_sent(self, delivery: Delivery, channel: Channel) -> Delivery:
         """The message DKIM-signed as deliver() would send it (unsigned when the key cannot be read: missing() says so)."""
+        if channel.settings.transport in JSON_ESPS:
+            return delivery  # their JSON APIs read the unsigned message and sign what they build themselves
         try:
             prepare = self._prepare(channel)
         except DeliveryError:
