@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import mailbox
 import re
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import dkim
 import pytest
+import time_machine
 
 from conftest import EXAMPLE_RELEASE
 from email_servers import smtp_server
-from email_support import KEY, adapter_for, add_table, parse, rsa_key, smtp_channel
+from email_support import KEY, adapter_for, add_table, parse, rsa_key, set_keys, smtp_channel
 
 
 @pytest.fixture(autouse=True)
@@ -120,6 +122,53 @@ def test_dkim_signature_verifies_and_covers_the_unsubscribe_headers(workspace: P
         )
         assert not dkim.verify(forged, dnsfunc=dns), "changing a signed unsubscribe header breaks the signature"
     assert set(asked) == {b"news2025._domainkey.asaninst.org."}
+
+
+PUBLISH = dt.datetime(2025, 6, 30, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))  # the example's publish_at
+
+
+def test_dry_run_eml_is_byte_for_byte_the_signed_message_a_real_send_transmits(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    private, public = rsa_key(workspace / "keys")
+    with smtp_server() as sink:
+        smtp_channel(workspace, "newsletter", sink.port)
+        add_table(workspace, "newsletter", f'[dkim]\nselector = "news2025"\nprivate_key = "{private}"')
+        # The dry-run and the schedule a day early, the send 7 minutes late: t= is the due time, not the clock.
+        with time_machine.travel(PUBLISH - dt.timedelta(days=1), tick=False):
+            dry = cli("send", EXAMPLE_RELEASE, "-c", "newsletter", "--dry-run", "--outbox", "out")
+            assert dry.exit_code == 0, dry.output + dry.stderr
+            booked = cli("schedule", EXAMPLE_RELEASE, "-c", "newsletter")
+            assert booked.exit_code == 0, booked.output + booked.stderr
+        with time_machine.travel(PUBLISH + dt.timedelta(minutes=7), tick=False):
+            sent = cli("send", "--due")
+            assert sent.exit_code == 0, sent.output + sent.stderr
+
+            def dns(name: bytes, timeout: int = 5) -> bytes:
+                assert name == b"news2025._domainkey.asaninst.org."
+                return f"v=DKIM1; k=rsa; p={public}".encode()
+
+            outbox = {
+                parse(p.read_bytes())["To"].addresses[0].addr_spec: p.read_bytes()
+                for p in (workspace / "out" / "newsletter").glob("*.eml")
+            }
+            assert len(outbox) == len(sink.messages) == 4
+            for _, (rcpt,), data in sink.messages:
+                eml = outbox[rcpt]
+                assert eml.startswith(b"DKIM-Signature: "), "the outbox holds the message as signed"
+                assert dkim.verify(eml, dnsfunc=dns)
+                assert re.search(rb"\bt=(\d+);", eml).group(1) == str(int(PUBLISH.timestamp())).encode()
+                received = data if eml.endswith(b"\r\n") else data.removesuffix(b"\r\n")  # SMTP ends DATA on a line
+                assert received == eml, "a real send transmits exactly the dry-run's bytes"
+
+
+def test_dry_run_for_a_json_esp_keeps_the_message_unsigned_as_the_esp_reads_it(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    private, _ = rsa_key(workspace / "keys")
+    set_keys(workspace, "newsletter", 'transport = "postmark"')
+    add_table(workspace, "newsletter", '[postmark]\ntoken = { env = "POSTMARK_TOKEN" }')
+    add_table(workspace, "newsletter", f'[dkim]\nselector = "news2025"\nprivate_key = "{private}"')
+    result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter", "--dry-run", "--outbox", "out")
+    assert result.exit_code == 0, result.output + result.stderr
+    emls = list((workspace / "out" / "newsletter").glob("*.eml"))
+    assert len(emls) == 4 and not any(b"DKIM-Signature" in p.read_bytes() for p in emls)
 
 
 def test_dkim_key_that_is_missing_is_reported_and_blocks_sending(workspace: Path) -> None:

@@ -257,6 +257,52 @@ def test_rule_embargoed_release_is_not_in_the_feed_before_the_embargo(workspace:
         assert b"Embargoed news" in rss
 
 
+# The W3C feed validator (validator.w3.org/feed) is not packaged on PyPI or Debian, so these two
+# tests state the rules of its that a release could break, and check them on the bytes:
+# - CharacterData (warning, RSS): "&" and "<" in an RSS plain-text element must be written as the
+#   hexadecimal references &#x26; and &#x3C; (docs/warning/CharacterData in the validator's source,
+#   after the RSS Advisory Board's Best Practices Profile); Atom text constructs have no such rule.
+# - ImplausibleDate (warning, both): no feed or entry date before 1990 (the validator's
+#   implausible_822 / implausible_8601), so an empty feed must not be dated 1970.
+def test_rule_ampersand_and_less_than_in_plain_text_are_hex_references(workspace: Path) -> None:
+    path = write_release(
+        workspace,
+        "amp",
+        'title = "R&D spending <2%: AT&T and the alliance"\nsummary = "Q&A"\npublish_at = 2025-07-01T09:00:00+09:00\n'
+        'tags = ["R&D", "C++ <tools>"]\n',
+        "Body.\n",
+    )
+    rss, atom = _docs(workspace, path)
+    item = rss.split(b"<item>", 1)[1]
+    assert b"<title>R&#x26;D spending &#x3C;2%: AT&#x26;T and the alliance</title>" in item
+    assert b"<category>R&#x26;D</category>" in item
+    for element in (b"title", b"category", b"author", b"dc:creator"):
+        for text in re.findall(rb"<" + element + rb"(?:\s[^>]*)?>([^<]*)</", rss):
+            assert b"&amp;" not in text and b"&lt;" not in text, (element, text)
+    for document in (rss, atom):
+        parsed = feedparser.parse(document)
+        assert parsed.bozo == 0, parsed.get("bozo_exception")
+        assert parsed.entries[0].title == "R&D spending <2%: AT&T and the alliance"
+        assert [t.term for t in parsed.entries[0].tags] == ["R&D", "C++ <tools>"]
+
+
+def test_rule_a_feed_with_no_item_yet_is_dated_when_it_was_rendered_not_1970(workspace: Path) -> None:
+    path = write_release(
+        workspace,
+        "embargoed",
+        'title = "Embargoed news"\npublish_at = 2026-01-06T09:00:00+09:00\nembargo = 2026-01-06T09:00:00+09:00\n',
+        "Secret until then.\n",
+    )
+    rss, atom = _docs(workspace, path)  # under embargo at NOW, and nothing else in the archive
+    assert b"<item>" not in rss and b"<entry>" not in atom
+    assert b"1970" not in rss + atom
+    assert b"<lastBuildDate>Mon, 05 Jan 2026 12:00:00 +0000</lastBuildDate>" in rss
+    assert re.search(rb"<feed[^>]*>.*?<updated>2026-01-05T12:00:00\+00:00</updated>", atom, re.S)
+    for document in (rss, atom):
+        parsed = feedparser.parse(document)
+        assert parsed.bozo == 0 and parsed.feed.updated_parsed[:4] == (2026, 1, 5, 12)
+
+
 def test_render_is_deterministic_and_dated_from_the_items_not_the_clock(workspace: Path) -> None:
     first = _docs(workspace, EXAMPLE_RELEASE)
     with time_machine.travel(NOW + dt.timedelta(days=30), tick=False):

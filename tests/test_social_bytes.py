@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import write_release
+from social_support import set_keys
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one grapheme, 25 UTF-8 bytes
 
 
 def test_a_title_within_the_grapheme_limit_but_over_the_byte_limit_fails_validate(cli, workspace: Path) -> None:
     title = FAMILY * 150  # 150 graphemes, 3,750 bytes
+    set_keys(workspace / "channels" / "bluesky.toml", embed="none")  # no link card: the title is in the text
     write_release(
         workspace,
         "emoji",

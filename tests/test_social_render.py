@@ -35,7 +35,9 @@ def test_the_example_release_fits_with_its_link(workspace: Path, channel: str) -
     r = render(workspace, EXAMPLE_RELEASE, channel)
     (d,) = r.deliveries
     assert d.meta["length"] <= d.meta["limit"]
-    assert d.meta["text"].startswith("Managing Decline? NATO's Uneasy Future After the 2025 Summit")
+    # Bluesky's link card shows the headline, so its text opens with the summary instead.
+    opening = "What the 2025 NATO Summit reveals" if channel == "bluesky" else "Managing Decline? NATO's Uneasy Future"
+    assert d.meta["text"].startswith(opening)
     if channel != "linkedin":  # LinkedIn carries the link in its article card instead
         assert LINK in d.meta["text"]
 
@@ -128,7 +130,7 @@ def test_preview_shows_length_against_the_limit(workspace: Path, channel: str) -
         r.deliveries[0].meta["limit"],
         True,
     )
-    assert block.text.startswith("Managing Decline?")
+    assert block.text.startswith("What the 2025" if channel == "bluesky" else "Managing Decline?")
 
 
 def test_validate_prints_each_posts_length(workspace: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:

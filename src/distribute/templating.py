@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import TemplateError
+from .text.entities import hashtag_for
 
 if TYPE_CHECKING:
     import jinja2
@@ -110,8 +111,5 @@ def _localtime(value: dt.datetime, tz: Any = None, fmt: str = "%B %-d, %Y %H:%M 
 
 
 def hashtag(tag: str) -> str:
-    """A tag as a hashtag: "South Korea" -> "#SouthKorea", "defense spending" -> "#DefenseSpending"."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in tag).split() if w]
-    if len(words) == 1:
-        return "#" + words[0]
-    return "#" + "".join(w[:1].upper() + w[1:] for w in words)
+    """A tag as a hashtag: "South Korea" -> "#SouthKorea", "C++" -> "#CPlusPlus", "R&D" -> "#RandD"; "" when it has none."""
+    return hashtag_for(tag) or ""

@@ -158,6 +158,16 @@ def render_in(adapter: Adapter, release: Release, channel: Channel, context: Ren
     return adapter.render(release, channel)  # type: ignore[call-arg]
 
 
+def no_media_contact(release: Release) -> list[str]:
+    """validate's warning for copy meant for journalists (wire, press list) when the release names nobody to call."""
+    if release.contacts:
+        return []
+    return [
+        "the release has no media contact, so journalists get no one to call or mail; "
+        "add a [[contacts]] table (name, email, phone) to its front matter"
+    ]
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What the remote side said: its id for the delivery and where it can be seen."""
@@ -295,6 +305,14 @@ class Adapter:
                     self.receipts[delivery.key] = receipt
                 yield Outcome(delivery, receipt=receipt)
 
+    def as_sent(self, delivery: Delivery, channel: Channel) -> Delivery:
+        """The delivery as deliver() hands it over, for the dry-run outbox (default: as rendered).
+
+        An adapter that changes the bytes on the way out (the email adapter's DKIM signature)
+        overrides this, so the outbox holds what a real send transmits; the hash stays the scheduled one.
+        """
+        return delivery
+
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         """Readable renditions for `distribute preview`; by default each file as text."""
         blocks = []
@@ -302,6 +320,10 @@ class Adapter:
             text = "\n".join(f"--- {f.name}\n{f.data.decode('utf-8', 'replace')}" for f in d.files)
             blocks.append(PreviewBlock(title=d.label or d.target, text=text))
         return blocks
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        """What `validate` warns about this release on this channel: it can go out, but reads short of what it should."""
+        return []
 
     def missing(self, channel: Channel) -> list[str]:
         """What this channel still needs before it can deliver (unset secrets, unreachable paths)."""

@@ -51,6 +51,8 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
                         f"    {block.title}: {check.label} {check.value}{limit} {mark}"
                         + (f" — {check.note}" if check.note else "")
                     )
+            for line in cp.plan.adapter.warnings(release, ch):
+                click.echo(f"warning: {path}: channel {ch.name}: {line}", err=True)
             for problem in cp.problems:
                 click.echo(f"{path}: channel {ch.name}: {problem}", err=True)
             if cp.missing:

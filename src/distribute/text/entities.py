@@ -15,7 +15,7 @@ from typing import Any
 
 import regex
 
-__all__ = ["find_urls", "find_hashtags", "find_mentions", "MENTION"]
+__all__ = ["find_urls", "find_hashtags", "find_mentions", "hashtag_for", "hashtag_problem", "MENTION"]
 
 # Generic top-level domains: the established ones and the new ones seen most in press text.
 _GTLDS = """
@@ -184,3 +184,46 @@ def find_mentions(text: str) -> list[tuple[int, int]]:
 
 def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in others)
+
+
+# A tag's symbols spelled out the way social media managers write them in a hashtag, so it keeps
+# its meaning: "C++" #CPlusPlus, "C#" #CSharp, "Disney+" #DisneyPlus, "R&D" #RandD, "Q&A" #QandA,
+# "Research & Development" #ResearchAndDevelopment, "Women's Day" #WomensDay.
+_SPELLED = (
+    (regex.compile(r"['’]"), ""),
+    (regex.compile(r"(?<=\S)&(?=\S)"), "and"),
+    (regex.compile(r"&"), " and "),
+    (regex.compile(r"(?<=[\p{L}\p{N}])\+\+"), " PlusPlus "),
+    (regex.compile(r"(?<=[\p{L}\p{N}])[#＃]"), " Sharp "),
+    (regex.compile(r"(?<=[\p{L}\p{N}])\+"), " Plus "),
+)
+_TAG_WORD = regex.compile(f"[{_HASHTAG_CHAR}]+")
+
+
+def _hashtag(tag: str) -> str:
+    text = tag.strip()
+    if text[:1] in ("#", "＃"):
+        text = text[1:]
+    for pattern, spelled in _SPELLED:
+        text = pattern.sub(spelled, text)
+    words = _TAG_WORD.findall(text)
+    if len(words) == 1:
+        return "#" + words[0]
+    return "#" + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def hashtag_problem(tag: str, max_graphemes: int | None = None) -> str | None:
+    """Why a tag cannot be a hashtag (None when it can): no letter, or longer than the platform allows."""
+    made = _hashtag(tag)
+    if len(made) == 1 or not regex.search(r"\p{L}", made):
+        return "a hashtag needs a letter"
+    if find_hashtags(made) != [(0, len(made))]:
+        return f"{made} would not be read as one hashtag"
+    if max_graphemes is not None and len(regex.findall(r"\X", made[1:])) > max_graphemes:
+        return f"{made} is over {max_graphemes} characters"
+    return None
+
+
+def hashtag_for(tag: str, max_graphemes: int | None = None) -> str | None:
+    """A release tag as one hashtag that keeps its meaning ("South Korea" #SouthKorea, "C++" #CPlusPlus), or None."""
+    return None if hashtag_problem(tag, max_graphemes) else _hashtag(tag)

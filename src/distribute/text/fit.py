@@ -308,9 +308,18 @@ class FitResult:
 
 
 def fit(
-    render: Callable[[str, list[str]], str], *, summary: str, hashtags: Sequence[str], measure: Measure
+    render: Callable[[str, list[str]], str],
+    *,
+    summary: str,
+    hashtags: Sequence[str],
+    measure: Measure,
+    whole_sentences: bool = False,
 ) -> FitResult:
-    """The longest rendition that fits: all hashtags, fewer, then a shortened summary, then none."""
+    """The longest rendition that fits: all hashtags, fewer, then a shortened summary, then none.
+
+    With `whole_sentences` the summary is shortened only to its first sentences, never to a
+    fragment ("Tidewater X2…"): when not one sentence fits, the summary goes.
+    """
     tags = list(hashtags)
 
     def done(text: str, short: str, kept: int, shortened: bool) -> FitResult:
@@ -321,11 +330,18 @@ def fit(
         text = render(summary, tags[:kept])
         if measure.fits(text):
             return done(text, summary, kept, False)
-    cuts = [p for p, _ in _cuts(summary) if summary[:p].strip()]
-    best = _farthest(cuts, lambda p: measure.fits(render(summary[:p].rstrip() + ELLIPSIS, [])))
-    if best is not None:
-        short = summary[:best].rstrip() + ELLIPSIS
-        return done(render(short, []), short, 0, True)
+    if whole_sentences:
+        ends = [p for p, level in _cuts(summary) if level >= SENTENCE and summary[:p].strip()]
+        best = _farthest(ends, lambda p: measure.fits(render(summary[:p].rstrip(), [])))
+        if best is not None:
+            short = summary[:best].rstrip()
+            return done(render(short, []), short, 0, True)
+    else:
+        cuts = [p for p, _ in _cuts(summary) if summary[:p].strip()]
+        best = _farthest(cuts, lambda p: measure.fits(render(summary[:p].rstrip() + ELLIPSIS, [])))
+        if best is not None:
+            short = summary[:best].rstrip() + ELLIPSIS
+            return done(render(short, []), short, 0, True)
     text = render("", [])
     if measure.fits(text):
         return done(text, "", 0, True)

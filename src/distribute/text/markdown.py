@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from .tables import code_text, table_text
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("strikethrough")
+    # GFM tables: releases carry figures in them; HTML gets a <table>, plain text aligned columns (text/tables).
+    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["strikethrough", "table"])
 
 
 def to_html(markdown: str) -> str:
@@ -32,10 +35,12 @@ def to_html(markdown: str) -> str:
 class Block:
     """One block of plain text: a paragraph, heading, list item or quote line group."""
 
-    kind: str  # "paragraph", "heading", "item", "quote", "code", "rule"
+    kind: str  # "paragraph", "heading", "item", "quote", "code", "rule", "table"
     text: str
     first_prefix: str = ""
     rest_prefix: str = ""
+    rows: tuple[tuple[str, ...], ...] = ()  # a table's cells, the header row first
+    aligns: tuple[str, ...] = ()  # a table's column alignment: "left", "right" or "center"
 
 
 def _inline_text(token: Token, links: bool = True) -> str:
@@ -70,9 +75,26 @@ def text_blocks(markdown: str) -> list[Block]:
     quote_depth = 0
     pending_item_prefix: str | None = None
     in_heading = False
+    table: list[list[str]] | None = None
+    aligns: list[str] = []
     for tok in tokens:
         t = tok.type
-        if t in ("bullet_list_open", "ordered_list_open"):
+        if t == "table_open":
+            table, aligns = [], []
+        elif t == "tr_open" and table is not None:
+            table.append([])
+        elif t in ("th_open", "td_open") and table is not None and len(table) == 1:
+            style = str(tok.attrs.get("style", ""))
+            aligns.append(style.partition("text-align:")[2].strip() or "left")
+        elif t == "inline" and table is not None:
+            table[-1].append(_inline_text(tok))
+        elif t == "table_close" and table is not None:
+            quote = "> " * quote_depth
+            rows = tuple(tuple(r) for r in table)
+            text = "\n".join(" | ".join(r) for r in rows)
+            blocks.append(Block("table", text, quote, quote, rows=rows, aligns=tuple(aligns)))
+            table = None
+        elif t in ("bullet_list_open", "ordered_list_open"):
             lists.append({"ordered": t == "ordered_list_open", "n": int(tok.attrs.get("start", 1) or 1)})
         elif t in ("bullet_list_close", "ordered_list_close"):
             lists.pop()
@@ -117,7 +139,9 @@ def to_text(markdown: str, width: int = 0) -> str:
     previous_kind = ""
     for block in text_blocks(markdown):
         if block.kind == "code":
-            rendered = block.text
+            rendered = code_text(block.text, width, "") if width else block.text
+        elif block.kind == "table":
+            rendered = table_text(block.rows, block.aligns, width, block.first_prefix)
         elif width:
             rendered = "\n".join(
                 textwrap.fill(

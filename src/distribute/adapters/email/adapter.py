@@ -10,13 +10,14 @@ signing them with DKIM first when the channel has a key.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ConfigError, DeliveryError
-from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, RenderContext, key_part
+from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, RenderContext, key_part, no_media_contact
 from .identity import list_identity
 from .settings import EmailSettings
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .recipients import ListReport
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+JSON_ESPS = ("postmark", "sendgrid")  # send the message's parts as JSON, not our MIME bytes
 
 
 class EmailAdapter(Adapter):
@@ -83,6 +85,8 @@ class EmailAdapter(Adapter):
                         "envelope_from": prepared.envelope_from,
                         "message_id": message_id,
                         "unsigned": prepared.unsigned,
+                        # The DKIM t= tag: the due time the Date header carries, so a signature never depends on the clock.
+                        "signed_at": context.due,
                     },
                     label=f"to {mailbox(r.name, r.email)}",
                     secrets=prepared.secrets,
@@ -121,7 +125,20 @@ class EmailAdapter(Adapter):
         signer = self._signers[channel.name]
         if signer is None:
             return lambda d: d.files[0].data
-        return lambda d: signer.sign(d.files[0].data)
+        return lambda d: signer.sign(d.files[0].data, d.meta["signed_at"])
+
+    def as_sent(self, delivery: Delivery, channel: Channel) -> Delivery:
+        """The message DKIM-signed as deliver() would send it (unsigned when the key cannot be read: missing() says so)."""
+        if channel.settings.transport in JSON_ESPS:
+            return delivery  # their JSON APIs read the unsigned message and sign what they build themselves
+        try:
+            prepare = self._prepare(channel)
+        except DeliveryError:
+            return delivery
+        data = prepare(delivery)
+        if data is delivery.files[0].data:
+            return delivery
+        return dataclasses.replace(delivery, files=(File(delivery.files[0].name, data),), lock=delivery.sha256)
 
     def _maildir(self, channel: Channel) -> Any:
         s: EmailSettings = channel.settings
@@ -212,6 +229,12 @@ class EmailAdapter(Adapter):
         email_esp.close_sessions()
 
     # -- preview and readiness --------------------------------------------------------------
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        # A press list (journalists: an embargoed copy, or replies to the contact); a newsletter can do without one.
+        s: EmailSettings = channel.settings
+        press = channel.common.embargoed_copy or s.reply_to == "contact" or "press" in self.template_name(channel)
+        return no_media_contact(release) if press else []
+
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         from .preview import preview
 

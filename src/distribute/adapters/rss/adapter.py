@@ -141,7 +141,7 @@ class RssAdapter(Adapter):
             self.name,
             "feed",
             "feed",
-            files=(File(RSS_FILE, build(shown, info, "rss")), File(ATOM_FILE, build(shown, info, "atom"))),
+            files=(File(RSS_FILE, build(shown, info, "rss", now)), File(ATOM_FILE, build(shown, info, "atom", now))),
             meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
             label=f"feed in {shown_path(self.directory(channel), self.workspace.root)}",
             basis=basis,
@@ -182,7 +182,7 @@ class RssAdapter(Adapter):
                 archive.record(channel.name, delivery.release_id, item["guid"], published, item)
                 everything = stamp_items(archive.items(channel.name, limit=settings.max_items))
                 shown = order([i for i in everything if visible(i, now)], settings.max_items)
-                documents = {RSS_FILE: build(shown, info, "rss"), ATOM_FILE: build(shown, info, "atom")}
+                documents = {RSS_FILE: build(shown, info, "rss", now), ATOM_FILE: build(shown, info, "atom", now)}
                 for m in delivery.meta.get("media", []):
                     target = folder / m["target"]
                     target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,8 +14,13 @@ if TYPE_CHECKING:
     from ..base import ArchivedItem
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-# An empty feed still needs a date; the epoch keeps it deterministic (no item, no news).
-EMPTY_FEED_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+# RSS 2.0 elements holding plain text (not HTML). The W3C feed validator warns (CharacterData,
+# after the RSS Best Practices Profile) on "&" or "<" in them unless written as the hexadecimal
+# references &#x26; and &#x3C;, the one form every aggregator reads as the character itself.
+_RSS_PLAIN = re.compile(
+    rb"(<(title|category|author|dc:creator|dc:language|copyright|managingEditor|webMaster)(?:\s[^>]*)?>)([^<]*)(</\2>)"
+)
+_HEX_REFS = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;"}
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,16 @@ class FeedInfo:
     copyright: str = ""
 
 
-def newest(items: Sequence[dict[str, Any]]) -> dt.datetime:
-    """The feed's own date: the latest item update (never the clock, so dry-runs repeat exactly)."""
-    return max((parse_seconds(i["updated"]) for i in items), default=EMPTY_FEED_DATE)
+def newest(items: Sequence[dict[str, Any]], as_of: dt.datetime) -> dt.datetime:
+    """The feed's own date: the latest item update (not the clock, so dry-runs repeat exactly).
+
+    A feed with no item yet (nothing public before the first embargo) is dated `as_of`, the
+    moment whose view of the archive it shows, to the second: a feed reader or the validator
+    would take a 1970 date for a broken feed.
+    """
+    if not items:
+        return as_of.astimezone(dt.timezone.utc).replace(microsecond=0)
+    return max(parse_seconds(i["updated"]) for i in items)
 
 
 def order(items: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -51,8 +64,8 @@ def visible(item: dict[str, Any], now: dt.datetime) -> bool:
     return not embargo or now >= parse_seconds(embargo)
 
 
-def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", "atom"]) -> bytes:
-    """One document (kind "rss" or "atom") holding `items` in the order given."""
+def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", "atom"], as_of: dt.datetime) -> bytes:
+    """One document (kind "rss" or "atom") holding `items` in the order given, as the archive is `as_of`."""
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -73,12 +86,22 @@ def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", 
     if info.copyright:
         fg.rights(info.copyright)
     fg.generator("distribute")
-    fg.lastBuildDate(newest(items))  # also Atom <updated>; feedgen's default would be the clock
+    fg.lastBuildDate(newest(items, as_of))  # also Atom <updated>; feedgen's default would be the clock
     for item in items:
         _entry(fg, item, kind)
     if kind == "rss":
-        return _with_hub(fg.rss_str(pretty=True), info.hub)
+        return _plain_text_refs(_with_hub(fg.rss_str(pretty=True), info.hub))
     return bytes(fg.atom_str(pretty=True))
+
+
+def _plain_text_refs(document: bytes) -> bytes:
+    """RSS plain-text elements with "&", "<" and ">" as hexadecimal references (the same XML text)."""
+
+    def refs(match: re.Match[bytes]) -> bytes:
+        text = re.sub(rb"&(amp|lt|gt);", lambda m: _HEX_REFS[m.group(0)], match.group(3))
+        return match.group(1) + text + match.group(4)
+
+    return _RSS_PLAIN.sub(refs, document)
 
 
 def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:

@@ -2,7 +2,7 @@
 
 A post is composed from the channel's template (title, summary, link, hashtags from tags) and
 fitted to the platform's own count by `textfit.fit` (hashtags go first, then the summary is
-shortened at a word boundary; the link always survives), or it is the release's own
+shortened at a word boundary, or on Bluesky to whole sentences; the link always survives), or it is the release's own
 `[channel.NAME] text`, which is never rewritten: if it does not fit, the release is refused at
 that line, unless `thread = true` asks for a numbered thread. Each post is one delivery, target
 "post", part "1", "2", ...; part n names part n-1 in `after`, so it is sent only once part n-1
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError, ReleaseError, SecretMissing
+from ...text.entities import hashtag_for, hashtag_problem
 from ...workspace.schema import MASK, Secret, field
 from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
 
@@ -83,8 +84,14 @@ def compose(
     platform: str,
     extra: Mapping[str, Any] | None = None,
     threads: bool = True,
+    tag_graphemes: int | None = None,
+    whole_sentences: bool = False,
 ) -> list[Post]:
-    """The posts of a release on a channel: its own text or the fitted template, split into a thread if asked."""
+    """The posts of a release on a channel: its own text or the fitted template, split into a thread if asked.
+
+    `tag_graphemes` is the platform's longest hashtag; `whole_sentences` shortens the summary only
+    to whole sentences (else it goes), never to a fragment with an ellipsis.
+    """
     from ...text import fit as textfit
 
     limit = measure.limit
@@ -118,14 +125,16 @@ def compose(
         }
         return tidy(adapter.workspace.templates.render(name, **context))
 
-    # A tag with no letter or digit ("🇰🇷") would make a bare "#": it has no hashtag.
-    tags = [t for t in release.tags if textfit_hashtag(t) != "#"]
+    # A tag that cannot be a hashtag here ("2025", "🇰🇷", one too long) is left out; validate says so.
+    tags = [t for t in release.tags if hashtag_problem(t, tag_graphemes) is None]
     if thread:
         full = render(release.summary, tags)
         if not measure.fits(full):
             return _split(full, measure, release, None)
     try:
-        result = textfit.fit(render, summary=release.summary, hashtags=tags, measure=measure)
+        result = textfit.fit(
+            render, summary=release.summary, hashtags=tags, measure=measure, whole_sentences=whole_sentences
+        )
     except textfit.FitError:
         # Even title and link alone are too long: show it as it is; the length check fails validate.
         text = render("", [])
@@ -142,9 +151,22 @@ def compose(
 
 
 def textfit_hashtag(tag: str) -> str:
-    from ...templating import hashtag
+    return hashtag_for(tag) or tag
 
-    return tag if tag.startswith("#") else hashtag(tag)
+
+def social_warnings(release: Release, platform: str, tag_graphemes: int | None = None) -> list[str]:
+    """validate's warnings for a social channel: no link to carry, tags that cannot be hashtags there."""
+    out = []
+    if not release.url:
+        out.append(
+            'the release has no url, so its posts will carry no link; add url = "https://..." '
+            "(the release on your website) to its front matter"
+        )
+    for tag in release.tags:
+        problem = hashtag_problem(tag, tag_graphemes)
+        if problem:
+            out.append(f'tag "{tag}" cannot be a {platform} hashtag ({problem}), so the posts leave it out')
+    return out
 
 
 def _split(text: str, measure: Any, release: Release, line: int | None) -> list[Post]:

@@ -34,11 +34,13 @@ from .base import (
     recorded_request,
     request_file,
     reveal,
+    social_warnings,
 )
 from .bluesky_record import (
     COLLECTION,
     IMAGE_MAX,
     IMAGES_MAX,
+    TAG_MAX_GRAPHEMES,
     THUMB_MAX,
     blob_ref,
     created_at,
@@ -108,10 +110,22 @@ class BlueskyAdapter(Adapter):
         from ...text import fit as textfit
 
         s: BlueskySettings = channel.settings
-        posts = compose(self, release, channel, textfit.measure_for("bluesky", limit=s.limit), platform="Bluesky")
+        embed, uploads, notes = self._embed(release, channel, s)
+        # With a link card the card shows the headline: the post text does not repeat it. A summary
+        # too long for the post goes by whole sentences, never as a stub ending in "…".
+        card = embed is not None and embed.get("$type") == "app.bsky.embed.external"
+        posts = compose(
+            self,
+            release,
+            channel,
+            textfit.measure_for("bluesky", limit=s.limit),
+            platform="Bluesky",
+            extra={"card": card},
+            tag_graphemes=TAG_MAX_GRAPHEMES,
+            whole_sentences=True,
+        )
         when = context.due  # the posts' createdAt and the time inside their record keys
         thread_key = f"{release.id}/{channel.name}"
-        embed, uploads, notes = self._embed(release, channel, s)
         url = join(s.service, "/xrpc/com.atproto.repo.createRecord")
 
         def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
@@ -148,6 +162,9 @@ class BlueskyAdapter(Adapter):
             return files, meta
 
         return post_deliveries(self, release, channel, posts, build)
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return social_warnings(release, "Bluesky", TAG_MAX_GRAPHEMES)
 
     def _embed(
         self, release: Release, channel: Channel, s: BlueskySettings

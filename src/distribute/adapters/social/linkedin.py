@@ -27,6 +27,7 @@ from .base import (
     recorded_request,
     request_file,
     reveal,
+    social_warnings,
 )
 from .http import Api, join
 
@@ -145,6 +146,9 @@ class LinkedInAdapter(Adapter):
             return [request_file(i, "POST", join(s.api, POSTS), headers, body)], {"article": article}
 
         return post_deliveries(self, release, channel, posts, build)
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return social_warnings(release, "LinkedIn")
 
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         def extra(d: Delivery) -> tuple[list[str], list[Check]]:

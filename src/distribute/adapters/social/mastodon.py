@@ -34,6 +34,7 @@ from .base import (
     recorded_request,
     request_file,
     reveal,
+    social_warnings,
 )
 from .http import Api, Reset, join
 
@@ -141,6 +142,9 @@ class MastodonAdapter(Adapter):
             return files, {"media": media}
 
         return post_deliveries(self, release, channel, posts, build)
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return social_warnings(release, "Mastodon")
 
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         def extra(d: Delivery) -> tuple[list[str], list[Check]]:

@@ -30,6 +30,7 @@ from .base import (
     recorded_request,
     request_file,
     reveal,
+    social_warnings,
 )
 from .http import Api, join
 
@@ -98,6 +99,9 @@ class ThreadsAdapter(Adapter):
             ], {}
 
         return post_deliveries(self, release, channel, posts, build)
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return social_warnings(release, "Threads")
 
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         return preview_posts(deliveries, "characters, emoji by UTF-8 bytes")

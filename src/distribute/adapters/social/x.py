@@ -26,6 +26,7 @@ from .base import (
     recorded_request,
     request_file,
     reveal,
+    social_warnings,
 )
 from .http import Api, Reset, join
 
@@ -93,6 +94,9 @@ class XAdapter(Adapter):
             return [request_file(i, "POST", join(s.api, TWEETS), headers, body)], {}
 
         return post_deliveries(self, release, channel, posts, build)
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return social_warnings(release, "X")
 
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         return preview_posts(deliveries, "weighted: CJK and emoji 2, each link 23")

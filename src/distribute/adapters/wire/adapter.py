@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext, no_media_contact
 from .datelines import STYLES
 from .mail import WireEmail
 
@@ -199,6 +199,9 @@ class WireAdapter(Adapter):
         except ValueError:
             remote_id = ""
         return Receipt(remote_id=remote_id or remote, url=remote, detail=f"HTTP {response.status_code}")
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return no_media_contact(release)
 
     def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
         s: WireSettings = channel.settings

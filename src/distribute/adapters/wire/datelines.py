@@ -1,12 +1,14 @@
-"""Datelines as the wires print them, with AP state and region abbreviations.
+"""Datelines as the wires print them, with AP state, region and month abbreviations.
 
-`SEOUL, June 30, 2025 /PRNewswire/ --`, `PRINCETON, N.J.--(BUSINESS WIRE)--`,
-`HOUSTON, April 01, 2024 (GLOBE NEWSWIRE) --`, plain `SEOUL, June 30, 2025 --`.
+`HENDERSON, Nev., Oct. 7, 2025 /PRNewswire/ --`, `PRINCETON, N.J.--(BUSINESS WIRE)--`,
+`CINCINNATI, Dec. 04, 2025 (GLOBE NEWSWIRE) --`, plain `AKRON, Ohio, Dec. 19, 2025 --`
+(tests/test_wire_house_style.py cites a published release of each).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 Style = Literal["prnewswire", "businesswire", "globenewswire", "plain"]
@@ -27,6 +29,10 @@ MONTHS = (
     "November",
     "December",
 )
+
+# AP Stylebook: in a date, months of more than five letters are abbreviated (Sept. with four letters);
+# March through July are always spelled out.
+AP_MONTHS = ("Jan.", "Feb.", "March", "April", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
 
 # AP Stylebook abbreviations used in datelines; the eight states AP never abbreviates map to themselves.
 _AP_STATES = {
@@ -124,15 +130,22 @@ def long_date(day: dt.date, pad: bool = False) -> str:
     return f"{MONTHS[day.month - 1]} {number}, {day.year}"
 
 
+def ap_date(day: dt.date, pad: bool = False) -> str:
+    """ "Oct. 7, 2025", "June 30, 2025" (AP); with pad "Dec. 04, 2025", as GlobeNewswire prints it."""
+    number = f"{day.day:02d}" if pad else str(day.day)
+    return f"{AP_MONTHS[day.month - 1]} {number}, {day.year}"
+
+
 def lead_in(style: str, dateline: str, day: dt.date) -> str:
     """The dateline that opens the first paragraph, including its separator up to the first word."""
     where = place(dateline)
     if style == "businesswire":
+        # Business Wire prints no date in the lead: its own header line carries date and time.
         return f"{where}--(BUSINESS WIRE)--" if where else "(BUSINESS WIRE)--"
     if style == "globenewswire":
-        when = long_date(day, pad=True)
+        when = ap_date(day, pad=True)
         return f"{where + ', ' if where else ''}{when} (GLOBE NEWSWIRE) -- "
-    when = long_date(day)
+    when = ap_date(day)
     if style == "prnewswire":
         return f"{where + ', ' if where else ''}{when} /PRNewswire/ -- "
     return f"{where + ', ' if where else ''}{when} -- "
@@ -141,4 +154,29 @@ def lead_in(style: str, dateline: str, day: dt.date) -> str:
 def dateline_text(dateline: str, day: dt.date) -> str:
     """The dateline as a field of its own (NewsML-G2 <dateline>): "SEOUL, June 30, 2025"."""
     where = place(dateline)
-    return f"{where}, {long_date(day)}" if where else long_date(day)
+    return f"{where}, {ap_date(day)}" if where else ap_date(day)
+
+
+# A dateline the author wrote into the body: the place (as the release's dateline names it, any
+# case), then within a few words a dash: "SEOUL, June 30, 2025 --", "서울, 2026년 3월 12일 —",
+# "Seoul (Yonhap) – ". The wire puts its own in front, so the author's goes.
+_DASH = re.compile(r"\s*(?:--|\u2014|\u2013)\s*")
+
+
+def strip_own_dateline(text: str, dateline: str) -> str:
+    """A first paragraph without the dateline its author opened it with (unchanged when there is none)."""
+    city = dateline.partition(",")[0].strip()
+    if not city or not text[: len(city)].casefold() == city.casefold():
+        return text
+    rest = text[len(city) :]
+    if rest[:1] not in (",", " ", "(", "/"):
+        return text
+    dash = _DASH.search(rest, 0, 60)
+    if dash is None:
+        return text
+    between = rest[: dash.start()]
+    # A date ("June 30, 2025", "2026년 3월 12일") or a credit ("(Yonhap)") between place and dash, or nothing.
+    if between.strip(" ,") and not re.search(r"\d|\(", between):
+        return text
+    body = rest[dash.end() :]
+    return body if body.strip() else text

@@ -80,7 +80,10 @@ def build_story(release: Release, channel: Channel, workspace: Workspace, due: d
     # The version is made when it goes out (never a time still to come when it arrives); the
     # dateline keeps the release's own day.
     created = due.astimezone(tz)
-    day = release.publish_at.astimezone(tz).date()
+    # The dateline is the day the news may be printed: an embargo later than publish_at moves it
+    # (an embargoed copy sent the day before is datelined the day the embargo lifts).
+    public = max(release.publish_at, release.embargo) if release.embargo is not None else release.publish_at
+    day = public.astimezone(tz).date()
     embargo = release.embargo if is_embargoed_copy(release, channel, due) else None
     if embargo is not None:
         when = embargo_time(embargo, tz)

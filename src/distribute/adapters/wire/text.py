@@ -5,7 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+from ...text.tables import code_text, table_text
 from .ascii import clean, to_ascii
+from .datelines import strip_own_dateline
 
 if TYPE_CHECKING:
     from ...text.markdown import Block
@@ -26,7 +28,9 @@ def _wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
 
 def _block(block: Block, width: int) -> str:
     if block.kind == "code":
-        return textwrap.indent(block.text, "    ")
+        return code_text(block.text, width)
+    if block.kind == "table":
+        return table_text(block.rows, block.aligns, width, block.first_prefix.replace("> ", "    "))
     # Quotes are indented on the wire: "> " markers mean nothing to a teleprinter reader.
     first = block.first_prefix.replace("> ", "    ")
     rest = block.rest_prefix.replace("> ", "    ")
@@ -43,7 +47,9 @@ def body_text(story: Story, width: int) -> str:
     blocks = text_blocks(story.release.body)
     for i, block in enumerate(blocks):
         if block.kind == "paragraph":
-            blocks[i] = dataclasses.replace(block, text=story.lead + block.text)
+            # The wire's dateline replaces one the author already wrote: never two in a row.
+            text = strip_own_dateline(block.text, story.located)
+            blocks[i] = dataclasses.replace(block, text=story.lead + text)
             break
     else:
         blocks.insert(0, Block("paragraph", story.lead.strip()))
