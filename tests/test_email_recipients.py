@@ -59,6 +59,18 @@ def test_bad_rows_are_reported_by_line_and_skipped_the_rest_goes_out(
     assert names["spaced@example.org"] == "Trimmed"
 
 
+def test_every_render_reports_the_bad_rows_of_its_list(workspace: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Not once per process: a second render (another command in the same process, a test run after
+    # another one) reads the list afresh and says what is wrong with it again.
+    set_keys(workspace, "newsletter", f'recipients = "{write_list(workspace, "messy.csv", MESSY)}"')
+    for attempt in (1, 2):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="distribute.email"):
+            render(workspace, "newsletter")
+        logged = [r.getMessage() for r in caplog.records]
+        assert any(m.startswith("lists/messy.csv:3: 'not-an-address'") for m in logged), (attempt, logged)
+
+
 def test_preview_counts_the_whole_list(workspace: Path) -> None:
     set_keys(workspace, "newsletter", f'recipients = "{write_list(workspace, "messy.csv", MESSY)}"')
     ws, channel, deliveries = render(workspace, "newsletter")
