@@ -9,7 +9,7 @@
      connection (bodies rendered once beforehand, only personalised per message);
    - postfix `smtp-source` into the same sink with 16 sessions: the machine's limit.
 2. Memory: render() alone streams a 100,000- and a 1,000,000-row CSV (fresh process each);
-   peak RSS should not grow with the list (apart from 16 bytes an address for duplicate checks).
+   peak RSS should not grow with the list (duplicate checks live in a temporary SQLite file).
 """
 
 from __future__ import annotations
