@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from .engine import migration
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # fixed width UTC: orders the same as text and as instants
 
 
 @migration(1, "feed archive")
@@ -54,16 +53,6 @@ class ArchivedItem:
     item: dict[str, Any]
 
 
-def stamp(value: dt.datetime) -> str:
-    """A publication time as the archive stores it."""
-    return value.astimezone(dt.timezone.utc).strftime(_FORMAT)
-
-
-def parse(text: str) -> dt.datetime:
-    """An archive time stamp as an aware UTC datetime."""
-    return dt.datetime.strptime(text, _FORMAT).replace(tzinfo=dt.timezone.utc)
-
-
 def _exists(url: str) -> bool:
     # Reading must not create a database: a dry-run of a fresh workspace leaves no state behind.
     if url.startswith("sqlite:///"):
@@ -72,7 +61,7 @@ def _exists(url: str) -> bool:
 
 
 def _row(row: Any) -> ArchivedItem:
-    return ArchivedItem(row.release_id, row.guid, parse(row.published), json.loads(row.item_json))
+    return ArchivedItem(row.release_id, row.guid, clock.instant(row.published), json.loads(row.item_json))
 
 
 def items(url: str, channel: str, conn: Connection | None = None, limit: int | None = None) -> list[ArchivedItem]:
@@ -141,8 +130,8 @@ def record(
         {"channel": channel, "release_id": release_id},
     ).first()
     if existing is not None:
-        guid, published = existing.guid, parse(existing.published)
-        item = {**item, "guid": guid, "published": stamp(published)}
+        guid, published = existing.guid, clock.instant(existing.published)
+        item = {**item, "guid": guid, "published": clock.stamp_seconds(published)}
         conn.execute(
             text("UPDATE feed_items SET item_json = :item WHERE channel = :channel AND release_id = :release_id"),
             {"item": json.dumps(item, sort_keys=True), "channel": channel, "release_id": release_id},
@@ -157,7 +146,7 @@ def record(
                 "channel": channel,
                 "release_id": release_id,
                 "guid": guid,
-                "published": stamp(published),
+                "published": clock.stamp_seconds(published),
                 "item": json.dumps(item, sort_keys=True),
             },
         )

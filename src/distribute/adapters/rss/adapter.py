@@ -153,7 +153,7 @@ class RssAdapter(Adapter):
         item: dict[str, Any] = dict(delivery.meta["item"])
         now = clock.now()
         if not visible(item, now):
-            seconds = (archive.parse(item["embargo"]) - now).total_seconds()
+            seconds = (clock.instant(item["embargo"]) - now).total_seconds()
             raise DeliveryError(
                 f"release {delivery.release_id} is under embargo until {item['embargo']}",
                 retryable=True,
@@ -180,7 +180,7 @@ class RssAdapter(Adapter):
         try:
             with archive.locked(self.workspace.database_url) as conn:
                 archive.record(
-                    conn, channel.name, delivery.release_id, item["guid"], archive.parse(item["published"]), item
+                    conn, channel.name, delivery.release_id, item["guid"], clock.instant(item["published"]), item
                 )
                 everything = stamp_items(archive.items("", channel.name, conn, limit=settings.max_items))
                 shown = order([i for i in everything if visible(i, now)], settings.max_items)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ... import clock
 from ...ledger import archive
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -33,7 +34,7 @@ class FeedInfo:
 
 def newest(items: Sequence[dict[str, Any]]) -> dt.datetime:
     """The feed's own date: the latest item update (never the clock, so dry-runs repeat exactly)."""
-    return max((archive.parse(i["updated"]) for i in items), default=EMPTY_FEED_DATE)
+    return max((clock.instant(i["updated"]) for i in items), default=EMPTY_FEED_DATE)
 
 
 def order(items: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -45,7 +46,7 @@ def order(items: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 def visible(item: dict[str, Any], now: dt.datetime) -> bool:
     """Whether an item may be in a feed at `now`: never before its embargo."""
     embargo = item.get("embargo")
-    return not embargo or now >= archive.parse(embargo)
+    return not embargo or now >= clock.instant(embargo)
 
 
 def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", "atom"]) -> bytes:
@@ -84,8 +85,8 @@ def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
     fe.title(item["title"])
     fe.summary(item["summary"])
     fe.content(item["content"], type="html" if kind == "atom" else None)
-    fe.published(archive.parse(item["published"]))
-    fe.updated(archive.parse(item["updated"]))
+    fe.published(clock.instant(item["published"]))
+    fe.updated(clock.instant(item["updated"]))
     for tag in item["categories"]:
         fe.category(term=tag)
     author = item.get("author")
@@ -158,4 +159,4 @@ def _with_hub(document: bytes, hub: str) -> bytes:
 
 def stamp_items(items: Sequence[archive.ArchivedItem]) -> list[dict[str, Any]]:
     """Archived items as item dicts, with the archive's guid and date as the final word."""
-    return [{**a.item, "guid": a.guid, "published": archive.stamp(a.published)} for a in items]
+    return [{**a.item, "guid": a.guid, "published": clock.stamp_seconds(a.published)} for a in items]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from ... import clock
 from ...errors import ReleaseError
-from ...ledger import archive
 
 if TYPE_CHECKING:
     from ...ledger.archive import ArchivedItem
@@ -145,9 +145,9 @@ def build_item(
         "release_id": release.id,
         "guid": guid,
         "permalink": guid.startswith(("http://", "https://")),
-        "published": archive.stamp(published),
-        "updated": archive.stamp(updated),
-        "embargo": archive.stamp(release.embargo) if release.embargo else None,
+        "published": clock.stamp_seconds(published),
+        "updated": clock.stamp_seconds(updated),
+        "embargo": clock.stamp_seconds(release.embargo) if release.embargo else None,
         "title": release.title,
         "link": release.url,
         "summary": _summary(release),
