@@ -135,6 +135,7 @@ def test_two_addresses_are_never_taken_for_one_even_if_they_hash_alike(monkeypat
         assert "bob@example.org" in found and "carol@example.org" not in found and len(found) == 2
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_in_the_length_of_the_list(workspace: Path) -> None:
     """Streaming 20,000 recipients costs about what streaming 2,000 does (no list, no messages kept)."""
 

@@ -16,6 +16,8 @@ from ledger_postgres import pg_rows
 from ledger_servers import mail_sink, statuses_server, wait_for
 from ledger_support import WorkerProcess, invoke, run, start, write_channel, write_release
 
+pytestmark = pytest.mark.slow  # subprocesses, crashes or large lists: the full suite (CI) runs it
+
 N = 600
 
 

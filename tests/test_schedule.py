@@ -52,6 +52,7 @@ def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plu
     assert states(ledger_rows(lws)) == {"sent": 3} and max(sink.per_recipient().values()) == 1
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once(
     lws: Path, plugin_site: Path, sink
 ) -> None:  # type: ignore[no-untyped-def]
@@ -83,6 +84,7 @@ def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once
     assert len(sink) == 60 and max(sink.per_recipient().values()) == 1
 
 
+@pytest.mark.slow
 def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 200\n')
     write_release(lws, "r1")
@@ -104,6 +106,7 @@ def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugi
     assert doubt["target"] == "r49@example.org"
 
 
+@pytest.mark.slow
 def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
     write_release(lws, "r1")
@@ -124,6 +127,7 @@ def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, 
     assert states(ledger_rows(lws)) == {"sent": 2}
 
 
+@pytest.mark.slow
 def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_schedule_lifts_that(
     lws: Path, plugin_site: Path, sink
 ) -> None:  # type: ignore[no-untyped-def]
