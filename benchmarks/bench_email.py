@@ -215,8 +215,10 @@ def memory(tmp: Path, sizes: list[int]) -> None:
     print(f"\nrender only, streaming the list (fresh process each; no network; {os.cpu_count()} CPUs)")
     print(f"  {'rows':>10} {'seconds':>8} {'rows/s':>8} {'RSS at row 1,000':>17} {'peak RSS':>9}")
     for n in sizes:
-        path = write_recipients(tmp / f"list-{n}.csv", n)
         ws = tmp / f"ws-{n}"
+        path = ws / "lists" / f"list-{n}.csv"  # recipients must live inside the workspace
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_recipients(path, n)
         workspace(ws, path, 25, 1)
         done = subprocess.run(
             [sys.executable, __file__, "--render-only", str(path), str(ws)],

@@ -113,4 +113,3 @@ def show(value: dt.datetime, tz: ZoneInfo) -> str:
     same_day = local.date() == utc.date()
     utc_text = utc.strftime("%H:%M UTC") if same_day else utc.strftime("%Y-%m-%d %H:%M UTC")
     return f"{local.strftime('%Y-%m-%d %H:%M')} {local.tzname()} ({utc_text})"
-
