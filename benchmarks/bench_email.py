@@ -9,7 +9,7 @@
      connection (bodies rendered once beforehand, only personalised per message);
    - postfix `smtp-source` into the same sink with 16 sessions: the machine's limit.
 2. Memory: render() alone streams a 100,000- and a 1,000,000-row CSV (fresh process each);
-   peak RSS should not grow with the list (apart from 16 bytes an address for duplicate checks).
+   peak RSS should not grow with the list (duplicate checks live in a temporary SQLite file).
 """
 
 from __future__ import annotations
@@ -215,8 +215,10 @@ def memory(tmp: Path, sizes: list[int]) -> None:
     print(f"\nrender only, streaming the list (fresh process each; no network; {os.cpu_count()} CPUs)")
     print(f"  {'rows':>10} {'seconds':>8} {'rows/s':>8} {'RSS at row 1,000':>17} {'peak RSS':>9}")
     for n in sizes:
-        path = write_recipients(tmp / f"list-{n}.csv", n)
         ws = tmp / f"ws-{n}"
+        path = ws / "lists" / f"list-{n}.csv"  # recipients must live inside the workspace
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_recipients(path, n)
         workspace(ws, path, 25, 1)
         done = subprocess.run(
             [sys.executable, __file__, "--render-only", str(path), str(ws)],

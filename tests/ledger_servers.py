@@ -44,10 +44,13 @@ class Gate:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
+    passed: bool = False  # the held arrival was let through
+
     def pass_through(self, n: int) -> None:
         if self.at is not None and n == self.at:
             self.held.set()
             self.release.wait(WAIT)
+            self.passed = True
 
 
 @dataclass

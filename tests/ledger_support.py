@@ -144,3 +144,68 @@ def invoke(ws: Path, *args: str):  # type: ignore[no-untyped-def]
     from distribute.cli import cli
 
     return CliRunner().invoke(cli, ["--config", str(ws / "config.toml"), *args], catch_exceptions=False)
+
+
+WAKE_UP = "next wake-up at "
+NOTHING_DUE = "nothing is due"
+
+
+class WorkerProcess:
+    """A `distribute worker` process whose log (stderr) is read as it comes, line by line."""
+
+    def __init__(self, ws: Path, site: Path, *args: str):
+        import threading
+
+        self.proc = start(ws, site, "worker", *args)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def wake_ups(self) -> list[str | None]:
+        """Each wake-up the worker announced, in order: a ledger time stamp, or None for "nothing is due"."""
+        found: list[str | None] = []
+        for line in list(self.lines):
+            if WAKE_UP in line:
+                found.append(line.split(WAKE_UP, 1)[1].strip())
+            elif NOTHING_DUE in line:
+                found.append(None)
+        return found
+
+    def waking_at(self, stamp: str | None) -> bool:
+        """Whether the worker's latest announced wake-up is `stamp` (None: nothing due)."""
+        if self.proc.poll() is not None and not self._reader.is_alive():
+            raise AssertionError(f"the worker exited {self.proc.returncode}: {self.log}")
+        found = self.wake_ups()
+        return bool(found) and found[-1] == stamp
+
+    def ready(self) -> bool:
+        if self.proc.poll() is not None and not self._reader.is_alive():
+            raise AssertionError(f"the worker exited {self.proc.returncode}: {self.log}")
+        return bool(self.wake_ups())
+
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        """Wait for the process to end; its exit code and whole log."""
+        code = self.proc.wait(timeout)
+        self._reader.join(timeout)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        return code, self.log
+
+    def stop(self, sig: int = 15) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        return self.finish()

@@ -19,6 +19,8 @@ from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgre
 from ledger_servers import Gate, mail_sink, statuses_server, wait_for
 from ledger_support import invoke, ledger_rows, run, start, states, write_channel, write_release
 
+pytestmark = pytest.mark.slow  # subprocesses, crashes or large lists: the full suite (CI) runs it
+
 N = 2000
 
 

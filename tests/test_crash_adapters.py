@@ -12,6 +12,8 @@ from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgre
 from ledger_servers import mail_sink, statuses_server, wait_for
 from ledger_support import invoke, ledger_rows, run, start, states, subprocess_env, write_channel, write_release
 
+pytestmark = pytest.mark.slow  # subprocesses, crashes or large lists: the full suite (CI) runs it
+
 TOKEN = "mastodon-token-271828"
 LONG = " ".join(f"Point {i}: the alliance has to decide what it is for, and who pays for it." for i in range(24))
 

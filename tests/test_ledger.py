@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 import time_machine
 
+from distribute import clock
 from distribute.ledger.engine import migrate
 from distribute.ledger.store import Ledger
 from distribute.workspace.config import Workspace
@@ -203,3 +206,20 @@ def test_schedule_refuses_a_release_a_channel_cannot_carry(lws: Path) -> None:
     result = invoke(lws, "schedule", "releases/r1.md")
     assert result.exit_code == 1 and "releases/r1.md:7: [channel.mastodon] text is" in result.stderr
     assert not (lws / ".distribute/state.db").exists() or ledger_rows(lws) == []
+
+
+def test_one_clock_writes_and_reads_the_ledger_and_the_archive_stamps() -> None:
+    # clock.py is the one place instants become text and back: the ledger keeps microseconds,
+    # the feed archive whole seconds; both are fixed-width UTC, so they order as text.
+    from zoneinfo import ZoneInfo
+
+    when = dt.datetime(2025, 6, 30, 9, 0, 1, 500, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert clock.stamp(when) == "2025-06-30T00:00:01.000500Z"
+    assert clock.stamp_seconds(when) == "2025-06-30T00:00:01Z"
+    assert clock.parse(clock.stamp(when)) == when
+    assert clock.instant(clock.stamp_seconds(when)) == when.replace(microsecond=0)
+    assert clock.parse("") is None
+    with pytest.raises(ValueError, match="naive"):
+        clock.stamp_seconds(dt.datetime(2025, 6, 30))
+    with time_machine.travel(when, tick=False):
+        assert clock.now() == when

@@ -7,8 +7,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_support import subprocess_env, write_channel, write_config, write_release
+
+pytestmark = pytest.mark.slow  # subprocesses, crashes or large lists: the full suite (CI) runs it
 
 SCRIPT = textwrap.dedent("""
     import resource, sys

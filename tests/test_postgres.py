@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from distribute.clock import stamp
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_postgres import pg_rows
 from ledger_servers import mail_sink, statuses_server, wait_for
-from ledger_support import invoke, run, start, write_channel, write_release
+from ledger_support import WorkerProcess, invoke, run, start, write_channel, write_release
+
+pytestmark = pytest.mark.slow  # subprocesses, crashes or large lists: the full suite (CI) runs it
 
 N = 600
 
@@ -77,29 +80,15 @@ def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, pl
     sink, api = servers
     later = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(hours=1)
     setup(pws, sink, api, publish_at=later.isoformat())
-    workers = [start(pws, plugin_site, "worker", "--name", name, "--poll", "0.2") for name in ("alpha", "beta")]
+    workers = [WorkerProcess(pws, plugin_site, "--name", name, "--poll", "0.2") for name in ("alpha", "beta")]
     try:
-
-        def jobs() -> list[tuple[str, float]]:
-            try:
-                return [
-                    (r["id"], r["next_run_time"])
-                    for r in pg_rows(postgres_url, "SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id")
-                ]
-            except Exception:  # the table is created by the first worker to start
-                return []
-
         try:
-            wait_for(
-                lambda: jobs() == [("alpha:dispatch", later.timestamp()), ("beta:dispatch", later.timestamp())],
-                what="each worker's job at the due time",
-            )
+            for w in workers:
+                wait_for(lambda: w.waking_at(stamp(later)), what="each worker's job at the due time")  # noqa: B023
         except AssertionError:
             for w in workers:
                 w.kill()
-            raise AssertionError(
-                f"jobs {jobs()}; workers said {[w.communicate(timeout=30) for w in workers]}"
-            ) from None
+            raise AssertionError(f"workers said {[w.finish(30) for w in workers]}") from None
         # Moved earlier while both run: each picks the change up from the ledger, one delivery each.
         due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=2)
         assert invoke(pws, "schedule", "releases/r1.md", "--at", due.isoformat()).exit_code == 0
@@ -108,8 +97,8 @@ def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, pl
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
-        results = [w.communicate(timeout=60) for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], results
+        results = [w.finish(60) for w in workers]
+    assert [code for code, _ in results] == [0, 0], results
     exactly_once(sink, api)
 
 

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from conftest import ROOT, copy_example_workspace
 from distribute.adapters.email.unsubscribe import PLACEHOLDER, verify
 
@@ -110,6 +112,7 @@ def test_scheduled_with_the_key_sent_without_it_is_refused_naming_the_variable(t
     assert KEY not in "".join(r.stdout + r.stderr for r in (scheduled, cron, fixed))
 
 
+@pytest.mark.slow
 def test_scheduled_without_the_key_sent_with_it_carries_real_tokens(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
     scheduled = distribute(ws, BEFORE, "schedule", "releases/r.md")
@@ -124,6 +127,7 @@ def test_scheduled_without_the_key_sent_with_it_carries_real_tokens(tmp_path: Pa
     assert KEY.encode() not in database_bytes(ws)
 
 
+@pytest.mark.slow
 def test_an_edited_release_is_still_refused_as_changed_whatever_the_key(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
     assert distribute(ws, BEFORE, "schedule", "releases/r.md", key=KEY).returncode == 0

@@ -393,6 +393,7 @@ PLATFORMS = st.sampled_from(["x", "bluesky", "mastodon", "threads", "linkedin"])
 tag_words = st.lists(st.sampled_from(list("abcxyz") + ["한", "é"]), min_size=1, max_size=8).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(words, min_size=0, max_size=40), st.lists(tag_words, max_size=4), PLATFORMS, st.integers(20, 400))
 def test_fit_property(summary_words: list[str], tags: list[str], name: str, limit: int) -> None:

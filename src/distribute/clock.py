@@ -1,9 +1,13 @@
-"""The dispatcher's clock: the wall clock, or `$DISTRIBUTE_NOW` (a test hook for subprocesses).
+"""The one clock, and the one way instants are written as text.
+
+now() is the only place the wall clock is read (or `$DISTRIBUTE_NOW`, a test hook for
+subprocesses; time-machine moves it in-process).
 
 Times in the ledger are fixed-width UTC text ("2025-06-30T00:00:00.000000Z"), so they order
 the same as strings and as instants, in SQLite and PostgreSQL alike, and a cron check with the
-standard library's sqlite3 can compare them without parsing. This module is stdlib-only: the
-cron fast path imports it.
+standard library's sqlite3 can compare them without parsing. The feed archive keeps whole
+seconds ("2025-06-30T00:00:00Z", stamp_seconds), as feeds show them. parse() reads both. This
+module is stdlib-only: the cron fast path imports it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ def now() -> dt.datetime:
         if value.tzinfo is None:
             raise ValueError(f"${NOW_ENV}={pinned!r} needs a UTC offset, e.g. 2025-06-30T00:00:00+00:00")
         return value.astimezone(_UTC)
-    # The same read as timeutil.utcnow() (time-machine moves both); not imported from there
-    # because timeutil's imports would cost the cron fast path about 15 ms.
     return dt.datetime.now(_UTC)
 
 
@@ -35,18 +37,27 @@ def stamp(value: dt.datetime) -> str:
     return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse(text: str | None) -> dt.datetime | None:
-    """The instant of a ledger time stamp."""
-    if not text:
-        return None
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_UTC)
-
-
 def stamp_seconds(value: dt.datetime) -> str:
-    """An instant to the second, fixed-width UTC (the feed archive's and feed items' form)."""
+    """An instant as the feed archive stores it: whole seconds (the fraction is dropped)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the archive")
     return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse(text: str | None) -> dt.datetime | None:
+    """The instant of a time stamp written by stamp() or stamp_seconds(); None for none."""
+    if not text:
+        return None
+    return instant(text)
+
+
+def instant(text: str) -> dt.datetime:
+    """The instant of a time stamp written by stamp() or stamp_seconds()."""
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ" if "." in text else "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=_UTC
+    )
+
+
 def parse_seconds(text: str) -> dt.datetime:
-    """The instant of a `stamp_seconds` text, aware UTC."""
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_UTC)
+    """The instant of a `stamp_seconds` text, aware UTC (the same as `instant`)."""
+    return instant(text)

@@ -113,8 +113,3 @@ def show(value: dt.datetime, tz: ZoneInfo) -> str:
     same_day = local.date() == utc.date()
     utc_text = utc.strftime("%H:%M UTC") if same_day else utc.strftime("%Y-%m-%d %H:%M UTC")
     return f"{local.strftime('%Y-%m-%d %H:%M')} {local.tzname()} ({utc_text})"
-
-
-def utcnow() -> dt.datetime:
-    """Now, aware, in UTC (the one place the wall clock is read; tests move it with time-machine)."""
-    return dt.datetime.now(dt.timezone.utc)

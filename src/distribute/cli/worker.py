@@ -11,7 +11,7 @@ from . import State, pass_state
 @click.option(
     "--name",
     metavar="NAME",
-    help="this worker's name in the job store (default: the host name); give each worker on one host its own",
+    help="this worker's name in its log (default: the host name)",
 )
 @click.option(
     "--poll",

@@ -17,9 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from ..adapters.base import ArchivedItem
-from ..clock import parse_seconds as parse
-from ..clock import stamp_seconds as stamp
 from .engine import engine
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ def _exists(url: str) -> bool:
 
 
 def _row(row: Any) -> ArchivedItem:
-    return ArchivedItem(row.release_id, row.guid, parse(row.published), json.loads(row.item_json))
+    return ArchivedItem(row.release_id, row.guid, clock.instant(row.published), json.loads(row.item_json))
 
 
 def items(url: str, channel: str, conn: Connection | None = None, limit: int | None = None) -> list[ArchivedItem]:
@@ -97,8 +96,8 @@ def record(
         {"channel": channel, "release_id": release_id},
     ).first()
     if existing is not None:
-        guid, published = existing.guid, parse(existing.published)
-        item = {**item, "guid": guid, "published": stamp(published)}
+        guid, published = existing.guid, clock.instant(existing.published)
+        item = {**item, "guid": guid, "published": clock.stamp_seconds(published)}
         conn.execute(
             text("UPDATE feed_items SET item_json = :item WHERE channel = :channel AND release_id = :release_id"),
             {"item": json.dumps(item, sort_keys=True), "channel": channel, "release_id": release_id},
@@ -113,7 +112,7 @@ def record(
                 "channel": channel,
                 "release_id": release_id,
                 "guid": guid,
-                "published": stamp(published),
+                "published": clock.stamp_seconds(published),
                 "item": json.dumps(item, sort_keys=True),
             },
         )

@@ -1,23 +1,30 @@
 """The long-running worker: APScheduler 3.x wakes it at each due time (the only module importing it).
 
-The ledger is the source of truth. The job store (SQLAlchemyJobStore, same database) holds
-one date job per worker, "<name>:dispatch", always set to the ledger's next due time and
-referring to `run_due_job` by text. After every dispatch run, and every `poll` seconds (to
-see releases scheduled meanwhile), the worker derives that time from the ledger again. The
-job calls the same dispatch routine as `send --due`.
+The ledger is the source of truth. The scheduler keeps one date job in memory, "<name>:dispatch",
+always set to the ledger's next due time: derived at start, after every dispatch run, and every
+`poll` seconds (to see releases scheduled meanwhile, by any process). Nothing of it needs to
+survive the process, so it is not stored: a persistent job store would have to name the job's
+function by text and find the live worker through a process-wide registry, and APScheduler 3
+does not support several schedulers sharing one job table. Only public APScheduler API is used
+(BackgroundScheduler.add_job / get_job / remove_job / shutdown). The job calls the same dispatch
+routine as `send --due`.
+
+Stopping: SIGTERM and SIGINT are blocked in every thread of the worker and so stay pending in the
+kernel; the stop flag reads them with sigpending() at each check, so a signal sent before the
+dispatch thread's next check stops it there (no Python signal handler, whose run can lag behind
+the delivery thread, and no lock taken in a handler).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from .. import clock
 
@@ -27,70 +34,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("distribute.worker")
 
-JOB_FUNC = "distribute.send.worker:run_due_job"
 REFUSED_RETRY = 60.0  # seconds between two runs that can only repeat a refusal
-TABLE = "apscheduler_jobs"
-_WORKERS: dict[str, Worker] = {}
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+_TICK = 0.05  # how often the main loop looks at the stop flag (the dispatch thread looks at every delivery)
 
 
-class WorkerJobStore(SQLAlchemyJobStore):
-    """A SQLAlchemyJobStore that sees only this worker's jobs, so several workers share one table."""
+class StopFlag(threading.Event):
+    """Set by request_stop(), or by a SIGTERM/SIGINT pending (blocked) in this process."""
 
-    def __init__(self, prefix: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.prefix = prefix
+    def __init__(self) -> None:
+        super().__init__()
+        self.watch_signals = False
 
-    def start(self, scheduler: Any, alias: str) -> None:
-        from sqlalchemy.exc import DBAPIError
-
-        try:
-            super().start(scheduler, alias)
-        except DBAPIError:
-            # Two workers starting together on PostgreSQL both see no table and both create it;
-            # the loser's CREATE fails on the catalog's unique index. The table now exists.
-            super().start(scheduler, alias)
-
-    def _mine(self) -> Any:
-        return self.jobs_t.c.id.like(self.prefix.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
-
-    def get_due_jobs(self, now: Any) -> list[Any]:
-        from apscheduler.util import datetime_to_utc_timestamp
-
-        return list(self._get_jobs(self.jobs_t.c.next_run_time <= datetime_to_utc_timestamp(now), self._mine()))
-
-    def get_next_run_time(self) -> Any:
-        from apscheduler.util import utc_timestamp_to_datetime
-        from sqlalchemy import select
-
-        query = (
-            select(self.jobs_t.c.next_run_time)
-            .where(self.jobs_t.c.next_run_time.isnot(None), self._mine())
-            .order_by(self.jobs_t.c.next_run_time)
-            .limit(1)
-        )
-        with self.engine.begin() as connection:
-            return utc_timestamp_to_datetime(connection.execute(query).scalar())
-
-    def get_all_jobs(self) -> list[Any]:
-        jobs = list(self._get_jobs(self._mine()))
-        self._fix_paused_jobs_sorting(jobs)
-        return jobs
-
-    def remove_all_jobs(self) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(self.jobs_t.delete().where(self._mine()))
-
-    def shutdown(self) -> None:
-        pass  # the engine is shared with the ledger; it is not ours to dispose
-
-
-def run_due_job(name: str) -> None:
-    """The job the scheduler runs (referenced by text, so the job store holds no code)."""
-    worker = _WORKERS.get(name)
-    if worker is None:
-        log.warning("job for worker %r found, but that worker is not running in this process", name)
-        return
-    worker.dispatch()
+    def is_set(self) -> bool:
+        return super().is_set() or (self.watch_signals and not STOP_SIGNALS.isdisjoint(signal.sigpending()))
 
 
 class Worker:
@@ -103,12 +60,7 @@ class Worker:
         self.name = name
         self.poll = poll if poll is not None else workspace.config.delivery.poll
         self.ledger = Ledger(workspace.database_url)
-        self.stop_event = threading.Event()  # dispatch stops handing over new deliveries
-        # Signals reach the main loop through a pipe: a handler must not take a lock (an Event's
-        # set() does) that the interrupted main thread may be holding.
-        self._signalled = False
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
+        self.stop_event = StopFlag()  # dispatch stops handing over new deliveries
         self.job_id = f"{name}:dispatch"
         self.runs = 0
         self.last_report: Report | None = None
@@ -116,6 +68,7 @@ class Worker:
         self._hold_until: dt.datetime | None = None
         self._hold_mark: int | None = None
         self._sync_lock = threading.Lock()  # main loop and job thread both sync; last writer must be right
+        self._told: object = self  # the wake-up last logged (self: none yet)
 
     def dispatch(self) -> None:
         """Deliver what is due, then set the job to the next due time."""
@@ -178,69 +131,74 @@ class Worker:
                     sched.remove_job(self.job_id)
                 except JobLookupError:
                     pass  # fired and removed meanwhile
+            self._tell(None)
             return
-        if job is not None and job.next_run_time == when:
+        if job is None or job.next_run_time != when:
+            sched.add_job(
+                self.dispatch,
+                "date",
+                run_date=when,
+                id=self.job_id,
+                replace_existing=True,
+                name=f"deliver what is due ({self.name})",
+            )
+        self._tell(when)
+
+    def _tell(self, when: dt.datetime | None) -> None:
+        if when == self._told:
             return
-        sched.add_job(
-            JOB_FUNC,
-            "date",
-            run_date=when,
-            id=self.job_id,
-            args=[self.name],
-            replace_existing=True,
-            name=f"deliver what is due ({self.name})",
-        )
-        log.debug("next wake-up %s", when.isoformat())
+        self._told = when
+        if when is None:
+            log.info("nothing is due; looking for new schedules every %gs", self.poll)
+        else:
+            log.info("next wake-up at %s", clock.stamp(when))
 
     def start(self) -> None:
         """Start the scheduler (its jobs run in one background thread)."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        store = WorkerJobStore(f"{self.name}:", engine=self.ledger.engine, tablename=TABLE)
         self._sched = BackgroundScheduler(
-            jobstores={"default": store},
             # One thread: dispatch runs never overlap inside a worker; across processes the ledger's
             # claims keep them apart.
             executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
         )
-        _WORKERS[self.name] = self
         self._sched.start()
         self.sync()
 
-    def request_stop(self, *_: Any) -> None:
-        """SIGTERM/SIGINT (or any thread): finish the delivery in hand, give back the rest, exit."""
-        self._signalled = True
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass  # the pipe is full (the main loop is due to wake anyway) or already closed
+    def request_stop(self) -> None:
+        """From any thread: finish the delivery in hand, give back the rest, exit."""
+        self.stop_event.set()
 
     def run_forever(self, install_signals: bool = True) -> None:
-        """Start, then re-derive the job every `poll` seconds until asked to stop; stop cleanly."""
-        import select
+        """Start, then re-derive the job every `poll` seconds until asked to stop; stop cleanly.
 
+        With install_signals, SIGTERM and SIGINT are blocked (every thread started here inherits
+        that) and ask for the stop while pending; they are consumed only once the worker stopped.
+        """
         if install_signals:
-            signal.signal(signal.SIGTERM, self.request_stop)
-            signal.signal(signal.SIGINT, self.request_stop)
-        self.start()
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            self.stop_event.watch_signals = True
         try:
-            while not self._signalled:
-                ready, _, _ = select.select([self._wake_r], [], [], self.poll)
-                if ready:
-                    os.read(self._wake_r, 512)
-                if not self._signalled:
+            self.start()
+            next_sync = time.monotonic() + self.poll
+            while not self.stop_event.is_set():
+                time.sleep(_TICK)
+                if time.monotonic() >= next_sync and not self.stop_event.is_set():
+                    next_sync = time.monotonic() + self.poll
                     try:
                         self.sync()
                     except Exception:  # the database may be away for a moment; the next poll tries again
                         log.exception("could not read the ledger's next due time")
+            log.info("stopping: finishing the delivery in hand, giving back the rest")
         finally:
             self.shutdown()
             if install_signals:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+                while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:
+                    pass  # the stop signal(s) did their work: consumed, not re-delivered on unblocking
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def shutdown(self) -> None:
         """Wait for a running dispatch to hand back its claims, then stop the scheduler."""
@@ -248,6 +206,3 @@ class Worker:
             self.stop_event.set()
         if self._sched is not None and self._sched.running:
             self._sched.shutdown(wait=True)
-        _WORKERS.pop(self.name, None)
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)

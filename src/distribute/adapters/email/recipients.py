@@ -1,8 +1,8 @@
 """Recipient lists: a CSV read as a stream, addresses checked, duplicates and suppressed addresses dropped.
 
 Memory stays flat in the length of the list: rows are read one at a time, and the addresses
-already seen are kept as 64-bit fingerprints, in memory up to a fixed number and beyond it in
-a temporary SQLite file (seen.py).
+already seen are kept whole in a temporary SQLite file with a bounded page cache (seen.py), so
+two different addresses are never taken for one.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class ListReport:
     duplicates: int = 0
     suppressed: int = 0
     problems: list[str] = field(default_factory=list)
+    warned: bool = False  # warn() has logged this render's bad rows
 
     def problem(self, line: int, message: str) -> None:
         self.bad += 1
@@ -204,14 +205,10 @@ def shown_path(path: Path, root: Path) -> str:
 
 
 def warn(report: ListReport) -> None:
-    """Log the bad rows once per process and list (render runs more than once per send)."""
-    key = (report.path, report.bad, tuple(report.problems))
-    if report.bad and key not in _WARNED:
-        _WARNED.add(key)
+    """Log the bad rows of one reading of a list, once (every render reads the list afresh and says so)."""
+    if report.bad and not report.warned:
+        report.warned = True
         for problem in report.problems:
             log.warning("%s", problem)
         if report.bad > len(report.problems):
             log.warning("%s: %d more bad rows skipped", report.path, report.bad - len(report.problems))
-
-
-_WARNED: set[tuple[object, ...]] = set()
