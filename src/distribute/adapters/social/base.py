@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError, ReleaseError, SecretMissing
+from ...text.i18n import language
 from ...workspace.schema import MASK, Secret, field
 from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
 
@@ -103,6 +104,7 @@ def compose(
         )
 
     name = adapter.template_name(channel)
+    lang = language(adapter.workspace, release.language)
 
     def render(summary: str, hashtags: Sequence[str]) -> str:
         context = {
@@ -116,7 +118,7 @@ def compose(
             "organization": adapter.workspace.config.organization,
             **(extra or {}),
         }
-        return tidy(adapter.workspace.templates.render(name, **context))
+        return tidy(adapter.workspace.templates.render(name, lang=lang, **context))
 
     # A tag with no letter or digit ("🇰🇷") would make a bare "#": it has no hashtag.
     tags = [t for t in release.tags if textfit_hashtag(t) != "#"]

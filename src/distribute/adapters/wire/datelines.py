@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ...text.i18n import Lang
 
 Style = Literal["prnewswire", "businesswire", "globenewswire", "plain"]
 STYLES: tuple[str, ...] = ("prnewswire", "businesswire", "globenewswire", "plain")
@@ -118,27 +121,31 @@ def place(dateline: str) -> str:
     return f"{city.upper()}, {ap_region(region)}" if region else city.upper()
 
 
-def long_date(day: dt.date, pad: bool = False) -> str:
-    """ "June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it)."""
+def long_date(day: dt.date, pad: bool = False, lang: Lang | None = None) -> str:
+    """ "June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it); in another
+    language its CLDR long date ("2. Dezember 2026", "2026년 3월 12일")."""
+    if lang is not None and not lang.english:
+        return lang.format_date(day, "long")
     number = f"{day.day:02d}" if pad else str(day.day)
     return f"{MONTHS[day.month - 1]} {number}, {day.year}"
 
 
-def lead_in(style: str, dateline: str, day: dt.date) -> str:
+def lead_in(style: str, dateline: str, day: dt.date, lang: Lang | None = None) -> str:
     """The dateline that opens the first paragraph, including its separator up to the first word."""
     where = place(dateline)
     if style == "businesswire":
         return f"{where}--(BUSINESS WIRE)--" if where else "(BUSINESS WIRE)--"
     if style == "globenewswire":
-        when = long_date(day, pad=True)
+        when = long_date(day, pad=True, lang=lang)
         return f"{where + ', ' if where else ''}{when} (GLOBE NEWSWIRE) -- "
-    when = long_date(day)
+    when = long_date(day, lang=lang)
     if style == "prnewswire":
         return f"{where + ', ' if where else ''}{when} /PRNewswire/ -- "
     return f"{where + ', ' if where else ''}{when} -- "
 
 
-def dateline_text(dateline: str, day: dt.date) -> str:
+def dateline_text(dateline: str, day: dt.date, lang: Lang | None = None) -> str:
     """The dateline as a field of its own (NewsML-G2 <dateline>): "SEOUL, June 30, 2025"."""
     where = place(dateline)
-    return f"{where}, {long_date(day)}" if where else long_date(day)
+    when = long_date(day, lang=lang)
+    return f"{where}, {when}" if where else when

@@ -64,19 +64,24 @@ def _contact_lines(contact: object) -> list[str]:
 
 def render_copy(story: Story, channel: Channel, workspace: Workspace) -> tuple[str, list[str]]:
     """The wire copy text and the characters lost to ASCII transliteration (when `ascii` is on)."""
+    from ...text.i18n import language
+
     s, release, org = channel.settings, story.release, story.organization
+    lang = story.lang or language(workspace, release.language)
+    _ = lang.gettext
     width = s.width
     links = []
     if release.url:
-        links.append(f"Online: {release.url}")
+        links.append(_("Online: %(url)s", url=release.url))
     for att in release.attachments:
         if att.url:
-            links.append(f"{att.title or 'Attachment'}: {att.url}")
+            links.append(_("%(title)s: %(url)s", title=att.title or _("Attachment"), url=att.url))
     for image in release.images:
         if image.url:
-            links.append(f"Photo ({image.alt}): {image.url}")
+            links.append(_("Photo (%(alt)s): %(url)s", alt=image.alt, url=image.url))
     text = workspace.templates.render(
         channel.common.template or DEFAULT_TEMPLATE,
+        lang=lang,
         story=story,
         release=release,
         notice=_wrap(story.notice, width),
@@ -85,7 +90,7 @@ def render_copy(story: Story, channel: Channel, workspace: Workspace) -> tuple[s
         body=body_text(story, width),
         links=[_wrap(link, width, "", "  ") for link in links],
         end_mark=s.end_mark,
-        about_heading=_wrap(f"About {org.name}", width),
+        about_heading=_wrap(_("About %(name)s", name=org.name), width),
         about=_wrap(" ".join(org.boilerplate.split()), width) if org.boilerplate.strip() else "",
         contacts=[[_wrap(line, width, "", "  ") for line in _contact_lines(c)] for c in release.contacts],
         organization=org,
