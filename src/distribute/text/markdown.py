@@ -6,10 +6,11 @@ an HTML body must be safe to put into a newsletter, a feed and a wire document.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from .wrap import fill
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -120,15 +121,7 @@ def to_text(markdown: str, width: int = 0) -> str:
             rendered = block.text
         elif width:
             rendered = "\n".join(
-                textwrap.fill(
-                    part,
-                    width=width,
-                    initial_indent=block.first_prefix,
-                    subsequent_indent=block.rest_prefix,
-                    break_long_words=False,
-                    break_on_hyphens=False,
-                )
-                for part in block.text.split("\n")
+                fill(part, width, block.first_prefix, block.rest_prefix) for part in block.text.split("\n")
             )
         else:
             rendered = block.first_prefix + block.text.replace("\n", "\n" + block.rest_prefix)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import html
 import re
-import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from ...errors import TemplateError
+from ...text.wrap import fill
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -65,11 +65,7 @@ def wrap(text: str, width: int) -> str:
     """Paragraphs wrapped at `width`, never breaking a word or URL."""
     if not width:
         return text
-    return "\n\n".join(
-        textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
-        for p in re.split(r"\n\s*\n", text.strip())
-        if p.strip()
-    )
+    return "\n\n".join(fill(p, width) for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
 
 
 def absolutize(markup: str, base: str) -> str:

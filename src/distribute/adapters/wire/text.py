@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+from ...text.wrap import fill
 from .ascii import clean, to_ascii
 
 if TYPE_CHECKING:
@@ -18,10 +19,9 @@ DEFAULT_TEMPLATE = "wire/copy.txt.j2"
 def _wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
     if not width:
         return first + text
-    # URLs and e-mail addresses are single words: never broken, even when longer than the width.
-    return textwrap.fill(
-        text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
-    )
+    # By display width (a Hangul or Han character takes two columns). URLs and e-mail addresses
+    # are single words: never broken, even when longer than the width.
+    return fill(text, width, first, rest)
 
 
 def _block(block: Block, width: int) -> str:
