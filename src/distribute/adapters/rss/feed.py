@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ...ledger import archive
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # An empty feed still needs a date; the epoch keeps it deterministic (no item, no news).
 EMPTY_FEED_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -110,6 +111,8 @@ def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
         # feedgen 1.0 drops rel/type/length of entry links in Atom; an extension writes them instead.
         fe.register_extension("atomlinks", _AtomLinks, atom=True, rss=False)
         fe.atomlinks.links = links
+        fe.atomlinks.language = item["language"]
+    # RSS 2.0 has a language per channel only: each item says its own with <dc:language>.
     fe.dc.dc_language(item["language"])
 
 
@@ -117,9 +120,11 @@ class _AtomLinks:
     """A feedgen entry extension writing Atom <link> elements with all their attributes."""
 
     links: list[dict[str, str]]
+    language: str
 
     def __init__(self) -> None:
         self.links = []
+        self.language = ""
 
     def extend_ns(self) -> dict[str, str]:
         return {}
@@ -136,6 +141,9 @@ class _AtomLinks:
             for key in ("type", "length", "title"):
                 if link.get(key):
                     element.set(key, link[key])
+        if self.language:
+            # The entry speaks its release's language, whatever the feed's own xml:lang says.
+            entry.set(XML_LANG, self.language)
         return entry
 
 
