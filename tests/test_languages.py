@@ -362,3 +362,11 @@ def test_plain_text_wraps_by_display_width(text: str, width: int) -> None:
         assert wcswidth(line) <= width or len(line.split()) == 1, (wcswidth(line), line)
         assert not line.startswith(("。", "、", "，", "」")) and not line.endswith(("「", "（"))
     assert "".join(text.split()) == "".join("".join(lines).split())  # nothing lost, nothing added
+
+
+def test_a_korean_particle_stays_on_its_closing_bracket() -> None:
+    from distribute.text.wrap import fill
+
+    text = "서울, 2026년 3월 12일 -- 아산정책연구원은 12일 보고서 「동맹의 재조정」을 발표했다."
+    for width in range(20, 80):
+        assert "「동맹의 재조정」을" in fill(text, width).replace("\n", " "), width

@@ -48,6 +48,8 @@ def _pieces(word: str) -> list[str]:
         before, after = word[i - 1], word[i]
         if (
             (_ideographic(before) or _ideographic(after))
+            # Korean breaks at spaces only: a particle stays on its word, even after 」 (「…」을).
+            and not (_hangul(before) or _hangul(after))
             and after not in _NO_START
             and before not in _NO_END
             and not (before.isascii() and after.isascii())
