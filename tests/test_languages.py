@@ -370,3 +370,30 @@ def test_a_korean_particle_stays_on_its_closing_bracket() -> None:
     text = "서울, 2026년 3월 12일 -- 아산정책연구원은 12일 보고서 「동맹의 재조정」을 발표했다."
     for width in range(20, 80):
         assert "「동맹의 재조정」을" in fill(text, width).replace("\n", " "), width
+
+
+def test_a_workspace_template_gets_the_locale_and_the_formatting_helpers(cli, workspace: Path) -> None:
+    release = _prepare(workspace, "ko-alliance.md", "Asia/Seoul")
+    own = workspace / "templates" / "wire"
+    own.mkdir(parents=True)
+    (own / "copy.txt.j2").write_text(
+        "{{ language }} {{ text_direction }} {{ locale.language }}\n"
+        '{{ format_date(release.publish_at, "full") }}\n'
+        "{{ format_datetime(release.publish_at) }}\n"
+        "{{ format_zone(release.publish_at) }}\n"
+        '{{ _("About %(name)s", name=organization.name) }}\n'
+        "{% trans %}Attachment{% endtrans %}\n",
+        encoding="utf-8",
+    )
+    with time_machine.travel(dt.datetime(2026, 3, 12, 1, tzinfo=dt.timezone.utc), tick=False):
+        out = _dry_run(cli, workspace, release, "wire-desk")
+    lines = next((out / "wire-desk").glob("*.txt")).read_text(encoding="utf-8").splitlines()
+    publish = dt.datetime(2026, 3, 12, 9, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert lines == [
+        "ko ltr ko",
+        babel.dates.format_date(publish.date(), format="full", locale="ko"),
+        babel.dates.format_datetime(publish, format="medium", tzinfo=ZoneInfo("Asia/Seoul"), locale="ko"),
+        babel.dates.get_timezone_name(publish, width="long", locale="ko"),
+        "The Asan Institute for Policy Studies 소개",
+        "첨부 파일",
+    ]
