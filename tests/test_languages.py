@@ -397,3 +397,31 @@ def test_a_workspace_template_gets_the_locale_and_the_formatting_helpers(cli, wo
         "The Asan Institute for Policy Studies 소개",
         "첨부 파일",
     ]
+
+
+def test_validate_warns_when_a_language_has_no_catalog_until_the_workspace_adds_one(cli, workspace: Path) -> None:
+    text = (RELEASES / "de-energiewende.md").read_text(encoding="utf-8").replace('language = "de"', 'language = "sv"')
+    (workspace / "releases" / "sv.md").write_text(text, encoding="utf-8")
+    shutil.copyfile(RELEASES / "de-energiewende.md", workspace / "releases" / "de.md")
+    with time_machine.travel(dt.datetime(2026, 12, 1, 12, tzinfo=dt.timezone.utc), tick=False):
+        result = cli("validate", "releases/sv.md", "releases/de.md")
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.output.splitlines() if "warning: language" in line]
+        assert warnings == [
+            "releases/sv.md:7: warning: language 'sv' has no message catalog, so the fixed "
+            "words (FOR IMMEDIATE RELEASE, Media contact, About …) stay English (dates are Swedish); add "
+            "locale/sv/LC_MESSAGES/distribute.po to the workspace to translate them (see docs/languages.md)"
+        ]
+        own = workspace / "locale" / "sv" / "LC_MESSAGES"
+        own.mkdir(parents=True)
+        (own / "distribute.po").write_text(
+            'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+            'msgid "FOR IMMEDIATE RELEASE"\nmsgstr "PRESSMEDDELANDE"\n',
+            encoding="utf-8",
+        )
+        result = cli("validate", "releases/sv.md")
+        assert "warning: language" not in result.output
+        out = _dry_run(cli, workspace, "releases/sv.md", "wire-desk")
+    wire = next((out / "wire-desk").glob("*.txt")).read_text(encoding="utf-8")
+    day = babel.dates.format_date(dt.date(2026, 12, 2), format="long", locale="sv")
+    assert wire.splitlines()[0] == "PRESSMEDDELANDE" and f"BERLIN, {day} -- " in wire

@@ -201,3 +201,29 @@ def language(workspace: Workspace, tag: str) -> Lang:
 def english() -> Lang:
     """English with the built-in strings only (for callers that know no workspace)."""
     return Lang("en", Locale("en"), gettext.NullTranslations(), _UTC)
+
+
+def language_warning(workspace: Workspace, release: Any) -> str | None:
+    """validate's warning for a release language with no catalog (its fixed words would be English)."""
+    tag = release.language or workspace.config.language or "en"
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+        known = True
+    except (UnknownLocaleError, ValueError):
+        locale, known = parse_tag(tag), False
+    if locale.language == "en" and known:
+        return None
+    if known and catalog_files(locale, workspace.root / "locale"):
+        return None
+    line = release.source.line_of((), "language")
+    where = f"{release.path}:{line}" if line else str(release.path)
+    if not known:
+        return (
+            f"{where}: warning: language {tag!r} is not one CLDR knows, so dates and fixed words "
+            "will be English; check the tag (BCP 47, e.g. de, ko, pt-BR)"
+        )
+    return (
+        f"{where}: warning: language {tag!r} has no message catalog, so the fixed words "
+        f"(FOR IMMEDIATE RELEASE, Media contact, About …) stay English (dates are {locale.english_name}); "
+        f"add locale/{locale}/LC_MESSAGES/distribute.po to the workspace to translate them (see docs/languages.md)"
+    )
