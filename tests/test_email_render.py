@@ -304,7 +304,7 @@ def test_fast_fill_in_equals_a_full_render_of_every_message(workspace: Path) -> 
     # Comparing a value forces the full render; otherwise these are the built-in templates.
     for kind in ("txt", "html"):
         (folder / f"newsletter.{kind}.j2").write_text(
-            '{% set _ = recipient.email == "" %}{% include "default:email/newsletter.' + kind + '.j2" %}',
+            '{% set probe = recipient.email == "" %}{% include "default:email/newsletter.' + kind + '.j2" %}',
             encoding="utf-8",
         )
     _, _, slow = render(workspace, "newsletter")

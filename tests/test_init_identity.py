@@ -7,6 +7,7 @@ and a /PRNewswire/ dateline.
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import os
 import pty
@@ -16,6 +17,7 @@ import tomllib
 from email import policy
 from pathlib import Path
 
+import babel.dates
 import pytest
 import time_machine
 from click.testing import CliRunner
@@ -103,7 +105,9 @@ def test_a_new_organisation_sends_in_its_own_name_and_nothing_of_the_example_one
     assert press["List-Unsubscribe"].startswith("<https://musterverein.de/unsubscribe?list=press-list.musterverein.de&")
     assert press["Reply-To"] == "Presse <presse@musterverein.de>"
     wire = (muster / "outbox" / "wire-desk" / "first-release.txt").read_text(encoding="utf-8")
-    assert "March 9, 2026 -- This is an example release of Musterverein e.V." in wire
+    # The workspace writes German (--language de): the dateline's date is CLDR's German long date.
+    day = babel.dates.format_date(dt.date(2026, 3, 9), format="long", locale="de")
+    assert f"{day} -- This is an example release of Musterverein e.V." in wire
     feed = (muster / "outbox" / "rss" / "feed.xml").read_text(encoding="utf-8")
     assert "<title>Musterverein e.V.</title>" in feed
 

@@ -202,7 +202,7 @@ def test_korean_release_keeps_its_text_in_utf8(workspace: Path, newsml_schema, n
     )
     doc = assert_valid_ninjs(ninjs_validator, docs["ninjs"])
     assert doc["located"] == "\uc11c\uc6b8" and doc["language"] == "ko"
-    assert "\uc11c\uc6b8, June 30, 2025 /PRNewswire/ -- \uc544\uc0b0" in docs["txt"].decode()
+    assert "\uc11c\uc6b8, 2025\ub144 6\uc6d4 30\uc77c /PRNewswire/ -- \uc544\uc0b0" in docs["txt"].decode()
 
 
 @pytest.mark.parametrize("variant", ["example", "korean", "embargo"])

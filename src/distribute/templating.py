@@ -23,6 +23,8 @@ from .text.entities import hashtag_for
 if TYPE_CHECKING:
     import jinja2
 
+    from .text.i18n import Lang
+
 # Autoescape only where the output is markup; text templates must not get &amp; entities.
 _ESCAPED = ("html", "xml", "html.j2", "xml.j2", "xhtml.j2")
 
@@ -52,6 +54,13 @@ class Templates:
 
     @cached_property
     def env(self) -> jinja2.Environment:
+        """The environment of English (the msgids), for callers that name no language."""
+        from .text.i18n import english
+
+        return self._build(english())
+
+    @cached_property
+    def _loader(self) -> jinja2.BaseLoader:
         import jinja2
 
         # The defaults: plugins' template folders (in the order given), then the built-ins.
@@ -64,25 +73,48 @@ class Templates:
             loaders.append(jinja2.FileSystemLoader(str(self.workspace_dir)))
         loaders.append(jinja2.PrefixLoader({"default": default}, delimiter=":"))
         loaders.append(default)
+        return jinja2.ChoiceLoader(loaders)
+
+    def _build(self, lang: Lang) -> jinja2.Environment:
+        import jinja2
+
         env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders),
+            loader=self._loader,
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=_ESCAPED, default_for_string=False, default=False),
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
         env.filters["localtime"] = _localtime
         env.filters["isotime"] = lambda value: value.isoformat()
         env.filters["hashtag"] = hashtag
+        # _(), gettext() and ngettext() speak the language (newstyle: values by name, autoescaped in HTML).
+        env.install_gettext_translations(lang.catalog, newstyle=True)  # type: ignore[attr-defined]
+        env.globals.update(lang.template_globals())
         return env
 
-    def render(self, name: str, **context: Any) -> str:
-        """Render one template; a missing one names every place searched."""
+    def env_for(self, lang: Lang | None) -> jinja2.Environment:
+        """The environment speaking `lang` (one per language and catalog version, kept)."""
+        if lang is None:
+            return self.env
+        key = (lang.tag, lang.key)
+        env = self._by_lang.get(key)
+        if env is None:
+            env = self._by_lang[key] = self._build(lang)
+        return env
+
+    @cached_property
+    def _by_lang(self) -> dict[tuple[Any, ...], jinja2.Environment]:
+        return {}
+
+    def render(self, name: str, lang: Lang | None = None, **context: Any) -> str:
+        """Render one template (in `lang`, when given); a missing one names every place searched."""
         import jinja2
 
         try:
-            template = self.env.get_template(name)
+            template = self.env_for(lang).get_template(name)
             return template.render(**context)
         except jinja2.TemplateNotFound as exc:
             places = ", ".join(str(d / name) for d in self.searched)

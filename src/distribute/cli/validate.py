@@ -17,6 +17,7 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
     from ..errors import ExitCode
     from ..send.lateness import warning as late_warning
     from ..send.preview import preview_release
+    from ..text.i18n import language_warning
     from ..times import show
     from ..workspace.identity import channel_placeholders, config_placeholders, sender_domain_warning
 
@@ -31,6 +32,9 @@ def validate(state: State, releases: tuple[str, ...]) -> None:
         late = late_warning(ws, release, clock.now())
         if late:
             click.echo(late, err=True)
+        unspoken = language_warning(ws, release)
+        if unspoken:
+            click.echo(unspoken, err=True)
         for cp in preview_release(ws, release, full=True):
             ch = cp.plan.channel
             for line in channel_placeholders(ch):

@@ -70,7 +70,13 @@ iframe{width:100%;height:480px;border:1px solid #e4e4e7;background:#fff}
 
 def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) -> str:
     """One self-contained page with every channel side by side (no external resources)."""
+    from ..text.i18n import parse_tag
+
     e = html.escape
+    # The page is the tool's (English); the release's own text says its language and direction.
+    speaks = f' lang="{e(release.language, quote=True)}"'
+    if parse_tag(release.language).text_direction == "rtl":
+        speaks += ' dir="rtl"'
     sections = []
     for cp in previews:
         ch = cp.plan.channel
@@ -90,7 +96,7 @@ def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) ->
             body = (
                 f'<iframe sandbox="" srcdoc="{e(b.html, quote=True)}"></iframe>'
                 if b.html
-                else f"<pre>{e(b.text)}</pre>"
+                else f"<pre{speaks}>{e(b.text)}</pre>"
             )
             more = f" (×{b.count})" if b.count > 1 else ""
             parts.append(f'<div class="block"><h3>{e(b.title)}{more}</h3>{body}<ul class="checks">{checks}</ul></div>')
@@ -98,7 +104,7 @@ def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) ->
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Preview: {e(release.title)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{e(release.title)}</h1><p>{e(release.id)} · {e(tz_note)}</p></header>"
+        f"<header><h1{speaks}>{e(release.title)}</h1><p>{e(release.id)} · {e(tz_note)}</p></header>"
         f"<main>{''.join(sections)}</main></body></html>\n"
     )
 

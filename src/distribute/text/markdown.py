@@ -6,12 +6,12 @@ an HTML body must be safe to put into a newsletter, a feed and a wire document.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .tables import code_text, table_text
+from .wrap import fill
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -23,7 +23,73 @@ def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     # GFM tables: releases carry figures in them; HTML gets a <table>, plain text aligned columns (text/tables).
-    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["strikethrough", "table"])
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["strikethrough", "table"])
+    return cjk_friendly(md)
+
+
+def cjk_friendly(md: MarkdownIt) -> MarkdownIt:
+    """Emphasis and strikethrough next to CJK text: `**「중요」**을` is bold, not literal asterisks.
+
+    The flanking rules of the CommonMark CJK-friendly amendments (tats-u/markdown-cjk-friendly,
+    specification.md; what GitLab, markdig and markdown-it-cjk-friendly implement). Done here rather
+    than with mdit-py-cjk-friendly, the one Python port, which requires markdown-it-py < 4, patches
+    StateInline for every parser in the process and leaves Hangul out (`**이 용어(term)**를` stays
+    literal). Only this parser's emphasis and strikethrough rules see the amended scan.
+    """
+    from functools import partial
+
+    from markdown_it.rules_inline import emphasis, strikethrough
+
+    def amended(rule: Any) -> Any:
+        def tokenize(state: Any, silent: bool) -> bool:
+            state.scanDelims = partial(_scan_delims, state)
+            return bool(rule(state, silent))
+
+        return tokenize
+
+    md.inline.ruler.at("emphasis", amended(emphasis.tokenize))
+    md.inline.ruler.at("strikethrough", amended(strikethrough.tokenize))
+    return md
+
+
+def _is_cjk(c: str) -> bool:
+    """A CJK character of the amendments: East Asian Width W, F or H and no emoji presentation, or Hangul."""
+    import unicodedata
+
+    import regex
+
+    if regex.match(r"\p{Script=Hangul}", c):
+        return True
+    return unicodedata.east_asian_width(c) in ("W", "F", "H") and not regex.match(r"\p{Emoji_Presentation}", c)
+
+
+def _scan_delims(state: Any, start: int, can_split_word: bool) -> Any:
+    """StateInline.scanDelims with the CJK-friendly left- and right-flanking definitions."""
+    from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
+    from markdown_it.rules_inline.state_inline import Scanned
+
+    src, maximum = state.src, state.posMax
+    marker, pos = src[start], start
+    while pos < maximum and src[pos] == marker:
+        pos += 1
+    before = src[start - 1] if start > 0 else " "  # the line's start and end count as whitespace
+    after = src[pos] if pos < maximum else " "
+    # A non-emoji variation selector (U+FE00-FE0E) belongs to the character before it.
+    base = src[start - 2] if 0xFE00 <= ord(before) <= 0xFE0E and start > 1 else before
+
+    def punct(c: str) -> bool:
+        return isMdAsciiPunct(ord(c)) or isPunctChar(c)
+
+    before_space, after_space = isWhiteSpace(ord(before)), isWhiteSpace(ord(after))
+    before_cjk, after_cjk = _is_cjk(base), _is_cjk(after)
+    before_other_punct = punct(base) and not before_cjk
+    after_other_punct = punct(after) and not after_cjk
+    ivs = 0xE0100 <= ord(before) <= 0xE01EF
+    left = not after_space and (not after_other_punct or before_space or before_other_punct or before_cjk or ivs)
+    right = not before_space and (not before_other_punct or after_space or after_other_punct or after_cjk)
+    if can_split_word:
+        return Scanned(left, right, pos - start)
+    return Scanned(left and (not right or punct(base)), right and (not left or punct(after)), pos - start)
 
 
 def to_html(markdown: str) -> str:
@@ -144,15 +210,7 @@ def to_text(markdown: str, width: int = 0) -> str:
             rendered = table_text(block.rows, block.aligns, width, block.first_prefix)
         elif width:
             rendered = "\n".join(
-                textwrap.fill(
-                    part,
-                    width=width,
-                    initial_indent=block.first_prefix,
-                    subsequent_indent=block.rest_prefix,
-                    break_long_words=False,
-                    break_on_hyphens=False,
-                )
-                for part in block.text.split("\n")
+                fill(part, width, block.first_prefix, block.rest_prefix) for part in block.text.split("\n")
             )
         else:
             rendered = block.first_prefix + block.text.replace("\n", "\n" + block.rest_prefix)

@@ -106,7 +106,33 @@ def create_workspace(directory: Path, identity: Identity, today: dt.date) -> lis
     ignore = directory / ".gitignore"
     _add_lines(ignore, GITIGNORE)
     (directory / "templates").mkdir(exist_ok=True)
-    return [*written, *(dst for _, dst in copies), ignore]
+    readme = directory / "templates" / "README.md"
+    if not readme.exists():
+        readme.write_text(TEMPLATES_README, encoding="utf-8")
+    return [*written, *(dst for _, dst in copies), ignore, readme]
+
+
+TEMPLATES_README = """\
+# Templates of this workspace
+
+A file here overrides the built-in template of the same name, e.g. `email/newsletter.html.j2`,
+`email/newsletter.txt.j2`, `email/press-list.txt.j2`, `rss/item.html.j2`, `wire/copy.txt.j2`,
+`social/mastodon.txt.j2`. Start from a copy of the built-in one, or extend it:
+
+    {% extends "default:email/newsletter.html.j2" %}
+
+Every template speaks the release's language: `{{ _("About %(name)s", name=org.name) }}` is
+translated by the catalog (German "Über …", Korean "… 소개"), and the helpers
+`format_date(value, "long")`, `format_time`, `format_datetime`, `format_zone` and
+`format_moment` write dates and times as that language does, in the workspace timezone.
+`language` is the release's BCP 47 tag and `text_direction` "ltr" or "rtl".
+
+To change a fixed string without touching a template, put a catalog in
+`locale/<language>/LC_MESSAGES/distribute.po` at the workspace root (its entries win over the
+built-in ones; `locale/en/...` changes the English wording).
+
+Every variable and helper, per template: docs/templates.md of distribute.
+"""
 
 
 def _add_lines(path: Path, lines: list[str]) -> None:

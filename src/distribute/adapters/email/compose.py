@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import html
 import re
-import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from ...errors import TemplateError
+from ...text.wrap import fill
 
 if TYPE_CHECKING:
     from ...release import Release
+    from ...text.i18n import Lang
     from ...workspace.config import Channel, Workspace
     from .recipients import Recipient
 
@@ -64,11 +65,7 @@ def wrap(text: str, width: int) -> str:
     """Paragraphs wrapped at `width`, never breaking a word or URL."""
     if not width:
         return text
-    return "\n\n".join(
-        textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
-        for p in re.split(r"\n\s*\n", text.strip())
-        if p.strip()
-    )
+    return "\n\n".join(fill(p, width) for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
 
 
 def absolutize(markup: str, base: str) -> str:
@@ -83,23 +80,37 @@ def absolutize(markup: str, base: str) -> str:
     return _URL_ATTR.sub(fix, markup)
 
 
-def embargo_notice(release: Release, due: Any, workspace: Workspace, embargoed_copy: bool) -> str:
-    """EMBARGOED UNTIL <local time, zone (UTC)> when an embargoed copy goes out before the embargo."""
+def embargo_notice(
+    release: Release, due: Any, workspace: Workspace, embargoed_copy: bool, lang: Lang | None = None
+) -> str:
+    """EMBARGOED UNTIL <local time, zone (UTC)> when an embargoed copy goes out before the embargo,
+    in the release's language ("SPERRFRIST: 2. Dezember 2026, 10:00 MEZ (09:00 UTC)")."""
+    from ...text.i18n import language
     from ...times import show
 
     if not embargoed_copy or release.embargo is None or due >= release.embargo:
         return ""
-    return f"EMBARGOED UNTIL {show(release.embargo, workspace.tz)}"
+    lang = lang or language(workspace, release.language)
+    when = show(release.embargo, workspace.tz) if lang.english else lang.moment(release.embargo)
+    return lang.gettext("EMBARGOED UNTIL %(when)s", when=when)
 
 
 class Composer:
     """Renders one channel's subject and bodies for a release."""
 
     def __init__(
-        self, workspace: Workspace, release: Release, channel: Channel, context: dict[str, Any], base: str, nonce: str
+        self,
+        workspace: Workspace,
+        release: Release,
+        channel: Channel,
+        context: dict[str, Any],
+        base: str,
+        nonce: str,
+        lang: Lang | None = None,
     ):
         self.workspace, self.release, self.channel = workspace, release, channel
         self.context = context
+        self.lang = lang
         self.text_name = f"{base}.txt.j2"
         self.html_name = f"{base}.html.j2" if workspace.templates.exists(f"{base}.html.j2") else None
         if not workspace.templates.exists(self.text_name):
@@ -117,8 +128,8 @@ class Composer:
         """Text and (pre-inlining) HTML for one recipient view."""
         ctx = {**self.context, "recipient": view, "unsubscribe_url": unsubscribe}
         render = self.workspace.templates.render
-        text = render(self.text_name, **ctx)
-        markup = render(self.html_name, **ctx) if self.html_name else None
+        text = render(self.text_name, lang=self.lang, **ctx)
+        markup = render(self.html_name, lang=self.lang, **ctx) if self.html_name else None
         notice = self.context["embargo_notice"]
         if notice:
             # The notice must head the body (before the headline); a template that drops it would
@@ -189,12 +200,14 @@ def inline_css(markup: str) -> str:
         raise TemplateError(f"CSS inlining failed: {exc}") from None
 
 
-def render_subject(workspace: Workspace, channel: Channel, source: str, context: dict[str, Any]) -> str:
+def render_subject(
+    workspace: Workspace, channel: Channel, source: str, context: dict[str, Any], lang: Lang | None = None
+) -> str:
     """The subject from the channel's subject template (no recipient values: it is one for all)."""
     import jinja2
 
     try:
-        text = workspace.templates.env.from_string(source).render(**context)
+        text = workspace.templates.env_for(lang).from_string(source).render(**context)
     except jinja2.UndefinedError as exc:
         raise TemplateError(
             f"subject of channel {channel.name}: {exc.message} (the subject is the same for "

@@ -51,6 +51,7 @@ class Prepared:
     """The message of one channel and release, ready to be filled in for each recipient."""
 
     def __init__(self, workspace: Workspace, release: Release, channel: Channel, due: dt.datetime, base: str):
+        from ...text.i18n import language
         from ...text.markdown import to_text
         from .compose import absolutize, render_subject
 
@@ -65,7 +66,8 @@ class Prepared:
         self.list_id = s.list_id or f"{channel.name}.{self.domain}"
         self.list_name = who.list_name
         self.nonce = hashlib.sha256(f"{release.sha256}\n{channel.name}\n{base}".encode()).hexdigest()[:10]
-        notice = embargo_notice(release, due, workspace, channel.common.embargoed_copy)
+        lang = language(workspace, release.language)
+        notice = embargo_notice(release, due, workspace, channel.common.embargoed_copy, lang)
         self.embargo_notice = notice
         # The list is the same in every link: filled in once.
         self.unsubscribe_template = who.unsubscribe_url.replace("{list}", quote(self.list_id, safe=""))
@@ -91,7 +93,7 @@ class Prepared:
             "body_html": Markup(absolutize(release.body_html, release.url)),
             "body_text": to_text(release.body, s.text_width),
             "boilerplate_text": wrap(org.boilerplate, s.text_width),
-            "dateline": ", ".join(p for p in (release.dateline, local.strftime("%B %-d, %Y")) if p),
+            "dateline": ", ".join(p for p in (release.dateline, lang.format_date(local.date())) if p),
             "published": local,
             "tz": workspace.tz,
             "images": images,
@@ -101,12 +103,14 @@ class Prepared:
             "list_id": self.list_id,
         }
         override = release.override(channel.name).subject
-        subject = " ".join(override.split()) if override else render_subject(workspace, channel, s.subject, context)
+        subject = (
+            " ".join(override.split()) if override else render_subject(workspace, channel, s.subject, context, lang)
+        )
         if notice:
-            subject = f"{notice}: {subject}"
+            subject = lang.gettext("%(notice)s: %(subject)s", notice=notice, subject=subject)
         self.subject = subject
         context["subject"] = subject
-        self.composer = Composer(workspace, release, channel, context, base, self.nonce)
+        self.composer = Composer(workspace, release, channel, context, base, self.nonce, lang)
 
         head: list[SkeletonPiece] = [
             headers.address("From", address, display),

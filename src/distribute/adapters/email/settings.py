@@ -144,7 +144,9 @@ class EmailSettings:
         None, doc="file of addresses never to mail (unsubscribed, bounced): CSV or one a line"
     )
     attach_files: bool = field(True, doc="attach the release's files (false: only link to their url)")
-    text_width: int = field(72, doc="wrap the plain-text body at this many characters")
+    text_width: int = field(
+        72, doc="wrap the plain-text body at this many columns (a Hangul or Han character takes two)"
+    )
     smtp: SmtpSettings = field(SmtpSettings(), doc="SMTP server (transport smtp)")
     postmark: PostmarkSettings = field(PostmarkSettings(), doc="Postmark API (transport postmark)")
     mailgun: MailgunSettings = field(MailgunSettings(), doc="Mailgun API (transport mailgun)")

@@ -21,6 +21,7 @@ _RSS_PLAIN = re.compile(
     rb"(<(title|category|author|dc:creator|dc:language|copyright|managingEditor|webMaster)(?:\s[^>]*)?>)([^<]*)(</\2>)"
 )
 _HEX_REFS = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;"}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
         # feedgen 1.0 drops rel/type/length of entry links in Atom; an extension writes them instead.
         fe.register_extension("atomlinks", _AtomLinks, atom=True, rss=False)
         fe.atomlinks.links = links
+        fe.atomlinks.language = item["language"]
+    # RSS 2.0 has a language per channel only: each item says its own with <dc:language>.
     fe.dc.dc_language(item["language"])
 
 
@@ -143,9 +146,11 @@ class _AtomLinks:
     """A feedgen entry extension writing Atom <link> elements with all their attributes."""
 
     links: list[dict[str, str]]
+    language: str
 
     def __init__(self) -> None:
         self.links = []
+        self.language = ""
 
     def extend_ns(self) -> dict[str, str]:
         return {}
@@ -162,6 +167,9 @@ class _AtomLinks:
             for key in ("type", "length", "title"):
                 if link.get(key):
                     element.set(key, link[key])
+        if self.language:
+            # The entry speaks its release's language, whatever the feed's own xml:lang says.
+            entry.set(XML_LANG, self.language)
         return entry
 
 

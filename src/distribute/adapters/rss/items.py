@@ -121,9 +121,12 @@ def build_item(
             {"url": url, "length": att.file.stat().st_size, "type": kind, "title": att.title or att.file.name}
         )
 
+    from ...text.i18n import language
+
     base = release.url or link
     content = workspace.templates.render(
         channel.common.template or DEFAULT_TEMPLATE,
+        lang=language(workspace, release.language),
         release=release,
         body_html=Markup(release.body_html),
         images=images,

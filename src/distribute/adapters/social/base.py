@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError, ReleaseError, SecretMissing
 from ...text.entities import hashtag_for, hashtag_problem
+from ...text.i18n import language
 from ...workspace.schema import MASK, Secret, field
 from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
 
@@ -110,6 +111,7 @@ def compose(
         )
 
     name = adapter.template_name(channel)
+    lang = language(adapter.workspace, release.language)
 
     def render(summary: str, hashtags: Sequence[str]) -> str:
         context = {
@@ -123,7 +125,7 @@ def compose(
             "organization": adapter.workspace.config.organization,
             **(extra or {}),
         }
-        return tidy(adapter.workspace.templates.render(name, **context))
+        return tidy(adapter.workspace.templates.render(name, lang=lang, **context))
 
     # A tag that cannot be a hashtag here ("2025", "🇰🇷", one too long) is left out; validate says so.
     tags = [t for t in release.tags if hashtag_problem(t, tag_graphemes) is None]

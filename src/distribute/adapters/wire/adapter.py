@@ -55,7 +55,9 @@ class WireSettings:
     style: Literal["prnewswire", "businesswire", "globenewswire", "plain"] = field(
         "plain", doc="dateline house style: prnewswire, businesswire, globenewswire or plain"
     )
-    width: int = field(72, doc="wrap the text copy at this many characters (0: no wrapping)")
+    width: int = field(
+        72, doc="wrap the text copy at this many columns (a Hangul or Han character takes two; 0: no wrapping)"
+    )
     ascii: bool = field(False, doc="transliterate the text copy to ASCII (quotes, dashes, accents)")
     end_mark: str = field("###", doc='end-of-release mark, "###" or "-30-"')
     byline: str = field("", doc="by-line (default: the organisation name)")

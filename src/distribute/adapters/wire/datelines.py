@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ...text.i18n import Lang
 
 Style = Literal["prnewswire", "businesswire", "globenewswire", "plain"]
 STYLES: tuple[str, ...] = ("prnewswire", "businesswire", "globenewswire", "plain")
@@ -124,37 +127,43 @@ def place(dateline: str) -> str:
     return f"{city.upper()}, {ap_region(region)}" if region else city.upper()
 
 
-def long_date(day: dt.date, pad: bool = False) -> str:
-    """ "June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it)."""
+def long_date(day: dt.date, pad: bool = False, lang: Lang | None = None) -> str:
+    """ "June 30, 2025" (or "June 01, 2025" with pad, as GlobeNewswire prints it); in another
+    language its CLDR long date ("2. Dezember 2026", "2026년 3월 12일")."""
+    if lang is not None and not lang.english:
+        return lang.format_date(day, "long")
     number = f"{day.day:02d}" if pad else str(day.day)
     return f"{MONTHS[day.month - 1]} {number}, {day.year}"
 
 
-def ap_date(day: dt.date, pad: bool = False) -> str:
+def ap_date(day: dt.date, pad: bool = False, lang: Lang | None = None) -> str:
     """ "Oct. 7, 2025", "June 30, 2025" (AP); with pad "Dec. 04, 2025", as GlobeNewswire prints it."""
+    if lang is not None and not lang.english:
+        return lang.format_date(day, "long")  # CLDR's long date: "2. Dezember 2026", "2026년 3월 12일"
     number = f"{day.day:02d}" if pad else str(day.day)
     return f"{AP_MONTHS[day.month - 1]} {number}, {day.year}"
 
 
-def lead_in(style: str, dateline: str, day: dt.date) -> str:
+def lead_in(style: str, dateline: str, day: dt.date, lang: Lang | None = None) -> str:
     """The dateline that opens the first paragraph, including its separator up to the first word."""
     where = place(dateline)
     if style == "businesswire":
         # Business Wire prints no date in the lead: its own header line carries date and time.
         return f"{where}--(BUSINESS WIRE)--" if where else "(BUSINESS WIRE)--"
     if style == "globenewswire":
-        when = ap_date(day, pad=True)
+        when = ap_date(day, pad=True, lang=lang)
         return f"{where + ', ' if where else ''}{when} (GLOBE NEWSWIRE) -- "
-    when = ap_date(day)
+    when = ap_date(day, lang=lang)
     if style == "prnewswire":
         return f"{where + ', ' if where else ''}{when} /PRNewswire/ -- "
     return f"{where + ', ' if where else ''}{when} -- "
 
 
-def dateline_text(dateline: str, day: dt.date) -> str:
+def dateline_text(dateline: str, day: dt.date, lang: Lang | None = None) -> str:
     """The dateline as a field of its own (NewsML-G2 <dateline>): "SEOUL, June 30, 2025"."""
     where = place(dateline)
-    return f"{where}, {ap_date(day)}" if where else ap_date(day)
+    when = ap_date(day, lang=lang)
+    return f"{where}, {when}" if where else when
 
 
 # A dateline the author wrote into the body: the place (as the release's dateline names it, any

@@ -12,6 +12,7 @@ from .datelines import dateline_text, lead_in, long_date
 
 if TYPE_CHECKING:
     from ...release import Contact, Release
+    from ...text.i18n import Lang
     from ...workspace.config import Channel, Organization, Workspace
 
 GUID_PREFIX = "urn:newsml"
@@ -35,6 +36,7 @@ class Story:
     byline: str
     credit: str
     body_html: str  # safe HTML, links absolute
+    lang: Lang | None = None  # the release's language: catalog and CLDR formats
 
     @property
     def contacts(self) -> tuple[Contact, ...]:
@@ -74,6 +76,7 @@ def is_embargoed_copy(release: Release, channel: Channel, due: dt.datetime) -> b
 
 def build_story(release: Release, channel: Channel, workspace: Workspace, due: dt.datetime) -> Story:
     """The wire story of a release for one channel, due to go out at `due`."""
+    from ...text.i18n import language
     from ..rss.items import absolutize
 
     settings, org, tz = channel.settings, workspace.config.organization, workspace.tz
@@ -85,12 +88,14 @@ def build_story(release: Release, channel: Channel, workspace: Workspace, due: d
     public = max(release.publish_at, release.embargo) if release.embargo is not None else release.publish_at
     day = public.astimezone(tz).date()
     embargo = release.embargo if is_embargoed_copy(release, channel, due) else None
+    lang = language(workspace, release.language)
+    _ = lang.gettext
     if embargo is not None:
-        when = embargo_time(embargo, tz)
-        notice = f"EMBARGOED UNTIL {when}"
-        ed_note = f"STRICTLY EMBARGOED: not for publication or broadcast before {when}."
+        when = embargo_time(embargo, tz) if lang.english else lang.moment(embargo)
+        notice = _("EMBARGOED UNTIL %(when)s", when=when)
+        ed_note = _("STRICTLY EMBARGOED: not for publication or broadcast before %(when)s.", when=when)
     else:
-        notice, ed_note = "FOR IMMEDIATE RELEASE", ""
+        notice, ed_note = _("FOR IMMEDIATE RELEASE"), ""
     pid = provider_id(workspace)
     guid = f"{GUID_PREFIX}:{pid}:{release.publish_at.astimezone(dt.timezone.utc):%Y%m%d}:{release.id}"
     base = release.url or org.website or workspace.config.public_url
@@ -104,10 +109,11 @@ def build_story(release: Release, channel: Channel, workspace: Workspace, due: d
         embargo=embargo,
         notice=notice,
         ed_note=ed_note,
-        dateline=dateline_text(release.dateline, day),
-        lead=lead_in(settings.style, release.dateline, day),
+        dateline=dateline_text(release.dateline, day, lang),
+        lead=lead_in(settings.style, release.dateline, day, lang),
         located=release.dateline,
         byline=settings.byline or org.name,
         credit=settings.credit or org.name,
         body_html=body_html,
+        lang=lang,
     )

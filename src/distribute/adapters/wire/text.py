@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
 from typing import TYPE_CHECKING
 
 from ...text.tables import code_text, table_text
+from ...text.wrap import fill
 from .ascii import clean, to_ascii
 from .datelines import strip_own_dateline
 
@@ -20,10 +20,9 @@ DEFAULT_TEMPLATE = "wire/copy.txt.j2"
 def _wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
     if not width:
         return first + text
-    # URLs and e-mail addresses are single words: never broken, even when longer than the width.
-    return textwrap.fill(
-        text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
-    )
+    # By display width (a Hangul or Han character takes two columns). URLs and e-mail addresses
+    # are single words: never broken, even when longer than the width.
+    return fill(text, width, first, rest)
 
 
 def _block(block: Block, width: int) -> str:
@@ -70,19 +69,24 @@ def _contact_lines(contact: object) -> list[str]:
 
 def render_copy(story: Story, channel: Channel, workspace: Workspace) -> tuple[str, list[str]]:
     """The wire copy text and the characters lost to ASCII transliteration (when `ascii` is on)."""
+    from ...text.i18n import language
+
     s, release, org = channel.settings, story.release, story.organization
+    lang = story.lang or language(workspace, release.language)
+    _ = lang.gettext
     width = s.width
     links = []
     if release.url:
-        links.append(f"Online: {release.url}")
+        links.append(_("Online: %(url)s", url=release.url))
     for att in release.attachments:
         if att.url:
-            links.append(f"{att.title or 'Attachment'}: {att.url}")
+            links.append(_("%(title)s: %(url)s", title=att.title or _("Attachment"), url=att.url))
     for image in release.images:
         if image.url:
-            links.append(f"Photo ({image.alt}): {image.url}")
+            links.append(_("Photo (%(alt)s): %(url)s", alt=image.alt, url=image.url))
     text = workspace.templates.render(
         channel.common.template or DEFAULT_TEMPLATE,
+        lang=lang,
         story=story,
         release=release,
         notice=_wrap(story.notice, width),
@@ -91,7 +95,7 @@ def render_copy(story: Story, channel: Channel, workspace: Workspace) -> tuple[s
         body=body_text(story, width),
         links=[_wrap(link, width, "", "  ") for link in links],
         end_mark=s.end_mark,
-        about_heading=_wrap(f"About {org.name}", width),
+        about_heading=_wrap(_("About %(name)s", name=org.name), width),
         about=_wrap(" ".join(org.boilerplate.split()), width) if org.boilerplate.strip() else "",
         contacts=[[_wrap(line, width, "", "  ") for line in _contact_lines(c)] for c in release.contacts],
         organization=org,
