@@ -13,10 +13,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import clock
 from ..errors import DistributeError, ExitCode
+from .tally import Tally
 
 if TYPE_CHECKING:
     from ..ledger.store import Ledger
@@ -40,6 +41,7 @@ class Report:
     doubted_after_crash: int = 0
     refused: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    channels: Tally = field(default_factory=Tally)  # per channel: counts, where, the first reasons
 
     @property
     def attempted(self) -> int:
@@ -109,6 +111,16 @@ def run(
     from ..ledger.store import Ledger
     from ..plan import plan
     from .channel_run import ChannelRun
+    from .preflight import refusal, waiting
+    from .status import channel_states
+
+    def preflight(channel_plan: Any) -> str | None:
+        # Before the first delivery of the channel: a channel that cannot send is refused whole.
+        line = refusal(channel_plan)
+        if line is None:
+            return None
+        rid, name = channel_plan.release.id, channel_plan.channel.name
+        return waiting(f"{line} (release {rid})", channel_states(ledger, rid).get(name, {}).get("pending", 0))
 
     ledger = Ledger(workspace.database_url)
     report = Report()
@@ -140,6 +152,11 @@ def run(
             except DistributeError as exc:
                 refused.add((rid, channel))
                 report.refused.append(f"release {rid}, channel {channel}: {exc}")
+                continue
+            cannot = preflight(channel_plan)
+            if cannot:
+                refused.add((rid, channel))
+                report.refused.append(cannot)
                 continue
             unset = missing_secrets(ledger, rid, channel)
             if unset:
