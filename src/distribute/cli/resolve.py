@@ -19,7 +19,12 @@ from .common import epilog
 @click.argument("release", metavar="RELEASE")
 @click.argument("keys", nargs=-1, metavar="[KEY]...")
 @click.option("--sent", "outcome", flag_value="sent", help="they arrived (checked in the server's log or timeline)")
-@click.option("--failed", "outcome", flag_value="failed", help="they did not arrive; they are not sent again")
+@click.option(
+    "--failed",
+    "outcome",
+    flag_value="failed",
+    help="they did not arrive (sending or scheduling the release again sends them)",
+)
 @pass_state
 def resolve(state: State, release: str, keys: tuple[str, ...], outcome: str | None) -> None:
     """Mark RELEASE's deliveries in doubt (all, or the KEYs `distribute status` shows) as sent or failed.
