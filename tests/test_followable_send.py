@@ -293,3 +293,21 @@ def test_every_help_shows_an_example_and_the_exit_codes_of_the_readme(cli) -> No
         text = cli(name, "--help").output
         assert "Examples:" in text and f"distribute {name}" in text, name
         assert "Exit codes:" in text and f"0  {EXIT_CODES[0]}" in text, name
+
+
+def test_the_worker_does_not_spin_on_a_refused_channel(workspace: Path, cli, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
+    from distribute.send.worker import REFUSED_RETRY, Worker
+    from distribute.workspace.config import Workspace
+
+    with MastodonServer() as server:
+        wire(workspace, monkeypatch, "mastodon", server.url)
+        monkeypatch.delenv("MASTODON_TOKEN")
+        assert cli("schedule", RELEASE, "--at", "now", "-c", "mastodon", "-c", "wire-desk").exit_code == 0
+        clock.shift(dt.timedelta(minutes=10))  # both due (mastodon at +5m)
+        worker = Worker(Workspace.discover(str(workspace / "config.toml")), "w", poll=1)
+        worker.dispatch()  # wire-desk goes, mastodon is refused by the preflight
+        report = worker.last_report
+        assert report is not None and report.sent == 3 and len(report.refused) == 1
+        assert worker.next_wake() <= dt.datetime.now(dt.timezone.utc)  # the refused row is due now ...
+        assert worker.wake_at() >= dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=REFUSED_RETRY)  # ... later
+        assert states(workspace, "mastodon") == {"pending": 1} and server.count("POST /api/v1/statuses") == 0
