@@ -97,12 +97,19 @@ def channel_lines(report: Report, tz: Any, release_id: str | None) -> list[str]:
                 shown += 1
             if state == "retrying" and t.retrying:
                 at = clock.parse(t.next_retry)
-                when = f" at {show(at, tz)}" if at is not None else ""
+                when = f" at {show(at, tz)} ({_in(at - clock.now())})" if at is not None else ""
                 lines.append(f"  retried by the worker or the next `distribute send --due`{when}")
         rest = t.failed + t.retrying + t.in_doubt - shown
         if rest > 0:
             lines.append(f"  … {rest} more: distribute status {t.release_id}")
     return lines
+
+
+def _in(delta: Any) -> str:
+    seconds = max(0, round(delta.total_seconds()))
+    if seconds < 120:
+        return f"in {seconds} s"
+    return f"in {round(seconds / 60)} min" if seconds < 7200 else f"in {round(seconds / 3600)} h"
 
 
 def unresolved_lines(unresolved: dict[str, int]) -> list[str]:
@@ -168,11 +175,13 @@ def print_report(
 
 
 def exit_code(report: Report, unresolved: dict[str, int]) -> ExitCode:
-    """The run's exit code; deliveries still in doubt make an otherwise clean run 3 until resolved."""
+    """The run's exit code; deliveries of the release still in doubt make it 3 until they are resolved.
+
+    Also over 1 (a refusal with nothing sent): the release is partly delivered, and the lines printed
+    name both the refusal and the deliveries in doubt.
+    """
     code = report.exit_code()
-    if unresolved and code in (ExitCode.OK, ExitCode.NOTHING):
-        return ExitCode.PARTIAL
-    return code
+    return ExitCode.PARTIAL if unresolved else code
 
 
 def report_document(
