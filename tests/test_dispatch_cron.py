@@ -176,4 +176,5 @@ def test_cron_stays_quiet_when_all_went_well_and_a_terminal_gets_a_progress_bar(
         assert proc.wait(60) == 0 and len(sink) == 90
         terminal = b"".join(chunks).decode(errors="replace")
         assert "newsletter" in terminal and "30/30" in terminal  # the bar, drawn on the terminal only
-        assert out == b"30 sent\n"
+        assert out.decode().splitlines()[0].startswith("r3 newsletter: 30 sent")  # per channel, then in all
+        assert out.decode().splitlines()[1:] == ["30 sent"]

@@ -130,7 +130,14 @@ def test_the_readme_command_confirms_the_dated_example(workspace: Path) -> None:
     with time_machine.travel(TODAY, tick=False):
         result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "11 sent"
+    # It says where everything went, channel by channel (README: "says where everything went").
+    assert result.stdout.splitlines() == [
+        "newsletter: 4 sent to maildir/newsletter",
+        "press-list: 3 sent to maildir/press-list",
+        "rss: 1 sent to public/feed.xml, public/atom.xml",
+        "wire-desk: 3 sent to wire/",
+        "11 sent",
+    ]
 
 
 # --- 7. an edited release is held; rescheduling keeps the user's --at ---------------------------

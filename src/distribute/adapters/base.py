@@ -329,5 +329,18 @@ class Adapter:
         """What this channel still needs before it can deliver (unset secrets, unreachable paths)."""
         return [f"environment variable {name}" for name in channel.missing_secrets()]
 
+    def blocking(self, channel: Channel) -> list[str]:
+        """What stops this channel from delivering at all, each as "the environment variable X", "...".
+
+        The preflight of send, send --due and the worker refuses a channel with any of these before
+        its first delivery (its deliveries stay pending). What only degrades a delivery belongs in
+        `missing` alone. By default every secret the channel refers to is needed.
+        """
+        return [f"the environment variable {name}" for name in channel.missing_secrets()]
+
+    def destination(self, channel: Channel) -> str:
+        """Where this channel's deliveries go, briefly, for the summary of a send ("maildir/newsletter")."""
+        return ""
+
     def close(self) -> None:
         """Release connections held between deliveries."""

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "schedule": "distribute.cli.schedule:schedule",
     "unschedule": "distribute.cli.schedule:unschedule",
     "status": "distribute.cli.status:status",
+    "resolve": "distribute.cli.resolve:resolve",
     "worker": "distribute.cli.worker:worker",
 }
 
@@ -71,6 +72,46 @@ class State:
         return self.workspace
 
 
+GLOBAL_FLAGS = ("-v", "--verbose", "--traceback")
+
+
+def _is_verbose(arg: str) -> bool:
+    return arg == "--verbose" or (arg.startswith("-v") and len(arg) > 1 and set(arg[1:]) == {"v"})
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Global options given after the command (`status --config x.toml -v`) moved before it.
+
+    No command has options of these names, so after the command name `--config PATH`,
+    `--config=PATH`, `-v`/`-vv`/`--verbose` and `--traceback` can only mean the global ones
+    (up to a `--`, after which everything is an argument).
+    """
+    i = 0
+    while i < len(args) and args[i] not in COMMANDS:
+        if args[i] == "--":
+            return args
+        i += 2 if args[i] == "--config" else 1
+    if i >= len(args):
+        return args
+    before, rest, moved = list(args[: i + 1]), [], []
+    j = i + 1
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest += args[j:]
+            break
+        if arg == "--config" and j + 1 < len(args):
+            moved += args[j : j + 2]
+            j += 2
+            continue
+        if arg.startswith("--config=") or arg == "--traceback" or _is_verbose(arg):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        j += 1
+    return before[:i] + moved + before[i:] + rest
+
+
 def note(message: str) -> None:
     """A line of information on stderr (never secrets: everything passes the redactor)."""
     from ..workspace.schema import redact
@@ -93,6 +134,9 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_globals(args))
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -109,7 +153,13 @@ class LazyGroup(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nExamples:\n  distribute validate releases/launch.md\n  distribute send releases/launch.md --dry-run"
+    "\n  distribute status --config /srv/press/config.toml\n\n\b\nGlobal options go before or after the command."
+    "\nExit codes: 0 ok, 1 error (nothing sent; also no configuration), 2 usage, 3 partial delivery, 4 nothing to do.",
+)
 @click.option("--config", "config", metavar="PATH", help="config.toml (else $DISTRIBUTE_CONFIG, else ./config.toml)")
 @click.option("-v", "--verbose", count=True, help="say more")
 @click.option("--traceback", is_flag=True, help="show the Python traceback of an error")

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from . import State, pass_state
+from .common import epilog
 
 
-@click.command()
+@click.command(epilog=epilog("distribute channels", "distribute channels --json", codes=(0, 1, 2)))
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @pass_state
 def channels(state: State, as_json: bool) -> None:

@@ -28,3 +28,31 @@ def is_terminal() -> bool:
     import sys
 
     return sys.stderr.isatty()
+
+
+EXIT_CODES = {
+    0: "ok",
+    1: "error (nothing sent; also no configuration)",
+    2: "usage (the command line is wrong)",
+    3: "partial delivery (something failed, waits for a retry, is in doubt or was refused)",
+    4: "nothing to do",
+}
+
+
+def epilog(*examples: str, codes: tuple[int, ...] = (0, 1, 2)) -> str:
+    """The end of a command's --help: examples, then its exit codes (the README's table)."""
+    lines = ["\b", "Examples:", *(f"  {e}" for e in examples), "", "\b", "Exit codes:"]
+    lines += [f"  {c}  {EXIT_CODES[c]}" for c in codes]
+    return "\n".join(lines)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="machine-readable output on stdout (docs/json.md)")
+
+
+def print_json(document: object) -> None:
+    """One JSON document on stdout, secrets masked."""
+    import json
+
+    from ..workspace.schema import redact
+
+    click.echo(redact(json.dumps(document, indent=2, ensure_ascii=False, default=str)))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import State, pass_state
+from .common import epilog
 
 # option -> what a person is asked on a terminal
 QUESTIONS = {
@@ -19,7 +20,12 @@ QUESTIONS = {
 }
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        'distribute init my-press-office --name "Musterverein e.V." --website https://musterverein.de',
+        codes=(0, 1, 2),
+    )
+)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", help="the organisation's name, as it appears in every release")
 @click.option("--website", help="the organisation's website, e.g. https://example.org")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import State, pass_state
-from .common import channel_option, load_release
+from .common import channel_option, epilog, load_release
 
 if TYPE_CHECKING:
     from ..release import Release
@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from ..workspace.config import Workspace
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        "distribute preview releases/launch.md",
+        "distribute preview releases/launch.md -c newsletter --html preview.html",
+        codes=(0, 1, 2),
+    )
+)
 @click.argument("release", type=click.Path(dir_okay=False))
 @channel_option
 @click.option(

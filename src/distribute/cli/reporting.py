@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import ExitCode
 from . import note
 from .common import is_terminal
 
@@ -33,8 +34,13 @@ def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> N
         click.echo(f"  {b.channel} ({b.adapter}): {n} {verb} for {show(b.due, ws.tz)}{held}{extra}")
         if b.was is not None:
             click.echo(f"    due time moved: was {show(b.was, ws.tz)}, now {show(b.due, ws.tz)}")
-        if b.missing:
-            note(f"  note: channel {b.channel} needs {', '.join(b.missing)} before it can deliver")
+        if b.blocking:
+            note(
+                f"  {b.channel}: cannot send from here: needs {', '.join(b.blocking)} — set it where the "
+                "worker or cron job runs, or it is refused there and waits"
+            )
+        elif b.missing:
+            note(f"  note: {b.channel} sends as it is, without {', '.join(b.missing)}")
     for name in booking.held:
         note(f"  {name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
 
@@ -64,19 +70,91 @@ def progress(total: int) -> Iterator[Callable[[str, str], None] | None]:
         yield advance
 
 
-def print_report(report: Report, loud: bool, nothing: str = "nothing due") -> None:
-    """Problems always (stderr); the summary only on a terminal or with -v, so cron stays quiet."""
+STATES = (("failed", "failed"), ("retrying", "to retry"), ("in_doubt", "in doubt"))
+
+
+def channel_lines(report: Report, tz: Any, release_id: str | None) -> list[str]:
+    """Per channel: what went where; what failed, waits for a retry or is in doubt, with the first reasons."""
+    from .. import clock
+    from ..times import show
+
+    lines = []
+    for t in report.channels:
+        name = t.channel if release_id else f"{t.release_id} {t.channel}"
+        parts = []
+        if t.sent:
+            where = ""
+            if t.where:
+                where = f" — {t.where}" if "://" in t.where else f" to {t.where}"
+            parts.append(f"{t.sent} sent{where}")
+        parts += [f"{t.count(state)} {label}" for state, label in STATES if t.count(state)]
+        lines.append(f"{name}: {', '.join(parts)}")
+        shown = 0
+        for state, label in STATES:
+            for p in (p for p in t.problems if p.state == state):
+                who = f"{p.label}: " if p.label else ""
+                lines.append(f"  {label}: {who}{p.error}")
+                shown += 1
+            if state == "retrying" and t.retrying:
+                at = clock.parse(t.next_retry)
+                when = f" at {show(at, tz)} ({_in(at - clock.now())})" if at is not None else ""
+                lines.append(f"  retried by the worker or the next `distribute send --due`{when}")
+        rest = t.failed + t.retrying + t.in_doubt - shown
+        if rest > 0:
+            lines.append(f"  … {rest} more: distribute status {t.release_id}")
+    return lines
+
+
+def _in(delta: Any) -> str:
+    seconds = max(0, round(delta.total_seconds()))
+    if seconds < 120:
+        return f"in {seconds} s"
+    return f"in {round(seconds / 60)} min" if seconds < 7200 else f"in {round(seconds / 3600)} h"
+
+
+def unresolved_lines(unresolved: dict[str, int]) -> list[str]:
+    """Deliveries in doubt that nobody resolved yet, per release, with the ways out."""
+    return [
+        f"{rid}: {n} deliver{'y is' if n == 1 else 'ies are'} IN DOUBT (an earlier run stopped while "
+        f"{'it was' if n == 1 else 'they were'} in the server's hands: {'it' if n == 1 else 'they'} may or may not "
+        f"have arrived; `distribute status {rid}` lists them). Check, then mark them: `distribute resolve {rid} "
+        "--sent` (or `--failed`), or send them again: `distribute send --due --resend-in-doubt`"
+        for rid, n in unresolved.items()
+    ]
+
+
+def print_report(
+    report: Report,
+    loud: bool,
+    nothing: str = "nothing due",
+    *,
+    tz: Any = None,
+    release_id: str | None = None,
+    unresolved: dict[str, int] | None = None,
+) -> None:
+    """Problems always (stderr); the summary only on a terminal or with -v, so cron stays quiet.
+
+    When anything failed, waits for a retry, is in doubt or was refused, the whole summary (per
+    channel, with the first reasons) goes to stderr, so cron mails it.
+    """
+    import datetime as dt
+
+    unresolved = unresolved or {}
     for line in report.lines:
         note(line)
     if report.requeued_after_crash:
         note(f"{report.requeued_after_crash} deliveries interrupted by an earlier crash were put back in line")
     if report.doubted_after_crash:
-        note(
-            f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT "
-            "(see `distribute status`; `distribute send --due --resend-in-doubt` sends them again)"
-        )
+        note(f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT")
     for message in report.refused:
         note(f"error: {message}")
+    trouble = bool(report.failed or report.in_doubt or report.retrying)
+    say = note if trouble or report.refused or unresolved else (click.echo if loud else None)
+    if say is not None:
+        for line in channel_lines(report, tz or dt.timezone.utc, release_id):
+            say(line)
+    for line in unresolved_lines(unresolved):
+        note(line)
     parts = [f"{report.sent} sent"]
     if report.retrying:
         parts.append(f"{report.retrying} to retry later")
@@ -85,7 +163,68 @@ def print_report(report: Report, loud: bool, nothing: str = "nothing due") -> No
     if report.in_doubt:
         parts.append(f"{report.in_doubt} in doubt")
     summary = ", ".join(parts)
-    if report.failed or report.in_doubt or report.retrying:
-        note(f"{summary} (details: distribute status)")
+    if trouble:
+        note(f"{summary} (details: distribute status{' ' + release_id if release_id else ''})")
     elif loud and (report.attempted or not report.refused):
-        click.echo(summary if report.attempted else nothing)
+        if report.attempted:
+            click.echo(summary)
+        elif unresolved:
+            note(nothing.split(":")[0])
+        else:
+            click.echo(nothing)
+
+
+def exit_code(report: Report, unresolved: dict[str, int]) -> ExitCode:
+    """The run's exit code; deliveries of the release still in doubt make it 3 until they are resolved.
+
+    Also over 1 (a refusal with nothing sent): the release is partly delivered, and the lines printed
+    name both the refusal and the deliveries in doubt.
+    """
+    code = report.exit_code()
+    return ExitCode.PARTIAL if unresolved else code
+
+
+def report_document(
+    report: Report, release_id: str | None, unresolved: dict[str, int], code: ExitCode
+) -> dict[str, Any]:
+    """`send --json` (docs/json.md): this run's counts, per channel with the first reasons, and what waits."""
+    return {
+        "release": release_id,
+        "sent": report.sent,
+        "failed": report.failed,
+        "retrying": report.retrying,
+        "in_doubt": report.in_doubt,
+        "channels": [t.as_dict() for t in report.channels],
+        "refused": list(report.refused),
+        "notes": list(report.lines),
+        "requeued_after_crash": report.requeued_after_crash,
+        "doubted_after_crash": report.doubted_after_crash,
+        "in_doubt_unresolved": dict(unresolved),
+        "exit_code": int(code),
+    }
+
+
+def booking_document(booking: Booking) -> dict[str, Any]:
+    """`schedule --json` (docs/json.md): what was recorded, channel by channel."""
+    from .. import clock
+
+    return {
+        "release": booking.release_id,
+        "title": booking.title,
+        "channels": [
+            {
+                "channel": b.channel,
+                "adapter": b.adapter,
+                "due": clock.stamp(b.due),
+                "deliveries": b.count,
+                "held_by_embargo": b.held_by_embargo,
+                "blocking": b.blocking,
+                "missing": b.missing,
+                "kept": {s: c for s, c in b.states.items() if s not in ("pending", "cancelled")},
+                "was": clock.stamp(b.was) if b.was is not None else None,
+            }
+            for b in booking.channels
+        ],
+        "held_by_embargo": booking.held,
+        "notes": booking.notes,
+    }

@@ -8,10 +8,18 @@ from pathlib import Path
 import click
 
 from . import State, exit_with, note, pass_state
-from .common import channel_option, is_terminal, load_release
+from .common import channel_option, epilog, is_terminal, json_option, load_release, print_json
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        "distribute send releases/launch.md                       # now (public channels not before the embargo)",
+        "distribute send releases/launch.md -c press-list --dry-run --outbox outbox   # write it, send nothing",
+        "distribute send --due                                    # cron, every minute",
+        "distribute send releases/launch.md --json | jq .channels",
+        codes=(0, 1, 2, 3, 4),
+    )
+)
 @click.argument("release", required=False, type=click.Path(dir_okay=False))
 @channel_option
 @click.option("--dry-run", is_flag=True, help="send nothing; write the exact payloads to the outbox")
@@ -28,6 +36,7 @@ from .common import channel_option, is_terminal, load_release
     is_flag=True,
     help="confirm sending RELEASE although its publish_at is more than [delivery] past_limit in the past",
 )
+@json_option
 @pass_state
 def send(
     state: State,
@@ -39,6 +48,7 @@ def send(
     resend_in_doubt: bool,
     when: str | None,
     late: bool,
+    as_json: bool,
 ) -> None:
     """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
     from ..errors import ExitCode, UsageError
@@ -60,7 +70,7 @@ def send(
         raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
     if dry_run and release:  # the built-in defaults serve a dry-run of one file; nothing else runs on them
         ws = state.workspace
-        count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox)
+        count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox, as_json)
         if count == 0:
             exit_with(ExitCode.NOTHING)
         return
@@ -72,15 +82,17 @@ def send(
         raise UsageError("-c goes with RELEASE, not with --due")
     state.require_config()  # refuse before the ledger is opened (and so created)
     if due and dry_run:
-        exit_with(send_due_dry_run(state))
+        exit_with(send_due_dry_run(state, as_json))
     elif due:
-        exit_with(send_due(state, resend_in_doubt))
+        exit_with(send_due(state, resend_in_doubt, as_json=as_json))
     else:
         assert release is not None
-        exit_with(send_release(state, release, channels, resend_in_doubt, at_now=when is not None, late=late))
+        exit_with(
+            send_release(state, release, channels, resend_in_doubt, at_now=when is not None, late=late, as_json=as_json)
+        )
 
 
-def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path) -> int:
+def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path, as_json: bool = False) -> int:
     """Render every selected channel into the outbox; print where it went."""
     from ..send.outbox import dry_run
 
@@ -107,5 +119,16 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
             )
     else:
         done = dry_run(ws, rel, channels, outbox, needs=needs)
+    if as_json:
+        print_json(
+            {
+                "release": rel.id,
+                "dry_run": True,
+                "outbox": str(outbox),
+                "deliveries": done.count,
+                "channels": done.per_channel,
+            }
+        )
+        return done.count
     click.echo(f"dry run: {done.count} deliveries for {done.channels} channels written to {outbox} (nothing sent)")
     return done.count

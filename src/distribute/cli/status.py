@@ -7,9 +7,16 @@ import json
 import click
 
 from . import State, exit_with, pass_state
+from .common import epilog
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        "distribute status",
+        "distribute status 2025-06-30-nato-summit-brief --json",
+        codes=(0, 1, 2, 4),
+    )
+)
 @click.argument("release", required=False, metavar="RELEASE")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @pass_state
@@ -22,9 +29,21 @@ def status(state: State, release: str | None, as_json: bool) -> None:
 
     ws = state.require_config()
     release_id = resolve_release_id(ws, release) if release else None
-    found = overview(Ledger(ws.database_url), release_id, ws)
+    ledger = Ledger(ws.database_url)
+    if release_id is not None and ledger.release(release_id) is None:
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"no release {release_id!r} in the ledger: it was never scheduled or sent from this workspace "
+            "(`distribute status` lists the releases; give a release id or its file)"
+        )
+    found = overview(ledger, release_id, ws)
     if as_json:
-        click.echo(json.dumps({"releases": [r.as_dict() for r in found]}, indent=2, ensure_ascii=False))
+        from ..send.status import in_doubt_counts
+
+        doubt = in_doubt_counts(ledger, release_id)
+        document = {"releases": [dict(r.as_dict(), in_doubt=doubt.get(r.release_id, 0)) for r in found]}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         from .statustext import render_text
 

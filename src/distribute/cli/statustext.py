@@ -30,8 +30,8 @@ def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
         return f"      {label}: FAILED after {item.attempts} attempt(s): {item.error}"
     if item.state == "in_doubt":
         return (
-            f"      {label}: IN DOUBT: {item.error} — check by hand; "
-            "`distribute send --due --resend-in-doubt` sends it again"
+            f"      {label}: IN DOUBT: {item.error} — check by hand, then `distribute resolve RELEASE --sent` "
+            "(or `--failed`) settles it, or `distribute send --due --resend-in-doubt` sends it again"
         )
     if item.state == "pending" and held:
         return f"      {label}: held (the release changed)"

@@ -5,9 +5,14 @@ from __future__ import annotations
 import click
 
 from . import State, pass_state
+from .common import epilog
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        "distribute worker", "distribute --config /srv/press/config.toml worker --name host-a", codes=(0, 1, 2)
+    )
+)
 @click.option(
     "--name",
     metavar="NAME",

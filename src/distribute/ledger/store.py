@@ -489,6 +489,33 @@ class Ledger:
                 ).rowcount
             )
 
+    def resolve(self, release_id: str, state: str, keys: Sequence[str], now: dt.datetime, by: str) -> list[str]:
+        """Mark deliveries in doubt as `sent` or `failed` after a check by hand; returns the keys changed.
+
+        Without `keys`, every delivery of the release in doubt. A failed thread part fails the parts after it.
+        """
+        assert state in ("sent", "failed")
+        at = stamp(now)
+        note = f"in doubt; marked {state} by hand ({by})"
+        with self.engine.begin() as c:
+            rows = c.execute(
+                self.sql("SELECT key FROM deliveries WHERE release_id = :r AND state = 'in_doubt' ORDER BY seq"),
+                {"r": release_id},
+            ).all()
+            found = [r[0] for r in rows if not keys or r[0] in keys]
+            for key in found:
+                c.execute(
+                    self.sql(
+                        "UPDATE deliveries SET state = :s, last_error = :e, updated_at = :now, "
+                        "sent_at = CASE WHEN :s = 'sent' THEN :now ELSE sent_at END "
+                        "WHERE key = :k AND state = 'in_doubt'"
+                    ),
+                    {"s": state, "e": note, "now": at, "k": key},
+                )
+            if state == "failed":
+                self._fail_dependents(c, list(found), at)
+        return found
+
     # --- receipts ---------------------------------------------------------------------------
 
     def receipt(self, key: str) -> Receipt | None:

@@ -169,6 +169,7 @@ class ChannelRun:
                 result = self.result(outcome)
                 self.done.append(result)
                 self._count(result)
+                self.report.channels.add(self.plan, result, outcome.delivery.label)
         except BaseException:
             # The adapter broke or we were interrupted: record what is known, treat the rest
             # exactly like a crash (never guess that a handed delivery did not arrive).

@@ -32,7 +32,23 @@ def _parse_argv(argv: list[str]) -> tuple[str | None, int] | None:
             return None
         i += 1
     rest = argv[i + 1 :] if i < len(argv) else None
-    if rest is None or "--due" not in rest or any(a not in ("--due", "--dry-run") for a in rest):
+    if rest is None:
+        return None
+    # Global options may follow the command too (`send --due --config x.toml -v`).
+    left, j = [], 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--config" and j + 1 < len(rest):
+            config, j = rest[j + 1], j + 2
+            continue
+        if arg.startswith("--config="):
+            config = arg.partition("=")[2]
+        elif arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+            verbose += 1 if arg == "--verbose" else len(arg) - 1
+        else:
+            left.append(arg)
+        j += 1
+    if "--due" not in left or any(a not in ("--due", "--dry-run") for a in left):
         return None
     return config, verbose
 

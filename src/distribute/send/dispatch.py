@@ -7,17 +7,17 @@ to the adapter one claimed row at a time (see channel_run.py).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import clock
-from ..errors import DistributeError, ExitCode, ReleaseChanged
+from ..errors import DistributeError, ExitCode
 from .channel_run import ChannelRun, idempotence
+from .scheduled import load_scheduled
+from .tally import Tally
 
 if TYPE_CHECKING:
     from ..ledger.store import Ledger
@@ -37,6 +37,7 @@ class Report:
     doubted_after_crash: int = 0
     refused: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    channels: Tally = field(default_factory=Tally)  # per channel: counts, where, the first reasons
 
     @property
     def attempted(self) -> int:
@@ -52,29 +53,6 @@ class Report:
 
 
 OnResult = Callable[[str, str], None]  # (channel, state) after each delivery
-
-
-def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Release:
-    """The release as scheduled: its file re-read, its hash checked, a --at publish time re-applied."""
-    from ..release import load_release
-
-    row = ledger.release(release_id)
-    if row is None:
-        raise DistributeError(
-            f"release {release_id} is not in the ledger; schedule it first with `distribute schedule RELEASE`"
-        )
-    path = Path(row.path)
-    again = f"run `distribute schedule {row.path}` again"
-    if not path.is_file():
-        raise ReleaseChanged(f"release {release_id}: its file {row.path} is gone; restore it or {again}")
-    release = load_release(path, workspace)
-    if release.sha256 != row.sha256 or release.id != release_id:
-        raise ReleaseChanged(f"release {release_id} changed since it was scheduled; {again}")
-    if row.publish_at:
-        when = clock.parse(row.publish_at)
-        assert when is not None
-        release = dataclasses.replace(release, publish_at=when.astimezone(workspace.tz))
-    return release
 
 
 def missing_secrets(ledger: Ledger, release_id: str, channel: str) -> list[str]:
@@ -93,6 +71,16 @@ def run(
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
     from ..ledger.store import Ledger
     from ..plan import plan
+    from .preflight import refusal, waiting
+    from .status import channel_states
+
+    def preflight(channel_plan: Any) -> str | None:
+        # Before the first delivery of the channel: a channel that cannot send is refused whole.
+        line = refusal(channel_plan)
+        if line is None:
+            return None
+        rid, name = channel_plan.release.id, channel_plan.channel.name
+        return waiting(f"{line} (release {rid})", channel_states(ledger, rid).get(name, {}).get("pending", 0))
 
     ledger = Ledger(workspace.database_url)
     report = Report()
@@ -124,6 +112,11 @@ def run(
             except DistributeError as exc:
                 refused.add((rid, channel))
                 report.refused.append(f"release {rid}, channel {channel}: {exc}")
+                continue
+            cannot = preflight(channel_plan)
+            if cannot:
+                refused.add((rid, channel))
+                report.refused.append(cannot)
                 continue
             unset = missing_secrets(ledger, rid, channel)
             if unset:

@@ -8,9 +8,9 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import Delivery
 from ..errors import DistributeError, UsageError
@@ -98,12 +98,14 @@ def write_outbox(
     return count
 
 
-@dataclass(frozen=True)
+@dataclass
 class DryRun:
     """What a dry-run wrote: how many deliveries, of how many channels."""
 
     count: int
     channels: int
+    # Per channel, in channel order: {"channel", "adapter", "deliveries", "missing"} (the --json shape).
+    per_channel: list[dict[str, Any]] = field(default_factory=list)
 
 
 def dry_run(
@@ -119,15 +121,25 @@ def dry_run(
     `needs(channel, missing)` hears, before anything renders, what a channel would lack to send for real.
     """
     plans = plan(workspace, release, channels)
+    result = DryRun(0, len(plans))
     for p in plans:
         missing = p.adapter.missing(p.channel)
+        result.per_channel.append(
+            {"channel": p.channel.name, "adapter": p.channel.adapter, "deliveries": 0, "missing": list(missing)}
+        )
         if missing and needs is not None:
             needs(p.channel.name, missing)
+    counts = {entry["channel"]: entry for entry in result.per_channel}
+
+    def counted(d: Delivery) -> None:
+        counts[d.channel]["deliveries"] += 1
+        if progress is not None:
+            progress(d)
 
     def everything() -> Iterator[Delivery]:
         for p in plans:
             # As sent: a DKIM-signed message carries the signature a real send would add.
             yield from (p.adapter.as_sent(d, p.channel) for d in p.deliveries())
 
-    count = write_outbox(directory, release.id, everything(), progress=progress)
-    return DryRun(count, len(plans))
+    result.count = write_outbox(directory, release.id, everything(), progress=counted)
+    return result

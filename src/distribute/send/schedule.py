@@ -37,6 +37,7 @@ class Booked:
     held_by_embargo: bool
     missing: list[str]
     states: dict[str, int] = field(default_factory=dict)
+    blocking: list[str] = field(default_factory=list)  # what stops it from sending (preflight), here
     was: dt.datetime | None = None  # the earlier schedule's due time, when this one moved it
 
 
@@ -117,6 +118,7 @@ def book(
     from ..plan import plan
     from ..release import load_release
     from .lateness import kept_at, refuse_if_past
+    from .preflight import needs
 
     release = load_release(path, workspace)
     now = clock.now()
@@ -175,6 +177,7 @@ def book(
                 p.adapter.missing(p.channel),
             )
         )
+        booked[-1].blocking = needs(p)
         was = clock.parse(earlier.get(p.channel.name))
         booked[-1].was = was if was is not None and was != due else None
         secrets[p.channel.name] = sorted(used)

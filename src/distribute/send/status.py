@@ -92,7 +92,7 @@ def _items(ledger: Ledger, release_id: str, channel: str, total: int) -> tuple[l
 def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str | None:
     """Why dispatch would refuse this release now (its file changed, is gone or no longer loads), else None."""
     from ..errors import DistributeError
-    from .dispatch import load_scheduled
+    from .scheduled import load_scheduled
 
     try:
         load_scheduled(workspace, ledger, release_id)
@@ -157,3 +157,11 @@ def due_now(ledger: Ledger, now: dt.datetime) -> list[tuple[str, str, int]]:
     )
     with ledger.engine.begin() as c:
         return [(r[0], r[1], int(r[2])) for r in c.execute(ledger.sql(sql), {"now": stamp(now)})]
+
+
+def in_doubt_counts(ledger: Ledger, release_id: str | None = None) -> dict[str, int]:
+    """{release: deliveries in doubt} (of one release, or every one): what nobody has resolved yet."""
+    where = " AND release_id = :r" if release_id else ""
+    sql = f"SELECT release_id, COUNT(*) FROM deliveries WHERE state = 'in_doubt'{where} GROUP BY release_id ORDER BY release_id"
+    with ledger.engine.begin() as c:
+        return {r[0]: int(r[1]) for r in c.execute(ledger.sql(sql), {"r": release_id})}

@@ -80,7 +80,9 @@ class Worker:
             # Something due that could not go (a release changed since it was scheduled): try again
             # in a minute, like cron would, instead of waking at once for the same refusal.
             # A new schedule (the usual fix) lifts the hold at the next poll.
-            held = bool(report.refused) and not report.attempted
+            # Also after a run that sent other channels: what is left due now is the refused channel
+            # (dispatch runs until nothing more is handed over), and waking at once would only repeat it.
+            held = bool(report.refused)
             self._hold_until = clock.now() + dt.timedelta(seconds=max(self.poll, REFUSED_RETRY)) if held else None
             self._hold_mark = self.ledger.schedule_mark() if held else None
             if report.attempted or report.refused or report.doubted_after_crash:
@@ -110,6 +112,15 @@ class Worker:
             return clock.now()
         return clock.parse(self.ledger.next_due())
 
+    def wake_at(self) -> Any:
+        """The next wake-up: the ledger's next due time, held back a minute after a refusal (a new schedule lifts it)."""
+        when = self.next_wake()
+        if self._hold_until is not None and self.ledger.schedule_mark() != self._hold_mark:
+            self._hold_until = None
+        if when is not None and self._hold_until is not None and when < self._hold_until:
+            when = self._hold_until
+        return when
+
     def sync(self) -> None:
         """Make the job store agree with the ledger."""
         with self._sync_lock:
@@ -119,11 +130,7 @@ class Worker:
         sched = self._sched
         if sched is None:
             return
-        when = self.next_wake()
-        if self._hold_until is not None and self.ledger.schedule_mark() != self._hold_mark:
-            self._hold_until = None
-        if when is not None and self._hold_until is not None and when < self._hold_until:
-            when = self._hold_until
+        when = self.wake_at()
         job = sched.get_job(self.job_id)
         if when is None:
             if job is not None:

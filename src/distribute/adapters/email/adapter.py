@@ -244,3 +244,13 @@ class EmailAdapter(Adapter):
         from .preview import missing
 
         return missing(self, channel)
+
+    def blocking(self, channel: Channel) -> list[str]:
+        from .preview import blocking
+
+        return blocking(self, channel)
+
+    def destination(self, channel: Channel) -> str:
+        from .preview import destination
+
+        return destination(self, channel)

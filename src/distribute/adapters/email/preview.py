@@ -183,3 +183,54 @@ def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
     if s.dkim.enabled and s.dkim.private_key is not None and not s.dkim.private_key.is_file():
         needs.append(f"DKIM private key {s.dkim.private_key} (not found)")
     return needs
+
+
+def blocking(adapter: EmailAdapter, channel: Channel) -> list[str]:
+    """What stops the chosen transport from sending at all (the preflight refuses the channel then)."""
+    s: EmailSettings = channel.settings
+    needs: list[str] = []
+    secrets = {
+        "smtp": [s.smtp.password],
+        "postmark": [s.postmark.token],
+        "mailgun": [s.mailgun.api_key],
+        "sendgrid": [s.sendgrid.api_key],
+    }.get(s.transport, [])
+    for secret in secrets:
+        if secret is not None and not secret.is_set():
+            needs.append(f"the environment variable {secret.env} ([{s.transport}] of transport {s.transport})")
+    if s.transport in ("postmark", "mailgun", "sendgrid") and not any(secrets):
+        needs.append(f"[{s.transport}] credentials (the API key or token, by reference)")
+    if s.transport != "maildir" and list_identity(adapter.workspace, channel).unsubscribe_url:
+        # deliver() refuses messages whose unsubscribe links carry the placeholder token; maildir takes them.
+        if s.unsubscribe_key is None:
+            needs.append(
+                f'unsubscribe_key = {{ env = "NAME" }} (transport {s.transport} sends no placeholder unsubscribe links)'
+            )
+        elif not s.unsubscribe_key.is_set():
+            needs.append(
+                f"the environment variable {s.unsubscribe_key.env} (unsubscribe_key: transport {s.transport} "
+                "sends no placeholder unsubscribe links)"
+            )
+    if s.recipients is None:
+        needs.append('a recipient list: recipients = "lists/....csv"')
+    elif not s.recipients.is_file():
+        needs.append(f"its recipient list {s.recipients}, which is not there")
+    if s.suppression is not None and not s.suppression.is_file():
+        needs.append(f"its suppression list {s.suppression}, which is not there")
+    if s.dkim.enabled and s.dkim.private_key is not None and not s.dkim.private_key.is_file():
+        needs.append(f"its DKIM private key {s.dkim.private_key}, which is not there")
+    return needs
+
+
+def destination(adapter: EmailAdapter, channel: Channel) -> str:
+    """Where the messages go: the maildir folder, the SMTP server or the ESP."""
+    s: EmailSettings = channel.settings
+    if s.transport == "maildir":
+        folder = s.maildir or adapter.workspace.root / "maildir" / channel.name
+        try:
+            return str(folder.resolve().relative_to(adapter.workspace.root.resolve()))
+        except ValueError:
+            return str(folder)
+    if s.transport == "smtp":
+        return f"{s.smtp.host}:{s.smtp.port} (SMTP)"
+    return {"postmark": "Postmark", "mailgun": "Mailgun", "sendgrid": "SendGrid"}[s.transport]

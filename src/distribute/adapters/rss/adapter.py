@@ -247,6 +247,10 @@ class RssAdapter(Adapter):
             blocks.append(PreviewBlock(title=d.label or "feed", text=text, checks=checks))
         return blocks
 
+    def destination(self, channel: Channel) -> str:
+        folder = shown_path(self.directory(channel), self.workspace.root)
+        return f"{folder}{RSS_FILE}, {folder}{ATOM_FILE}"
+
     def missing(self, channel: Channel) -> list[str]:
         needs = super().missing(channel)
         try:

@@ -141,6 +141,17 @@ class WireAdapter(Adapter):
 
         return shown_path(s.directory, self.workspace.root)
 
+    def blocking(self, channel: Channel) -> list[str]:
+        """Only the secrets of the chosen transport stop it (a drop folder needs none)."""
+        from ...workspace.schema import secrets_of
+
+        s: WireSettings = channel.settings
+        chosen = {"http": s.http, "email": s.email}.get(s.transport)
+        return [f"the environment variable {x.env}" for x in secrets_of(chosen) if not x.is_set()]
+
+    def destination(self, channel: Channel) -> str:
+        return self._where(channel)
+
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
         s: WireSettings = channel.settings
         (document,) = delivery.files
