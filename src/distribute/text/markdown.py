@@ -23,9 +23,17 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("strikethrough")
 
 
+@lru_cache(maxsize=1)
+def _html_parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    # Tables (GFM pipe tables) become HTML tables; the plain-text side reads them as the text they are.
+    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["strikethrough", "table"])
+
+
 def to_html(markdown: str) -> str:
-    """Safe HTML for a Markdown body (no raw HTML, no javascript: links)."""
-    return _parser().render(markdown)
+    """Safe HTML for a Markdown body (no raw HTML, no javascript: links); pipe tables become tables."""
+    return _html_parser().render(markdown)
 
 
 @dataclass(frozen=True)
