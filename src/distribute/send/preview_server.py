@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -214,14 +215,22 @@ def serve(preview: Preview, port: int, ready: Callable[[str], None]) -> None:
             pass
 
     holder: dict[str, int] = {}
-    server = make_server(
-        LOOPBACK, port, app(preview, lambda: holder["port"]), threaded=True, request_handler=QuietHandler
-    )
-    holder["port"] = server.server_port
+    # The socket is bound here, so a port in use is an OSError for the command line to word (werkzeug
+    # would print its own advice and exit); the server takes it over by its descriptor.
+    with socket.create_server((LOOPBACK, port)) as listening:
+        holder["port"] = listening.getsockname()[1]
+        server = make_server(
+            LOOPBACK,
+            holder["port"],
+            app(preview, lambda: holder["port"]),
+            threaded=True,
+            request_handler=QuietHandler,
+            fd=listening.fileno(),
+        )
     preview.build()
     watcher = threading.Thread(target=preview.watch, name="preview-watch", daemon=True)
     watcher.start()
-    ready(f"http://{LOOPBACK}:{server.server_port}/")
+    ready(f"http://{LOOPBACK}:{holder['port']}/")
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

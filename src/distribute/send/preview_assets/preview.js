@@ -43,6 +43,7 @@
       fitAll(main);
       window.scrollTo(x, y);
     }
+    document.querySelector("header.top h1").textContent = state.title;
     document.getElementById("when").textContent = state.when;
     if (state.error) {
       errorText.textContent = state.error;
