@@ -35,7 +35,7 @@ def chromium_path() -> str | None:
     """$DISTRIBUTE_CHROMIUM, else the system Chromium (Debian's package), else None."""
     override = os.environ.get("DISTRIBUTE_CHROMIUM")
     if override:
-        return override
+        return override if Path(override).exists() else None
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:

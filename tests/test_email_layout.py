@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import chromium, page  # noqa: F401  (fixtures)
 from conftest import write_release
 from email_support import parse
 
@@ -88,7 +87,7 @@ def _newsletter_html(workspace: Path, cli) -> str:  # type: ignore[no-untyped-de
 def test_newsletter_has_no_horizontal_scroll_on_phones_and_desktop(
     workspace: Path,
     cli,  # type: ignore[no-untyped-def]
-    page,  # noqa: F811
+    page,
     width: int,
 ) -> None:
     markup = _newsletter_html(workspace, cli)

@@ -23,7 +23,6 @@ import pytest
 import regex
 import requests
 
-from browser_support import chromium, page  # noqa: F401  (fixtures)
 from conftest import EXAMPLE_RELEASE, ROOT
 from email_support import parse
 
@@ -107,7 +106,7 @@ def _outbox(ws: Path) -> dict[str, list[Path]]:
 
 
 @pytest.mark.slow
-def test_live_page_shows_every_channel_as_its_reader_sees_it(workspace: Path, served: Server, page) -> None:  # noqa: F811
+def test_live_page_shows_every_channel_as_its_reader_sees_it(workspace: Path, served: Server, page) -> None:
     outbox = _outbox(workspace)
     page.goto(served.url)
     channels = page.eval_on_selector_all("section.channel", "s => s.map(e => e.id.slice(3))")
@@ -166,7 +165,7 @@ def test_live_page_shows_every_channel_as_its_reader_sees_it(workspace: Path, se
 def test_an_edit_shows_without_reloading_and_a_bad_edit_shows_its_error(
     workspace: Path,
     served: Server,
-    page,  # noqa: F811
+    page,
 ) -> None:
     release = workspace / EXAMPLE_RELEASE
     page.set_viewport_size({"width": 1280, "height": 700})
@@ -276,7 +275,7 @@ def test_port_and_html_do_not_go_with_the_wrong_mode(cli) -> None:
 
 
 @pytest.mark.slow
-def test_static_page_has_the_same_cards_and_fetches_nothing(cli, workspace: Path, page) -> None:  # noqa: F811
+def test_static_page_has_the_same_cards_and_fetches_nothing(cli, workspace: Path, page) -> None:
     _enable_every_channel(workspace)
     result = cli("preview", EXAMPLE_RELEASE, "--html", "preview.html")
     assert result.exit_code == 0, result.stderr
