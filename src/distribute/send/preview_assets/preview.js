@@ -49,10 +49,12 @@
       errorText.textContent = state.error;
       error.hidden = false;
       main.classList.add("stale");
+      status.classList.add("bad");
       status.textContent = "edit not shown: see the problem above (last good rendition " + state.good_at + ")";
     } else {
       error.hidden = true;
       main.classList.remove("stale");
+      status.classList.remove("bad");
       status.textContent = "live: updated " + state.rendered_at;
     }
     document.body.dataset.version = String(state.version);
