@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Headless Chromium (one for the whole session: Playwright's sync API allows one per thread).
+from browser_support import chromium, page  # noqa: F401, E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

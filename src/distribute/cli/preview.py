@@ -28,13 +28,30 @@ if TYPE_CHECKING:
 @click.option(
     "--html", "html_file", type=click.Path(dir_okay=False, writable=True), help="write one self-contained HTML page"
 )
-@click.option("--open", "open_browser", is_flag=True, help="write the HTML page to a temporary file and open it")
+@click.option("--open", "open_browser", is_flag=True, help="open the page in the browser (with --serve: the live page)")
+@click.option("--serve", is_flag=True, help="serve a live page on 127.0.0.1 that follows every saved edit")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="a free port", help="port for --serve")
 @pass_state
-def preview(state: State, release: str, channels: tuple[str, ...], html_file: str | None, open_browser: bool) -> None:
+def preview(
+    state: State,
+    release: str,
+    channels: tuple[str, ...],
+    html_file: str | None,
+    open_browser: bool,
+    serve: bool,
+    port: int,
+) -> None:
     """Show what every channel would send. Sends nothing and needs no secrets."""
     from ..send.preview import html_page, preview_release
     from ..times import show
 
+    if serve:
+        if html_file:
+            raise click.UsageError("--serve shows the live page; write a static copy with --html in another run")
+        _serve(state, release, channels, port, open_browser)
+        return
+    if port:
+        raise click.UsageError("--port goes with --serve")
     ws = state.workspace
     rel = load_release(ws, release)
     previews = preview_release(ws, rel, channels)
@@ -89,3 +106,32 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
             items.append(Text(f"… and {cp.total - shown} more deliveries like these", style="dim"))
         title = f"{ch.name} — {ch.adapter} — {cp.total} deliver{'y' if cp.total == 1 else 'ies'} — due {show(cp.plan.due, ws.tz)}"
         console.print(Panel(Group(*items), title=title, title_align="left"))
+
+
+def _serve(state: State, release: str, channels: tuple[str, ...], port: int, open_browser: bool) -> None:
+    import errno
+
+    from ..errors import UsageError
+    from ..send.preview_server import Preview, serve
+
+    preview = Preview(state.config, release, channels)
+
+    def ready(url: str) -> None:
+        click.echo(f"Preview of {release} at {url} (only this computer can open it; Ctrl-C stops it)")
+        if preview.state.error:
+            click.echo(f"error: {preview.state.error} (the page shows it; fix and save, it updates)", err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        serve(preview, port, ready)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"port {port} is in use on 127.0.0.1: choose another with --port, or leave it out"
+            ) from None
+        raise
+    except KeyboardInterrupt:
+        click.echo("preview stopped")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..adapters.base import PreviewBlock
+from ..adapters.base import Delivery, PreviewBlock
 from ..plan import ChannelPlan, plan
 from ..release import Release
 from ..workspace.config import Workspace
@@ -24,6 +23,8 @@ class ChannelPreview:
     blocks: list[PreviewBlock]
     total: int
     missing: list[str]
+    # The sampled deliveries themselves (the blocks' source), for the preview page's renditions.
+    sample: list[Delivery] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -47,66 +48,15 @@ def preview_release(
         sample = list(deliveries) if full else list(itertools.islice(deliveries, SAMPLE))
         total = len(sample) + sum(1 for _ in deliveries)
         blocks = p.adapter.preview(sample, p.channel) if sample else []
-        out.append(ChannelPreview(p, blocks, total, p.adapter.missing(p.channel)))
+        out.append(ChannelPreview(p, blocks, total, p.adapter.missing(p.channel), sample))
     return out
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f4f4f5;color:#18181b}
-header{padding:16px 24px;background:#18181b;color:#fafafa}
-header h1{margin:0;font-size:18px} header p{margin:4px 0 0;color:#a1a1aa}
-main{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:16px;padding:16px}
-section{background:#fff;border:1px solid #e4e4e7;border-radius:8px;overflow:hidden;display:flex;flex-direction:column}
-section h2{margin:0;padding:10px 14px;font-size:15px;background:#fafafa;border-bottom:1px solid #e4e4e7}
-section h2 small{font-weight:normal;color:#71717a}
-.block{padding:10px 14px;border-bottom:1px solid #f4f4f5}
-.block h3{margin:0 0 6px;font-size:13px;color:#3f3f46}
-pre{white-space:pre-wrap;word-break:break-word;margin:0;font:12px/1.4 ui-monospace,monospace;max-height:480px;overflow:auto}
-iframe{width:100%;height:480px;border:1px solid #e4e4e7;background:#fff}
-.checks{margin:6px 0 0;padding:0;list-style:none;font-size:12px}
-.ok{color:#15803d}.bad{color:#b91c1c;font-weight:bold}.miss{color:#a16207;padding:6px 14px;font-size:12px}
-"""
-
-
 def html_page(release: Release, previews: list[ChannelPreview], tz_note: str) -> str:
-    """One self-contained page with every channel side by side (no external resources)."""
-    from ..text.i18n import parse_tag
+    """One self-contained page with every channel side by side, as its readers see it (send/preview_page.py)."""
+    from .preview_page import page
 
-    e = html.escape
-    # The page is the tool's (English); the release's own text says its language and direction.
-    speaks = f' lang="{e(release.language, quote=True)}"'
-    if parse_tag(release.language).text_direction == "rtl":
-        speaks += ' dir="rtl"'
-    sections = []
-    for cp in previews:
-        ch = cp.plan.channel
-        parts = [
-            f"<h2>{e(ch.name)} <small>{e(ch.adapter)} · {cp.total} deliver{'y' if cp.total == 1 else 'ies'} · due {e(tz_note_for(cp))}</small></h2>"
-        ]
-        if cp.missing:
-            parts.append(f'<div class="miss">missing to send: {e(", ".join(cp.missing))}</div>')
-        for b in cp.blocks:
-            checks = "".join(
-                f'<li class="{"ok" if c.ok else "bad"}">{e(c.label)}: {e(str(c.value))}'
-                + (f" / {e(str(c.limit))}" if c.limit is not None else "")
-                + (f" — {e(c.note)}" if c.note else "")
-                + "</li>"
-                for c in b.checks
-            )
-            body = (
-                f'<iframe sandbox="" srcdoc="{e(b.html, quote=True)}"></iframe>'
-                if b.html
-                else f"<pre{speaks}>{e(b.text)}</pre>"
-            )
-            more = f" (×{b.count})" if b.count > 1 else ""
-            parts.append(f'<div class="block"><h3>{e(b.title)}{more}</h3>{body}<ul class="checks">{checks}</ul></div>')
-        sections.append("<section>" + "".join(parts) + "</section>")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Preview: {e(release.title)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1{speaks}>{e(release.title)}</h1><p>{e(release.id)} · {e(tz_note)}</p></header>"
-        f"<main>{''.join(sections)}</main></body></html>\n"
-    )
+    return page(release, previews, tz_note)
 
 
 def tz_note_for(cp: ChannelPreview) -> str:
