@@ -97,6 +97,27 @@ def missing_secrets(ledger: Ledger, release_id: str, channel: str) -> list[str]:
     return [name for name in ledger.scheduled_secrets(release_id, channel) if not os.environ.get(name)]
 
 
+def in_order(workspace: Workspace, ready: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+    """(release, channel) pairs in the order they go: journalists and wire desks before a long newsletter.
+
+    Higher `priority` first; at equal priority embargoed copies (the press list), then the channel
+    with fewer deliveries ready, so a few press messages never wait behind 20,000 newsletters.
+    """
+    try:
+        channels = workspace.channels
+    except DistributeError:
+        channels = {}  # refused below, channel by channel, with the reason
+
+    def key(item: tuple[int, tuple[str, str, int]]) -> tuple[int, int, int, int]:
+        index, (_, name, count) = item
+        channel = channels.get(name)
+        priority = channel.common.priority if channel is not None else 0
+        early = channel is not None and channel.common.embargoed_copy
+        return (-priority, 0 if early else 1, count, index)
+
+    return [(rid, name) for _, (rid, name, _) in sorted(enumerate(ready), key=key)]
+
+
 def run(
     workspace: Workspace,
     *,
@@ -109,6 +130,7 @@ def run(
     from ..ledger.store import Ledger
     from ..plan import plan
     from .channel_run import ChannelRun
+    from .status import due_now
 
     ledger = Ledger(workspace.database_url)
     report = Report()
@@ -123,7 +145,8 @@ def run(
     releases: dict[str, Release] = {}
     refused: set[tuple[str, str]] = set()
     while not (stop and stop.is_set()):
-        pairs = [p for p in ledger.due_channels(clock.now(), release_id) if p not in refused]
+        ready = [r for r in due_now(ledger, clock.now()) if release_id is None or r[0] == release_id]
+        pairs = [p for p in in_order(workspace, ready) if p not in refused]
         handed = 0
         for rid, channel in pairs:
             if stop and stop.is_set():

@@ -1,0 +1,123 @@
+"""A send you can follow: Ctrl-C stops cleanly, journalists go first, progress only on a terminal.
+
+Everything runs through the real command line against a loopback SMTP server (aiosmtpd) that
+records the order in which messages arrive.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLE_RELEASE, ROOT, copy_example_workspace
+from email_servers import smtp_server
+from email_support import KEY, parse, set_keys, smtp_channel
+from ledger_servers import wait_for
+from ledger_support import ledger_rows, states
+
+
+def newsletter_list(ws: Path, count: int) -> list[str]:
+    addresses = [f"reader{i}@example.org" for i in range(count)]
+    (ws / "lists" / "newsletter.csv").write_text("email,name\n" + "".join(f"{a},Reader\n" for a in addresses))
+    return addresses
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith("DISTRIBUTE_")}
+    out.update(PYTHONPATH=str(ROOT / "src"), UNSUBSCRIBE_KEY=KEY)
+    return out
+
+
+def argv(ws: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args]
+
+
+SEND = ("send", EXAMPLE_RELEASE, "--late", "-c", "newsletter")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    return copy_example_workspace(tmp_path / "ws")
+
+
+def test_ctrl_c_stops_cleanly_counts_exactly_and_the_same_command_sends_the_rest_once(ws: Path) -> None:
+    recipients = newsletter_list(ws, 2000)
+    with smtp_server(pipelining=True) as sink:
+        smtp_channel(ws, "newsletter", sink.port, "rate = 400")  # a few seconds: the signal lands mid-send
+        proc = subprocess.Popen(
+            argv(ws, *SEND), cwd=ws, env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            wait_for(lambda: len(sink.messages) >= 150 or proc.poll() is not None, what="150 messages at the server")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        assert proc.returncode == 130, out + err
+        found = re.search(r"^([\d,]+) sent, ([\d,]+) left: run the same command to continue$", err, re.M)
+        assert found, err
+        sent, left = (int(g.replace(",", "")) for g in found.groups())
+        counted = states(ledger_rows(ws))
+        assert "interrupted" not in err and "in doubt" not in err
+        assert sent == len(sink.messages) == counted["sent"], (sent, len(sink.messages), counted)
+        assert counted == {"sent": sent, "pending": left} and sent + left == len(recipients), counted
+        assert 150 <= sent < len(recipients)
+
+        again = subprocess.run(argv(ws, *SEND), cwd=ws, env=env(), text=True, capture_output=True, timeout=120)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert states(ledger_rows(ws)) == {"sent": len(recipients)}
+        ids = [parse(data)["Message-ID"] for _, _, data in sink.messages]
+        assert len(ids) == len(recipients) == len(set(ids)), "every recipient exactly once"
+        assert sorted(r[0] for _, r, _ in sink.messages) == sorted(recipients)
+
+
+def arrivals(sink) -> list[str]:  # type: ignore[no-untyped-def]
+    return [rcpts[0] for _, rcpts, _ in sink.messages]
+
+
+PRESS = {"desk@herald.example.com", "park.jiwoo@example.org", "a.martin@example.net"}
+
+
+def test_the_press_list_goes_out_before_the_newsletters_100th_message(ws: Path) -> None:
+    newsletter_list(ws, 400)
+    with smtp_server(pipelining=True) as sink:
+        smtp_channel(ws, "newsletter", sink.port)
+        smtp_channel(ws, "press-list", sink.port)
+        done = subprocess.run(
+            argv(ws, "send", EXAMPLE_RELEASE, "--late", "-c", "newsletter", "-c", "press-list"),
+            cwd=ws,
+            env=env(),
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    order = arrivals(sink)
+    assert len(order) == 403 and set(order[:3]) == PRESS, order[:5]
+    newsletter = [i for i, a in enumerate(order) if a not in PRESS]
+    assert max(order.index(a) for a in PRESS) < newsletter[99]
+
+
+def test_priority_puts_a_channel_first_when_the_user_says_so(ws: Path) -> None:
+    newsletter_list(ws, 50)
+    set_keys(ws, "newsletter", "priority = 10")
+    with smtp_server(pipelining=True) as sink:
+        smtp_channel(ws, "newsletter", sink.port)
+        smtp_channel(ws, "press-list", sink.port)
+        done = subprocess.run(
+            argv(ws, "send", EXAMPLE_RELEASE, "--late", "-c", "newsletter", "-c", "press-list"),
+            cwd=ws,
+            env=env(),
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    order = arrivals(sink)
+    assert len(order) == 53 and set(order[-3:]) == PRESS
