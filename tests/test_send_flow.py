@@ -121,3 +121,58 @@ def test_priority_puts_a_channel_first_when_the_user_says_so(ws: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     order = arrivals(sink)
     assert len(order) == 53 and set(order[-3:]) == PRESS
+
+
+def under_a_terminal(ws: Path, *args: str) -> tuple[int, str]:
+    """Run `distribute ARGS` with a pseudo-terminal as stdin, stdout and stderr; everything it drew."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        argv(ws, *args),
+        cwd=ws,
+        env={**env(), "TERM": "xterm-256color", "COLUMNS": "150"},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the process is gone and the terminal closed
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    return proc.wait(60), drawn.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_send_shows_per_channel_progress_with_rate_and_times(ws: Path) -> None:
+    newsletter_list(ws, 300)
+    code, drawn = under_a_terminal(ws, "send", EXAMPLE_RELEASE, "--late", "-c", "newsletter", "-c", "press-list")
+    assert code == 0, drawn
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    assert re.search(r"newsletter\s.*\d+/300\s+[\d,–]+/s\s+elapsed\s+\d+:\d\d:\d\d\s+left\s+", screen), screen
+    assert re.search(r"press-list\s.*\d/3\b", screen), screen
+    assert "303 sent" in screen
+
+
+def test_without_a_terminal_send_prints_only_its_summary_and_never_loads_rich(ws: Path) -> None:
+    newsletter_list(ws, 300)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv(ws, "send", EXAMPLE_RELEASE, "--late", "-c", "newsletter")[1:]],
+        cwd=ws,
+        env=env(),
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "300 sent\n"
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert "distribute.cli.sending" in imported and not any(m.split(".")[0] == "rich" for m in imported)
+    rest = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+    assert rest == [], rest  # no bar, no escape codes, nothing for cron to mail

@@ -14,19 +14,24 @@ import click
 
 from ..errors import ExitCode
 from . import State, note
-from .reporting import print_booking, print_report, progress
+from .progress import progress
+from .reporting import print_booking, print_report
 
 if TYPE_CHECKING:
     from ..send.dispatch import Report
 
 
-def _ready_count(state: State, release_id: str | None = None) -> int:
+def _ready(state: State, release_id: str | None = None) -> dict[str, int]:
+    """Deliveries ready now, per channel (of one release, or all)."""
     from .. import clock
     from ..ledger.store import Ledger
     from ..send.status import due_now
 
-    ready = due_now(Ledger(state.workspace.database_url), clock.now())
-    return sum(n for rid, _, n in ready if release_id is None or rid == release_id)
+    out: dict[str, int] = {}
+    for rid, channel, n in due_now(Ledger(state.workspace.database_url), clock.now()):
+        if release_id is None or rid == release_id:
+            out[channel] = out.get(channel, 0) + n
+    return out
 
 
 @contextmanager
@@ -62,7 +67,7 @@ def _deliver(state: State, release_id: str | None, resend_in_doubt: bool) -> tup
 
     with stop_on_signals() as stop:
         try:
-            with progress(_ready_count(state, release_id)) as advance:
+            with progress(_ready(state, release_id)) as advance:
                 report = run(
                     state.workspace,
                     release_id=release_id,
@@ -76,7 +81,7 @@ def _deliver(state: State, release_id: str | None, resend_in_doubt: bool) -> tup
                 "may be in doubt; `distribute status` shows it, and the same command sends the rest"
             )
             raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
-    return report, (_ready_count(state, release_id) if stop.is_set() else None)
+    return report, (sum(_ready(state, release_id).values()) if stop.is_set() else None)
 
 
 def _print_stopped(report: Report, left: int) -> None:
