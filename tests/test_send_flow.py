@@ -176,3 +176,35 @@ def test_without_a_terminal_send_prints_only_its_summary_and_never_loads_rich(ws
     assert "distribute.cli.sending" in imported and not any(m.split(".")[0] == "rich" for m in imported)
     rest = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
     assert rest == [], rest  # no bar, no escape codes, nothing for cron to mail
+
+
+def test_a_press_list_that_falls_due_while_a_newsletter_is_going_out_overtakes_it(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger_support import invoke, write_release
+
+    monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)  # scheduled here, sent by the subprocess: both have it
+
+    newsletter_list(ws, 4000)
+    write_release(ws, "big-news", extra='channels = ["newsletter"]\nurl = "https://example.org/a"')
+    write_release(ws, "press-note", extra='channels = ["press-list"]\nurl = "https://example.org/b"')
+    with smtp_server(pipelining=True) as sink:
+        smtp_channel(ws, "newsletter", sink.port, "rate = 300")
+        smtp_channel(ws, "press-list", sink.port)
+        assert invoke(ws, "schedule", str(ws / "releases/big-news.md"), "--late").exit_code == 0
+        proc = subprocess.Popen(
+            argv(ws, "send", "--due"), cwd=ws, env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            wait_for(lambda: len(sink.messages) >= 100 or proc.poll() is not None, what="the newsletter under way")
+            scheduled = invoke(ws, "schedule", str(ws / "releases/press-note.md"), "--at", "now")
+            assert scheduled.exit_code == 0, scheduled.output
+            at = len(sink.messages)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    order = arrivals(sink)
+    assert len(order) == 4003
+    last_press = max(order.index(a) for a in PRESS)
+    assert last_press < at + 1500 < len(order), (at, last_press)  # within a few seconds, not after all 4,000

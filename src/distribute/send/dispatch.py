@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,33 @@ def in_order(workspace: Workspace, ready: list[tuple[str, str, int]]) -> list[tu
     return [(rid, name) for _, (rid, name, _) in sorted(enumerate(ready), key=key)]
 
 
+LOOK_AGAIN = 2.0  # seconds between two looks, during a long channel, for a channel that should go first
+
+
+def overtaken(
+    workspace: Workspace,
+    ledger: Ledger,
+    current: tuple[str, str],
+    release_id: str | None,
+    refused: set[tuple[str, str]],
+) -> Callable[[], bool]:
+    """Whether another channel that goes before `current` became ready (a press list due while a newsletter runs)."""
+    from .status import due_now
+
+    last = time.monotonic()
+
+    def check() -> bool:
+        nonlocal last
+        if time.monotonic() - last < LOOK_AGAIN:
+            return False
+        last = time.monotonic()
+        ready = [r for r in due_now(ledger, clock.now()) if release_id is None or r[0] == release_id]
+        first = next((p for p in in_order(workspace, ready) if p not in refused), current)
+        return first != current
+
+    return check
+
+
 def run(
     workspace: Workspace,
     *,
@@ -173,7 +201,15 @@ def run(
                     "channel was sent"
                 )
                 continue
-            job = ChannelRun(workspace, ledger, channel_plan, report, stop=stop, on_result=on_result)
+            job = ChannelRun(
+                workspace,
+                ledger,
+                channel_plan,
+                report,
+                stop=stop,
+                on_result=on_result,
+                yield_to=overtaken(workspace, ledger, (rid, channel), release_id, refused),
+            )
             try:
                 handed += job.run()
             except Exception as exc:  # noqa: BLE001 - one channel's failure must not stop the others
@@ -186,6 +222,8 @@ def run(
             if job.problem:
                 refused.add((rid, channel))
                 report.refused.append(job.problem)
+            if job.yielded:
+                break  # a channel that goes first became ready: order again
         if not handed:
             break
     from ..workspace.schema import redact
