@@ -208,3 +208,34 @@ def test_a_press_list_that_falls_due_while_a_newsletter_is_going_out_overtakes_i
     assert len(order) == 4003
     last_press = max(order.index(a) for a in PRESS)
     assert last_press < at + 1500 < len(order), (at, last_press)  # within a few seconds, not after all 4,000
+
+
+def test_a_second_ctrl_c_stops_at_once_and_only_then_is_a_message_in_doubt(ws: Path) -> None:
+    import threading
+
+    newsletter_list(ws, 2000)
+    with smtp_server({"reader5@example.org": "stall"}, pipelining=True) as sink:
+        smtp_channel(ws, "newsletter", sink.port, "rate = 400\ntimeout = 60")
+        proc = subprocess.Popen(
+            argv(ws, *SEND), cwd=ws, env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        said: list[str] = []
+        reader = threading.Thread(target=lambda: said.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+        reader.start()
+        try:
+            wait_for(lambda: "reader5@example.org" in sink.swallowed and len(sink.messages) >= 50, what="the stall")
+            proc.send_signal(signal.SIGINT)
+            wait_for(lambda: any("stopping:" in line for line in said), what="the first Ctrl-C acknowledged")
+            # The message the server holds is in flight: the first Ctrl-C waits for it, the process lives on.
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=15)  # at once: not after the 60 s SMTP timeout
+            reader.join(10)
+        finally:
+            proc.kill()
+    err = "".join(said)
+    assert proc.returncode == 130, err
+    assert "stopped at once" in err and "distribute status" in err
+    rows = ledger_rows(ws)
+    assert [r["target"] for r in rows if r["state"] == "in_doubt"] == ["reader5@example.org"]
+    assert set(states(rows)) == {"sent", "pending", "in_doubt"}, states(rows)
