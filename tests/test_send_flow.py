@@ -215,7 +215,7 @@ def test_a_second_ctrl_c_stops_at_once_and_only_then_is_a_message_in_doubt(ws: P
 
     newsletter_list(ws, 2000)
     with smtp_server({"reader5@example.org": "stall"}, pipelining=True) as sink:
-        smtp_channel(ws, "newsletter", sink.port, "rate = 400\ntimeout = 60")
+        smtp_channel(ws, "newsletter", sink.port, "connections = 1\ntimeout = 60")  # one message in hand
         proc = subprocess.Popen(
             argv(ws, *SEND), cwd=ws, env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -223,7 +223,7 @@ def test_a_second_ctrl_c_stops_at_once_and_only_then_is_a_message_in_doubt(ws: P
         reader = threading.Thread(target=lambda: said.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
         reader.start()
         try:
-            wait_for(lambda: "reader5@example.org" in sink.swallowed and len(sink.messages) >= 50, what="the stall")
+            wait_for(lambda: "reader5@example.org" in sink.swallowed, what="the stall")
             proc.send_signal(signal.SIGINT)
             wait_for(lambda: any("stopping:" in line for line in said), what="the first Ctrl-C acknowledged")
             # The message the server holds is in flight: the first Ctrl-C waits for it, the process lives on.
@@ -238,4 +238,4 @@ def test_a_second_ctrl_c_stops_at_once_and_only_then_is_a_message_in_doubt(ws: P
     assert "stopped at once" in err and "distribute status" in err
     rows = ledger_rows(ws)
     assert [r["target"] for r in rows if r["state"] == "in_doubt"] == ["reader5@example.org"]
-    assert set(states(rows)) == {"sent", "pending", "in_doubt"}, states(rows)
+    assert states(rows) == {"sent": 5, "in_doubt": 1, "pending": 2000 - 6}, states(rows)
