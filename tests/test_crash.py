@@ -131,7 +131,10 @@ def test_newsletter_killed_anywhere_loses_nothing_and_doubles_nothing(
     wait_for(lambda: len(sink) >= after or proc.poll() is not None, what=f"{after} messages")
     kill(proc)
     again = run(lws, plugin_site, "send", "--due")
-    assert again.returncode in (0, 3), again.stderr
+    assert again.returncode in (0, 3, 4), again.stderr
     final = check_exactly_once(lws, sink, api)
     assert final in ({"sent": N + 3}, {"sent": N + 2, "in_doubt": 1})
     assert (again.returncode == 3) == ("in_doubt" in final)
+    # The social thread (3 parts) goes before the 2,000 newsletters: killed at the 1,999th, the
+    # first run may have recorded everything already, and the second has nothing to do.
+    assert again.returncode != 4 or after == N - 1

@@ -14,6 +14,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     PARTIAL = 3  # some deliveries failed
     NOTHING = 4  # nothing to do
+    INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 
 
 class DistributeError(Exception):

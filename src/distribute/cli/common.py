@@ -36,6 +36,7 @@ EXIT_CODES = {
     2: "usage (the command line is wrong)",
     3: "partial delivery (something failed, waits for a retry, is in doubt or was refused)",
     4: "nothing to do",
+    130: "interrupted (Ctrl-C or SIGTERM): what was in hand was finished and recorded; run the same command to continue",
 }
 
 

@@ -1,16 +1,13 @@
-"""Output shared by send, schedule and the worker: the plan, a progress bar, the run's summary."""
+"""Output shared by send, schedule and the worker: the plan and the run's summary (the progress bar: progress.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import ExitCode
 from . import note
-from .common import is_terminal
 
 if TYPE_CHECKING:
     from ..send.dispatch import Report
@@ -43,31 +40,6 @@ def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> N
             note(f"  note: {b.channel} sends as it is, without {', '.join(b.missing)}")
     for name in booking.held:
         note(f"  {name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
-
-
-@contextmanager
-def progress(total: int) -> Iterator[Callable[[str, str], None] | None]:
-    """A progress bar on a terminal (rich, imported only then); nothing under cron or in a pipe."""
-    if not is_terminal() or total <= 0:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    # On stderr, the terminal is_terminal() looked at: stdout may be a pipe to a log.
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        transient=True,
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task("sending", total=total)
-
-        def advance(channel: str, _state: str) -> None:
-            bar.update(task, advance=1, description=channel)
-
-        yield advance
 
 
 STATES = (("failed", "failed"), ("retrying", "to retry"), ("in_doubt", "in doubt"))

@@ -17,7 +17,7 @@ from .common import channel_option, epilog, is_terminal, json_option, load_relea
         "distribute send releases/launch.md -c press-list --dry-run --outbox outbox   # write it, send nothing",
         "distribute send --due                                    # cron, every minute",
         "distribute send releases/launch.md --json | jq .channels",
-        codes=(0, 1, 2, 3, 4),
+        codes=(0, 1, 2, 3, 4, 130),
     )
 )
 @click.argument("release", required=False, type=click.Path(dir_okay=False))

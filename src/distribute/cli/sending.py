@@ -2,30 +2,103 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ExitCode
 from . import State, note
 from .common import print_json
-from .reporting import exit_code, print_booking, print_report, progress, report_document
+from .progress import progress
+from .reporting import exit_code, print_booking, print_report, report_document
+
+if TYPE_CHECKING:
+    from ..send.dispatch import Report
 
 
-def _ready_count(state: State) -> int:
+def _ready(state: State, release_id: str | None = None) -> dict[str, int]:
+    """Deliveries ready now, per channel (of one release, or all)."""
     from .. import clock
     from ..ledger.store import Ledger
     from ..send.status import due_now
 
-    return sum(n for _, _, n in due_now(Ledger(state.workspace.database_url), clock.now()))
+    out: dict[str, int] = {}
+    for rid, channel, n in due_now(Ledger(state.workspace.database_url), clock.now()):
+        if release_id is None or rid == release_id:
+            out[channel] = out.get(channel, 0) + n
+    return out
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C or SIGTERM sets the Event dispatch.run watches (the worker's stop); a second one aborts at once.
+
+    On the first signal no new delivery is handed to an adapter; the ones in its hands finish and
+    are recorded, the claimed rest goes back to pending. Only the second can leave one in doubt.
+    """
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()  # safe here: only this handler ever takes the Event's lock in the main thread
+        # os.write, not click.echo: the main thread may be in the middle of a write to stderr.
+        os.write(2, b"\nstopping: finishing the deliveries in hand (press Ctrl-C again to stop at once)\n")
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _deliver(state: State, release_id: str | None, resend_in_doubt: bool) -> tuple[Report, int | None]:
+    """Run the dispatch under the signal handlers: (report, how many are left if it was stopped)."""
+    from ..send.dispatch import run
+
+    with stop_on_signals() as stop:
+        try:
+            with progress(_ready(state, release_id)) as advance:
+                report = run(
+                    state.workspace,
+                    release_id=release_id,
+                    stop=stop,
+                    on_result=advance,
+                    resend_in_doubt=resend_in_doubt,
+                )
+        except KeyboardInterrupt:
+            note(
+                "stopped at once (a second interrupt): a message that was in the middle of being handed over "
+                "may be in doubt; `distribute status` shows it, and the same command sends the rest"
+            )
+            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
+    return report, (sum(_ready(state, release_id).values()) if stop.is_set() else None)
+
+
+def _print_stopped(state: State, report: Report, left: int) -> None:
+    """`7,613 sent, 12,387 left: run the same command to continue` (problems above it, as always)."""
+    print_report(report, loud=False, tz=state.workspace.tz)
+    counts = ((report.retrying, "to retry later"), (report.failed, "failed"), (report.in_doubt, "in doubt"))
+    shown = [f"{report.sent:,} sent"] + [f"{n:,} {what}" for n, what in counts if n]
+    note(f"{', '.join(shown)}, {left:,} left: run the same command to continue")
 
 
 def send_due(state: State, resend_in_doubt: bool, as_json: bool = False) -> ExitCode:
     """Deliver everything due in the ledger, then exit (cron mode)."""
-    from ..send.dispatch import run
-
-    with progress(_ready_count(state)) as advance:
-        report = run(state.workspace, on_result=advance, resend_in_doubt=resend_in_doubt)
+    report, left = _deliver(state, None, resend_in_doubt)
+    if left:
+        _print_stopped(state, report, left)
+        return ExitCode.INTERRUPTED
     # In doubt stays visible: every run that did something names what nobody resolved yet (a run
     # that found nothing due stays quiet, like the cron fast path, so cron does not mail every minute).
     unresolved = _unresolved(state, None) if report.attempted or report.refused or report.lines else {}
@@ -67,7 +140,6 @@ def send_release(
 ) -> ExitCode:
     """Record the release as due now (never before its embargo), then deliver what of it is ready."""
     from .. import clock
-    from ..send.dispatch import run
     from ..send.schedule import book
 
     ws = state.workspace
@@ -79,8 +151,10 @@ def send_release(
     else:
         for name in booking.held:
             note(f"{name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
-    with progress(_ready_count(state)) as advance:
-        report = run(ws, release_id=booking.release_id, on_result=advance, resend_in_doubt=resend_in_doubt)
+    report, left = _deliver(state, booking.release_id, resend_in_doubt)
+    if left:
+        _print_stopped(state, report, left)
+        return ExitCode.INTERRUPTED
     unresolved = _unresolved(state, booking.release_id)
     print_report(
         report,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import State, exit_with, pass_state
 from .common import epilog, json_option, load_release, print_json
+
+if TYPE_CHECKING:
+    from ..send.preview import ChannelPreview
+    from ..workspace.config import Workspace
+
+CHECKED = 50  # deliveries of a channel checked in full without -v (every one is rendered)
+SHOWN = 3  # problems and skipped rows shown per channel without -v
 
 
 @click.command(
@@ -17,13 +27,16 @@ from .common import epilog, json_option, load_release, print_json
 @json_option
 @pass_state
 def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
-    """Check releases: parse, render every channel and run each platform's checks. Sends nothing."""
+    """Check releases: parse, render every channel and run each platform's checks. Sends nothing.
+
+    Per channel: its deliveries (all rendered), the checks of the first ones, the first problems
+    and skipped recipient rows (warnings, with file:line). -v checks and lists every delivery.
+    """
     from .. import clock
     from ..errors import ExitCode
     from ..send.lateness import warning as late_warning
     from ..send.preview import preview_release
     from ..text.i18n import language_warning
-    from ..times import show
     from ..workspace.identity import channel_placeholders, config_placeholders, sender_domain_warning
 
     ws = state.workspace
@@ -39,15 +52,13 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
         echo(f"{path}: {release.id} — {release.title}")
         entry: dict[str, Any] = {"path": path, "id": release.id, "title": release.title, "warnings": [], "channels": []}
         document["releases"].append(entry)
-        late = late_warning(ws, release, clock.now())
-        if late:
-            click.echo(late, err=True)
-            entry["warnings"].append(late)
-        unspoken = language_warning(ws, release)
-        if unspoken:
-            click.echo(unspoken, err=True)
-            entry["warnings"].append(unspoken)
-        for cp in preview_release(ws, release, full=True):
+        for warned in (late_warning(ws, release, clock.now()), language_warning(ws, release)):
+            if warned:
+                click.echo(warned, err=True)
+                entry["warnings"].append(warned)
+        with _list_warnings_shown_here():
+            previews = preview_release(ws, release, full=bool(state.verbose), sample=CHECKED)
+        for cp in previews:
             ch = cp.plan.channel
             errors = channel_placeholders(ch)
             for line in errors:
@@ -57,6 +68,8 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
             if warning:
                 click.echo(f"warning: {warning}", err=True)
             adapter_warnings = cp.plan.adapter.warnings(release, ch)
+            for line in adapter_warnings:
+                click.echo(f"warning: {path}: channel {ch.name}: {line}", err=True)
             entry["channels"].append(
                 {
                     "channel": ch.name,
@@ -78,31 +91,75 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
                     ],
                     "problems": list(cp.problems),
                     "errors": list(errors),
-                    "warnings": ([warning] if warning else []) + list(adapter_warnings),
+                    "warnings": ([warning] if warning else []) + list(adapter_warnings) + list(cp.warnings),
                     "missing": list(cp.missing),
                 }
             )
-            status = "ok" if not cp.problems else "FAILED"
-            echo(
-                f"  {ch.name} ({ch.adapter}): {status}, {cp.total} deliver{'y' if cp.total == 1 else 'ies'}, due {show(cp.plan.due, ws.tz)}"
-            )
-            for block in cp.blocks:
-                for check in block.checks:
-                    limit = f"/{check.limit}" if check.limit is not None else ""
-                    mark = "ok" if check.ok else "TOO LONG" if check.limit is not None else "FAILED"
-                    echo(
-                        f"    {block.title}: {check.label} {check.value}{limit} {mark}"
-                        + (f" — {check.note}" if check.note else "")
-                    )
-            for line in adapter_warnings:
-                click.echo(f"warning: {path}: channel {ch.name}: {line}", err=True)
-            for problem in cp.problems:
-                click.echo(f"{path}: channel {ch.name}: {problem}", err=True)
-            if cp.missing:
-                echo(f"    note: to send, set {', '.join(cp.missing)}")
-            failed = failed or bool(cp.problems)
+            failed = _channel(ws, path, cp, verbose=bool(state.verbose), echo=echo) or failed
     if as_json:
         document["ok"] = not failed
         print_json(document)
     if failed:
         exit_with(ExitCode.ERROR)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _channel(ws: Workspace, path: str, cp: ChannelPreview, verbose: bool, echo: Any = click.echo) -> bool:
+    """One channel's summary; True when it cannot go out as it is."""
+    from ..times import show
+
+    ch = cp.plan.channel
+    status = "FAILED" if cp.problems else _plural(cp.skipped, "warning", "warnings") if cp.skipped else "ok"
+    echo(
+        f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries')}, "
+        f"due {show(cp.plan.due, ws.tz)}"
+    )
+    lines = [
+        f"    {block.title}: {check.label} {check.value}"
+        + (f"/{check.limit}" if check.limit is not None else "")
+        + f" {'ok' if check.ok else 'TOO LONG' if check.limit is not None else 'FAILED'}"
+        + (f" — {check.note}" if check.note else "")
+        for n, block in enumerate(cp.blocks)
+        for check in block.checks
+        if verbose or n == 0 or len(cp.blocks) <= 5 or not check.ok
+    ]
+    limit = len(lines) if verbose else len(cp.blocks[0].checks) + SHOWN if len(cp.blocks) > 5 else len(lines)
+    for line in lines[:limit]:
+        echo(line)
+    if len(lines) > limit:
+        echo(f"    ... {len(lines) - limit:,} more problems (`distribute validate -v` lists them all)")
+    if len(cp.blocks) < cp.total:
+        echo(
+            f"    checked: all {cp.total:,} rendered, the first {len(cp.blocks):,} in full "
+            "(`distribute validate -v` checks every one)"
+        )
+    problems = cp.problems if verbose else cp.problems[:SHOWN]
+    for problem in problems:
+        click.echo(f"{path}: channel {ch.name}: {problem}", err=True)
+    if len(cp.problems) > len(problems):
+        click.echo(f"{path}: channel {ch.name}: {len(cp.problems) - len(problems):,} more problems", err=True)
+    warnings = cp.warnings if verbose else cp.warnings[:SHOWN]
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    if cp.skipped > len(warnings):
+        more = cp.skipped - len(warnings)
+        hint = "" if verbose or len(cp.warnings) <= len(warnings) else " (`distribute validate -v` lists more)"
+        click.echo(f"warning: {ch.name}: {_plural(more, 'more row', 'more rows')} of the list skipped{hint}", err=True)
+    if cp.missing:
+        echo(f"    note: to send, set {', '.join(cp.missing)}")
+    return bool(cp.problems)
+
+
+@contextmanager
+def _list_warnings_shown_here() -> Iterator[None]:
+    """The recipient lists' skipped rows are shown in each channel's summary, not logged as well."""
+    logger = logging.getLogger("distribute.email")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

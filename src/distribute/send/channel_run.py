@@ -75,10 +75,13 @@ class ChannelRun:
         report: Report,
         stop: threading.Event | None = None,
         on_result: OnResult | None = None,
+        yield_to: Callable[[], bool] | None = None,
     ):
         self.ws, self.ledger, self.plan, self.report = workspace, ledger, plan, report
         self.settings = workspace.config.delivery
         self.stop, self.on_result = stop, on_result
+        self.yield_to = yield_to  # asked between batches: should another channel go first now?
+        self.yielded = False
         self.token = new_token()
         self.cursor = RenderCursor(plan)
         self.done: list[Result] = []
@@ -109,6 +112,9 @@ class ChannelRun:
             # Outcomes first: the next part of a thread becomes claimable once this one is sent.
             finished, self.done = self.done, []
             self.ledger.hand(None, self.token, finished, clock.now())
+            if self.yield_to is not None and self.yield_to():
+                self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
+                return
             rows = self.ledger.claim(
                 self.plan.release.id,
                 self.plan.channel.name,

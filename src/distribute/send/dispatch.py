@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,54 @@ def missing_secrets(ledger: Ledger, release_id: str, channel: str) -> list[str]:
     return [name for name in ledger.scheduled_secrets(release_id, channel) if not os.environ.get(name)]
 
 
+def in_order(workspace: Workspace, ready: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+    """(release, channel) pairs in the order they go: journalists and wire desks before a long newsletter.
+
+    Higher `priority` first; at equal priority embargoed copies (the press list), then the channel
+    with fewer deliveries ready, so a few press messages never wait behind 20,000 newsletters.
+    """
+    try:
+        channels = workspace.channels
+    except DistributeError:
+        channels = {}  # refused below, channel by channel, with the reason
+
+    def key(item: tuple[int, tuple[str, str, int]]) -> tuple[int, int, int, int]:
+        index, (_, name, count) = item
+        channel = channels.get(name)
+        priority = channel.common.priority if channel is not None else 0
+        early = channel is not None and channel.common.embargoed_copy
+        return (-priority, 0 if early else 1, count, index)
+
+    return [(rid, name) for _, (rid, name, _) in sorted(enumerate(ready), key=key)]
+
+
+LOOK_AGAIN = 2.0  # seconds between two looks, during a long channel, for a channel that should go first
+
+
+def overtaken(
+    workspace: Workspace,
+    ledger: Ledger,
+    current: tuple[str, str],
+    release_id: str | None,
+    refused: set[tuple[str, str]],
+) -> Callable[[], bool]:
+    """Whether another channel that goes before `current` became ready (a press list due while a newsletter runs)."""
+    from .status import due_now
+
+    last = time.monotonic()
+
+    def check() -> bool:
+        nonlocal last
+        if time.monotonic() - last < LOOK_AGAIN:
+            return False
+        last = time.monotonic()
+        ready = [r for r in due_now(ledger, clock.now()) if release_id is None or r[0] == release_id]
+        first = next((p for p in in_order(workspace, ready) if p not in refused), current)
+        return first != current
+
+    return check
+
+
 def run(
     workspace: Workspace,
     *,
@@ -72,7 +121,7 @@ def run(
     from ..ledger.store import Ledger
     from ..plan import plan
     from .preflight import refusal, waiting
-    from .status import channel_states
+    from .status import channel_states, due_now
 
     def preflight(channel_plan: Any) -> str | None:
         # Before the first delivery of the channel: a channel that cannot send is refused whole.
@@ -95,7 +144,8 @@ def run(
     releases: dict[str, Release] = {}
     refused: set[tuple[str, str]] = set()
     while not (stop and stop.is_set()):
-        pairs = [p for p in ledger.due_channels(clock.now(), release_id) if p not in refused]
+        ready = [r for r in due_now(ledger, clock.now()) if release_id is None or r[0] == release_id]
+        pairs = [p for p in in_order(workspace, ready) if p not in refused]
         handed = 0
         for rid, channel in pairs:
             if stop and stop.is_set():
@@ -127,7 +177,15 @@ def run(
                     "channel was sent"
                 )
                 continue
-            job = ChannelRun(workspace, ledger, channel_plan, report, stop=stop, on_result=on_result)
+            job = ChannelRun(
+                workspace,
+                ledger,
+                channel_plan,
+                report,
+                stop=stop,
+                on_result=on_result,
+                yield_to=overtaken(workspace, ledger, (rid, channel), release_id, refused),
+            )
             try:
                 handed += job.run()
             except Exception as exc:  # noqa: BLE001 - one channel's failure must not stop the others
@@ -140,6 +198,8 @@ def run(
             if job.problem:
                 refused.add((rid, channel))
                 report.refused.append(job.problem)
+            if job.yielded:
+                break  # a channel that goes first became ready: order again
         if not handed:
             break
     from ..workspace.schema import redact

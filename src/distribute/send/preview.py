@@ -25,6 +25,8 @@ class ChannelPreview:
     missing: list[str]
     # The sampled deliveries themselves (the blocks' source), for the preview page's renditions.
     sample: list[Delivery] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # `path:line: ...` of rows skipped, first ones
+    skipped: int = 0  # how many rows were skipped in all (more than `warnings` on a long list)
 
     @property
     def problems(self) -> list[str]:
@@ -39,16 +41,21 @@ class ChannelPreview:
 
 
 def preview_release(
-    workspace: Workspace, release: Release, names: Sequence[str] = (), full: bool = False
+    workspace: Workspace, release: Release, names: Sequence[str] = (), full: bool = False, sample: int = SAMPLE
 ) -> list[ChannelPreview]:
-    """Render each channel; sample the first deliveries (all of them with `full`) and count the rest."""
+    """Render each channel in full; preview (and check) the first `sample` deliveries, all with `full`."""
     out = []
     for p in plan(workspace, release, names):
         deliveries = p.deliveries()
-        sample = list(deliveries) if full else list(itertools.islice(deliveries, SAMPLE))
-        total = len(sample) + sum(1 for _ in deliveries)
-        blocks = p.adapter.preview(sample, p.channel) if sample else []
-        out.append(ChannelPreview(p, blocks, total, p.adapter.missing(p.channel), sample))
+        shown = list(deliveries) if full else list(itertools.islice(deliveries, sample))
+        total = len(shown) + sum(1 for _ in deliveries)
+        blocks = p.adapter.preview(shown, p.channel) if shown else []
+        cp = ChannelPreview(p, blocks, total, p.adapter.missing(p.channel), shown)
+        # The email adapter's render reads its recipient list: rows it skipped are warnings, by line.
+        listed = getattr(p.adapter, "reports", {}).get(p.channel.name)
+        if listed is not None and listed.bad:
+            cp.warnings, cp.skipped = list(listed.problems), listed.bad
+        out.append(cp)
     return out
 
 

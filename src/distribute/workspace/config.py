@@ -94,6 +94,12 @@ class ChannelCommon:
     enabled: bool = field(True, doc="false: skipped unless a release names it")
     at: Any = field(None, doc='default time: offset from publish_at ("+1h", "-30m") or a date-time')
     embargoed_copy: bool = field(False, doc="may receive the release before the embargo, marked as embargoed")
+    priority: int = field(
+        0,
+        doc="order among channels ready at the same time: higher goes first; at equal priority "
+        "embargoed copies (the press list) go first, then the channel with fewer deliveries (a wire desk, "
+        "social posts before a long newsletter)",
+    )
     description: str = field("", doc="free text for humans")
 
 

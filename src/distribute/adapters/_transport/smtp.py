@@ -231,12 +231,17 @@ class SmtpPool:
         ]
         for worker in workers:
             worker.start()
+        aborted = False
         try:
             yield from hand_out(deliveries, work, done, lambda: self.live)
+        except BaseException as exc:
+            # Interrupted (a second Ctrl-C): leave at once; the daemon threads die with the process.
+            aborted = not isinstance(exc, GeneratorExit)
+            raise
         finally:
             for _ in workers:
                 work.put(None)
-            for worker in workers:
+            for worker in workers if not aborted else ():
                 worker.join(self.s.timeout * 2 + 1)
 
     def _work(self, work: queue.Queue[Delivery | None], done: queue.Queue[Outcome]) -> None:
