@@ -9,6 +9,7 @@ from .identity import list_identity
 
 if TYPE_CHECKING:
     from ...workspace.config import Channel
+    from ...workspace.schema import Secret
     from ..base import Delivery
     from .adapter import EmailAdapter
     from .settings import EmailSettings
@@ -151,16 +152,21 @@ def _key_note(s: EmailSettings) -> str:
     return 'add unsubscribe_key = { env = "NAME" } to the channel'
 
 
-def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
-    """Unset secrets of the chosen transport, the unsubscribe key, and files that are not there."""
-    s: EmailSettings = channel.settings
-    needs: list[str] = []
-    secrets = {
+def _transport_secrets(s: EmailSettings) -> list[Secret | None]:
+    """The secrets the chosen transport sends with (none for maildir)."""
+    return {
         "smtp": [s.smtp.password],
         "postmark": [s.postmark.token],
         "mailgun": [s.mailgun.api_key],
         "sendgrid": [s.sendgrid.api_key],
     }.get(s.transport, [])
+
+
+def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
+    """Unset secrets of the chosen transport, the unsubscribe key, and files that are not there."""
+    s: EmailSettings = channel.settings
+    needs: list[str] = []
+    secrets = _transport_secrets(s)
     for secret in secrets:
         if secret is not None and not secret.is_set():
             needs.append(f"environment variable {secret.env}")
@@ -189,12 +195,7 @@ def blocking(adapter: EmailAdapter, channel: Channel) -> list[str]:
     """What stops the chosen transport from sending at all (the preflight refuses the channel then)."""
     s: EmailSettings = channel.settings
     needs: list[str] = []
-    secrets = {
-        "smtp": [s.smtp.password],
-        "postmark": [s.postmark.token],
-        "mailgun": [s.mailgun.api_key],
-        "sendgrid": [s.sendgrid.api_key],
-    }.get(s.transport, [])
+    secrets = _transport_secrets(s)
     for secret in secrets:
         if secret is not None and not secret.is_set():
             needs.append(f"the environment variable {secret.env} ([{s.transport}] of transport {s.transport})")
