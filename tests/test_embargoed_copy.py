@@ -178,3 +178,17 @@ def test_a_scheduled_press_list_due_before_the_embargo_is_marked_and_dated_at_it
         assert parsedate_to_datetime(str(message["Date"])) == due
         assert first_text(bodies(message)["plain"]).startswith("EMBARGOED UNTIL")
     assert not (ws / "wire").exists()  # the wire desk is due at the publish time, the embargo
+
+
+def test_a_dry_run_before_the_embargo_says_what_sending_now_would_mark(tmp_path: Path) -> None:
+    """The outbox shows each copy at its own due time; before the embargo it says how `send` now would differ."""
+    ws = make_workspace(tmp_path)
+    early = distribute(ws, EARLY, "send", "releases/r.md", "--dry-run")
+    assert early.returncode == 0, early.stderr
+    notes = [line for line in early.stderr.splitlines() if "EMBARGOED UNTIL" in line]
+    assert sorted(line.split(":", 2)[1].strip() for line in notes) == ["press-html", "press-list", "wire-desk"]
+    assert "2025-06-30 09:00 KST (00:00 UTC)" in notes[0] and "sent now with `distribute send`" in notes[0]
+
+    late = distribute(ws, LATE, "send", "releases/r.md", "--dry-run")
+    assert late.returncode == 0, late.stderr
+    assert "EMBARGOED UNTIL" not in late.stderr

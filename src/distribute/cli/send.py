@@ -119,6 +119,8 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
             )
     else:
         done = dry_run(ws, rel, channels, outbox, needs=needs)
+    for line in done.notes:
+        note(f"note: {line}")
     if as_json:
         print_json(
             {

@@ -106,6 +106,9 @@ class DryRun:
     channels: int
     # Per channel, in channel order: {"channel", "adapter", "deliveries", "missing"} (the --json shape).
     per_channel: list[dict[str, Any]] = field(default_factory=list)
+    # What a reader of the outbox should know: e.g. a copy shown as due at its time would say
+    # EMBARGOED UNTIL if `send` ran it now, before the embargo.
+    notes: list[str] = field(default_factory=list)
 
 
 def dry_run(
@@ -120,6 +123,10 @@ def dry_run(
 
     `needs(channel, missing)` hears, before anything renders, what a channel would lack to send for real.
     """
+    from .. import clock
+    from ..times import show
+
+    now = clock.now()
     plans = plan(workspace, release, channels)
     result = DryRun(0, len(plans))
     for p in plans:
@@ -129,6 +136,12 @@ def dry_run(
         )
         if missing and needs is not None:
             needs(p.channel.name, missing)
+        if p.channel.common.embargoed_copy and release.is_embargoed(now) and p.due >= release.embargo:
+            result.notes.append(
+                f"{p.channel.name}: the outbox shows it as due {show(p.due, workspace.tz)}, when the embargo has "
+                f"lifted; sent now with `distribute send`, before the embargo, it says EMBARGOED UNTIL "
+                f"{show(release.embargo, workspace.tz)} and is dated when it goes"
+            )
     counts = {entry["channel"]: entry for entry in result.per_channel}
 
     def counted(d: Delivery) -> None:
