@@ -18,6 +18,7 @@ import sys
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from conftest import ROOT, copy_example_workspace
@@ -160,6 +161,7 @@ def test_send_after_the_embargo_carries_no_notice(tmp_path: Path, newsml_schema,
     assert "embargoedUntil" not in assert_valid_ninjs(ninjs_validator, ninjs)
 
 
+@pytest.mark.slow  # a few seconds; CI runs it, the fast lane leaves it out
 def test_a_scheduled_press_list_due_before_the_embargo_is_marked_and_dated_at_its_due_time(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path, press_at="-2h")
     due = PUBLISH - dt.timedelta(hours=2)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "distribute-webhook"
@@ -30,6 +32,7 @@ def test_the_example_plugin_imports_only_the_public_api() -> None:
                     assert name in PUBLIC, f"{path.relative_to(ROOT)} imports {name}, which is not public"
 
 
+@pytest.mark.slow  # seconds of real sending; CI runs it, the fast lane leaves it out
 def test_the_example_plugin_installs_and_its_own_tests_pass(tmp_path: Path) -> None:
     src = shutil.copytree(
         EXAMPLE, tmp_path / "src", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")

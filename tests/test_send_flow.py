@@ -46,6 +46,7 @@ def ws(tmp_path: Path) -> Path:
     return copy_example_workspace(tmp_path / "ws")
 
 
+@pytest.mark.slow  # seconds of real sending; CI runs it, the fast lane leaves it out
 def test_ctrl_c_stops_cleanly_counts_exactly_and_the_same_command_sends_the_rest_once(ws: Path) -> None:
     recipients = newsletter_list(ws, 2000)
     with smtp_server(pipelining=True) as sink:
@@ -178,6 +179,7 @@ def test_without_a_terminal_send_prints_only_its_summary_and_never_loads_rich(ws
     assert rest == [], rest  # no bar, no escape codes, nothing for cron to mail
 
 
+@pytest.mark.slow  # seconds of real sending; CI runs it, the fast lane leaves it out
 def test_a_press_list_that_falls_due_while_a_newsletter_is_going_out_overtakes_it(
     ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,6 +68,7 @@ def test_a_skipped_row_is_a_warning_with_its_line_not_ok(ws: Path) -> None:
     assert result.stderr.count("lists/newsletter.csv:3") == 1, "said once, not logged a second time"
 
 
+@pytest.mark.slow  # a few seconds; CI runs it, the fast lane leaves it out
 def test_validate_v_checks_and_lists_every_delivery(ws: Path) -> None:
     write_list(ws, 60)
     short, full = validate(ws), validate(ws, "-v")
