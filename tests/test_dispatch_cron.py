@@ -178,3 +178,20 @@ def test_cron_stays_quiet_when_all_went_well_and_a_terminal_gets_a_progress_bar(
         assert "newsletter" in terminal and "30/30" in terminal  # the bar, drawn on the terminal only
         assert out.decode().splitlines()[0].startswith("r3 newsletter: 30 sent")  # per channel, then in all
         assert out.decode().splitlines()[1:] == ["30 sent"]
+
+
+def test_a_ledger_in_an_allowed_folder_outside_the_workspace_stays_cheap(lws: Path, plugin_site: Path) -> None:
+    """A ledger under /var/lib (say), allowed by allow_paths: the every-minute check stays on the fast path."""
+    elsewhere = lws.parent / "state"
+    config = lws / "config.toml"
+    text = config.read_text().replace('database = ".distribute/state.db"', f'database = "{elsewhere}/ledger.db"')
+    config.write_text(text)
+    assert invoke(lws, "status").exit_code != 0  # not allowed yet: refused at its line
+    code, modules, _ = cron(lws, plugin_site)
+    assert code != 0 and "click" in modules  # the full program decided, and refused
+    config.write_text(f'allow_paths = ["{elsewhere}"]\n' + text)
+    write_release(lws, "r1", publish_at="2099-01-01T09:00:00+09:00")
+    assert invoke(lws, "schedule", "releases/r1.md").exit_code == 0
+    assert (elsewhere / "ledger.db").is_file()
+    code, modules, err = cron(lws, plugin_site)
+    assert code == 4 and not heavy(modules) and err == ""

@@ -104,9 +104,24 @@ def _sqlite_path(argv_config: str | None) -> str | None:
         path = setting.removeprefix("sqlite:///")
     else:
         path = os.path.join(root, os.path.expanduser(setting))
-    # A ledger outside the workspace may be refused (or allowed by allow_paths): the full path decides.
-    real, base = os.path.realpath(path), os.path.realpath(root)
-    return path if os.path.commonpath([real, base]) == base else None
+    # A ledger outside the workspace is allowed only by allow_paths (workspace/paths.py); anything this
+    # check is unsure of goes to the full program, which decides with the same rule.
+    real = os.path.realpath(path)
+    if _inside(real, root):
+        return path
+    import tomllib
+
+    with open(config, "rb") as f:
+        allowed = tomllib.load(f).get("allow_paths", [])
+    if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        return None
+    folders = (os.path.join(root, os.path.expanduser(a)) for a in allowed)
+    return path if any(_inside(real, folder) for folder in folders) else None
+
+
+def _inside(real: str, folder: str) -> bool:
+    base = os.path.realpath(folder)
+    return os.path.commonpath([real, base]) == base
 
 
 def nothing_due(argv: list[str]) -> bool:
