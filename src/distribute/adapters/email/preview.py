@@ -164,21 +164,38 @@ def _transport_secrets(s: EmailSettings) -> list[Secret | None]:
 
 def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
     """Unset secrets of the chosen transport, the unsubscribe key, and files that are not there."""
+    return _needs(adapter, channel, blocking=False)
+
+
+def blocking(adapter: EmailAdapter, channel: Channel) -> list[str]:
+    """What stops the chosen transport from sending at all (the preflight refuses the channel then)."""
+    return _needs(adapter, channel, blocking=True)
+
+
+def _needs(adapter: EmailAdapter, channel: Channel, *, blocking: bool) -> list[str]:
+    """What the channel lacks; with `blocking`, only what stops its transport (not what merely degrades)."""
     s: EmailSettings = channel.settings
+    the = "the " if blocking else ""
     needs: list[str] = []
     secrets = _transport_secrets(s)
     for secret in secrets:
         if secret is not None and not secret.is_set():
-            needs.append(f"environment variable {secret.env}")
+            needs.append(f"{the}environment variable {secret.env}" + (f" ([{s.transport}])" if blocking else ""))
     if s.transport in ("postmark", "mailgun", "sendgrid") and not any(secrets):
         needs.append(f"[{s.transport}] credentials (the API key or token, by reference)")
-    if list_identity(adapter.workspace, channel).unsubscribe_url:
+    # Without the unsubscribe key the links carry a placeholder token: maildir takes such messages,
+    # every other transport's deliver() refuses them, so only there does the key block sending.
+    if list_identity(adapter.workspace, channel).unsubscribe_url and not (blocking and s.transport == "maildir"):
+        why = (
+            f"transport {s.transport} sends no placeholder unsubscribe links"
+            if blocking
+            else "unsubscribe links carry a placeholder token until it is set"
+        )
         if s.unsubscribe_key is None:
-            needs.append('unsubscribe_key = { env = "NAME" } (unsubscribe links carry a placeholder token)')
+            needs.append(f'unsubscribe_key = {{ env = "NAME" }} ({why})')
         elif not s.unsubscribe_key.is_set():
             needs.append(
-                f"environment variable {s.unsubscribe_key.env} (unsubscribe links carry a placeholder "
-                "token until it is set)"
+                f"{the}environment variable {s.unsubscribe_key.env} ({'unsubscribe_key: ' if blocking else ''}{why})"
             )
     if s.recipients is None:
         needs.append('recipients = "lists/....csv"')
@@ -188,38 +205,6 @@ def missing(adapter: EmailAdapter, channel: Channel) -> list[str]:
         needs.append(f"suppression list {s.suppression} (not found)")
     if s.dkim.enabled and s.dkim.private_key is not None and not s.dkim.private_key.is_file():
         needs.append(f"DKIM private key {s.dkim.private_key} (not found)")
-    return needs
-
-
-def blocking(adapter: EmailAdapter, channel: Channel) -> list[str]:
-    """What stops the chosen transport from sending at all (the preflight refuses the channel then)."""
-    s: EmailSettings = channel.settings
-    needs: list[str] = []
-    secrets = _transport_secrets(s)
-    for secret in secrets:
-        if secret is not None and not secret.is_set():
-            needs.append(f"the environment variable {secret.env} ([{s.transport}] of transport {s.transport})")
-    if s.transport in ("postmark", "mailgun", "sendgrid") and not any(secrets):
-        needs.append(f"[{s.transport}] credentials (the API key or token, by reference)")
-    if s.transport != "maildir" and list_identity(adapter.workspace, channel).unsubscribe_url:
-        # deliver() refuses messages whose unsubscribe links carry the placeholder token; maildir takes them.
-        if s.unsubscribe_key is None:
-            needs.append(
-                f'unsubscribe_key = {{ env = "NAME" }} (transport {s.transport} sends no placeholder unsubscribe links)'
-            )
-        elif not s.unsubscribe_key.is_set():
-            needs.append(
-                f"the environment variable {s.unsubscribe_key.env} (unsubscribe_key: transport {s.transport} "
-                "sends no placeholder unsubscribe links)"
-            )
-    if s.recipients is None:
-        needs.append('a recipient list: recipients = "lists/....csv"')
-    elif not s.recipients.is_file():
-        needs.append(f"its recipient list {s.recipients}, which is not there")
-    if s.suppression is not None and not s.suppression.is_file():
-        needs.append(f"its suppression list {s.suppression}, which is not there")
-    if s.dkim.enabled and s.dkim.private_key is not None and not s.dkim.private_key.is_file():
-        needs.append(f"its DKIM private key {s.dkim.private_key}, which is not there")
     return needs
 
 
