@@ -221,7 +221,11 @@ def _example_pairs() -> list[tuple[str, str]]:
         for p in sorted((ROOT / "channels").glob("*.toml"))
         if 'adapter = "wire"' in p.read_text(encoding="utf-8")
     ]
-    releases = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "releases").glob("*.md"))]
+    from distribute.release import original_of
+
+    # Translations (`<id>.<lang>.md`) go out with their original, through the channel's languages.
+    originals = [p for p in sorted((ROOT / "releases").glob("*.md")) if original_of(p) is None]
+    releases = [p.relative_to(ROOT).as_posix() for p in originals]
     return [(r, c) for r in releases for c in channels]
 
 

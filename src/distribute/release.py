@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import glob
 import hashlib
 import re
 from dataclasses import dataclass
@@ -113,6 +114,27 @@ class Release:
     path: Path
     sha256: str
     source: TomlSource = dataclasses.field(repr=False)
+    # Translations (issue 16): on the original, its sibling files `<stem>.<lang>.md`, in file-name
+    # order; on a translation, the original's path. Timing, id and channels are the original's.
+    translations: tuple[Release, ...] = ()
+    translation_of: Path | None = None
+
+    def variants(self) -> dict[str, Release]:
+        """Every language of the release, the original's (main) first: {tag: release}."""
+        return {self.language: self, **{t.language: t for t in self.translations}}
+
+    def in_language(self, tag: str) -> Release | None:
+        """This release in `tag` (exact BCP 47 match, case-insensitive, then the primary subtag), or None."""
+        variants = self.variants()
+        wanted = tag.lower()
+        for lang, rel in variants.items():
+            if lang.lower() == wanted:
+                return rel
+        primary = wanted.split("-")[0]
+        for lang, rel in variants.items():
+            if lang.lower().split("-")[0] == primary:
+                return rel
+        return None
 
     @cached_property
     def body_html(self) -> str:
@@ -203,8 +225,70 @@ def _check_email(value: str) -> str | None:
 
 
 def load_release(path: str | Path, workspace: Workspace) -> Release:
-    """Read, parse and validate a release file; nothing renders before this succeeds."""
+    """Read, parse and validate a release and its translations; nothing renders before this succeeds.
+
+    A translation is a sibling file `<stem>.<lang>.md` (BCP 47 tag). Every command takes the
+    original and acts on all its translations, so naming a translation is refused with the way out.
+    """
     path = Path(path)
+    original = original_of(path)
+    if original is not None:
+        raise ReleaseError(
+            f"is the {path.stem.rsplit('.', 1)[1]} translation of {original}; name the original "
+            "(every command acts on it and all its translations)",
+            path=path,
+        )
+    release = _load_one(path, workspace)
+    translations = []
+    seen = {release.language.lower(): path}
+    for _tag, sibling in translation_files(path):
+        translation = _load_one(sibling, workspace, release)
+        key = translation.language.lower()
+        if key in seen:
+            raise ReleaseError(
+                f"language {translation.language!r} is already given by {seen[key]}; "
+                "keep one file per language (rename or remove one of them)",
+                path=sibling,
+                line=translation.source.line_of((), "language") or 1,
+            )
+        seen[key] = sibling
+        translations.append(translation)
+    return dataclasses.replace(release, translations=tuple(translations)) if translations else release
+
+
+def is_language_tag(tag: str) -> bool:
+    """Whether `tag` is a BCP 47 language tag CLDR knows ('ko', 'pt-BR', 'zh-Hant'); not 'old' or 'v2'."""
+    if not _LANG.match(tag):
+        return False
+    from babel import Locale, UnknownLocaleError  # only when a file name has a tag-like suffix
+
+    try:
+        Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
+def translation_files(path: Path) -> list[tuple[str, Path]]:
+    """The sibling translations of release file `path`: [(tag, path)], in file-name order."""
+    found = []
+    for candidate in sorted(path.parent.glob(glob.escape(path.stem) + ".*" + path.suffix)):
+        tag = candidate.name[len(path.stem) + 1 : -len(path.suffix) or None]
+        if candidate.is_file() and is_language_tag(tag):
+            found.append((tag, candidate))
+    return found
+
+
+def original_of(path: Path) -> Path | None:
+    """The original release file when `path` is a translation of one (`x.ko.md` beside `x.md`)."""
+    base, dot, tag = path.stem.rpartition(".")
+    if not dot or not base:
+        return None
+    original = path.with_name(base + path.suffix)
+    return original if original.is_file() and is_language_tag(tag) else None
+
+
+def _read(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -214,22 +298,34 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
     try:
         # -sig: Windows editors save UTF-8 with a BOM; CRLF (and lone CR) line ends become LF,
         # so no stray \r reaches an email body or a wire file.
-        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise ReleaseError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=path) from None
+
+
+# What a translation takes from its original: they go out together, so it may repeat these
+# (with the same value) but never change them.
+_INHERITED = ("publish_at", "embargo", "id", "channels")
+
+
+def _load_one(path: Path, workspace: Workspace, original: Release | None = None) -> Release:
+    text = _read(path)
     front, first_line, body = split_front_matter(text, path)
     source = TomlSource(path, front, first_line)
     tz = workspace.tz
     data = source.parse(ReleaseError, tz)
     ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
 
-    for key in ("title", "publish_at"):
+    required = ("title",) if original is not None else ("title", "publish_at")
+    for key in required:
         if key not in data:
             sample = 'title = "Headline"' if key == "title" else f"publish_at = {example(None, tz)}"
             raise ReleaseError(f"missing {key}; add a line such as {sample}", path=path, line=1)
     for key in ("publish_at", "embargo"):
         if key in data:
             _check_time(data[key], key, source, tz)
+    if original is not None and "publish_at" not in data:
+        data = {**data, "publish_at": original.publish_at}
     fm = settings.load(FrontMatter, data, ctx)
 
     def fail(message: str, table: tuple[str | int, ...] = (), key: str | None = None) -> ReleaseError:
@@ -237,10 +333,22 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
 
     if not fm.title.strip():
         raise fail("title is empty; give the release a headline", key="title")
-    release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+    if original is None:
+        release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+        language = fm.language or workspace.config.language
+    else:
+        release_id = original.id
+        tag = path.stem.rpartition(".")[2]
+        language = fm.language or tag
+        if language.lower() != tag.lower():
+            raise fail(
+                f"language = {fm.language!r} but the file name says {tag!r}; "
+                f"a translation's language is its file name's (remove the line or rename the file)",
+                key="language",
+            )
+        _check_inherited(fm, data, original, tz, fail)
     if not _ID.match(release_id):
         raise fail(f"id {release_id!r} may hold only a-z, 0-9 and '-'", key="id")
-    language = fm.language or workspace.config.language
     if not _LANG.match(language):
         raise fail(f"language {language!r} is not a BCP 47 tag such as 'en' or 'ko-KR'", key="language")
     for key in ("url",):
@@ -281,12 +389,36 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
                 "email",
             )
 
-    publish_at = localize(fm.publish_at, tz)
-    embargo = localize(fm.embargo, tz) if fm.embargo else None
     digest = hashlib.sha256(text.encode("utf-8"))  # as read: a re-save with a BOM or CRLF changes nothing sent
-    for item in [*images, *attachments]:
-        assert item.file is not None
-        digest.update(item.file.read_bytes())
+    if original is not None:
+        # Not given: the original's (the same people, pictures and files, unless translated).
+        tags = tuple(fm.tags) if "tags" in data else original.tags
+        contacts = tuple(fm.contacts) if "contacts" in data else original.contacts
+        images_t = tuple(images) if "images" in data else original.images
+        attachments_t = tuple(attachments) if "attachments" in data else original.attachments
+        overrides = _inherit_at(dict(fm.channel), original)
+        return Release(
+            id=release_id,
+            title=fm.title.strip(),
+            subtitle=fm.subtitle.strip(),
+            summary=fm.summary.strip(),
+            dateline=fm.dateline or original.dateline,
+            language=language,
+            publish_at=original.publish_at,
+            embargo=original.embargo,
+            url=fm.url or original.url,
+            tags=tags,
+            channels=original.channels,
+            contacts=contacts,
+            images=images_t,
+            attachments=attachments_t,
+            overrides=overrides,
+            body=body.strip("\n") + "\n",
+            path=path,
+            sha256=_digest(digest, [*images_t, *attachments_t]),
+            source=source,
+            translation_of=original.path,
+        )
     return Release(
         id=release_id,
         title=fm.title.strip(),
@@ -294,8 +426,8 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
         summary=fm.summary.strip(),
         dateline=fm.dateline or workspace.config.organization.dateline,
         language=language,
-        publish_at=publish_at,
-        embargo=embargo,
+        publish_at=localize(fm.publish_at, tz),
+        embargo=localize(fm.embargo, tz) if fm.embargo else None,
         url=fm.url,
         tags=tuple(fm.tags),
         channels=tuple(fm.channels) if fm.channels is not None else None,
@@ -305,9 +437,66 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
         overrides=dict(fm.channel),
         body=body.strip("\n") + "\n",
         path=path,
-        sha256=digest.hexdigest(),
+        sha256=_digest(digest, [*images, *attachments]),
         source=source,
     )
+
+
+def _digest(digest: Any, items: list[Any]) -> str:
+    for item in items:
+        assert item.file is not None
+        digest.update(item.file.read_bytes())
+    return str(digest.hexdigest())
+
+
+def _check_inherited(fm: FrontMatter, data: dict[str, Any], original: Release, tz: Any, fail: Any) -> None:
+    """A translation repeats the original's timing, id and channels or leaves them out; it never changes them."""
+    theirs: dict[str, Any] = {
+        "publish_at": original.publish_at,
+        "embargo": original.embargo,
+        "id": original.id,
+        "channels": original.channels,
+    }
+    for key in _INHERITED:
+        if key not in data:
+            continue
+        mine: Any = getattr(fm, key)
+        if key in ("publish_at", "embargo") and mine is not None:
+            mine = localize(mine, tz)
+        if key == "channels" and mine is not None:
+            mine = tuple(mine)
+        if mine != theirs[key]:
+            shown = theirs[key].isoformat() if isinstance(theirs[key], dt.datetime) else theirs[key]
+            said = f"{key} = {shown}" if theirs[key] is not None else f"no {key}"
+            raise fail(
+                f"{key} differs from the original's ({said} in {original.path}); a translation goes out "
+                f"with its original: remove this line, or change the original",
+                key=key,
+            )
+    for name, override in fm.channel.items():
+        if override.at is None:
+            continue
+        mine = parse_at(override.at, tz, error=ReleaseError)
+        ours = original.override(name).at
+        if ours is None or parse_at(ours, tz, error=ReleaseError) != mine:
+            said = f"at = {ours!r}" if ours is not None else "no at"
+            raise fail(
+                f"[channel.{name}] at differs from the original's ({said} in {original.path}); "
+                "a translation goes out with its original: remove this line",
+                ("channel", name),
+                "at",
+            )
+
+
+def _inherit_at(overrides: dict[str, ChannelOverride], original: Release) -> dict[str, ChannelOverride]:
+    """The original's per-channel `at` in a translation's overrides (its text and subject stay its own)."""
+    result = dict(overrides)
+    for name, theirs in original.overrides.items():
+        if theirs.at is None:
+            continue
+        mine = result.get(name, ChannelOverride())
+        result[name] = dataclasses.replace(mine, at=theirs.at)
+    return result
 
 
 def _with_file(item: Any, file: Path) -> Any:

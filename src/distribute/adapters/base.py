@@ -130,6 +130,9 @@ class RenderContext:
     due: dt.datetime  # when these deliveries are due (aware); the dates that leave the machine
     public: bool  # held until the embargo; False for a channel with embargoed_copy (a press list)
     embargo: dt.datetime | None = None  # the release's embargo, if it has one
+    # The original release with all its translations (Release.variants()), when render is given one of
+    # them: to link the other languages (hreflang, NewsML-G2 translation links) or pick per recipient.
+    original: Release | None = None
 
     @property
     def embargoed(self) -> bool:

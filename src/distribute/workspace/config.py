@@ -100,6 +100,14 @@ class ChannelCommon:
         "embargoed copies (the press list) go first, then the channel with fewer deliveries (a wire desk, "
         "social posts before a long newsletter)",
     )
+    language: str = field(
+        "", doc='send only this language of a release (BCP 47, e.g. "ko": a Korean account or wire desk)'
+    )
+    languages: list[str] = field(
+        [],
+        doc="send these languages of a release (email: each recipient gets one, by the list's language column; "
+        "default: the release's main language only)",
+    )
     description: str = field("", doc="free text for humans")
 
 
