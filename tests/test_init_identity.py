@@ -107,9 +107,28 @@ def test_a_new_organisation_sends_in_its_own_name_and_nothing_of_the_example_one
     wire = (muster / "outbox" / "wire-desk" / "first-release.txt").read_text(encoding="utf-8")
     # The workspace writes German (--language de): the dateline's date is CLDR's German long date.
     day = babel.dates.format_date(dt.date(2026, 3, 9), format="long", locale="de")
-    assert f"{day} -- This is an example release of Musterverein e.V." in wire
+    assert f"{day} -- Dies ist eine Beispiel-Pressemitteilung von Musterverein e.V." in " ".join(wire.split())
+    assert "Schreiben Sie den Text in **Markdown**" in release  # the example speaks the workspace's language
     feed = (muster / "outbox" / "rss" / "feed.xml").read_text(encoding="utf-8")
     assert "<title>Musterverein e.V.</title>" in feed
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es", "it", "pt", "nl", "ko", "ja", "zh", "ar", "pt-BR", "sv"])
+def test_the_example_release_is_written_in_the_workspace_language(tmp_path: Path, language: str) -> None:
+    from distribute.workspace.first_release import WORDS, words_for
+
+    args = [*MUSTER[:-1], language]
+    with time_machine.travel("2026-03-02T12:00:00+01:00", tick=False):
+        assert invoke("init", str(tmp_path / "w"), *args).exit_code == 0
+        checked = invoke("--config", str(tmp_path / "w" / "config.toml"), "validate", str(tmp_path / "w" / RELEASE))
+    assert checked.exit_code == 0, checked.output
+    text = (tmp_path / "w" / RELEASE).read_text(encoding="utf-8")
+    words = words_for(language)
+    assert words is WORDS.get(language.split("-")[0], WORDS["en"])  # sv has no words of its own: English
+    assert words.title.format(name="Musterverein e.V.") in text
+    assert words.lead.format(name="Musterverein e.V.") in text
+    if language not in ("en", "sv"):
+        assert "replace this text" not in text
 
 
 def test_without_a_terminal_missing_values_are_placeholders_that_validate_refuses(

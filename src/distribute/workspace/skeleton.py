@@ -186,13 +186,16 @@ boilerplate = ""
 
 
 def example_release(who: Identity, today: dt.date) -> str:
-    """A short example release in the organisation's name, due a week from today at 10:00 its time."""
+    """A short example release in the organisation's name and language, due a week from today at 10:00 its time."""
+    from .first_release import words_for
+
     when = dt.datetime.combine(today + dt.timedelta(days=7), dt.time(10, 0), ZoneInfo(who.timezone))
     display, address = parseaddr(who.sender)
+    words = words_for(who.language)
     return f"""\
 +++
-title = {_s(f"{who.name}: the headline of your first release")}
-summary = "One or two sentences for previews, feeds and social posts: what is new, and why it matters."
+title = {_s(words.title.format(name=who.name))}
+summary = {_s(words.summary)}
 publish_at = {when.isoformat()}    # {who.timezone}; a time without offset takes the config timezone
 # embargo = {when.isoformat()}     # optional: nothing public before this
 tags = ["announcement"]
@@ -201,12 +204,10 @@ tags = ["announcement"]
 name = {_s(display or who.name)}
 email = {_s(address)}
 +++
-This is an example release of {who.name}: replace this text with yours. The first paragraph
-is the lead; it opens the wire copy after the dateline.
+{words.lead.format(name=who.name)}
 
-Write the body in **Markdown**: paragraphs, [links]({who.website}), lists and quotes. The
-"About" paragraph (boilerplate) and the media contacts are added at the end by each channel.
+{words.markdown.format(website=who.website)}
 
-- `distribute validate releases/first-release.md` checks it for every channel;
-- `distribute preview releases/first-release.md` shows what each channel would send.
+- `distribute validate releases/first-release.md` {words.check};
+- `distribute preview releases/first-release.md` {words.show}.
 """
