@@ -333,3 +333,58 @@ def test_a_proof_the_server_refuses_says_so_and_exits_1(workspace: Path, cli) ->
     assert result.exit_code == 1
     assert result.stderr.startswith(f"proof: newsletter → {ME} (as kim.minji@example.org) not sent: ")
     assert "550" in result.stderr and sink.messages == []
+
+
+def test_a_proof_over_postmark_is_addressed_to_the_proof_reader_only(
+    workspace: Path,
+    cli,  # type: ignore[no-untyped-def]
+    httpserver,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from werkzeug import Request, Response
+
+    # Postmark takes the recipient from the JSON's To: a proof that kept the real To would mail her.
+    seen: list[dict] = []
+
+    def handle(request: Request) -> Response:
+        assert request.headers["X-Postmark-Server-Token"] == "pm-token-7b1f2c9d"
+        batch = json.loads(request.get_data())
+        seen.extend(batch)
+        answers = [
+            {"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{i}", "To": m["To"]} for i, m in enumerate(batch)
+        ]
+        return Response(json.dumps(answers), status=200, content_type="application/json")
+
+    httpserver.expect_request("/email/batch", method="POST").respond_with_handler(handle)
+    monkeypatch.setenv("POSTMARK_TOKEN", "pm-token-7b1f2c9d")
+    monkeypatch.setenv("UNSUBSCRIBE_KEY", "k3y-for-unsubscribe-tokens")
+    set_keys(workspace, "newsletter", 'transport = "postmark"')
+    base = httpserver.url_for("/").rstrip("/")
+    add_table(workspace, "newsletter", f'[postmark]\ntoken = {{ env = "POSTMARK_TOKEN" }}\nbase_url = "{base}"')
+    result = cli("send", EXAMPLE_RELEASE, "--proof", ME, "-c", "newsletter", "--as", "Jane.Smith@example.com")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stdout == f"proof: newsletter → {ME} (as jane.smith@example.com)\n"
+    (item,) = seen
+    assert item["To"] == ME and item["Subject"].startswith("[PROOF] ")
+    assert item["TextBody"].startswith("PROOF of newsletter, as Jane Smith <jane.smith@example.com> will receive it")
+    assert "Dear Jane Smith," in item["TextBody"] and "jane.smith@example.com" not in json.dumps(item["Headers"])
+    assert {h["Name"] for h in item["Headers"]} == {"Message-ID", "List-Id"}, "no List-Unsubscribe for a proof"
+    assert "pm-token-7b1f2c9d" not in result.output + result.stderr
+
+
+def test_a_proof_over_smtp_without_its_password_is_refused_before_anything_leaves(
+    workspace: Path,
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    with smtp_server() as sink:
+        smtp_channel(workspace, "press-list", sink.port)  # could go, but nothing goes when one channel cannot
+        smtp_channel(workspace, "newsletter", sink.port, 'username = "press"\npassword = { env = "SMTP_PASSWORD" }')
+        result = cli("send", EXAMPLE_RELEASE, "--proof", ME, "-c", "press-list", "-c", "newsletter")
+    assert result.exit_code == 1 and sink.messages == [] and result.stdout == ""
+    assert result.stderr == (
+        "error: newsletter: a proof goes over its transport (smtp), "
+        "which needs the environment variable SMTP_PASSWORD ([smtp]); nothing was sent: set it, or proof another "
+        "channel with -c\n"
+    )

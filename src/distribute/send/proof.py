@@ -98,14 +98,15 @@ def prepare(
     others = [p for p in plans if not isinstance(p.adapter, EmailAdapter)]
     if as_email is not None and not mail:
         raise DistributeError("--as picks the recipient of an email channel, and none is selected; add -c NEWSLETTER")
-    carrier = _via(workspace, via, others[0].channel.name) if others else None
+    # --via is checked even when only email channels are proofed: a typo should not pass unseen.
+    carrier = _via(workspace, via, others[0].channel.name if others else "") if others or via else None
+    carrier = carrier if others else None
     for channel in [p.channel for p in mail] + ([carrier] if carrier is not None else []):
         needs = email_proof.transport_needs(channel)
         if needs:
             raise ConfigError(
                 f"{channel.name}: a proof goes over its transport ({channel.settings.transport}), which needs "
-                f"{', '.join(needs)}; nothing was sent: set it, or proof another channel with -c",
-                path=channel.path,
+                f"{', '.join(needs)}; nothing was sent: set it, or proof another channel with -c"
             )
     lang = language(workspace, release.language)
     embargo = _embargo_line(workspace, release, lang, now)
