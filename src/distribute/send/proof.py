@@ -44,7 +44,7 @@ class Proof:
     channel: str
     adapter: str
     to: str
-    shows: str  # the recipient whose message it is ("Jane Smith <jane@example.org>"); "" for a non-email channel
+    shows: str  # the address of the recipient whose message it shows; "" for a non-email channel
     via: str  # the email channel whose transport carries it (the channel itself for email)
     subject: str
     delivery: Delivery
@@ -205,7 +205,7 @@ def _email_proofs(
             data, to=to, banner=banner, message_id=email_proof.proof_id(workspace, p.channel, seed, to, now), date=now
         )
         delivery = email_proof.proof_delivery(workspace, p.channel, release.id, p.channel.name, to, marked, now)
-        subject = str(email_proof.parse(marked)["Subject"])
+        subject = email_proof.subject(marked)
         out.append(Proof(p.channel.name, p.channel.adapter, to, recipient.email, p.channel.name, subject, delivery))
     return out
 

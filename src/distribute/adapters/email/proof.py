@@ -90,7 +90,7 @@ def find_recipient(workspace: Workspace, channel: Channel, as_email: str | None)
     try:
         # With --as the whole list is searched, so a suppressed address is named as such, not as missing.
         rows = read_recipients(s.recipients, None if wanted else suppressed, ListReport(), shown)
-        with closing(rows):
+        with closing(rows):  # type: ignore[type-var]  # a generator has close(); its Iterator type does not say so
             for r in rows:
                 if wanted is None:
                     return r
@@ -158,6 +158,11 @@ def _serialize(message: EmailMessage, subject: str) -> bytes:
     slot = f"Subject: {_SUBJECT_SLOT}\r\n".encode()
     assert raw.count(slot) == 1
     return raw.replace(slot, headers.unstructured("Subject", subject), 1)
+
+
+def subject(data: bytes) -> str:
+    """A message's Subject as a reader sees it (decoded)."""
+    return str(parse(data)["Subject"])
 
 
 def plain_message(
