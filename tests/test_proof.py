@@ -129,6 +129,16 @@ def test_a_proof_reaches_only_the_proof_addresses_and_nothing_posts_publishes_or
     assert first == "PROOF of mastodon: what it will publish. Nothing has been posted or published."
     assert second == "The release is embargoed until 2025-06-30 09:00 KST (00:00 UTC)."
 
+    # The feed item and the wire copy, as they would be published, with their checks.
+    ((_, feed),) = [(r, m) for r, m in proofs_by(sink, "PROOF of rss") if r == [ME]]
+    item = bodies(feed)[0]
+    assert "\nfeed item\ntitle: Managing Decline? NATO's Uneasy Future After the 2025 Summit\n" in item
+    assert "\nlink: https://en.asaninst.org/press/2025-06-30-nato-summit-brief\n" in item
+    assert "\nthis release in the feed now: no (embargo) (the feed written at the embargo will contain it)\n" in item
+    ((_, desk),) = [(r, m) for r, m in proofs_by(sink, "PROOF of wire-desk") if r == [ME]]
+    copy = bodies(desk)[0]
+    assert "\nlongest line: " in copy and "\nFOR IMMEDIATE RELEASE\n" in copy and "\n###\n" in copy
+
 
 def test_a_proof_leaves_the_ledger_byte_for_byte_and_the_real_send_still_delivers_everything_once(
     workspace: Path,
@@ -162,10 +172,16 @@ def test_a_proof_leaves_the_ledger_byte_for_byte_and_the_real_send_still_deliver
             real = cli("send", "--due")
             assert real.exit_code == 0, real.output + real.stderr
             rerun = cli("send", "--due")
+            # Once the feed and the wire drop exist, and the ledger holds sent rows, a proof leaves them as they are.
+            written = {name: snapshot(workspace / name) for name in (".distribute", "public", "wire")}
+            late = cli("send", EXAMPLE_RELEASE, "--proof", ME, "--via", "newsletter")
+            assert late.exit_code == 0, late.output + late.stderr
+            assert {name: snapshot(workspace / name) for name in written} == written
     assert rerun.exit_code == 4  # nothing left: every delivery went once
-    delivered = [r for _, rcpts, _ in sink.messages[5:] for r in rcpts]
+    delivered = [r for _, rcpts, _ in sink.messages[5:-4] for r in rcpts]
     assert sorted(delivered) == sorted(NEWSLETTER | PRESS), "each real recipient exactly once, no proof reader"
-    for _, _rcpts, data in sink.messages[5:]:
+    assert [r for _, rcpts, _ in sink.messages[-4:] for r in rcpts] == [ME] * 4, "the last proofs"
+    for _, _rcpts, data in sink.messages[5:-4]:
         assert not str(parse(data)["Subject"]).startswith("[PROOF]")
     assert (workspace / "public" / "feed.xml").is_file() and any((workspace / "wire").iterdir())
 

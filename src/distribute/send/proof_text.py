@@ -64,7 +64,7 @@ def _post(d: Delivery, block: PreviewBlock) -> list[str]:
 def _feed_item(plan: ChannelPlan, d: Delivery, block: PreviewBlock) -> list[str]:
     item = d.meta["item"]
     tz = plan.adapter.workspace.tz
-    out = [f"{block.title}: the release's item", f"title: {item.get('title', '')}"]
+    out = ["feed item", f"title: {item.get('title', '')}"]
     if item.get("link"):
         out.append(f"link: {item['link']}")
     published = item.get("published")
