@@ -79,8 +79,8 @@ def send(
             raise UsageError(f"{'--as' if as_email else '--via'} goes with --proof ADDRESS")
         if given:
             raise UsageError(
-                f"--proof does not go with {given[0]}: a proof only mails you each channel's rendition "
-                "(use --dry-run to write the payloads instead)"
+                f"--proof does not go with {given[0]}: a proof only mails you each channel's rendition of "
+                "one RELEASE and records, posts or writes nothing (`distribute send RELEASE --proof you@example.org`)"
             )
         if not release:
             raise UsageError("--proof needs a RELEASE file: distribute send RELEASE --proof you@example.org")
