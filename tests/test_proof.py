@@ -404,3 +404,25 @@ def test_a_proof_over_smtp_without_its_password_is_refused_before_anything_leave
         "which needs the environment variable SMTP_PASSWORD ([smtp]); nothing was sent: set it, or proof another "
         "channel with -c\n"
     )
+
+
+def test_a_proof_is_dkim_signed_as_it_leaves_and_the_signature_verifies(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    import dkim
+
+    from email_support import rsa_key
+
+    private, public = rsa_key(workspace / "keys")
+    with smtp_server() as sink:
+        smtp_channel(workspace, "newsletter", sink.port)
+        add_table(workspace, "newsletter", f'[dkim]\nselector = "news2025"\nprivate_key = "{private}"')
+        result = cli("send", EXAMPLE_RELEASE, "--proof", ME, "-c", "newsletter", "-c", "x", "--via", "newsletter")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert len(sink.messages) == 2  # the newsletter's proof and the post's, both over the newsletter's SMTP
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:  # the DNS edge: the selector's TXT record
+        assert name == b"news2025._domainkey.asaninst.org."
+        return f"v=DKIM1; k=rsa; p={public}".encode()
+
+    for _, _, data in sink.messages:
+        assert dkim.verify(data, dnsfunc=dns), "signed after the proof's changes, so it verifies"
+        assert parse(data)["Subject"].startswith("[PROOF] ")
