@@ -426,3 +426,10 @@ def test_a_proof_is_dkim_signed_as_it_leaves_and_the_signature_verifies(workspac
     for _, _, data in sink.messages:
         assert dkim.verify(data, dnsfunc=dns), "signed after the proof's changes, so it verifies"
         assert parse(data)["Subject"].startswith("[PROOF] ")
+
+
+def test_a_release_that_goes_nowhere_has_nothing_to_proof(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    edit_release(workspace, "channels = []")
+    result = cli("send", EXAMPLE_RELEASE, "--proof", ME)
+    assert result.exit_code == 4 and result.stdout == ""
+    assert result.stderr.startswith("nothing to proof: 2025-06-30-nato-summit-brief goes to no channel")

@@ -187,6 +187,9 @@ def send_proofs(
     ws = state.workspace
     rel = load_release(ws, path)
     proofs = proof.prepare(ws, rel, to, channels, as_email=as_email, via=via, now=clock.now())
+    if not proofs:
+        note(f"nothing to proof: {rel.id} goes to no channel (none is enabled, and its channels list names none)")
+        return ExitCode.NOTHING
     done = proof.send(ws, proofs)
     for sent in done:
         p = sent.proof
