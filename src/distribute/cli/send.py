@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import State, exit_with, note, pass_state
 from .common import channel_option, epilog, is_terminal, json_option, load_release, print_json
+
+if TYPE_CHECKING:
+    from ..errors import ExitCode
 
 
 @click.command(
@@ -17,6 +21,7 @@ from .common import channel_option, epilog, is_terminal, json_option, load_relea
         "distribute send releases/launch.md -c press-list --dry-run --outbox outbox   # write it, send nothing",
         "distribute send --due                                    # cron, every minute",
         "distribute send releases/launch.md --json | jq .channels",
+        "distribute send releases/launch.md --proof me@example.org --via newsletter   # a proof to yourself only",
         codes=(0, 1, 2, 3, 4, 130),
     )
 )
@@ -36,6 +41,17 @@ from .common import channel_option, epilog, is_terminal, json_option, load_relea
     is_flag=True,
     help="confirm sending RELEASE although its publish_at is more than [delivery] past_limit in the past",
 )
+@click.option(
+    "--proof",
+    "proof_to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="send a proof of each channel to ADDRESS only (repeatable): nothing recorded, posted or published",
+)
+@click.option("--as", "as_email", metavar="EMAIL", help="with --proof: show email channels as EMAIL receives them")
+@click.option(
+    "--via", metavar="CHANNEL", help="with --proof: the email channel that mails proofs of the other channels"
+)
 @json_option
 @pass_state
 def send(
@@ -48,11 +64,29 @@ def send(
     resend_in_doubt: bool,
     when: str | None,
     late: bool,
+    proof_to: tuple[str, ...],
+    as_email: str | None,
+    via: str | None,
     as_json: bool,
 ) -> None:
-    """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
+    """Send RELEASE now, or everything due with --due. --dry-run sends nothing; --proof only to you."""
     from ..errors import ExitCode, UsageError
 
+    if proof_to or as_email or via:
+        given = [f for f, on in (("--dry-run", dry_run), ("--due", due), ("--outbox", outbox)) if on]
+        given += [f for f, on in (("--resend-in-doubt", resend_in_doubt), ("--at", when), ("--late", late)) if on]
+        if not proof_to:
+            raise UsageError(f"{'--as' if as_email else '--via'} goes with --proof ADDRESS")
+        if given:
+            raise UsageError(
+                f"--proof does not go with {given[0]}: a proof only mails you each channel's rendition of "
+                "one RELEASE and records, posts or writes nothing (`distribute send RELEASE --proof you@example.org`)"
+            )
+        if not release:
+            raise UsageError("--proof needs a RELEASE file: distribute send RELEASE --proof you@example.org")
+        state.require_config()  # a proof mails for real, through the workspace's channels
+        exit_with(send_proofs(state, release, proof_to, channels, as_email, via, as_json))
+        return
     if due and release:
         raise UsageError("give either RELEASE or --due, not both")
     if not due and not release:
@@ -134,3 +168,58 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
         return done.count
     click.echo(f"dry run: {done.count} deliveries for {done.channels} channels written to {outbox} (nothing sent)")
     return done.count
+
+
+def send_proofs(
+    state: State,
+    path: str,
+    to: tuple[str, ...],
+    channels: tuple[str, ...],
+    as_email: str | None,
+    via: str | None,
+    as_json: bool,
+) -> ExitCode:
+    """Mail each selected channel's proof to the --proof addresses; one line per proof."""
+    from .. import clock
+    from ..errors import ExitCode
+    from ..send import proof
+
+    ws = state.workspace
+    rel = load_release(ws, path)
+    proofs = proof.prepare(ws, rel, to, channels, as_email=as_email, via=via, now=clock.now())
+    if not proofs:
+        note(f"nothing to proof: {rel.id} goes to no channel (none is enabled, and its channels list names none)")
+        return ExitCode.NOTHING
+    done = proof.send(ws, proofs)
+    for sent in done:
+        p = sent.proof
+        how = f"as {p.shows}" if p.shows else f"via {p.via}"
+        if sent.ok:
+            if not as_json:
+                click.echo(f"proof: {p.channel} → {p.to} ({how})")
+        else:
+            note(f"proof: {p.channel} → {p.to} ({how}) not sent: {sent.error}")
+    failed = sum(1 for s in done if not s.ok)
+    code = ExitCode.OK if not failed else ExitCode.ERROR if failed == len(done) else ExitCode.PARTIAL
+    if as_json:
+        print_json(
+            {
+                "release": rel.id,
+                "proof": True,
+                "proofs": [
+                    {
+                        "channel": s.proof.channel,
+                        "adapter": s.proof.adapter,
+                        "to": s.proof.to,
+                        "as": s.proof.shows or None,
+                        "via": s.proof.via,
+                        "subject": s.proof.subject,
+                        "sent": s.ok,
+                        "error": s.error or None,
+                    }
+                    for s in done
+                ],
+                "exit_code": int(code),
+            }
+        )
+    return code

@@ -69,6 +69,11 @@ class Config:
     channels: Path = field(Path("channels"), doc="folder of channel files")
     releases: Path = field(Path("releases"), doc="folder of release files")
     templates: Path = field(Path("templates"), doc="folder of workspace templates (override built-ins)")
+    proof_channel: str = field(
+        "",
+        doc="email channel that mails proofs of the other channels (posts, feed item, wire copy) "
+        "with `send RELEASE --proof ADDRESS`; `--via CHANNEL` overrides it",
+    )
     allow_paths: list[Path] = field(
         [],
         anywhere=True,

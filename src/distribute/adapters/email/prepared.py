@@ -50,7 +50,15 @@ VARIANTS = 256  # distinct "which fields are empty" patterns kept prepared at on
 class Prepared:
     """The message of one channel and release, ready to be filled in for each recipient."""
 
-    def __init__(self, workspace: Workspace, release: Release, channel: Channel, due: dt.datetime, base: str):
+    def __init__(
+        self,
+        workspace: Workspace,
+        release: Release,
+        channel: Channel,
+        due: dt.datetime,
+        base: str,
+        keyless: bool = False,
+    ):
         from ...text.i18n import language
         from ...text.markdown import to_text
         from .compose import absolutize, render_subject
@@ -72,7 +80,8 @@ class Prepared:
         # The list is the same in every link: filled in once.
         self.unsubscribe_template = who.unsubscribe_url.replace("{list}", quote(self.list_id, safe=""))
         self.key: bytes | None = None
-        if who.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set():
+        # keyless (a proof): the links carry the placeholder token, which unsubscribes nobody.
+        if who.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set() and not keyless:
             self.key = s.unsubscribe_key.reveal(channel.name).encode()
         self.unsigned = bool(who.unsubscribe_url) and self.key is None
         # The variables whose values shape the messages (the key makes each unsubscribe token).
