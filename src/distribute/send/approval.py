@@ -260,7 +260,7 @@ def refusal(workspace: Workspace, approvals: list[Approval], current: Version, w
     if revoked:
         why.append(f"Revoked: {_names(workspace, revoked[::-1], 'revoked_at')}")
     plural = "approval" if needed == 1 else "approvals"
-    return f"{where}: needs {needed} {plural} of this version, {has}" + "".join(f". {w}" for w in why) + f". Run: {run}"
+    return f"{where}: needs {needed} {plural} of this version, {has}" + "".join(f". {w}" for w in why) + f". {run}"
 
 
 def approver(name: str | None) -> str:
@@ -278,12 +278,20 @@ def approver(name: str | None) -> str:
     return name
 
 
-def require(workspace: Workspace, ledger: Ledger, release: Release, where: str, current: Version | None = None) -> None:
+def require(
+    workspace: Workspace,
+    ledger: Ledger,
+    release: Release,
+    where: str,
+    current: Version | None = None,
+    sending: bool = False,
+) -> None:
     """Refuse (NotApproved) a release with fewer than `approvals` approvals of its current version."""
     if not workspace.config.approvals:
         return
     current = current or version(workspace, release)
-    line = refusal(workspace, Approvals(ledger).of(release.id), current, where, f"distribute approve {where}")
+    run = f"Nothing was {'sent' if sending else 'scheduled'}. Run: distribute approve {where}, then this command again"
+    line = refusal(workspace, Approvals(ledger).of(release.id), current, where, run)
     if line:
         raise NotApproved(line)
 
@@ -303,11 +311,10 @@ def require_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> 
         current = Version(stored[0], json.loads(stored[1]))
     else:  # scheduled before approvals were asked for: take the file (its hash was just checked)
         current = version(workspace, load_release(Path(row.path), workspace))
-    line = refusal(
-        workspace, book.of(release_id), current, f"release {release_id} ({where})", f"distribute approve {where}"
-    )
+    run = f"Nothing of it was sent. Run: distribute approve {where}; the next run sends it"
+    line = refusal(workspace, book.of(release_id), current, f"release {release_id} ({where})", run)
     if line:
-        raise NotApproved(f"{line} — nothing of it was sent")
+        raise NotApproved(line)
 
 
 @dataclass

@@ -151,7 +151,7 @@ def book(
         from .approval import require, version
 
         locked = version(workspace, as_written)
-        require(workspace, ledger, as_written, str(path), locked)
+        require(workspace, ledger, as_written, str(path), locked, sending=send_now)
     where = str(path.resolve())
     earlier = ledger.pending_dues(release.id)
     generation = ledger.begin_schedule(release.id, where, release.sha256)

@@ -58,6 +58,7 @@ class ReleaseStatus:
     channels: list[ChannelStatus]
     held: str | None = None  # why nothing more of it goes out (the refusal dispatch gives), else None
     reschedule: str | None = None  # the command that lifts that
+    approvals: dict[str, Any] | None = None  # sign-off (send/approval.summary), when asked for or given
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +104,8 @@ def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str |
 
 def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None) -> list[ReleaseStatus]:
     """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
+    from .approval import summary as approval_summary
+
     where = " WHERE release_id = :r" if release_id else ""
     with ledger.engine.begin() as c:
         releases = c.execute(
@@ -143,6 +146,7 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
                 channels,
                 held,
                 f"distribute schedule {path}" if held else None,
+                approval_summary(workspace, ledger, rid) if workspace is not None else None,
             )
         )
     return out
