@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import pytest
 import time_machine
 from click.testing import CliRunner
@@ -165,7 +166,9 @@ def _recipients(ws: Path) -> str:
     return "newsletter: recipient list lists/newsletter.csv (5 deliveries, was 4)"
 
 
-@pytest.mark.parametrize("edit", [_body, _title, _template, _channel, _destination, _recipients], ids=lambda f: f.__name__[1:])
+@pytest.mark.parametrize(
+    "edit", [_body, _title, _template, _channel, _destination, _recipients], ids=lambda f: f.__name__[1:]
+)
 def test_an_edit_after_approval_voids_it_and_the_refusal_names_what_changed(ws: Path, edit) -> None:  # type: ignore[no-untyped-def]
     needs(ws, 1)
     (ws / "templates" / "email").mkdir(parents=True)  # the workspace's own copy of a built-in template
@@ -246,7 +249,9 @@ def test_send_due_refuses_a_release_whose_approval_was_revoked_after_scheduling_
     # The status says why, before release day.
     status = run(ws, "status", RID, at=DUE)
     assert "  approvals: 0 of 1 needed, of the version scheduled — not enough" in status.stdout
-    assert "    Ana Kim, 2025-06-28 14:02 KST (05:02 UTC) — revoked 2025-06-29 16:30 KST (07:30 UTC) by" in status.stdout
+    assert (
+        "    Ana Kim, 2025-06-28 14:02 KST (05:02 UTC) — revoked 2025-06-29 16:30 KST (07:30 UTC) by" in status.stdout
+    )
 
     approve(ws, "Ana Kim", at=DUE)  # the same version again: the next run sends it all
     sent = run(ws, "send", "--due", at=DUE + dt.timedelta(minutes=1))
@@ -284,6 +289,8 @@ def test_status_shows_the_approvals_in_text_and_json(ws: Path) -> None:
         "    Ben Li, 2025-06-28 14:02 KST (05:02 UTC)",
     ]
     document = json.loads(run(ws, "status", RID, "--json").stdout)
+    schemas = json.loads((ROOT / "docs" / "json-schemas.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, schemas["status"])
     approvals = document["releases"][0]["approvals"]
     assert approvals["required"] == 2 and approvals["approved"] == 2 and approvals["by"] == ["Ana Kim", "Ben Li"]
     assert [(e["name"], e["approved_at"], e["note"], e["counts"]) for e in approvals["entries"]] == [
@@ -338,7 +345,12 @@ def test_approvals_live_in_a_postgresql_ledger_too(ws: Path, postgres_url: str) 
     assert run(ws, "schedule", RELEASE).exit_code == 1
     approve(ws, "Ana Kim", "--note", "ok")
     assert run(ws, "schedule", RELEASE).exit_code == 0
-    assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [1, 2, 3, 4]
+    assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [
+        1,
+        2,
+        3,
+        4,
+    ]
     rows = pg_rows(postgres_url, "SELECT name, note, revoked_at FROM approvals")
     assert rows == [{"name": "Ana Kim", "note": "ok", "revoked_at": None}]
     assert len(pg_rows(postgres_url, "SELECT lock FROM scheduled_locks")) == 1
