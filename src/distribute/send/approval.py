@@ -28,7 +28,7 @@ from ..ledger.approvals import Approval, Approvals, same_person
 
 if TYPE_CHECKING:
     from ..ledger.store import Ledger
-    from ..release import Release
+    from ..release import Attachment, Image, Release
     from ..workspace.config import Workspace
 
 USER_ENV = "DISTRIBUTE_USER"
@@ -89,7 +89,8 @@ def _release_parts(workspace: Workspace, release: Release) -> dict[str, Any]:
         else:
             fields[key] = _short(value)
     fields["body"] = _short(release.body)
-    for item in [*release.images, *release.attachments]:
+    items: list[Image | Attachment] = [*release.images, *release.attachments]
+    for item in items:
         if item.file is not None:
             fields[f"file {item.path}"] = _short(item.file.read_bytes())
     return {"path": _shown(workspace, release.path), "sha256": release.sha256, "fields": fields}
