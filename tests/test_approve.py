@@ -228,6 +228,10 @@ def test_send_is_refused_before_anything_is_recorded_but_dry_run_and_preview_nev
     assert dry.exit_code == 0, dry.output
     assert len(json.loads((ws / "outbox" / "manifest.json").read_text())["deliveries"]) == 11
     assert run(ws, "preview", RELEASE).exit_code == 0
+    approve(ws, "Ana Kim")
+    sent = run(ws, "send", RELEASE)
+    assert sent.exit_code == 0, sent.output
+    assert {state for _, state in delivery_rows(ws)} == {"sent"} and len(mailed(ws)) == 7
 
 
 # --- at sending time ---------------------------------------------------------------------------
@@ -259,6 +263,7 @@ def test_send_due_refuses_a_release_whose_approval_was_revoked_after_scheduling_
     assert {state for _, state in delivery_rows(ws)} == {"sent"} and len(mailed(ws)) == 7
 
 
+@pytest.mark.slow
 def test_the_worker_refuses_an_unapproved_release_and_sends_nothing(ws: Path, plugin_site: Path) -> None:
     needs(ws, 1)
     now = dt.datetime.now(UTC)
