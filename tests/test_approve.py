@@ -304,6 +304,28 @@ def test_status_shows_the_approvals_in_text_and_json(ws: Path) -> None:
     ]
 
 
+def test_status_of_a_release_approved_but_not_scheduled_yet_shows_its_approvals(ws: Path) -> None:
+    needs(ws, 2)
+    approve(ws, "Ana Kim")
+    text = run(ws, "status", RELEASE)
+    assert text.exit_code == 0, text.output
+    assert text.stdout == (
+        f"{RID}  ({RELEASE}, not scheduled yet)\n"
+        "  approvals: 1 of 2 needed, of the version in the file — not enough: schedule, send and the worker refuse it\n"
+        "    Ana Kim, 2025-06-28 14:02 KST (05:02 UTC)\n"
+    )
+    _title(ws)  # an edit: the approval is of an earlier version now
+    document = json.loads(run(ws, "status", RELEASE, "--json").stdout)
+    schemas = json.loads((ROOT / "docs" / "json-schemas.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, schemas["status"])
+    (release,) = document["releases"]
+    assert release["channels"] == [] and release["scheduled_at"] is None
+    assert release["approvals"]["of"] == "file" and release["approvals"]["approved"] == 0
+    assert [(e["name"], e["version"], e["counts"]) for e in release["approvals"]["entries"]] == [
+        ("Ana Kim", "earlier", False)
+    ]
+
+
 # --- the ledger: an existing file, PostgreSQL ----------------------------------------------------
 
 

@@ -43,18 +43,19 @@ def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
 def _approvals(summary: dict[str, Any], tz: ZoneInfo) -> list[str]:
     """The sign-off of a release: how many of how many, then each approval and what became of it."""
     needed, count = summary["required"], summary["approved"]
+    of = "the version scheduled" if summary["of"] == "scheduled" else "the version in the file"
     if needed:
         short = "" if count >= needed else " — not enough: schedule, send and the worker refuse it"
-        lines = [f"  approvals: {count} of {needed} needed, of the version scheduled{short}"]
+        lines = [f"  approvals: {count} of {needed} needed, of {of}{short}"]
     else:
-        lines = [f"  approvals: {count} of the version scheduled (none needed: config.toml approvals = 0)"]
+        lines = [f"  approvals: {count} of {of} (none needed: config.toml approvals = 0)"]
     for e in summary["entries"]:
         line = f"    {e['name']}, {_when(_stamp(e['approved_at']), tz)}"
         if e["note"]:
             line += f": “{e['note']}”"
         if e["revoked_at"]:
             line += f" — revoked {_when(_stamp(e['revoked_at']), tz)} by {e['revoked_by']}"
-        elif e["version"] != "scheduled":
+        elif e["version"] != "this":
             line += " — of an earlier version (voided by an edit)"
         lines.append(line)
     return lines
@@ -70,7 +71,8 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
         return "nothing scheduled\n"
     lines = []
     for r in releases:
-        lines.append(f"{r.release_id}  ({r.path}, scheduled {_when(r.scheduled_at, tz)})")
+        scheduled = f"scheduled {_when(r.scheduled_at, tz)}" if r.scheduled_at or r.channels else "not scheduled yet"
+        lines.append(f"{r.release_id}  ({r.path}, {scheduled})")
         if r.incomplete:
             lines.append("  ! a later `distribute schedule` of this release did not finish; run it again")
         if r.held:

@@ -359,21 +359,23 @@ def revoke(workspace: Workspace, name_or_path: str, name: str, by: str) -> tuple
     return release_id, found
 
 
-def summary(workspace: Workspace, ledger: Ledger, release_id: str) -> dict[str, Any] | None:
-    """The approvals of a scheduled release, for `status` (None when none are asked for or given)."""
+def summary(workspace: Workspace, ledger: Ledger, release_id: str, file: Path | None = None) -> dict[str, Any] | None:
+    """The approvals of a release for `status`, against the version scheduled (or, given `file`, the
+    version in that file, for a release not scheduled yet); None when none are asked for or given."""
     book = Approvals(ledger)
     found = book.of(release_id)
     needed = workspace.config.approvals
     if not found and not needed:
         return None
-    stored = book.scheduled(release_id)
+    stored = None if file is not None else book.scheduled(release_id)
     lock = stored[0] if stored else None
-    if lock is None and found:
+    if lock is None and (found or file is not None):
         from ..release import load_release
 
-        row = ledger.release(release_id)
+        row = ledger.release(release_id) if file is None else None
+        path = file if file is not None else (Path(row.path) if row else None)
         try:
-            lock = version(workspace, load_release(Path(row.path), workspace)).lock if row else None
+            lock = version(workspace, load_release(path, workspace)).lock if path else None
         except DistributeError:
             lock = None  # the file is gone or no longer loads: status says it is held
     good = standing(found, lock) if lock else []
@@ -384,13 +386,20 @@ def summary(workspace: Workspace, ledger: Ledger, release_id: str) -> dict[str, 
             "note": a.note,
             "lock": a.lock,
             "counts": a in good,
-            "version": "scheduled" if a.lock == lock else "earlier",
+            "version": "this" if a.lock == lock else "earlier",
             "revoked_at": _iso(a.revoked_at),
             "revoked_by": a.revoked_by,
         }
         for a in found
     ]
-    return {"required": needed, "approved": len(good), "by": [a.name for a in good], "lock": lock, "entries": entries}
+    return {
+        "required": needed,
+        "approved": len(good),
+        "by": [a.name for a in good],
+        "of": "file" if file is not None else "scheduled",
+        "lock": lock,
+        "entries": entries,
+    }
 
 
 def _iso(stamp: str | None) -> str | None:

@@ -10,6 +10,7 @@ from ..ledger.store import READY
 
 if TYPE_CHECKING:
     import datetime as dt
+    from pathlib import Path
 
     from ..ledger.store import Ledger
     from ..workspace.config import Workspace
@@ -150,6 +151,18 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
             )
         )
     return out
+
+
+def unscheduled(workspace: Workspace, ledger: Ledger, path: Path) -> ReleaseStatus | None:
+    """A release approved (or waiting for approvals) but not scheduled yet: its approvals only, else None."""
+    from ..release import load_release
+    from .approval import summary
+
+    release = load_release(path, workspace)
+    approvals = summary(workspace, ledger, release.id, file=path)
+    if approvals is None:
+        return None
+    return ReleaseStatus(release.id, str(path), None, False, [], approvals=approvals)
 
 
 def due_now(ledger: Ledger, now: dt.datetime) -> list[tuple[str, str, int]]:
