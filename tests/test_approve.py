@@ -100,6 +100,22 @@ def test_schedule_is_refused_until_approved_then_goes_through(ws: Path) -> None:
     assert len(delivery_rows(ws)) == 11
 
 
+def test_approve_json_for_scripts(ws: Path) -> None:
+    needs(ws, 2)
+    schema = json.loads((ROOT / "docs" / "json-schemas.json").read_text(encoding="utf-8"))["approve"]
+    document = json.loads(approve(ws, "Ana Kim", "--json", "--note", "ok").stdout)
+    jsonschema.validate(document, schema)
+    assert document["release"] == RID and document["name"] == "Ana Kim" and document["new"] is True
+    assert document["approved_at"] == "2025-06-28T05:02:00.000000Z" and document["note"] == "ok"
+    assert document["channels"] == {"newsletter": 4, "press-list": 3, "rss": 1, "wire-desk": 3}
+    assert document["approvals"] == {"required": 2, "approved": 1, "by": ["Ana Kim"]}
+    status = json.loads(run(ws, "status", RELEASE, "--json").stdout)
+    assert status["releases"][0]["approvals"]["lock"] == document["lock"]
+    revoked = json.loads(run(ws, "approve", RELEASE, "--revoke", "--by", "Ana Kim", "--json").stdout)
+    jsonschema.validate(revoked, schema)
+    assert revoked == {"release": RID, "revoked": "Ana Kim", "approvals": 1}
+
+
 def test_two_approvals_need_two_people_not_one_person_twice(ws: Path) -> None:
     needs(ws, 2)
     approve(ws, "Ana Kim")
@@ -299,8 +315,8 @@ def test_status_shows_the_approvals_in_text_and_json(ws: Path) -> None:
     approvals = document["releases"][0]["approvals"]
     assert approvals["required"] == 2 and approvals["approved"] == 2 and approvals["by"] == ["Ana Kim", "Ben Li"]
     assert [(e["name"], e["approved_at"], e["note"], e["counts"]) for e in approvals["entries"]] == [
-        ("Ana Kim", "2025-06-28T05:02:00Z", "legal ok", True),
-        ("Ben Li", "2025-06-28T05:02:00Z", None, True),
+        ("Ana Kim", "2025-06-28T05:02:00.000000Z", "legal ok", True),
+        ("Ben Li", "2025-06-28T05:02:00.000000Z", None, True),
     ]
 
 

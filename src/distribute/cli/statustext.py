@@ -50,19 +50,15 @@ def _approvals(summary: dict[str, Any], tz: ZoneInfo) -> list[str]:
     else:
         lines = [f"  approvals: {count} of {of} (none needed: config.toml approvals = 0)"]
     for e in summary["entries"]:
-        line = f"    {e['name']}, {_when(_stamp(e['approved_at']), tz)}"
+        line = f"    {e['name']}, {_when(e['approved_at'], tz)}"
         if e["note"]:
             line += f": “{e['note']}”"
         if e["revoked_at"]:
-            line += f" — revoked {_when(_stamp(e['revoked_at']), tz)} by {e['revoked_by']}"
+            line += f" — revoked {_when(e['revoked_at'], tz)} by {e['revoked_by']}"
         elif e["version"] != "this":
             line += " — of an earlier version (voided by an edit)"
         lines.append(line)
     return lines
-
-
-def _stamp(iso: str | None) -> str | None:
-    return iso.replace("Z", ".000000Z") if iso else None
 
 
 def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:

@@ -382,12 +382,12 @@ def summary(workspace: Workspace, ledger: Ledger, release_id: str, file: Path | 
     entries = [
         {
             "name": a.name,
-            "approved_at": _iso(a.approved_at),
+            "approved_at": a.approved_at,
             "note": a.note,
             "lock": a.lock,
             "counts": a in good,
             "version": "this" if a.lock == lock else "earlier",
-            "revoked_at": _iso(a.revoked_at),
+            "revoked_at": a.revoked_at,
             "revoked_by": a.revoked_by,
         }
         for a in found
@@ -400,8 +400,3 @@ def summary(workspace: Workspace, ledger: Ledger, release_id: str, file: Path | 
         "lock": lock,
         "entries": entries,
     }
-
-
-def _iso(stamp: str | None) -> str | None:
-    when = clock.parse(stamp)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
