@@ -61,6 +61,13 @@ def approve(ws: Path, name: str, *args: str, at: dt.datetime = APPROVED_AT, **en
     return result
 
 
+def version_of(approved) -> str:  # type: ignore[no-untyped-def]
+    """The version an approval was of, as `approve` shows it (its text, or --json)."""
+    if approved.stdout.startswith("{"):
+        return str(json.loads(approved.stdout)["lock"][:12])
+    return str(approved.stdout.splitlines()[1].split()[1].rstrip(":"))
+
+
 def delivery_rows(ws: Path) -> list[tuple[str, str]]:
     db = ws / ".distribute" / "state.db"
     if not db.exists():
@@ -189,17 +196,18 @@ def test_an_edit_after_approval_voids_it_and_the_refusal_names_what_changed(ws: 
     needs(ws, 1)
     (ws / "templates" / "email").mkdir(parents=True)  # the workspace's own copy of a built-in template
     shutil.copy(ROOT / "templates" / "email" / "press-list.txt.j2", ws / "templates" / "email")
-    approve(ws, "Ana Kim")
+    approved = version_of(approve(ws, "Ana Kim"))
     changed = edit(ws)
     refused = run(ws, "schedule", RELEASE)
     assert refused.exit_code == 1
+    now = version_of(approve(ws, "Ana Kim", "--json", at=LATER))  # (the new version, approved after the refusal)
+    assert now != approved
     assert refused.stderr == (
         f"error: {RELEASE}: needs 1 approval of this version, has 0. Ana Kim (2025-06-28 14:02 KST / 05:02 UTC) "
-        f"approved an earlier version; changed since: {changed}. Nothing was scheduled. "
+        f"approved version {approved} (this one is {now}); changed since: {changed}. Nothing was scheduled. "
         f"Run: distribute approve {RELEASE}, then this command again\n"
     )
     assert delivery_rows(ws) == []
-    approve(ws, "Ana Kim", at=LATER)  # the new version
     assert run(ws, "schedule", RELEASE).exit_code == 0
 
 

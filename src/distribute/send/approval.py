@@ -257,7 +257,10 @@ def refusal(workspace: Workspace, approvals: list[Approval], current: Version, w
     why: list[str] = []
     for group in voided.values():
         what = changes(json.loads(group[0].parts), current.parts) or ["what it renders"]
-        why.append(f"{_names(workspace, group[::-1])} approved an earlier version; changed since: {'; '.join(what)}")
+        why.append(
+            f"{_names(workspace, group[::-1])} approved version {group[0].lock[:12]} (this one is "
+            f"{current.lock[:12]}); changed since: {'; '.join(what)}"
+        )
     if revoked:
         why.append(f"Revoked: {_names(workspace, revoked[::-1], 'revoked_at')}")
     plural = "approval" if needed == 1 else "approvals"
