@@ -354,8 +354,8 @@ def test_status_of_a_release_approved_but_not_scheduled_yet_shows_its_approvals(
 
 
 def test_a_ledger_of_schema_3_is_migrated_and_its_scheduled_release_waits_for_approval(ws: Path) -> None:
-    # tests/ledgers/schema-v3.db: the example release scheduled by the code before approvals (schema 3),
-    # from a copy of the example workspace in /tmp/v3ws.
+    # tests/ledgers/schema-v3.db: the example release scheduled (DISTRIBUTE_NOW=2025-06-29T00:00:00+00:00) by
+    # the code before approvals (commit b8d3c0f, schema 3) in a copy of the example workspace at /tmp/v3ws.
     (ws / ".distribute").mkdir()
     db = ws / ".distribute" / "state.db"
     shutil.copy(Path(__file__).parent / "ledgers" / "schema-v3.db", db)
