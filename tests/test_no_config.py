@@ -46,6 +46,8 @@ def release_elsewhere(tmp_path: Path) -> Path:
         ["send", "--due", "--dry-run"],
         ["send", "RELEASE"],
         ["schedule", "RELEASE"],
+        ["approve", "RELEASE"],
+        ["approve", "RELEASE", "--revoke"],
         ["unschedule", "a-release"],
         ["status"],
         ["status", "a-release"],

@@ -55,6 +55,10 @@ class ReleaseChanged(DistributeError):
     """A release (or what it renders to) is no longer what was scheduled."""
 
 
+class NotApproved(DistributeError):
+    """A release has fewer approvals of its current version than config.toml's `approvals` asks for."""
+
+
 class UsageError(DistributeError):
     """The command line itself is wrong."""
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "validate": "distribute.cli.validate:validate",
     "preview": "distribute.cli.preview:preview",
     "send": "distribute.cli.send:send",
+    "approve": "distribute.cli.approve:approve",
     "channels": "distribute.cli.channels:channels",
     "schedule": "distribute.cli.schedule:schedule",
     "unschedule": "distribute.cli.schedule:unschedule",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -30,14 +31,21 @@ def status(state: State, release: str | None, as_json: bool) -> None:
     ws = state.require_config()
     release_id = resolve_release_id(ws, release) if release else None
     ledger = Ledger(ws.database_url)
-    if release_id is not None and ledger.release(release_id) is None:
+    found = None
+    if release_id is not None and ledger.release(release_id) is None and release and Path(release).is_file():
+        from ..send.status import unscheduled
+
+        approved = unscheduled(ws, ledger, Path(release))  # approved, or waiting for it, not scheduled yet
+        found = [approved] if approved is not None else None
+    if release_id is not None and ledger.release(release_id) is None and found is None:
         from ..errors import UsageError
 
         raise UsageError(
             f"no release {release_id!r} in the ledger: it was never scheduled or sent from this workspace "
             "(`distribute status` lists the releases; give a release id or its file)"
         )
-    found = overview(ledger, release_id, ws)
+    if found is None:
+        found = overview(ledger, release_id, ws)
     if as_json:
         from ..send.status import in_doubt_counts
 

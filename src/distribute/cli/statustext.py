@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -40,17 +40,41 @@ def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
     return f"      {label}: {item.state.replace('_', ' ')}"
 
 
+def _approvals(summary: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    """The sign-off of a release: how many of how many, then each approval and what became of it."""
+    needed, count = summary["required"], summary["approved"]
+    of = "the version scheduled" if summary["of"] == "scheduled" else "the version in the file"
+    if needed:
+        short = "" if count >= needed else " — not enough: schedule, send and the worker refuse it"
+        lines = [f"  approvals: {count} of {needed} needed, of {of}{short}"]
+    else:
+        lines = [f"  approvals: {count} of {of} (none needed: config.toml approvals = 0)"]
+    for e in summary["entries"]:
+        line = f"    {e['name']}, {_when(e['approved_at'], tz)}"
+        if e["note"]:
+            line += f": “{e['note']}”"
+        if e["revoked_at"]:
+            line += f" — revoked {_when(e['revoked_at'], tz)} by {e['revoked_by']}"
+        elif e["version"] != "this":
+            line += " — of an earlier version (voided by an edit)"
+        lines.append(line)
+    return lines
+
+
 def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
     """Every release, channel by channel, with the deliveries worth a look."""
     if not releases:
         return "nothing scheduled\n"
     lines = []
     for r in releases:
-        lines.append(f"{r.release_id}  ({r.path}, scheduled {_when(r.scheduled_at, tz)})")
+        scheduled = f"scheduled {_when(r.scheduled_at, tz)}" if r.scheduled_at or r.channels else "not scheduled yet"
+        lines.append(f"{r.release_id}  ({r.path}, {scheduled})")
         if r.incomplete:
             lines.append("  ! a later `distribute schedule` of this release did not finish; run it again")
         if r.held:
             lines.append(f"  ! HELD, nothing more of it goes out: {r.held}")
+        if r.approvals is not None:
+            lines.extend(_approvals(r.approvals, tz))
         for ch in r.channels:
             counts = ", ".join(
                 f"{ch.counts[s]} {'held' if s == 'pending' and ch.held else s.replace('_', ' ')}"

@@ -1,6 +1,7 @@
 """The tables of the workspace database, as the list of migrations that creates them.
 
-Version 1 is the feed archive (archive.py), 2 the delivery ledger, 3 the secrets of each schedule.
+Version 1 is the feed archive (archive.py), 2 the delivery ledger, 3 the secrets of each schedule,
+4 the approvals (approvals.py).
 
 Times are fixed-width UTC text (see clock.py), so they compare the same in SQLite and
 PostgreSQL and in the cron check that reads the file with the standard library.
@@ -94,3 +95,25 @@ def _create_scheduled_secrets(conn: Connection) -> None:
         release_id VARCHAR(200) NOT NULL, channel VARCHAR(100) NOT NULL, names TEXT NOT NULL,
         PRIMARY KEY (release_id, channel))""")
     )
+
+
+@migration(4, "approvals: who signed off which version of a release")
+def _create_approvals(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    serial = "BIGSERIAL PRIMARY KEY" if conn.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+    for ddl in (
+        # One row per sign-off; a revoked one is kept (revoked_at/by) so status can show who took it back.
+        # `lock` is the hash of everything the release would send; `parts` (JSON) its pieces, so a
+        # voided approval can say what changed. Neither holds a secret's value.
+        f"""CREATE TABLE approvals (
+            id {serial}, release_id VARCHAR(200) NOT NULL, name VARCHAR(200) NOT NULL,
+            lock VARCHAR(64) NOT NULL, approved_at VARCHAR(40) NOT NULL, note TEXT,
+            parts TEXT NOT NULL, revoked_at VARCHAR(40), revoked_by VARCHAR(200))""",
+        "CREATE INDEX approvals_release ON approvals (release_id)",
+        # The lock of the release as last scheduled: what send --due and the worker check approvals
+        # against, without rendering it all again every run.
+        """CREATE TABLE scheduled_locks (
+            release_id VARCHAR(200) PRIMARY KEY, lock VARCHAR(64) NOT NULL, parts TEXT NOT NULL)""",
+    ):
+        conn.execute(text(ddl))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import clock
 from ..errors import DistributeError, ExitCode
+from .approval import require_scheduled
 from .channel_run import ChannelRun, idempotence
 from .scheduled import load_scheduled
 from .tally import Tally
@@ -152,7 +153,10 @@ def run(
                 break
             try:
                 if rid not in releases:
-                    releases[rid] = load_scheduled(workspace, ledger, rid)
+                    scheduled = load_scheduled(workspace, ledger, rid)
+                    # Sign-off, per release before any of its deliveries: all of it goes, or none.
+                    require_scheduled(workspace, ledger, rid)
+                    releases[rid] = scheduled
             except DistributeError as exc:
                 refused.update(p for p in pairs if p[0] == rid)
                 report.refused.append(str(exc))

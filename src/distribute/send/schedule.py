@@ -121,6 +121,7 @@ def book(
     from .preflight import needs
 
     release = load_release(path, workspace)
+    as_written = release  # what approvals are of: the file as it stands, whatever --at says
     now = clock.now()
     source = "at" if at is not None else "file"
     notes: list[str] = []
@@ -145,6 +146,12 @@ def book(
                 f"channel {p.channel.name}: {problems[0]}; nothing was scheduled (see `distribute validate`)", path=path
             )
     ledger = Ledger(workspace.database_url)
+    locked = None
+    if workspace.config.approvals:  # sign-off asked for: refused before a row is written
+        from .approval import require, version
+
+        locked = version(workspace, as_written)
+        require(workspace, ledger, as_written, str(path), locked, sending=send_now)
     where = str(path.resolve())
     earlier = ledger.pending_dues(release.id)
     generation = ledger.begin_schedule(release.id, where, release.sha256)
@@ -181,6 +188,12 @@ def book(
         was = clock.parse(earlier.get(p.channel.name))
         booked[-1].was = was if was is not None and was != due else None
         secrets[p.channel.name] = sorted(used)
+    from ..ledger.approvals import Approvals
+
+    if locked is not None:  # checked at sending time against the approvals standing then
+        Approvals(ledger).set_scheduled(release.id, locked.lock, locked.parts_json())
+    else:
+        Approvals(ledger).forget_scheduled(release.id)
     ledger.commit_schedule(
         release.id,
         generation,

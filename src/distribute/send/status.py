@@ -10,6 +10,7 @@ from ..ledger.store import READY
 
 if TYPE_CHECKING:
     import datetime as dt
+    from pathlib import Path
 
     from ..ledger.store import Ledger
     from ..workspace.config import Workspace
@@ -58,6 +59,7 @@ class ReleaseStatus:
     channels: list[ChannelStatus]
     held: str | None = None  # why nothing more of it goes out (the refusal dispatch gives), else None
     reschedule: str | None = None  # the command that lifts that
+    approvals: dict[str, Any] | None = None  # sign-off (send/approval.summary), when asked for or given
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +105,8 @@ def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str |
 
 def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None) -> list[ReleaseStatus]:
     """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
+    from .approval import summary as approval_summary
+
     where = " WHERE release_id = :r" if release_id else ""
     with ledger.engine.begin() as c:
         releases = c.execute(
@@ -143,9 +147,22 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
                 channels,
                 held,
                 f"distribute schedule {path}" if held else None,
+                approval_summary(workspace, ledger, rid) if workspace is not None else None,
             )
         )
     return out
+
+
+def unscheduled(workspace: Workspace, ledger: Ledger, path: Path) -> ReleaseStatus | None:
+    """A release approved (or waiting for approvals) but not scheduled yet: its approvals only, else None."""
+    from ..release import load_release
+    from .approval import summary
+
+    release = load_release(path, workspace)
+    approvals = summary(workspace, ledger, release.id, file=path)
+    if approvals is None:
+        return None
+    return ReleaseStatus(release.id, str(path), None, False, [], approvals=approvals)
 
 
 def due_now(ledger: Ledger, now: dt.datetime) -> list[tuple[str, str, int]]:

@@ -81,8 +81,15 @@ class Config:
         'e.g. ["/srv/www/press"]; every other path must stay inside the workspace',
     )
     delivery: DeliverySettings = field(DeliverySettings(), doc="retries, claims and the worker ([delivery])")
+    approvals: int = field(
+        0,
+        doc="sign-off: how many people (distinct names) must `distribute approve` the exact version of a release "
+        "before schedule, send and the worker let it go; an edit voids earlier approvals. 0: none needed",
+    )
 
     def __post_init__(self) -> None:
+        if self.approvals < 0:
+            raise ValueError("approvals must be 0 (no sign-off) or the number of approvals a release needs")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
