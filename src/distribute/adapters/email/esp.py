@@ -335,7 +335,7 @@ class SendGrid(Esp):
             raise self._refused(response, url, "API key", fix)
         scopes = response.json().get("scopes", [])
         if "mail.send" not in scopes:
-            env = s.api_key.env if s.api_key is not None else "[sendgrid] api_key"
+            env = f"the environment variable {s.api_key.env}" if s.api_key is not None else "[sendgrid] api_key"
             raise DeliveryError(
                 f"the SendGrid API key has no Mail Send permission (mail.send is not among its {len(scopes)} scopes); "
                 f"{fix}, and put it in {env}",
