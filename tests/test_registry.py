@@ -186,6 +186,16 @@ def test_third_party_adapter_from_an_entry_point_end_to_end(tmp_path: Path, plug
     assert "length 28/10" in too_long.stdout
 
 
+def test_a_plugin_without_an_account_check_is_shown_as_not_checked(tmp_path: Path, plugin_site: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "channels").mkdir(parents=True)
+    (ws / "config.toml").write_text('timezone = "UTC"\n')
+    (ws / "channels" / "pager.toml").write_text('adapter = "pager"\n')
+    result = run(ws, plugin_site, "channels", "--check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pager  -       nothing to check: the pager adapter has no account check\n"
+
+
 def test_an_entry_point_that_is_not_an_adapter_is_named(tmp_path: Path, plugin_site: Path) -> None:
     ws = tmp_path / "ws"
     (ws / "channels").mkdir(parents=True)

@@ -8,6 +8,7 @@ server that echoes a token back in its error does not put it on the screen.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ def chosen(workspace: Workspace, names: Sequence[str]) -> list[Channel]:
 
 
 def check_channel(workspace: Workspace, channel: Channel) -> AccountResult:
-    """Log in to one channel's account (or try its folder) without sending anything."""
+    """Log in to one channel's account (or try its folder) without sending anything; `detail` is not yet masked."""
     adapter = workspace.adapter(channel)
     try:
         blocked = adapter.blocking(channel)
@@ -60,8 +61,17 @@ def check_channel(workspace: Workspace, channel: Channel) -> AccountResult:
 
 
 def check_accounts(workspace: Workspace, names: Sequence[str] = ()) -> list[AccountResult]:
-    """Every chosen channel checked, in the order of the channel files."""
-    return [check_channel(workspace, ch) for ch in chosen(workspace, names)]
+    """Every chosen channel checked, a few at once (each waits on a remote server), in the order of the channel files."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    channels = chosen(workspace, names)
+    if len(channels) <= 1:
+        found = [check_channel(workspace, ch) for ch in channels]
+    else:
+        with ThreadPoolExecutor(max_workers=min(8, len(channels)), thread_name_prefix="check") as pool:
+            found = list(pool.map(lambda ch: check_channel(workspace, ch), channels))
+    # Masked once all are done: a check in another thread may still be reading (and registering) a secret.
+    return [dataclasses.replace(r, detail=redact(r.detail)) for r in found]
 
 
 def missing(blocked: Sequence[str]) -> str:
@@ -80,4 +90,4 @@ def missing(blocked: Sequence[str]) -> str:
 
 
 def _result(channel: Channel, ok: bool, detail: str, checked: bool = True) -> AccountResult:
-    return AccountResult(channel.name, channel.adapter, ok, redact(" ".join(detail.split())), checked)
+    return AccountResult(channel.name, channel.adapter, ok, " ".join(detail.split()), checked)
