@@ -64,10 +64,10 @@ def test_the_example_workspace_checks_its_folders_and_creates_nothing(workspace:
     assert result.exit_code == 0, result.output
     table = lines(result.output)
     assert table == {
-        "newsletter": f"ok Maildir maildir/newsletter/ does not exist yet; it can be made in {workspace} (writable)",
-        "press-list": f"ok Maildir maildir/press-list/ does not exist yet; it can be made in {workspace} (writable)",
-        "rss": f"ok feed folder public/ does not exist yet; it can be made in {workspace} (writable)",
-        "wire-desk": f"ok drop folder wire/ does not exist yet; it can be made in {workspace} (writable)",
+        "newsletter": "ok Maildir maildir/newsletter/ does not exist yet; it can be made in the workspace folder (writable)",
+        "press-list": "ok Maildir maildir/press-list/ does not exist yet; it can be made in the workspace folder (writable)",
+        "rss": "ok feed folder public/ does not exist yet; it can be made in the workspace folder (writable)",
+        "wire-desk": "ok drop folder wire/ does not exist yet; it can be made in the workspace folder (writable)",
     }
     assert sorted(p.relative_to(workspace) for p in workspace.rglob("*")) == before  # nothing made, nothing left
 
@@ -562,6 +562,34 @@ def test_wire_http_is_tried_with_head_and_its_credential(workspace: Path, httpse
 
 
 # --- all at once, and --json -----------------------------------------------------------------
+
+
+def test_every_platform_at_once_in_a_fresh_process(
+    workspace: Path, mastodon: MastodonServer, x: XServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The channels are checked a few at once; a fresh interpreter imports requests in that moment too."""
+    import os
+    import subprocess
+    import sys
+
+    with LinkedInServer() as li, ThreadsServer() as th:
+        wire(workspace, monkeypatch, "linkedin", li.url)
+        wire(workspace, monkeypatch, "threads", th.url + "/v1.0")
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        result = subprocess.run(
+            [sys.executable, "-m", "distribute", "channels", "--check"],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    assert result.returncode == 0, result.stderr
+    table = lines(result.stdout)
+    assert table["mastodon"] == "ok @pressoffice@social.example (limit 500 characters)"
+    assert table["linkedin"] == "ok posts as urn:li:organization:2414183 (ADMINISTRATOR)"
+    assert table["x"] == "ok @pressoffice (read-write)"
+    assert table["threads"] == f"ok @pressoffice (user {ThreadsServer.user})"
+    assert "Traceback" not in result.stderr
 
 
 def test_json_for_scripts_exit_1_when_any_fails(

@@ -65,6 +65,13 @@ def check_accounts(workspace: Workspace, names: Sequence[str] = ()) -> list[Acco
     from concurrent.futures import ThreadPoolExecutor
 
     channels = chosen(workspace, names)
+    # Imported before any thread starts: two threads importing a package with import cycles (requests
+    # has them) at the same moment can each meet the other's half-made module.
+    import requests  # noqa: F401
+    import requests_oauthlib  # noqa: F401
+
+    for ch in channels:
+        workspace.adapter(ch)  # each adapter's module, imported here once
     if len(channels) <= 1:
         found = [check_channel(workspace, ch) for ch in channels]
     else:

@@ -45,11 +45,12 @@ def delivery_error(exc: OSError, what: str) -> DeliveryError:
     return DeliveryError(f"{what}: {reason}{target}{hint}", retryable=retryable)
 
 
-def check_writable(folder: Path, shown: str) -> tuple[bool, str]:
+def check_writable(folder: Path, shown: str, root: Path | None = None) -> tuple[bool, str]:
     """Whether files can be written into `folder` (an account check): it is there or can be made, and takes a file.
 
     Nothing permanent is made: a temporary file is written in the folder (or, when the folder does
-    not exist yet, in the nearest one above it that does) and removed at once.
+    not exist yet, in the nearest one above it that does) and removed at once. `root`: the workspace,
+    so that folder is named as people know it.
     """
     existing = folder
     while not existing.exists():
@@ -68,5 +69,8 @@ def check_writable(folder: Path, shown: str) -> tuple[bool, str]:
             f"{shown}: cannot write into {existing} ({exc.strerror or exc}); fix the folder or its permissions",
         )
     if existing != folder:
-        return True, f"{shown} does not exist yet; it can be made in {existing} (writable)"
+        where = str(existing)
+        if root is not None and existing.resolve() == root.resolve():
+            where = "the workspace folder"
+        return True, f"{shown} does not exist yet; it can be made in {where} (writable)"
     return True, f"{shown} is writable"

@@ -25,7 +25,9 @@ def check(adapter: EmailAdapter, channel: Channel) -> AccountCheck:
         from ..rss.adapter import shown_path
 
         folder = adapter._maildir(channel)
-        ok, detail = check_writable(folder, "Maildir " + shown_path(folder, adapter.workspace.root))
+        ok, detail = check_writable(
+            folder, "Maildir " + shown_path(folder, adapter.workspace.root), adapter.workspace.root
+        )
         return AccountCheck(ok, detail)
     if s.transport == "smtp":
         from .._transport.smtp import try_login

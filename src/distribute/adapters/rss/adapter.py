@@ -256,7 +256,9 @@ class RssAdapter(Adapter):
         from .._transport.files import check_writable
 
         folder = self.directory(channel)
-        ok, detail = check_writable(folder, "feed folder " + shown_path(folder, self.workspace.root))
+        ok, detail = check_writable(
+            folder, "feed folder " + shown_path(folder, self.workspace.root), self.workspace.root
+        )
         up: Upload = channel.settings.upload
         if not ok or not up.url:
             return AccountCheck(ok, detail)

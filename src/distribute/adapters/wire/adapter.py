@@ -170,7 +170,7 @@ class WireAdapter(Adapter):
         if s.transport == "directory":
             from .._transport.files import check_writable
 
-            ok, detail = check_writable(s.directory, "drop folder " + self._where(channel))
+            ok, detail = check_writable(s.directory, "drop folder " + self._where(channel), self.workspace.root)
             return AccountCheck(ok, detail)
         if s.transport == "email":
             from email.utils import parseaddr
