@@ -278,10 +278,12 @@ class RssAdapter(Adapter):
             client.close()
         # 404: nothing uploaded yet; 405: the server takes PUT but not HEAD. Only a refusal or a fault fails.
         if response.ok or response.status_code in (404, 405):
-            return AccountCheck(True, f"{detail}; upload to {endpoint(up.url)} answers")
+            return AccountCheck(True, f"{detail}; upload to {endpoint(up.url, path=False)} answers")
         env = up.token.env if up.token is not None else ""
         fix = f"check the environment variable {env} and [upload] header/scheme" if env else "add [upload] token"
-        return AccountCheck(False, f"{detail}; upload: " + refusal(response, url, on401=("credential refused", fix)))
+        return AccountCheck(
+            False, f"{detail}; upload: " + refusal(response, url, on401=("credential refused", fix), path=False)
+        )
 
     def missing(self, channel: Channel) -> list[str]:
         needs = super().missing(channel)

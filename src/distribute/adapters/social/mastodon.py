@@ -55,7 +55,9 @@ class MastodonSettings(PostSettings):
     """Keys of a mastodon channel file."""
 
     instance: str = field(doc="the instance's base URL, e.g. https://mastodon.social")
-    token: Secret = field(doc='access token with the write:statuses and write:media scopes: { env = "NAME" }')
+    token: Secret = field(
+        doc='access token with the write:statuses and write:media scopes (and profile, for channels --check): { env = "NAME" }'
+    )
     visibility: Literal["public", "unlisted", "private", "direct"] = field("public", doc="who sees the posts")
     replies_visibility: Literal["", "public", "unlisted", "private", "direct"] = field(
         "", doc='visibility of thread parts after the first ("" = same as visibility; "unlisted" keeps timelines calm)'
