@@ -561,6 +561,72 @@ def test_wire_http_is_tried_with_head_and_its_credential(workspace: Path, httpse
     assert {request.method for request, _ in httpserver.log} == {"HEAD"}
 
 
+def test_wire_desk_by_email_logs_in_to_its_smtp_server(workspace: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DESK_SMTP_PASSWORD", "desk-pass-4411")
+    with smtp_server(password="desk-pass-4411") as sink:
+        path = workspace / "channels" / "wire-desk.toml"
+        text = path.read_text().replace('transport = "directory"', 'transport = "email"')
+        path.write_text(
+            text + '\n[email]\nto = "desk@wire.example"\n[email.smtp]\nhost = "127.0.0.1"\n'
+            f'port = {sink.port}\nsecurity = "none"\nusername = "press"\npassword = {{ env = "DESK_SMTP_PASSWORD" }}\n'
+        )
+        result = cli("channels", "--check", "-c", "wire-desk")
+        assert result.exit_code == 0, result.output
+        assert lines(result.output) == {
+            "wire-desk": f"ok SMTP 127.0.0.1:{sink.port} no encryption, logged in as press, messages up to 33 MB; "
+            "desk desk@wire.example"
+        }
+        assert sink.mail_from == [] and sink.logins == [("press", "desk-pass-4411")]
+
+
+def test_feed_upload_server_is_asked_with_head(workspace: Path, httpserver, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FEED_UPLOAD_TOKEN", "upload-token-3c3c")
+
+    def head(request: Request) -> Response:
+        ok = request.headers.get("Authorization") == "Bearer upload-token-3c3c"
+        return Response(status=404 if ok else 403)  # 404: nothing uploaded yet, which is fine
+
+    httpserver.expect_request("/press/feed.xml", method="HEAD").respond_with_handler(head)
+    path = workspace / "channels" / "rss.toml"
+    path.write_text(
+        path.read_text()
+        + f'\n[upload]\nurl = "{httpserver.url_for("/press/")}"\ntoken = {{ env = "FEED_UPLOAD_TOKEN" }}\n'
+    )
+    where = httpserver.url_for("/").removeprefix("http://").rstrip("/")
+    assert lines(cli("channels", "--check", "-c", "rss").output) == {
+        "rss": f"ok feed folder public/ does not exist yet; it can be made in the workspace folder (writable); "
+        f"upload to {where} answers"
+    }
+    monkeypatch.setenv("FEED_UPLOAD_TOKEN", "stale-upload-token")
+    result = cli("channels", "--check", "-c", "rss")
+    assert result.exit_code == 1
+    assert lines(result.output)["rss"] == (
+        "FAILED feed folder public/ does not exist yet; it can be made in the workspace folder (writable); upload: "
+        f"credential refused (HTTP 403 from {where}: FORBIDDEN); check the environment variable FEED_UPLOAD_TOKEN "
+        "and [upload] header/scheme"
+    )
+    assert {request.method for request, _ in httpserver.log} == {"HEAD"}
+
+
+def test_a_server_that_never_answers_is_named_after_the_channel_timeout(
+    mastodon: MastodonServer, workspace: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    from social_support import set_keys as set_social
+
+    set_social(workspace / "channels" / "mastodon.toml", timeout=0.3)
+    mastodon.stall("GET /api/v1/accounts/verify_credentials")
+    result = cli("channels", "--check", "-c", "mastodon")
+    assert result.exit_code == 1
+    assert lines(result.output)["mastodon"] == (
+        f"FAILED no answer from {mastodon.url} within 0.3 s; check the address, or run the check again later"
+    )
+
+
+def test_channel_option_needs_check(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("channels", "-c", "mastodon")
+    assert result.exit_code == 2 and "-c/--channel goes with --check" in result.output
+
+
 # --- all at once, and --json -----------------------------------------------------------------
 
 
