@@ -548,7 +548,8 @@ def test_wire_http_is_tried_with_head_and_its_credential(workspace: Path, httpse
     assert result.exit_code == 0, result.output
     where = httpserver.url_for("/").removeprefix("http://").rstrip("/")
     assert lines(result.output) == {
-        "wire-desk": f"ok {where} answers (it does not answer HEAD: HTTP 405; the credential is tried when sending)"
+        "wire-desk": f"ok {where} is reachable (HTTP 405 to HEAD: it takes only POST, so the credential is tried "
+        "when sending)"
     }
     monkeypatch.setenv("WIRE_TOKEN", "wire-token-guess")
     result = cli("channels", "--check", "-c", "wire-desk")

@@ -200,15 +200,17 @@ def refusal(
     on401: tuple[str, str],
     on403: tuple[str, str] | None = None,
     path: bool = True,
+    status: int | None = None,
 ) -> str:
     """An account check's line for an answer that is not a success: what it means, the server's words, what to do.
 
     `on401` / `on403`: the platform's reading of a refused credential and its steps to fix it
     ("token expired or revoked", "create a new user token ..."). Other statuses are read by the
     one policy above (`answer`); a check changed nothing, so "try again" never means "it may have arrived".
+    `status`: how to read the answer when its code misleads (Graph's 400 for an expired token).
     """
-    status = response.status_code
-    heard = f"HTTP {status} from {endpoint(url, path=path)}: {said(response)}"
+    heard = f"HTTP {response.status_code} from {endpoint(url, path=path)}: {said(response)}"
+    status = status or response.status_code
     if status == 401 or (status == 403 and on403 is None):
         reason, advice = on401
         return f"{reason} ({heard}); {advice}"

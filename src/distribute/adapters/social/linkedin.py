@@ -205,7 +205,7 @@ class LinkedInAdapter(Adapter):
                 url = join(s.api, "/v2/userinfo")
                 response = api.probe("GET", url, headers={"Authorization": f"Bearer {token}"})
                 scope = (
-                    "the token may not say whose it is",
+                    "the token may not read the member's profile",
                     f"create it with the openid and profile scopes too, and export it as {s.token.env}",
                 )
             else:

@@ -260,13 +260,8 @@ class ThreadsAdapter(Adapter):
             "the token lacks a permission",
             f"create it with threads_basic and threads_content_publish and export it as {s.token.env}",
         )
-        line = refusal(response, url, on401=renew, on403=scope)
-        if code in (102, 190) or code in _CREDENTIAL_CODES:
-            reason, advice = renew if code in (102, 190) else scope
-            from .._transport.http import endpoint, said
-
-            line = f"{reason} (HTTP {response.status_code} from {endpoint(url)}: {said(response)}); {advice}"
-        return line
+        status = 401 if code in (102, 190) else 403 if code in _CREDENTIAL_CODES else None
+        return refusal(response, url, on401=renew, on403=scope, status=status)
 
     def close(self) -> None:
         if self._api is not None:

@@ -207,12 +207,13 @@ class WireAdapter(Adapter):
             client.close()
         if response.ok or response.status_code in (405, 501):
             # 405/501: the endpoint is there but takes only its POST; the credential is then tried at sending.
-            note = (
-                ""
-                if response.ok
-                else f" (it does not answer HEAD: HTTP {response.status_code}; the credential is tried when sending)"
+            if response.ok:
+                return AccountCheck(True, f"{where} accepts the credential (HTTP {response.status_code} to HEAD)")
+            return AccountCheck(
+                True,
+                f"{where} is reachable (HTTP {response.status_code} to HEAD: it takes only {h.method}, "
+                "so the credential is tried when sending)",
             )
-            return AccountCheck(True, f"{where} answers{note}")
         env = h.token.env if h.token is not None else ""
         fix = f"check the environment variable {env} and [http] header/scheme" if env else "add [http] token"
         return AccountCheck(False, refusal(response, h.url, on401=("the wire refused the credential", fix), path=False))
