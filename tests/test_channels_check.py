@@ -126,7 +126,9 @@ def test_mastodon_token_without_the_profile_scope(mastodon: MastodonServer, cli)
     result = cli("channels", "--check", "-c", "mastodon")
     assert result.exit_code == 1
     line = lines(result.output)["mastodon"]
-    assert line.startswith("FAILED the token may post but not say whose account it is (HTTP 403 from ")
+    assert line.startswith(
+        "FAILED the token lacks the profile scope, so its account cannot be confirmed (HTTP 403 from "
+    )
     assert line.endswith(
         ": This action is outside the authorized scopes); give the application the profile scope (or "
         "read:accounts) besides write:statuses and write:media, then export its new token as MASTODON_TOKEN"
@@ -185,6 +187,15 @@ def test_bluesky_makes_a_session_and_names_the_handle_and_did(pds: PdsServer, cl
     assert result.exit_code == 0, result.output
     assert lines(result.output) == {"bluesky": f"ok @press.example.org ({PdsServer.did})"}
     only_reads(pds, {"POST /xrpc/com.atproto.server.createSession"})
+
+
+def test_bluesky_account_that_is_not_active(pds: PdsServer, cli) -> None:  # type: ignore[no-untyped-def]
+    pds.account_status = "takendown"
+    result = cli("channels", "--check", "-c", "bluesky")
+    assert result.exit_code == 1
+    assert lines(result.output)["bluesky"] == (
+        f"FAILED @press.example.org ({PdsServer.did}) is takendown: it cannot post until the account is active again"
+    )
 
 
 def test_bluesky_wrong_app_password(pds: PdsServer, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -264,7 +264,7 @@ class MastodonAdapter(Adapter):
                             f"and export it as {s.token.env}",
                         ),
                         on403=(
-                            "the token may post but not say whose account it is",
+                            "the token lacks the profile scope, so its account cannot be confirmed",
                             "give the application the profile scope (or read:accounts) besides write:statuses "
                             f"and write:media, then export its new token as {s.token.env}",
                         ),
