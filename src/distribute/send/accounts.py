@@ -55,6 +55,8 @@ def check_channel(workspace: Workspace, channel: Channel) -> AccountResult:
         return _result(channel, False, f"missing: {exc.message}")
     except DistributeError as exc:
         return _result(channel, False, str(exc))
+    except Exception as exc:  # a plugin's bug must not hide the other channels' results
+        return _result(channel, False, f"the {channel.adapter} adapter's check broke ({type(exc).__name__}: {exc})")
     finally:
         adapter.close()
     return _result(channel, found.ok, found.detail, found.checked)
