@@ -52,7 +52,7 @@ def check_channel(workspace: Workspace, channel: Channel) -> AccountResult:
             return _result(channel, False, missing(blocked))
         found = adapter.check_account(channel)
     except SecretMissing as exc:
-        return _result(channel, False, f"missing: {exc.message}")
+        return _result(channel, False, exc.message)
     except DistributeError as exc:
         return _result(channel, False, str(exc))
     except Exception as exc:  # a plugin's bug must not hide the other channels' results
