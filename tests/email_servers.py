@@ -37,6 +37,7 @@ class Sink:
     attempts: dict[str, int] = field(default_factory=dict)  # RCPT commands per recipient
     connections: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
+    mail_from: list[str] = field(default_factory=list)  # every MAIL FROM, accepted or not
     release: threading.Event = field(default_factory=threading.Event)
 
     def parsed(self) -> dict[str, EmailMessage]:
@@ -63,6 +64,12 @@ class _Handler:
         if self.sink.pipelining:
             responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
+        self.sink.mail_from.append(address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         sink = self.sink

@@ -51,6 +51,7 @@ class PdsServer(ApiServer):
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.access: dict[str, bool] = {}  # token -> expired
         self.refresh: dict[str, bool] = {}
+        self.account_status: str | None = None  # "takendown", "suspended", "deactivated": createSession says so
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -89,7 +90,9 @@ class PdsServer(ApiServer):
                 return self.problem(f"createSession input: {errors}")
             if body["identifier"] not in (self.handle_name, self.did) or body["password"] != self.app_password:
                 return _err(401, "AuthenticationRequired", "Invalid identifier or password")
-            return Reply(200, {**self._tokens(), "active": True, "email": "press@example.org", "emailConfirmed": True})
+            # A deactivated, suspended or taken-down account still gets a session, with active false and its status.
+            state = {"active": False, "status": self.account_status} if self.account_status else {"active": True}
+            return Reply(200, {**self._tokens(), **state, "email": "press@example.org", "emailConfirmed": True})
         if route == "POST /xrpc/com.atproto.server.refreshSession":
             token = self.bearer(seen)
             if seen.body:

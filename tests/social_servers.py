@@ -246,6 +246,7 @@ class MastodonServer(ApiServer):
         self.statuses: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, str] = {}  # Idempotency-Key -> status id (Mastodon keeps them an hour)
         self.media: dict[str, dict[str, Any]] = {}
+        self.profile_scope = True  # False: the token has write scopes only (verify_credentials answers 403)
 
     def length(self, text: str) -> int:
         # Mastodon: every URL counts as characters_reserved_per_url, a mention as its local part,
@@ -255,6 +256,8 @@ class MastodonServer(ApiServer):
         return graphemes(text)
 
     def handle(self, seen: Seen) -> Reply:
+        if seen.route == "GET /api/v1/accounts/verify_credentials":
+            return self._verify_credentials(seen)
         if seen.route == "GET /api/v2/instance":
             return Reply(
                 200,
@@ -286,6 +289,27 @@ class MastodonServer(ApiServer):
         if seen.route == "POST /api/v1/statuses":
             return self._status(seen)
         return Reply(404, {"error": "Not Found"})
+
+    def _verify_credentials(self, seen: Seen) -> Reply:
+        # docs.joinmastodon.org/methods/accounts/#verify_credentials: a user token with the profile or
+        # read:accounts scope. This fake echoes a refused token in its error, as a careless server might,
+        # so that tests can show the token never reaches the output.
+        token = self.bearer(seen)
+        if token != self.token:
+            return Reply(401, {"error": f"The access token {token} is invalid"})
+        if not self.profile_scope:
+            return Reply(403, {"error": "This action is outside the authorized scopes"})
+        return Reply(
+            200,
+            {
+                "id": "109348",
+                "username": "pressoffice",
+                "acct": "pressoffice",
+                "display_name": "Press Office",
+                "url": f"{self.url}/@pressoffice",
+                "source": {"privacy": "public", "language": "en"},
+            },
+        )
 
     def _upload(self, seen: Seen) -> Reply:
         if not seen.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -410,6 +434,7 @@ class XServer(ApiServer):
         super().__init__()
         self.tweets: dict[str, dict[str, Any]] = {}
         self.nonces: set[str] = set()
+        self.access_level = "read-write"  # "read": an app left read-only, whose token cannot post
 
     def weighted(self, text: str) -> int:
         # Weight 1 for the v3.json ranges, 2 otherwise; URLs 23; an emoji grapheme 2.
@@ -463,6 +488,8 @@ class XServer(ApiServer):
         return None if hmac.compare_digest(signature, expected) else "OAuth signature does not verify"
 
     def handle(self, seen: Seen) -> Reply:
+        if seen.route == "GET /2/users/me":
+            return self._me(seen)
         if seen.route != "POST /2/tweets":
             return Reply(404, {"title": "Not Found Error", "detail": "Not found", "type": "about:blank", "status": 404})
         why = self._auth(seen)
@@ -535,6 +562,23 @@ class XServer(ApiServer):
         self.tweets[tid] = {"id": tid, "text": text, "in_reply_to": reply and reply["in_reply_to_tweet_id"]}
         return Reply(201, {"data": {"id": tid, "text": text, "edit_history_tweet_ids": [tid]}})
 
+    def _me(self, seen: Seen) -> Reply:
+        # docs.x.com/x-api/users/user-lookup-me; OAuth 1.0a answers carry x-access-level (the app's permission).
+        why = self._auth(seen)
+        if why:
+            if why.startswith("unknown") or "verify" in why:
+                return Reply(
+                    401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+                )
+            return self.problem(why)
+        if seen.body:
+            return self.problem("GET /2/users/me takes no body")
+        return Reply(
+            200,
+            {"data": {"id": "2244994945", "name": "Press Office", "username": "pressoffice"}},
+            {"x-access-level": self.access_level},
+        )
+
 
 _LITTLE_RESERVED = set("|{}@[]()<>#\\*_~")
 
@@ -572,8 +616,81 @@ class LinkedInServer(ApiServer):
     def __init__(self) -> None:
         super().__init__()
         self.posts: dict[str, dict[str, Any]] = {}
+        self.member = "aBcD3fG"  # the token's member (urn:li:person:aBcD3fG)
+        self.roles = {"urn:li:organization:2414183": "ADMINISTRATOR"}  # the member's approved page roles
+        self.scopes = {"w_organization_social", "r_organization_admin", "w_member_social", "openid", "profile"}
+        self.expired: set[str] = set()  # tokens LinkedIn answers as revoked (401, serviceErrorCode 65601)
+
+    def _refused(self, seen: Seen) -> Reply | None:
+        token = self.bearer(seen)
+        if token in self.expired:
+            return Reply(
+                401,
+                {
+                    "status": 401,
+                    "serviceErrorCode": 65601,
+                    "code": "REVOKED_ACCESS_TOKEN",
+                    "message": "The token used in the request has been revoked by the user",
+                },
+            )
+        if token != self.token:
+            return Reply(
+                401,
+                {
+                    "status": 401,
+                    "serviceErrorCode": 65600,
+                    "code": "INVALID_ACCESS_TOKEN",
+                    "message": "Invalid access token",
+                },
+            )
+        return None
+
+    def _acls(self, seen: Seen) -> Reply:
+        # learn.microsoft.com/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+        refused = self._refused(seen)
+        if refused:
+            return refused
+        if seen.headers.get("x-restli-protocol-version") != "2.0.0" or not re.fullmatch(
+            r"\d{6}", seen.headers.get("linkedin-version", "")
+        ):
+            return self.problem("organizationAcls needs X-Restli-Protocol-Version 2.0.0 and Linkedin-Version")
+        if seen.query.get("q") != ["roleAssignee"]:
+            return self.problem(f"organizationAcls finder {seen.query.get('q')!r}")
+        if "r_organization_admin" not in self.scopes:
+            return Reply(
+                403,
+                {
+                    "status": 403,
+                    "serviceErrorCode": 100,
+                    "code": "ACCESS_DENIED",
+                    "message": "Not enough permissions to access: organizationAcls.FINDER-roleAssignee.20250601",
+                },
+            )
+        state = seen.query.get("state", [None])[0]
+        elements = [
+            {"roleAssignee": f"urn:li:person:{self.member}", "role": role, "organization": org, "state": "APPROVED"}
+            for org, role in self.roles.items()
+            if state in (None, "APPROVED")
+        ]
+        return Reply(200, {"paging": {"count": 10, "start": 0, "links": []}, "elements": elements})
+
+    def _userinfo(self, seen: Seen) -> Reply:
+        # learn.microsoft.com/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2 (openid, profile).
+        refused = self._refused(seen)
+        if refused:
+            return refused
+        if "openid" not in self.scopes:
+            return Reply(
+                403,
+                {"status": 403, "serviceErrorCode": 100, "message": "Not enough permissions to access: userinfo.GET"},
+            )
+        return Reply(200, {"sub": self.member, "name": "Kim Press", "email_verified": True})
 
     def handle(self, seen: Seen) -> Reply:
+        if seen.route == "GET /rest/organizationAcls":
+            return self._acls(seen)
+        if seen.route == "GET /v2/userinfo":
+            return self._userinfo(seen)
         if seen.route != "POST /rest/posts":
             return Reply(404, {"status": 404, "message": "Resource not found"})
         if self.bearer(seen) != self.token:
@@ -663,6 +780,7 @@ class ThreadsServer(ApiServer):
         self.in_progress = in_progress  # status checks answered IN_PROGRESS before FINISHED
         self.containers: dict[str, dict[str, Any]] = {}
         self.posts: dict[str, dict[str, Any]] = {}
+        self.permissions = {"threads_basic", "threads_content_publish"}
 
     @staticmethod
     def length(text: str) -> int:
@@ -688,6 +806,14 @@ class ThreadsServer(ApiServer):
         if params.pop("access_token", None) != self.token:
             return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
         parts = seen.path.split("/")
+        if seen.route == "GET /v1.0/me":
+            # developers.facebook.com/docs/threads/threads-profiles: needs threads_basic.
+            if "threads_basic" not in self.permissions:
+                return _graph_error("(#10) Application does not have permission for this action", 10)
+            if set(params) - {"fields"}:
+                return self.problem(f"GET /me parameters {sorted(params)}")
+            user = {"id": self.user, "username": "pressoffice", "name": "Press Office"}
+            return Reply(200, {k: user[k] for k in params.get("fields", "id").split(",") if k in user})
         if seen.route in (f"POST /v1.0/{self.user}/threads", "POST /v1.0/me/threads"):
             return self._create(params)
         if seen.route in (f"POST /v1.0/{self.user}/threads_publish", "POST /v1.0/me/threads_publish"):

@@ -86,6 +86,13 @@ class DatedPagerAdapter(PagerAdapter):
                        (File("page.txt", text.encode()),), label="page")
 
 
+class BrokenCheckAdapter(PagerAdapter):
+    name = "broken-check"
+
+    def check_account(self, channel):
+        raise RuntimeError("no route to the pager service")
+
+
 class NotAnAdapter:
     pass
 '''
@@ -113,6 +120,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pager = "distribute_pager:PagerAdapter"
         dated-pager = "distribute_pager:DatedPagerAdapter"
         broken = "distribute_pager:NotAnAdapter"
+        broken-check = "distribute_pager:BrokenCheckAdapter"
     """)
     )
     site = tmp_path_factory.mktemp("plugin-site")
@@ -184,6 +192,25 @@ def test_third_party_adapter_from_an_entry_point_end_to_end(tmp_path: Path, plug
     too_long = run(ws, plugin_site, "validate", "releases/r.md")
     assert too_long.returncode == 1
     assert "length 28/10" in too_long.stdout
+
+
+def test_a_plugin_without_an_account_check_is_shown_as_not_checked(tmp_path: Path, plugin_site: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "channels").mkdir(parents=True)
+    (ws / "config.toml").write_text('timezone = "UTC"\n')
+    (ws / "channels" / "pager.toml").write_text('adapter = "pager"\n')
+    result = run(ws, plugin_site, "channels", "--check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pager  -       nothing to check: the pager adapter has no account check\n"
+
+    (ws / "channels" / "zz.toml").write_text('adapter = "broken-check"\n')
+    result = run(ws, plugin_site, "channels", "--check")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "pager  -       nothing to check: the pager adapter has no account check",
+        "zz     FAILED  the broken-check adapter's check broke (RuntimeError: no route to the pager service)",
+    ]
+    assert "Traceback" not in result.stderr
 
 
 def test_an_entry_point_that_is_not_an_adapter_is_named(tmp_path: Path, plugin_site: Path) -> None:

@@ -33,6 +33,11 @@ serve several channels, so every method is given the channel. For each channel t
   `Check`s such as a post's length against its limit) for `preview` and `validate`;
   ``missing(channel) -> list[str]`` names what the channel still lacks to deliver (unset
   secrets by default); ``close()`` releases connections.
+- ``check_account(channel) -> AccountCheck`` (for `distribute channels --check`) logs in to the
+  channel's account or tries its folder *without delivering anything*: `ok` and one line saying
+  whom it reached or exactly what is wrong and what to do. Secrets it needs are read with
+  `Secret.reveal` (an unset one raises `SecretMissing`, reported as missing). The default says
+  the adapter has no check (`checked=False`, which does not fail the command).
 
 Class attributes describe the adapter: its `name`, its `Settings` dataclass (the channel file
 schema; document each field with `distribute.field(default, doc=...)`), its
@@ -201,6 +206,20 @@ class Check:
 
 
 @dataclass(frozen=True)
+class AccountCheck:
+    """What `check_account` found: whether the channel's account (or folder) works, in one line.
+
+    `detail` names whom or what it reached ("@press@social.example (limit 500 characters)") or
+    the exact reason and what to do; it never holds a secret. `checked` is False when the adapter
+    has nothing to check (then `ok` is True and the command does not fail on it).
+    """
+
+    ok: bool
+    detail: str
+    checked: bool = True
+
+
+@dataclass(frozen=True)
 class PreviewBlock:
     """A readable rendition of one delivery (or one representative of many)."""
 
@@ -344,6 +363,11 @@ class Adapter:
     def destination(self, channel: Channel) -> str:
         """Where this channel's deliveries go, briefly, for the summary of a send ("maildir/newsletter")."""
         return ""
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """Log in (or try the folder) without delivering anything; by default there is nothing to check."""
+        what = f"the {self.name} adapter" if self.name else "this adapter"
+        return AccountCheck(True, f"nothing to check: {what} has no account check", checked=False)
 
     def close(self) -> None:
         """Release connections held between deliveries."""

@@ -43,3 +43,34 @@ def delivery_error(exc: OSError, what: str) -> DeliveryError:
     target = f" ({exc.filename})" if exc.filename else ""
     hint = "" if retryable else "; fix the folder or its permissions"
     return DeliveryError(f"{what}: {reason}{target}{hint}", retryable=retryable)
+
+
+def check_writable(folder: Path, shown: str, root: Path | None = None) -> tuple[bool, str]:
+    """Whether files can be written into `folder` (an account check): it is there or can be made, and takes a file.
+
+    Nothing permanent is made: a temporary file is written in the folder (or, when the folder does
+    not exist yet, in the nearest one above it that does) and removed at once. `root`: the workspace,
+    so that folder is named as people know it.
+    """
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        return False, f"{shown}: {existing} is a file, not a folder; fix the path in the channel file"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".distribute-check-", suffix=".tmp", dir=existing)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return (
+            False,
+            f"{shown}: cannot write into {existing} ({exc.strerror or exc}); fix the folder or its permissions",
+        )
+    if existing != folder:
+        where = str(existing)
+        if root is not None and existing.resolve() == root.resolve():
+            where = "the workspace folder"
+        return True, f"{shown} does not exist yet; it can be made in {where} (writable)"
+    return True, f"{shown} is writable"

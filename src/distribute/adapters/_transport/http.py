@@ -181,6 +181,50 @@ def said(response: requests.Response) -> str:
     return "; ".join(parts)[:300]
 
 
+def endpoint(url: str, *, path: bool = True) -> str:
+    """host[:port]/path of a URL for a message ("api.x.com/2/users/me"): never the query or a user:password.
+
+    `path=False` for a configured endpoint whose path may itself be a secret (a webhook URL).
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return host + (parts.path.rstrip("/") if path else "")
+
+
+def refusal(
+    response: requests.Response,
+    url: str,
+    *,
+    on401: tuple[str, str],
+    on403: tuple[str, str] | None = None,
+    path: bool = True,
+    status: int | None = None,
+) -> str:
+    """An account check's line for an answer that is not a success: what it means, the server's words, what to do.
+
+    `on401` / `on403`: the platform's reading of a refused credential and its steps to fix it
+    ("token expired or revoked", "create a new user token ..."). Other statuses are read by the
+    one policy above (`answer`); a check changed nothing, so "try again" never means "it may have arrived".
+    `status`: how to read the answer when its code misleads (Graph's 400 for an expired token).
+    """
+    heard = f"HTTP {response.status_code} from {endpoint(url, path=path)}: {said(response)}"
+    status = status or response.status_code
+    if status == 401 or (status == 403 and on403 is None):
+        reason, advice = on401
+        return f"{reason} ({heard}); {advice}"
+    if status == 403 and on403 is not None:
+        reason, advice = on403
+        return f"{reason} ({heard}); {advice}"
+    verdict = answer(status) or REFUSED
+    if 300 <= status < 400:
+        return f"{verdict.label} ({heard}); {verdict.advice}"
+    if verdict.retryable:
+        return f"{verdict.label} ({heard}); the service has a problem now: run the check again in a few minutes"
+    return f"{verdict.label} ({heard}); check the URL and account settings in the channel file"
+
+
 def origin(url: str) -> str:
     """scheme://host:port of a URL: never the path or query, where an endpoint may carry a token."""
     from urllib.parse import urlsplit
@@ -332,6 +376,33 @@ class Client:
             raise self.transport_error(exc, url, what, written=written) from None
         finally:
             _ATTEMPT.reset(token)
+
+    def probe(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A request that changes nothing (an account check): any HTTP answer is returned.
+
+        No answer raises DeliveryError in a check's words: nothing was delivered, so nothing is in doubt.
+        """
+        import requests
+
+        kwargs.setdefault("timeout", (min(self.timeout, CONNECT_TIMEOUT), self.timeout))
+        kwargs.setdefault("allow_redirects", False)
+        self.requests_made += 1
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.exceptions.Timeout as exc:
+            if isinstance(exc, requests.exceptions.ConnectTimeout) or not _sent_by_type(exc):
+                message = f"no connection to {origin(url)} within {min(self.timeout, CONNECT_TIMEOUT):g} s"
+            else:
+                message = f"no answer from {origin(url)} within {self.timeout:g} s"
+            raise DeliveryError(f"{message}; check the address, or run the check again later", retryable=True) from None
+        except requests.exceptions.RequestException as exc:
+            bad = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
+            if isinstance(exc, bad):
+                raise DeliveryError(f"bad URL ({type(exc).__name__}); fix the channel file", retryable=False) from None
+            raise DeliveryError(
+                f"cannot reach {origin(url)} ({_reason(exc)}); check the address in the channel file and the network",
+                retryable=True,
+            ) from None
 
     def request(self, method: str, url: str, *, what: str = "", **kwargs: Any) -> requests.Response:
         """Make the request; a 2xx answer is returned, anything else raises DeliveryError."""

@@ -206,6 +206,26 @@ class SmtpConnection:
         return f"{code} {text}"[:200]
 
 
+def try_login(settings: SmtpSettings, password: str, helo: str) -> str:
+    """An account check: connect, EHLO, STARTTLS or SSL as configured, AUTH, then QUIT (no MAIL FROM).
+
+    Returns what was done ("STARTTLS, logged in as press@example.org"); a failure raises the
+    DeliveryError a send would meet at the same step.
+    """
+    connection = SmtpConnection(settings, password, helo)
+    connection.open()
+    try:
+        client = connection.client
+        assert client is not None
+        size = client.esmtp_features.get("size", "").strip()
+    finally:
+        connection.close()  # QUIT
+    security = {"starttls": "STARTTLS", "ssl": "SSL/TLS"}.get(settings.security, "no encryption")
+    login = f"logged in as {settings.username}" if settings.username else "no login"
+    limit = f", messages up to {int(size) // 1_000_000} MB" if size.isdigit() and int(size) >= 1_000_000 else ""
+    return f"{settings.host}:{settings.port} {security}, {login}{limit}"
+
+
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 

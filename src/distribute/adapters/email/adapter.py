@@ -17,7 +17,18 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ConfigError, DeliveryError
-from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, RenderContext, key_part, no_media_contact
+from ..base import (
+    AccountCheck,
+    Adapter,
+    Delivery,
+    File,
+    Outcome,
+    PreviewBlock,
+    Receipt,
+    RenderContext,
+    key_part,
+    no_media_contact,
+)
 from .identity import list_identity
 from .settings import EmailSettings
 
@@ -254,3 +265,8 @@ class EmailAdapter(Adapter):
         from .preview import destination
 
         return destination(self, channel)
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        from .account import check
+
+        return check(self, channel)

@@ -89,6 +89,33 @@ class Esp:
     def credentials(self) -> None:
         raise NotImplementedError
 
+    def check(self) -> str:
+        """An account check: the ESP's documented read-only account endpoint; whom it reached, or DeliveryError."""
+        raise NotImplementedError
+
+    def _probe(self, url: str, headers: dict[str, str]) -> requests.Response:
+        settings = getattr(self.channel.settings, self.table)
+        client = Client(f"{self.name}", timeout=settings.timeout)
+        try:
+            return client.probe("GET", url, headers={"Accept": "application/json", **headers})
+        finally:
+            client.close()
+
+    def _refused(self, response: requests.Response, url: str, key: str, fix: str) -> DeliveryError:
+        from .._transport.http import refusal
+
+        secret = getattr(getattr(self.channel.settings, self.table), self.secret_field)
+        where = (
+            f"the environment variable {secret.env}" if secret is not None else f"[{self.table}] {self.secret_field}"
+        )
+        line = refusal(
+            response,
+            url,
+            on401=(f"{self.name} refused the {key}", f"{fix}, and put it in {where}"),
+            on403=(f"the {key} may not do this", f"{fix}, and put it in {where}"),
+        )
+        return DeliveryError(line, retryable=False)
+
 
 class ParallelPool:
     """`connections` threads, each sending one message per request over a reused HTTP connection."""
@@ -131,6 +158,30 @@ class Postmark(Esp):
 
     def credentials(self) -> None:
         self.token = self.secret(self.channel.settings.postmark.token, "postmark")
+
+    def check(self) -> str:
+        # postmarkapp.com/developer/api/server-api#get-server (the server the token belongs to) and
+        # postmarkapp.com/developer/api/message-streams-api#get-a-message-stream (the stream exists).
+        self.credentials()
+        s = self.channel.settings.postmark
+        fix = "copy the Server API token from the server's API Tokens tab (not an Account token)"
+        url = s.base_url.rstrip("/") + "/server"
+        response = self._probe(url, {"X-Postmark-Server-Token": self.token})
+        if not response.ok:
+            raise self._refused(response, url, "server token", fix)
+        name = str(response.json().get("Name", ""))
+        url = s.base_url.rstrip("/") + f"/message-streams/{s.message_stream}"
+        stream = self._probe(url, {"X-Postmark-Server-Token": self.token})
+        if not stream.ok:
+            from .._transport.http import said
+
+            raise DeliveryError(
+                f'Postmark server "{name}" has no message stream "{s.message_stream}" (HTTP {stream.status_code}: '
+                f'{said(stream)}); set [postmark] message_stream to one of its streams ("broadcast" for newsletters)',
+                retryable=False,
+            )
+        kind = str(stream.json().get("MessageStreamType", "")).lower()
+        return f'Postmark server "{name}", message stream "{s.message_stream}"' + (f" ({kind})" if kind else "")
 
     def _post(self, items: list[dict[str, Any]]) -> list[Any]:
         s = self.channel.settings.postmark
@@ -208,6 +259,35 @@ class Mailgun(Esp):
     def credentials(self) -> None:
         self.key = self.secret(self.channel.settings.mailgun.api_key, "mailgun")
 
+    def check(self) -> str:
+        # documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Domains/ (GET /v4/domains/{name}):
+        # the sending domain, its state "active", "unverified" or "disabled".
+        self.credentials()
+        s = self.channel.settings.mailgun
+        url = f"{s.base_url.rstrip('/')}/v4/domains/{s.domain}"
+        auth = base64.b64encode(f"api:{self.key}".encode()).decode("ascii")
+        response = self._probe(url, {"Authorization": f"Basic {auth}"})
+        if response.status_code == 404:
+            raise DeliveryError(
+                f"Mailgun has no domain {s.domain} in this account (HTTP 404 from {s.base_url.rstrip('/')}): check "
+                "[mailgun] domain, and base_url (https://api.eu.mailgun.net for a domain in the EU region)",
+                retryable=False,
+            )
+        if not response.ok:
+            raise self._refused(response, url, "API key", "create a sending or account API key (API Security)")
+        domain = response.json().get("domain", {})
+        state = str(domain.get("state", ""))
+        if state != "active":
+            reason = (
+                (domain.get("disabled") or {}).get("reason", "") if isinstance(domain.get("disabled"), dict) else ""
+            )
+            raise DeliveryError(
+                f"Mailgun domain {s.domain} is {state or 'not active'}{f' ({reason})' if reason else ''}: "
+                "publish its DNS records and verify it (Sending > Domains), or ask Mailgun support",
+                retryable=False,
+            )
+        return f"Mailgun domain {s.domain} (active)"
+
     def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
         from .esp_requests import multipart_form
 
@@ -242,6 +322,26 @@ class SendGrid(Esp):
 
     def credentials(self) -> None:
         self.key = self.secret(self.channel.settings.sendgrid.api_key, "sendgrid")
+
+    def check(self) -> str:
+        # twilio.com/docs/sendgrid/api-reference/api-key-permissions/retrieve-a-list-of-scopes-for-which-this-user-has-access:
+        # GET /v3/scopes lists the scopes of the key that asks; sending needs "mail.send".
+        self.credentials()
+        s = self.channel.settings.sendgrid
+        url = s.base_url.rstrip("/") + "/v3/scopes"
+        fix = "create an API key with Mail Send access (Settings > API Keys)"
+        response = self._probe(url, {"Authorization": f"Bearer {self.key}"})
+        if not response.ok:
+            raise self._refused(response, url, "API key", fix)
+        scopes = response.json().get("scopes", [])
+        if "mail.send" not in scopes:
+            env = f"the environment variable {s.api_key.env}" if s.api_key is not None else "[sendgrid] api_key"
+            raise DeliveryError(
+                f"the SendGrid API key has no Mail Send permission (mail.send is not among its {len(scopes)} scopes); "
+                f"{fix}, and put it in {env}",
+                retryable=False,
+            )
+        return f"SendGrid API key with Mail Send ({len(scopes)} scopes)"
 
     def send_one(self, delivery: Delivery, data: bytes) -> Receipt:
         from .esp_requests import sendgrid_body

@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 from ... import clock
 from ...errors import ConfigError, DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .feed import FeedInfo, build, order, stamp_items, visible
 
 if TYPE_CHECKING:
@@ -250,6 +250,40 @@ class RssAdapter(Adapter):
     def destination(self, channel: Channel) -> str:
         folder = shown_path(self.directory(channel), self.workspace.root)
         return f"{folder}{RSS_FILE}, {folder}{ATOM_FILE}"
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """The feed folder is writable; with [upload], the web server takes the credential (HEAD on feed.xml)."""
+        from .._transport.files import check_writable
+
+        folder = self.directory(channel)
+        ok, detail = check_writable(
+            folder, "feed folder " + shown_path(folder, self.workspace.root), self.workspace.root
+        )
+        up: Upload = channel.settings.upload
+        if not ok or not up.url:
+            return AccountCheck(ok, detail)
+        from .._transport.http import Client, endpoint, refusal
+
+        headers = {}
+        if up.token is not None:
+            value = up.token.reveal(channel.name)
+            headers[up.header] = f"{up.scheme} {value}" if up.scheme else value
+        url = urljoin(up.url if up.url.endswith("/") else up.url + "/", RSS_FILE)
+        client = Client("feed upload", timeout=channel.settings.timeout)
+        try:
+            response = client.probe("HEAD", url, headers=headers)
+        except DeliveryError as exc:
+            return AccountCheck(False, f"{detail}; upload: {exc.message}")
+        finally:
+            client.close()
+        # 404: nothing uploaded yet; 405: the server takes PUT but not HEAD. Only a refusal or a fault fails.
+        if response.ok or response.status_code in (404, 405):
+            return AccountCheck(True, f"{detail}; upload to {endpoint(up.url, path=False)} answers")
+        env = up.token.env if up.token is not None else ""
+        fix = f"check the environment variable {env} and [upload] header/scheme" if env else "add [upload] token"
+        return AccountCheck(
+            False, f"{detail}; upload: " + refusal(response, url, on401=("credential refused", fix), path=False)
+        )
 
     def missing(self, channel: Channel) -> list[str]:
         needs = super().missing(channel)

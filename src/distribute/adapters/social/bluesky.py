@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from ... import clock
 from ...errors import DeliveryError, ReleaseError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -366,6 +366,45 @@ class BlueskyAdapter(Adapter):
         return Receipt(
             remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}", detail=cid
         )
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """A session made with the app password (com.atproto.server.createSession): the account's handle and DID."""
+        from .._transport.http import refusal
+
+        # docs.bsky.app/docs/api/com-atproto-server-create-session: {accessJwt, refreshJwt, handle, did,
+        # active?, status?}; the session is only read, never used to write.
+        s: BlueskySettings = channel.settings
+        password = s.app_password.reveal(channel.name)
+        api = Api(channel.name, "Bluesky", [s.app_password.env], s.timeout)
+        url = self._xrpc_url(channel, "com.atproto.server.createSession")
+        fix = (
+            f"check handle = {s.handle!r} in {channel.path.name}, create a new app password (Settings > Privacy "
+            f"and security > App passwords) and export it as {s.app_password.env}"
+        )
+        try:
+            response = api.probe("POST", url, json={"identifier": s.handle, "password": password})
+            if response.status_code == 401 and _error_name(response) == "AuthFactorTokenRequired":
+                return AccountCheck(
+                    False,
+                    f"{s.app_password.env} holds the account password, which asks for an email code; "
+                    f"use an app password instead (Settings > Privacy and security > App passwords)",
+                )
+            if not response.ok:
+                return AccountCheck(False, refusal(response, url, on401=("app password or handle refused", fix)))
+            session = response.json()
+        except DeliveryError as exc:
+            return AccountCheck(False, exc.message)
+        except ValueError:
+            return AccountCheck(False, f"{s.service} does not answer like a Bluesky PDS; check service")
+        finally:
+            api.close()
+        handle, did = str(session.get("handle", s.handle)), str(session.get("did", ""))
+        if session.get("active") is False:
+            status = session.get("status") or "inactive"
+            return AccountCheck(
+                False, f"@{handle} ({did}) is {status}: it cannot post until the account is active again"
+            )
+        return AccountCheck(True, f"@{handle} ({did})")
 
     def close(self) -> None:
         if self._api is not None:

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from ...errors import DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     Post,
     PostSettings,
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from ...workspace.config import Channel
 
 POSTS = "/rest/posts"
+# Roles that may post organic content on a page (learn.microsoft.com/linkedin/marketing/community-management/
+# organizations/organization-access-control-by-role); DIRECT_SPONSORED_CONTENT_POSTER posts only sponsored content.
+POSTING_ROLES = ("ADMINISTRATOR", "CONTENT_ADMINISTRATOR")
 _URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 
 
@@ -181,6 +185,81 @@ class LinkedInAdapter(Adapter):
         response = api.check(api.send("POST", request["url"], json=request["body"], headers=headers), "post")
         urn = response.headers.get("x-restli-id", "")
         return Receipt(remote_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}/" if urn else "")
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """Whom the token may post as: the member (OpenID userinfo) or its roles on the organisation (organizationAcls)."""
+        from .._transport.http import refusal
+
+        s: LinkedInSettings = channel.settings
+        token = s.token.reveal(channel.name)
+        api = Api(channel.name, "LinkedIn", [s.token.env], s.timeout)
+        renew = (
+            "token expired or revoked (LinkedIn tokens last 60 days)",
+            "create a new access token for your app (developer portal > Auth > OAuth 2.0 tools) "
+            f"and export it as {s.token.env}",
+        )
+        person = s.author.startswith("urn:li:person:")
+        try:
+            if person:
+                # learn.microsoft.com/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2 (GET /v2/userinfo).
+                url = join(s.api, "/v2/userinfo")
+                response = api.probe("GET", url, headers={"Authorization": f"Bearer {token}"})
+                scope = (
+                    "the token may not read the member's profile",
+                    f"create it with the openid and profile scopes too, and export it as {s.token.env}",
+                )
+            else:
+                # learn.microsoft.com/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+                # ("Find a member's organization access control information": q=roleAssignee).
+                url = join(s.api, "/rest/organizationAcls")
+                response = api.probe(
+                    "GET",
+                    url,
+                    params={"q": "roleAssignee", "state": "APPROVED"},
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Linkedin-Version": s.version,
+                        "X-Restli-Protocol-Version": "2.0.0",
+                    },
+                )
+                scope = (
+                    "the token may not read its page roles",
+                    "create it with w_organization_social and r_organization_admin (Community Management API), "
+                    f"and export it as {s.token.env}",
+                )
+            if not response.ok:
+                return AccountCheck(False, refusal(response, url, on401=renew, on403=scope))
+            data = response.json()
+        except DeliveryError as exc:
+            return AccountCheck(False, exc.message)
+        except ValueError:
+            return AccountCheck(False, "LinkedIn did not answer with JSON; check api in the channel file")
+        finally:
+            api.close()
+        if person:
+            member = f"urn:li:person:{data.get('sub', '')}"
+            name = str(data.get("name", "")).strip()
+            if member != s.author:
+                return AccountCheck(
+                    False,
+                    f"the token belongs to {member}{f' ({name})' if name else ''}, not author = {s.author}; "
+                    "create a token as that member or correct author",
+                )
+            return AccountCheck(True, f"posts as {s.author}" + (f" ({name})" if name else ""))
+        roles = [
+            str(e.get("role", ""))
+            for e in data.get("elements", [])
+            if isinstance(e, dict) and e.get("organization") == s.author and e.get("state", "APPROVED") == "APPROVED"
+        ]
+        posting = [r for r in roles if r in POSTING_ROLES]
+        if not posting:
+            held = f" (its roles there: {', '.join(roles)})" if roles else ""
+            return AccountCheck(
+                False,
+                f"the token's member may not post on {s.author}{held}; a page administrator must give them the "
+                "Super admin or Content admin role (page > Settings > Manage admins)",
+            )
+        return AccountCheck(True, f"posts as {s.author} ({', '.join(posting)})")
 
     def close(self) -> None:
         if self._api is not None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...errors import DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -55,7 +55,9 @@ class MastodonSettings(PostSettings):
     """Keys of a mastodon channel file."""
 
     instance: str = field(doc="the instance's base URL, e.g. https://mastodon.social")
-    token: Secret = field(doc='access token with the write:statuses and write:media scopes: { env = "NAME" }')
+    token: Secret = field(
+        doc='access token with the write:statuses and write:media scopes (and profile, for channels --check): { env = "NAME" }'
+    )
     visibility: Literal["public", "unlisted", "private", "direct"] = field("public", doc="who sees the posts")
     replies_visibility: Literal["", "public", "unlisted", "private", "direct"] = field(
         "", doc='visibility of thread parts after the first ("" = same as visibility; "unlisted" keeps timelines calm)'
@@ -238,8 +240,67 @@ class MastodonAdapter(Adapter):
             attachment = api.check(response, "media").json()
         return str(attachment["id"])
 
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """The account the token belongs to (verify_credentials) and the instance's own limit (v2/instance)."""
+        from .._transport.http import refusal
+
+        # docs.joinmastodon.org/methods/accounts/#verify_credentials (needs the profile or read:accounts scope)
+        # and docs.joinmastodon.org/methods/instance/#v2 (configuration.statuses.max_characters; public).
+        s: MastodonSettings = channel.settings
+        token = s.token.reveal(channel.name)
+        api = Api(channel.name, "Mastodon", [s.token.env], s.timeout)
+        try:
+            url = join(s.instance, "/api/v1/accounts/verify_credentials")
+            response = api.probe("GET", url, headers={"Authorization": f"Bearer {token}"})
+            if not response.ok:
+                return AccountCheck(
+                    False,
+                    refusal(
+                        response,
+                        url,
+                        on401=(
+                            "token expired or revoked",
+                            "create a new access token (Preferences > Development > your application) "
+                            f"and export it as {s.token.env}",
+                        ),
+                        on403=(
+                            "the token lacks the profile scope, so its account cannot be confirmed",
+                            "give the application the profile scope (or read:accounts) besides write:statuses "
+                            f"and write:media, then export its new token as {s.token.env}",
+                        ),
+                    ),
+                )
+            acct = str(response.json().get("acct", ""))
+            url = join(s.instance, "/api/v2/instance")
+            instance = api.probe("GET", url)
+            if not instance.ok:
+                return AccountCheck(False, refusal(instance, url, on401=("the instance refused", "check instance")))
+            data = instance.json()
+            domain = str(data.get("domain", "")) or _host(s.instance)
+            limit = int(data["configuration"]["statuses"]["max_characters"])
+        except DeliveryError as exc:
+            return AccountCheck(False, exc.message)
+        except (ValueError, KeyError, TypeError):
+            return AccountCheck(False, f"{_host(s.instance)} does not answer like a Mastodon instance; check instance")
+        finally:
+            api.close()
+        handle = f"@{acct}" if "@" in acct else f"@{acct}@{domain}"
+        if limit < s.limit:
+            return AccountCheck(
+                False,
+                f"{handle}: the instance allows {limit} characters, the channel limit is {s.limit}; "
+                f"set limit = {limit} in {channel.path.name}",
+            )
+        return AccountCheck(True, f"{handle} (limit {limit} characters)")
+
     def close(self) -> None:
         if self._api is not None:
             self._api.close()
             self._api = None
         self._instance = None
+
+
+def _host(url: str) -> str:
+    from .._transport.http import endpoint
+
+    return endpoint(url, path=False)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import DeliveryError
 from ...workspace.schema import MASK, Secret, field
-from ..base import Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -216,6 +216,52 @@ class ThreadsAdapter(Adapter):
             return str(response.json().get("permalink", "")) if response.ok else ""
         except (DeliveryError, ValueError):
             return ""  # the post is out; a missing link to it is no reason to fail
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """The user the token belongs to (GET /me?fields=id,username)."""
+        # developers.facebook.com/docs/threads/threads-profiles (GET /me, fields id, username; threads_basic).
+        s: ThreadsSettings = channel.settings
+        token = s.token.reveal(channel.name)
+        api = Api(channel.name, "Threads", [s.token.env], s.timeout)
+        url = join(s.api, "/me")
+        try:
+            response = api.probe("GET", url, params={"fields": "id,username", "access_token": token})
+            if not response.ok:
+                return AccountCheck(False, self._refusal(response, url, s))
+            user = response.json()
+        except DeliveryError as exc:
+            return AccountCheck(False, exc.message)
+        except ValueError:
+            return AccountCheck(False, "Threads did not answer with JSON; check api in the channel file")
+        finally:
+            api.close()
+        uid, name = str(user.get("id", "")), str(user.get("username", ""))
+        if s.user_id not in ("me", uid):
+            return AccountCheck(
+                False,
+                f"the token belongs to @{name} (user {uid}), not user_id = {s.user_id}; correct user_id or the token",
+            )
+        return AccountCheck(True, f"@{name} (user {uid})")
+
+    def _refusal(self, response: requests.Response, url: str, s: ThreadsSettings) -> str:
+        """Graph's errors: 190/102 a token expired or revoked, 10/200 a missing permission (both answered as 400)."""
+        from .._transport.http import refusal
+
+        try:
+            error = response.json().get("error", {})
+        except ValueError:
+            error = {}
+        code = error.get("code") if isinstance(error, dict) else None
+        renew = (
+            "token expired or revoked (long-lived Threads tokens last 60 days)",
+            f"create a new Threads user token with threads_basic and threads_content_publish and export it as {s.token.env}",
+        )
+        scope = (
+            "the token lacks a permission",
+            f"create it with threads_basic and threads_content_publish and export it as {s.token.env}",
+        )
+        status = 401 if code in (102, 190) else 403 if code in _CREDENTIAL_CODES else None
+        return refusal(response, url, on401=renew, on403=scope, status=status)
 
     def close(self) -> None:
         if self._api is not None:

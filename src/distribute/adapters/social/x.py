@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...errors import DeliveryError
 from ...workspace.schema import MASK, Secret, field
-from ..base import Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
@@ -135,6 +136,54 @@ class XAdapter(Adapter):
         response = api.check(api.send("POST", request["url"], json=body, auth=auth), "post")
         data = response.json()["data"]
         return Receipt(remote_id=str(data["id"]), url=f"https://x.com/i/web/status/{data['id']}")
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """The account of the user token (GET /2/users/me, signed as a post would be) and whether it may write."""
+        from requests_oauthlib import OAuth1
+
+        from .._transport.http import refusal
+
+        # docs.x.com/x-api/users/user-lookup-me; developer.x.com/en/docs/apps/app-permissions: OAuth 1.0a
+        # answers carry x-access-level ("read", "read-write", "read-write-directmessages").
+        s: XSettings = channel.settings
+        auth = OAuth1(
+            s.api_key.reveal(channel.name),
+            s.api_secret.reveal(channel.name),
+            s.access_token.reveal(channel.name),
+            s.access_token_secret.reveal(channel.name),
+            signature_method="HMAC-SHA1",
+            signature_type="AUTH_HEADER",
+        )
+        api = Api(channel.name, "X", [s.access_token.env], s.timeout)
+        url = join(s.api, "/2/users/me")
+        renew = (
+            "token expired or revoked",
+            "create a new user token (developer portal > your app > Keys and tokens > Access Token and Secret) "
+            f"and export it as {s.access_token.env} and {s.access_token_secret.env}; "
+            f"check {s.api_key.env} and {s.api_secret.env} too",
+        )
+        try:
+            response = api.probe("GET", url, auth=auth)
+            if not response.ok:
+                scope = ("the app may not read the account", "check the app's access level in the developer portal")
+                return AccountCheck(False, refusal(response, url, on401=renew, on403=scope))
+            user = response.json()["data"]
+        except DeliveryError as exc:
+            return AccountCheck(False, exc.message)
+        except (ValueError, KeyError, TypeError):
+            return AccountCheck(False, "X did not answer with the account; check api in the channel file")
+        finally:
+            api.close()
+        handle = f"@{user.get('username', '')}"
+        level = response.headers.get("x-access-level", "")
+        if level and "write" not in level:
+            return AccountCheck(
+                False,
+                f"{handle}: the user token is read-only (x-access-level: {level}); set the app's permissions to "
+                f"Read and write, then regenerate the access token and secret ({s.access_token.env}, "
+                f"{s.access_token_secret.env})",
+            )
+        return AccountCheck(True, handle + (f" ({level})" if level else ""))
 
     def close(self) -> None:
         if self._api is not None:

@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext, no_media_contact
+from ..base import (
+    AccountCheck,
+    Adapter,
+    Check,
+    Delivery,
+    File,
+    PreviewBlock,
+    Receipt,
+    RenderContext,
+    no_media_contact,
+)
 from .datelines import STYLES
 from .mail import WireEmail
 
@@ -151,6 +161,62 @@ class WireAdapter(Adapter):
 
     def destination(self, channel: Channel) -> str:
         return self._where(channel)
+
+    def check_account(self, channel: Channel) -> AccountCheck:
+        """The drop folder is writable, the desk's SMTP login works, or the ingest API accepts the credential (HEAD)."""
+        from ...errors import DeliveryError
+
+        s: WireSettings = channel.settings
+        if s.transport == "directory":
+            from .._transport.files import check_writable
+
+            ok, detail = check_writable(s.directory, "drop folder " + self._where(channel), self.workspace.root)
+            return AccountCheck(ok, detail)
+        if s.transport == "email":
+            from email.utils import parseaddr
+
+            from .._transport.smtp import try_login
+            from .mail import sender_of
+
+            smtp = s.email.smtp
+            password = smtp.password.reveal(channel.name) if smtp.password is not None else ""
+            try:
+                helo = smtp.helo or parseaddr(sender_of(self.workspace, s.email))[1].rpartition("@")[2] or "localhost"
+                return AccountCheck(True, f"SMTP {try_login(smtp, password, helo)}; desk {s.email.to}")
+            except DeliveryError as exc:
+                return AccountCheck(False, exc.message)
+        return self._check_http(channel)
+
+    def _check_http(self, channel: Channel) -> AccountCheck:
+        """HEAD on the ingest URL with the credential: reachable, and the credential is not refused (nothing is posted)."""
+        from ...errors import DeliveryError
+        from .._transport.http import Client, endpoint, refusal
+
+        h: WireHttp = channel.settings.http
+        headers = {}
+        if h.token is not None:
+            value = h.token.reveal(channel.name)
+            headers[h.header] = f"{h.scheme} {value}" if h.scheme else value
+        client = Client("wire", timeout=h.timeout)
+        where = endpoint(h.url, path=False)  # the path of an ingest URL may itself be a secret
+        try:
+            response = client.probe("HEAD", h.url, headers=headers)
+        except DeliveryError as exc:
+            return AccountCheck(False, exc.message)
+        finally:
+            client.close()
+        if response.ok or response.status_code in (405, 501):
+            # 405/501: the endpoint is there but takes only its POST; the credential is then tried at sending.
+            if response.ok:
+                return AccountCheck(True, f"{where} accepts the credential (HTTP {response.status_code} to HEAD)")
+            return AccountCheck(
+                True,
+                f"{where} is reachable (HTTP {response.status_code} to HEAD: it takes only {h.method}, "
+                "so the credential is tried when sending)",
+            )
+        env = h.token.env if h.token is not None else ""
+        fix = f"check the environment variable {env} and [http] header/scheme" if env else "add [http] token"
+        return AccountCheck(False, refusal(response, h.url, on401=("the wire refused the credential", fix), path=False))
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
         s: WireSettings = channel.settings
