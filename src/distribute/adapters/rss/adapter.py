@@ -195,7 +195,7 @@ class RssAdapter(Adapter):
         return documents
 
     def _upload(self, documents: dict[str, bytes], channel: Channel) -> None:
-        from ..wire.post import auth_header, send
+        from .._transport.upload import auth_header, send
 
         up: Upload = channel.settings.upload
         base = up.url if up.url.endswith("/") else up.url + "/"
@@ -215,7 +215,7 @@ class RssAdapter(Adapter):
     def _ping(self, info: FeedInfo, settings: RssSettings) -> None:
         from urllib.parse import urlencode
 
-        from ..wire.post import send
+        from .._transport.upload import send
 
         # WebSub publishers notify the hub with hub.mode=publish and the topic URL(s), form-encoded.
         body = urlencode([("hub.mode", "publish"), ("hub.url", info.rss_url), ("hub.url", info.atom_url)])

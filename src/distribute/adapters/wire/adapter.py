@@ -132,7 +132,7 @@ class WireAdapter(Adapter):
     def _where(self, channel: Channel) -> str:
         s: WireSettings = channel.settings
         if s.transport == "http":
-            from .post import origin
+            from .._transport.upload import origin
 
             return origin(s.http.url)
         if s.transport == "email":
@@ -186,7 +186,7 @@ class WireAdapter(Adapter):
         return Receipt(remote_id=document.name, url=target.resolve().as_uri(), detail=f"written to {target}")
 
     def _post(self, delivery: Delivery, document: File, channel: Channel) -> Receipt:
-        from .post import auth_header, send
+        from .._transport.upload import auth_header, send
 
         h: WireHttp = channel.settings.http
         headers = {
