@@ -1,9 +1,11 @@
-"""The layers hold: the import-linter contracts of pyproject.toml ([tool.importlinter]) are all kept."""
+"""The layers hold and the types check: the import-linter contracts of pyproject.toml are kept, mypy --strict is clean."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
 
 from conftest import ROOT
 
@@ -26,3 +28,11 @@ def test_import_contracts_are_kept() -> None:
         "No import cycles",
     ):
         assert contract in result.stdout
+
+
+@pytest.mark.slow  # about 15 s with a cold cache (CI), under 1 s warm
+def test_source_is_clean_under_mypy_strict() -> None:
+    # pyproject.toml's [tool.mypy]: strict over src/; a test extra, like the stubs it needs.
+    result = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout

@@ -22,7 +22,7 @@ def backoff_delay(
     """
     if retry_after is not None and retry_after >= 0:
         return float(retry_after)
-    ceiling = min(settings.backoff_max, settings.backoff * 2 ** max(0, attempt - 1))
+    ceiling: float = min(settings.backoff_max, settings.backoff * 2 ** max(0, attempt - 1))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 

@@ -94,7 +94,8 @@ def _scan_delims(state: Any, start: int, can_split_word: bool) -> Any:
 
 def to_html(markdown: str) -> str:
     """Safe HTML for a Markdown body (no raw HTML, no javascript: links); pipe tables become tables."""
-    return _parser().render(markdown)
+    html: str = _parser().render(markdown)
+    return html
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...errors import ConfigError, DeliveryError
 from ..base import Adapter, Delivery, File, Outcome, PreviewBlock, Receipt, RenderContext, key_part, no_media_contact
 from .identity import list_identity
-from .settings import EmailSettings
+from .settings import EmailSettings, SmtpSettings
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -174,7 +174,7 @@ class EmailAdapter(Adapter):
         return self._smtp[channel.name]
 
     def _password(self, channel: Channel) -> str:
-        smtp = channel.settings.smtp
+        smtp: SmtpSettings = channel.settings.smtp
         if smtp.password is None:
             return ""
         try:

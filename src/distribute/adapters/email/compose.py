@@ -52,8 +52,9 @@ class RecipientView:
         self.email, self.name, self.fields = email, name, fields
 
     def __getattr__(self, key: str) -> str:
+        fields: dict[str, str] = self.__dict__["fields"]
         try:
-            return self.__dict__["fields"][key]
+            return fields[key]
         except KeyError:
             raise AttributeError(key) from None
 
