@@ -19,6 +19,8 @@ from .workspace.schema import field
 from .workspace.toml_lines import TomlSource
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from .workspace.config import Workspace
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -205,81 +207,24 @@ def _check_email(value: str) -> str | None:
 def load_release(path: str | Path, workspace: Workspace) -> Release:
     """Read, parse and validate a release file; nothing renders before this succeeds."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ReleaseError("no such release file", path=path) from None
-    except IsADirectoryError:
-        raise ReleaseError("is a folder; name a release file (.md)", path=path) from None
-    try:
-        # -sig: Windows editors save UTF-8 with a BOM; CRLF (and lone CR) line ends become LF,
-        # so no stray \r reaches an email body or a wire file.
-        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError as exc:
-        raise ReleaseError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=path) from None
+    text = _read_text(path)
     front, first_line, body = split_front_matter(text, path)
     source = TomlSource(path, front, first_line)
     tz = workspace.tz
-    data = source.parse(ReleaseError, tz)
-    ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
-
-    for key in ("title", "publish_at"):
-        if key not in data:
-            sample = 'title = "Headline"' if key == "title" else f"publish_at = {example(None, tz)}"
-            raise ReleaseError(f"missing {key}; add a line such as {sample}", path=path, line=1)
-    for key in ("publish_at", "embargo"):
-        if key in data:
-            _check_time(data[key], key, source, tz)
-    fm = settings.load(FrontMatter, data, ctx)
-
-    def fail(message: str, table: tuple[str | int, ...] = (), key: str | None = None) -> ReleaseError:
-        return ReleaseError(message, path=path, line=source.line_of(table, key))
-
-    if not fm.title.strip():
-        raise fail("title is empty; give the release a headline", key="title")
-    release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
-    if not _ID.match(release_id):
-        raise fail(f"id {release_id!r} may hold only a-z, 0-9 and '-'", key="id")
-    language = fm.language or workspace.config.language
-    if not _LANG.match(language):
-        raise fail(f"language {language!r} is not a BCP 47 tag such as 'en' or 'ko-KR'", key="language")
-    for key in ("url",):
-        value = getattr(fm, key)
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            raise fail(f"{key} must be an absolute http(s) URL, not {value!r}", key=key)
-
-    known = workspace.channels
-    for name in fm.channels or []:
-        if name not in known:
-            listed = ", ".join(known) or "none (add files to channels/)"
-            raise fail(f"unknown channel {name!r}; configured channels: {listed}", key="channels")
-    for name, override in fm.channel.items():
-        if name not in known:
-            listed = ", ".join(known) or "none"
-            raise fail(f"[channel.{name}] names an unknown channel; configured channels: {listed}", ("channel", name))
-        if override.at is not None:
-            parse_at(override.at, tz, path=path, line=source.line_of(("channel", name), "at"), error=ReleaseError)
-
+    fm = _front_matter(source, tz)
+    release_id, language = _check_fields(fm, source, workspace)
+    _check_channels(fm, source, workspace)
     images = []
     for i, image in enumerate(fm.images):
         if not image.alt.strip():
-            raise fail('image without alt text; describe the image in alt = "..."', ("images", i), "alt")
+            raise _fail(source, 'image without alt text; describe the image in alt = "..."', ("images", i), "alt")
         file = _resolve_file(image.path, path, workspace.bounds, source, "images", i)
         images.append(_with_file(image, file))
     attachments = []
     for i, att in enumerate(fm.attachments):
         file = _resolve_file(att.path, path, workspace.bounds, source, "attachments", i)
         attachments.append(_with_file(att, file))
-    for i, contact in enumerate(fm.contacts):
-        if not contact.name.strip():
-            raise fail("contact without a name", ("contacts", i), "name")
-        wrong = _check_email(contact.email) if contact.email else None
-        if wrong:
-            raise fail(
-                f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); write it as name@example.org",
-                ("contacts", i),
-                "email",
-            )
+    _check_contacts(fm, source)
 
     publish_at = localize(fm.publish_at, tz)
     embargo = localize(fm.embargo, tz) if fm.embargo else None
@@ -308,6 +253,88 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
         sha256=digest.hexdigest(),
         source=source,
     )
+
+
+def _read_text(path: Path) -> str:
+    """A release file's text, with its line ends made LF."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ReleaseError("no such release file", path=path) from None
+    except IsADirectoryError:
+        raise ReleaseError("is a folder; name a release file (.md)", path=path) from None
+    try:
+        # -sig: Windows editors save UTF-8 with a BOM; CRLF (and lone CR) line ends become LF,
+        # so no stray \r reaches an email body or a wire file.
+        return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise ReleaseError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=path) from None
+
+
+def _fail(source: TomlSource, message: str, table: tuple[str | int, ...] = (), key: str | None = None) -> ReleaseError:
+    return ReleaseError(message, path=source.path, line=source.line_of(table, key))
+
+
+def _front_matter(source: TomlSource, tz: ZoneInfo) -> FrontMatter:
+    """The front matter checked against the schema: the required keys first, the times in a form TOML reads."""
+    data = source.parse(ReleaseError, tz)
+    for key in ("title", "publish_at"):
+        if key not in data:
+            sample = 'title = "Headline"' if key == "title" else f"publish_at = {example(None, tz)}"
+            raise ReleaseError(f"missing {key}; add a line such as {sample}", path=source.path, line=1)
+    for key in ("publish_at", "embargo"):
+        if key in data:
+            _check_time(data[key], key, source, tz)
+    ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
+    return settings.load(FrontMatter, data, ctx)
+
+
+def _check_fields(fm: FrontMatter, source: TomlSource, workspace: Workspace) -> tuple[str, str]:
+    """The title, the id (default: the file stem), the language (default: config's) and the url; (id, language)."""
+    if not fm.title.strip():
+        raise _fail(source, "title is empty; give the release a headline", key="title")
+    release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", source.path.stem.lower()).strip("-")
+    if not _ID.match(release_id):
+        raise _fail(source, f"id {release_id!r} may hold only a-z, 0-9 and '-'", key="id")
+    language = fm.language or workspace.config.language
+    if not _LANG.match(language):
+        raise _fail(source, f"language {language!r} is not a BCP 47 tag such as 'en' or 'ko-KR'", key="language")
+    for key in ("url",):
+        value = getattr(fm, key)
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise _fail(source, f"{key} must be an absolute http(s) URL, not {value!r}", key=key)
+    return release_id, language
+
+
+def _check_channels(fm: FrontMatter, source: TomlSource, workspace: Workspace) -> None:
+    """Every channel the release names (in `channels` and `[channel.NAME]`) is configured; each `at` reads."""
+    known = workspace.channels
+    for name in fm.channels or []:
+        if name not in known:
+            listed = ", ".join(known) or "none (add files to channels/)"
+            raise _fail(source, f"unknown channel {name!r}; configured channels: {listed}", key="channels")
+    for name, override in fm.channel.items():
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            message = f"[channel.{name}] names an unknown channel; configured channels: {listed}"
+            raise _fail(source, message, ("channel", name))
+        if override.at is not None:
+            line = source.line_of(("channel", name), "at")
+            parse_at(override.at, workspace.tz, path=source.path, line=line, error=ReleaseError)
+
+
+def _check_contacts(fm: FrontMatter, source: TomlSource) -> None:
+    for i, contact in enumerate(fm.contacts):
+        if not contact.name.strip():
+            raise _fail(source, "contact without a name", ("contacts", i), "name")
+        wrong = _check_email(contact.email) if contact.email else None
+        if wrong:
+            raise _fail(
+                source,
+                f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); write it as name@example.org",
+                ("contacts", i),
+                "email",
+            )
 
 
 def _with_file(item: Any, file: Path) -> Any:
