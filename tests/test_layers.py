@@ -36,3 +36,14 @@ def test_source_is_clean_under_mypy_strict() -> None:
     result = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
+
+
+def test_no_function_of_the_library_is_too_complex() -> None:
+    # pyproject.toml's [tool.ruff.lint] with C901 at max-complexity 12 (ruff is a test extra).
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "C901", "--output-format", "concise", "src"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

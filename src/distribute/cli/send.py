@@ -53,21 +53,7 @@ def send(
     """Send RELEASE now, or everything due with --due. --dry-run sends nothing."""
     from ..errors import ExitCode, UsageError
 
-    if due and release:
-        raise UsageError("give either RELEASE or --due, not both")
-    if not due and not release:
-        raise UsageError("name a RELEASE file, or use --due (cron mode)")
-    if outbox and not dry_run:
-        raise UsageError("--outbox goes with --dry-run")
-    if when is not None and when.strip().lower() != "now":
-        raise UsageError(
-            f'send --at takes only "now" (send delivers at once); to publish at {when}, '
-            "use `distribute schedule RELEASE --at WHEN`"
-        )
-    if when and (due or dry_run):
-        raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
-    if late and due:
-        raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
+    _check_options(release, dry_run, outbox, due, when, late)
     if dry_run and release:  # the built-in defaults serve a dry-run of one file; nothing else runs on them
         ws = state.workspace
         count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox, as_json)
@@ -90,6 +76,29 @@ def send(
         exit_with(
             send_release(state, release, channels, resend_in_doubt, at_now=when is not None, late=late, as_json=as_json)
         )
+
+
+def _check_options(
+    release: str | None, dry_run: bool, outbox: str | None, due: bool, when: str | None, late: bool
+) -> None:
+    """Options that do not go together, refused before anything is read."""
+    from ..errors import UsageError
+
+    if due and release:
+        raise UsageError("give either RELEASE or --due, not both")
+    if not due and not release:
+        raise UsageError("name a RELEASE file, or use --due (cron mode)")
+    if outbox and not dry_run:
+        raise UsageError("--outbox goes with --dry-run")
+    if when is not None and when.strip().lower() != "now":
+        raise UsageError(
+            f'send --at takes only "now" (send delivers at once); to publish at {when}, '
+            "use `distribute schedule RELEASE --at WHEN`"
+        )
+    if when and (due or dry_run):
+        raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
+    if late and due:
+        raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
 
 
 def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path, as_json: bool = False) -> int:
