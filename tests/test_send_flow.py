@@ -78,7 +78,7 @@ def test_ctrl_c_stops_cleanly_counts_exactly_and_the_same_command_sends_the_rest
         assert sorted(r[0] for _, r, _ in sink.messages) == sorted(recipients)
 
 
-def arrivals(sink) -> list[str]:  # type: ignore[no-untyped-def]
+def arrivals(sink) -> list[str]:
     return [rcpts[0] for _, rcpts, _ in sink.messages]
 
 
