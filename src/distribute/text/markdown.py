@@ -6,6 +6,7 @@ an HTML body must be safe to put into a newsletter, a feed and a wire document.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -270,3 +271,22 @@ def to_text(markdown: str, width: int = 0) -> str:
         out.append(rendered)
         previous_kind = block.kind
     return "\n".join(out) + ("\n" if out else "")
+
+
+# The attributes of HTML that hold a URL a reader follows or loads.
+_URL_ATTR = re.compile(r"""(\s(?:href|src|cite|poster)=)"([^"]*)\"""")
+
+
+def absolutize(markup: str, base: str) -> str:
+    """Every href/src/cite/poster in HTML resolved against `base` (a mail client or feed reader has no base URL)."""
+    import html
+    from urllib.parse import urljoin
+
+    if not base:
+        return markup
+
+    def fix(match: re.Match[str]) -> str:
+        value = html.unescape(match.group(2))
+        return f'{match.group(1)}"{html.escape(urljoin(base, value), quote=True)}"'
+
+    return _URL_ATTR.sub(fix, markup)

@@ -43,3 +43,11 @@ def delivery_error(exc: OSError, what: str) -> DeliveryError:
     target = f" ({exc.filename})" if exc.filename else ""
     hint = "" if retryable else "; fix the folder or its permissions"
     return DeliveryError(f"{what}: {reason}{target}{hint}", retryable=retryable)
+
+
+def shown_folder(path: Path, root: Path) -> str:
+    """A folder as people read it in labels ("public/"): relative to the workspace when inside it."""
+    try:
+        return str(path.relative_to(root)) + "/"
+    except ValueError:
+        return str(path) + "/"

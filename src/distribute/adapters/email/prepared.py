@@ -52,8 +52,8 @@ class Prepared:
 
     def __init__(self, workspace: Workspace, release: Release, channel: Channel, due: dt.datetime, base: str):
         from ...text.i18n import language
-        from ...text.markdown import to_text
-        from .compose import absolutize, render_subject
+        from ...text.markdown import absolutize, to_text
+        from .compose import render_subject
 
         s: EmailSettings = channel.settings
         org = workspace.config.organization

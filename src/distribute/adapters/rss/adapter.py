@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 from ... import clock
 from ...errors import ConfigError, DeliveryError
 from ...workspace.schema import Secret, field
+from .._transport.files import shown_folder
 from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .feed import FeedInfo, build, order, stamp_items, visible
 
@@ -143,7 +144,7 @@ class RssAdapter(Adapter):
             "feed",
             files=(File(RSS_FILE, build(shown, info, "rss", now)), File(ATOM_FILE, build(shown, info, "atom", now))),
             meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
-            label=f"feed in {shown_path(self.directory(channel), self.workspace.root)}",
+            label=f"feed in {shown_folder(self.directory(channel), self.workspace.root)}",
             basis=basis,
         )
 
@@ -248,7 +249,7 @@ class RssAdapter(Adapter):
         return blocks
 
     def destination(self, channel: Channel) -> str:
-        folder = shown_path(self.directory(channel), self.workspace.root)
+        folder = shown_folder(self.directory(channel), self.workspace.root)
         return f"{folder}{RSS_FILE}, {folder}{ATOM_FILE}"
 
     def missing(self, channel: Channel) -> list[str]:
@@ -258,14 +259,6 @@ class RssAdapter(Adapter):
         except ConfigError as exc:
             needs.append(exc.message)
         return needs
-
-
-def shown_path(path: Path, root: Path) -> str:
-    """A path as people read it in labels: relative to the workspace when inside it."""
-    try:
-        return str(path.relative_to(root)) + "/"
-    except ValueError:
-        return str(path) + "/"
 
 
 def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:

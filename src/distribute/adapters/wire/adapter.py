@@ -137,9 +137,9 @@ class WireAdapter(Adapter):
             return origin(s.http.url)
         if s.transport == "email":
             return s.email.to
-        from ..rss.adapter import shown_path
+        from .._transport.files import shown_folder
 
-        return shown_path(s.directory, self.workspace.root)
+        return shown_folder(s.directory, self.workspace.root)
 
     def blocking(self, channel: Channel) -> list[str]:
         """Only the secrets of the chosen transport stop it (a drop folder needs none)."""
