@@ -13,8 +13,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
 
 # Flags for a browser in a closed sandbox: no background connections (they are refused here and slow
 # start-up), no GPU, no sandbox (tests run as root in CI), a profile of its own.
@@ -50,7 +54,7 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
+def chromium() -> Iterator[BrowserContext]:
     """One headless Chromium for the session (a Playwright Browser)."""
     path = chromium_path()
     if path is None:
@@ -73,9 +77,9 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(chromium: object) -> Iterator[object]:
+def page(chromium: BrowserContext) -> Iterator[Page]:
     """A fresh tab, closed after the test."""
-    tab = chromium.new_page()  # type: ignore[attr-defined]
+    tab = chromium.new_page()
     try:
         yield tab
     finally:

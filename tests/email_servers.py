@@ -59,19 +59,19 @@ class _Handler:
         self.sink = sink
         self.dropped: set[str] = set()
 
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         if self.sink.pipelining:
             responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.sink.mail_from.append(address)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         sink = self.sink
         sink.attempts[address] = sink.attempts.get(address, 0) + 1
         rule = sink.rules.get(address, "")
@@ -84,7 +84,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         sink = self.sink
         rcpt = envelope.rcpt_tos[0]
         rule = sink.rules.get(rcpt, "")
@@ -108,7 +108,7 @@ class _Auth:
     def __init__(self, sink: Sink, password: str):
         self.sink, self.password = sink, password
 
-    def __call__(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+    def __call__(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult
 
         login = auth_data.login.decode()
@@ -141,12 +141,12 @@ def smtp_server(
     handler = _Handler(sink)
 
     class CountingSMTP(SMTP):
-        def connection_made(self, transport):  # type: ignore[no-untyped-def]
+        def connection_made(self, transport):
             sink.connections += 1
             super().connection_made(transport)
 
     class CountingController(Controller):
-        def factory(self):  # type: ignore[no-untyped-def]
+        def factory(self):
             return CountingSMTP(self.handler, **self.SMTP_kwargs)
 
     kwargs: dict[str, object] = {"decode_data": False, "enable_SMTPUTF8": False}

@@ -70,7 +70,7 @@ def render(ws: Path, channel: str, release: str | Path = EXAMPLE_RELEASE) -> tup
     return workspace, p.channel, list(p.deliveries())
 
 
-def adapter_for(ws: Path, channel: str, release: str | Path = EXAMPLE_RELEASE):  # type: ignore[no-untyped-def]
+def adapter_for(ws: Path, channel: str, release: str | Path = EXAMPLE_RELEASE):
     """(adapter, channel, deliveries) ready for deliver/deliver_many."""
     workspace = Workspace(ws / "config.toml")
     rel = load_release(ws / release, workspace)

@@ -47,7 +47,7 @@ class LoopMailAdapter(Adapter):
             for i in range(settings.count):
                 yield f"r{i}@example.org"
 
-    def render(self, release, channel) -> Iterator[Delivery]:  # type: ignore[no-untyped-def]
+    def render(self, release, channel) -> Iterator[Delivery]:
         s = channel.settings
         for to in self._recipients(s):
             msg_id = f"<{hashlib.sha256(f'{release.id}/{channel.name}/{to}'.encode()).hexdigest()[:24]}@example.org>"
@@ -66,7 +66,7 @@ class LoopMailAdapter(Adapter):
                 label=f"to {to}",
             )
 
-    def deliver_many(self, deliveries: Iterable[Delivery], channel) -> Iterator[Outcome]:  # type: ignore[no-untyped-def]
+    def deliver_many(self, deliveries: Iterable[Delivery], channel) -> Iterator[Outcome]:
         s = channel.settings
         smtp: smtplib.SMTP | None = None
         try:
@@ -92,7 +92,7 @@ class LoopMailAdapter(Adapter):
                 except (smtplib.SMTPException, OSError):
                     pass
 
-    def deliver(self, delivery: Delivery, channel) -> Receipt:  # type: ignore[no-untyped-def]
+    def deliver(self, delivery: Delivery, channel) -> Receipt:
         (outcome,) = list(self.deliver_many([delivery], channel))
         if outcome.error:
             raise outcome.error
@@ -114,7 +114,7 @@ class LoopPostAdapter(Adapter):
     public = True
     idempotent = True
 
-    def render(self, release, channel) -> Iterator[Delivery]:  # type: ignore[no-untyped-def]
+    def render(self, release, channel) -> Iterator[Delivery]:
         n = channel.settings.parts
         previous: str | None = None
         for i in range(1, n + 1):
@@ -140,7 +140,7 @@ class LoopPostAdapter(Adapter):
             previous = d.key
             yield d
 
-    def deliver(self, delivery: Delivery, channel) -> Receipt:  # type: ignore[no-untyped-def]
+    def deliver(self, delivery: Delivery, channel) -> Receipt:
         s = channel.settings
         if s.explode and delivery.part == str(s.explode):
             raise RuntimeError(f"adapter bug on part {delivery.part}")

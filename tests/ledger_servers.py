@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 WAIT = 30.0  # the longest any test waits for a server event (a bound, never a sleep)
 
@@ -27,7 +28,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(predicate, timeout: float = WAIT, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = WAIT, what: str = "condition") -> None:
     """Poll `predicate` until true (bounded); each poll yields the CPU briefly."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -74,7 +75,7 @@ class MailSink:
         with self.lock:
             return len(self.messages)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         code = self.refuse.get(address)
         if code:
             return f"{code} {'mailbox unavailable' if code >= 500 else 'try again later'}"
@@ -86,7 +87,7 @@ class MailSink:
             await asyncio.get_running_loop().run_in_executor(None, self.rcpt_gate.pass_through, n)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         msg_id = ""
         for line in envelope.content.decode(errors="replace").splitlines():
             if line.lower().startswith("message-id:"):
@@ -122,9 +123,9 @@ class Statuses:
 
     port: int = 0
     token: str | None = None
-    created: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
+    created: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
-    by_key: dict[str, dict] = field(default_factory=dict)  # type: ignore[type-arg]
+    by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail: list[tuple[int, str | None]] = field(default_factory=list)  # answers before the next creations
     problems: list[str] = field(default_factory=list)  # requests off the documented shape
     gate: Gate = field(default_factory=Gate)
@@ -134,7 +135,7 @@ class Statuses:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def answer(self, body: dict, headers) -> tuple[int, dict, dict[str, str]]:  # type: ignore[type-arg, no-untyped-def]
+    def answer(self, body: dict[str, Any], headers) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
             self.requests += 1
             if self.token is not None and headers.get("Authorization") != f"Bearer {self.token}":

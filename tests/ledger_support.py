@@ -137,7 +137,7 @@ def states(rows: list[dict[str, object]]) -> dict[str, int]:
     return out
 
 
-def invoke(ws: Path, *args: str):  # type: ignore[no-untyped-def]
+def invoke(ws: Path, *args: str):
     """`distribute --config ws/config.toml ARGS` in this process (click's runner), as a user types it."""
     from click.testing import CliRunner
 

@@ -58,21 +58,21 @@ def _checker() -> jsonschema.FormatChecker:
 
 
 def _extra_keywords() -> dict[str, Any]:
-    def max_bytes(validator, limit, instance, schema):  # type: ignore[no-untyped-def]
+    def max_bytes(validator, limit, instance, schema):
         if isinstance(instance, str) and len(instance.encode("utf-8")) > limit:
             yield jsonschema.ValidationError(f"{len(instance.encode())} UTF-8 bytes, more than {limit}")
 
-    def min_bytes(validator, limit, instance, schema):  # type: ignore[no-untyped-def]
+    def min_bytes(validator, limit, instance, schema):
         if isinstance(instance, str) and len(instance.encode("utf-8")) < limit:
             yield jsonschema.ValidationError(f"fewer than {limit} UTF-8 bytes")
 
-    def max_graphemes(validator, limit, instance, schema):  # type: ignore[no-untyped-def]
+    def max_graphemes(validator, limit, instance, schema):
         if isinstance(instance, str):
             count = len(regex.findall(r"\X", instance))
             if count > limit:
                 yield jsonschema.ValidationError(f"{count} graphemes, more than {limit}")
 
-    def blob(validator, spec, instance, schema):  # type: ignore[no-untyped-def]
+    def blob(validator, spec, instance, schema):
         if not isinstance(instance, dict):
             return
         accept, size = spec.get("accept"), spec.get("maxSize")

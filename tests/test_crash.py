@@ -36,7 +36,7 @@ def api():
         yield a
 
 
-def setup(ws: Path, sink, api, count: int = N) -> None:  # type: ignore[no-untyped-def]
+def setup(ws: Path, sink, api, count: int = N) -> None:
     write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {count}\n')
     write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\n')
     write_release(ws, "r1")  # publish time long past: everything is due now
@@ -51,7 +51,7 @@ def kill(proc: subprocess.Popen[str], gate: Gate | None = None) -> None:
         gate.release.set()
 
 
-def check_exactly_once(ws: Path, sink, api, count: int = N) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def check_exactly_once(ws: Path, sink, api, count: int = N) -> dict[str, int]:
     """Nothing twice; nothing lost; what is unaccounted for is in doubt, at most one (one connection)."""
     rows = ledger_rows(ws)
     got = sink.per_recipient()
@@ -71,7 +71,7 @@ def check_exactly_once(ws: Path, sink, api, count: int = N) -> dict[str, int]:  
 
 def test_four_send_due_processes_at_once_deliver_everything_exactly_once(
     lws: Path, plugin_site: Path, sink, api
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     setup(lws, sink, api)
     procs = [start(lws, plugin_site, "send", "--due") for _ in range(4)]
     codes = [p.wait(120) for p in procs]
@@ -86,7 +86,7 @@ def test_four_send_due_processes_at_once_deliver_everything_exactly_once(
 )
 def test_newsletter_killed_with_a_message_in_hand_resumes_and_reports_it_in_doubt(
     lws: Path, plugin_site: Path, sink, api, stage: str, at: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     setup(lws, sink, api)
     gate = sink.gate if stage == "data" else sink.rcpt_gate
     gate.at = at
@@ -109,7 +109,7 @@ def test_newsletter_killed_with_a_message_in_hand_resumes_and_reports_it_in_doub
 @pytest.mark.parametrize("part", [1, 2, 3])
 def test_thread_killed_after_the_server_made_a_post_resumes_without_a_duplicate(
     lws: Path, plugin_site: Path, sink, api, part: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     setup(lws, sink, api, count=2)
     api.gate.at = part
     proc = start(lws, plugin_site, "send", "--due")
@@ -125,7 +125,7 @@ def test_thread_killed_after_the_server_made_a_post_resumes_without_a_duplicate(
 @pytest.mark.parametrize("after", [1, 40, 333, 1200, 1999])
 def test_newsletter_killed_anywhere_loses_nothing_and_doubles_nothing(
     lws: Path, plugin_site: Path, sink, api, after: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     setup(lws, sink, api)
     proc = start(lws, plugin_site, "send", "--due")
     wait_for(lambda: len(sink) >= after or proc.poll() is not None, what=f"{after} messages")

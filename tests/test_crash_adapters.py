@@ -30,7 +30,7 @@ def api():
         yield a
 
 
-def mastodon_thread(ws: Path, api, monkeypatch: pytest.MonkeyPatch) -> int:  # type: ignore[no-untyped-def]
+def mastodon_thread(ws: Path, api, monkeypatch: pytest.MonkeyPatch) -> int:
     """A Mastodon channel on the loopback server and a release long enough for a thread; returns its parts."""
     monkeypatch.setenv("MASTODON_TOKEN", TOKEN)
     write_channel(
@@ -51,7 +51,7 @@ def env(site: Path) -> dict[str, str]:
     return subprocess_env(site, MASTODON_TOKEN=TOKEN)
 
 
-def check_thread(ws: Path, api, parts: int) -> None:  # type: ignore[no-untyped-def]
+def check_thread(ws: Path, api, parts: int) -> None:
     """Each part posted exactly once, each replying to the one before, all as documented."""
     assert not api.problems, api.problems
     assert len(api.created) == parts
@@ -65,7 +65,7 @@ def check_thread(ws: Path, api, parts: int) -> None:  # type: ignore[no-untyped-
 
 def test_four_processes_post_a_mastodon_thread_once(
     lws: Path, plugin_site: Path, api, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     parts = mastodon_thread(lws, api, monkeypatch)
     procs = [start(lws, plugin_site, "send", "--due", env=env(plugin_site)) for _ in range(4)]
     codes = [p.wait(120) for p in procs]
@@ -76,7 +76,7 @@ def test_four_processes_post_a_mastodon_thread_once(
 @pytest.mark.parametrize("at", [1, 2, 3])
 def test_mastodon_thread_killed_after_a_post_was_made_resumes_without_a_duplicate(
     lws: Path, plugin_site: Path, api, monkeypatch: pytest.MonkeyPatch, at: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     parts = mastodon_thread(lws, api, monkeypatch)
     api.gate.at = at  # the server made post `at` and holds its answer
     proc = start(lws, plugin_site, "send", "--due", env=env(plugin_site))
@@ -97,7 +97,7 @@ N = 2000
 CONNECTIONS = 2
 
 
-def newsletter(ws: Path, sink, count: int = N) -> None:  # type: ignore[no-untyped-def]
+def newsletter(ws: Path, sink, count: int = N) -> None:
     """The built-in email adapter mailing `count` subscribers through the loopback SMTP server."""
     (ws / "lists").mkdir(exist_ok=True)
     (ws / "lists" / "big.csv").write_text(
@@ -122,7 +122,7 @@ def newsletter(ws: Path, sink, count: int = N) -> None:  # type: ignore[no-untyp
     )
 
 
-def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:
     """Nobody mailed twice; everyone not in doubt mailed once; in doubt at most one per connection."""
     got = sink.per_recipient()
     assert max(got.values()) == 1, [r for r, n in got.items() if n > 1]
@@ -139,7 +139,7 @@ def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:  # type: ignor
 
 def test_four_processes_mail_a_newsletter_and_post_a_thread_once(
     lws: Path, plugin_site: Path, sink, api, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     newsletter(lws, sink)
     parts = mastodon_thread(lws, api, monkeypatch)
     procs = [start(lws, plugin_site, "send", "--due", env=env(plugin_site)) for _ in range(4)]
@@ -152,7 +152,7 @@ def test_four_processes_mail_a_newsletter_and_post_a_thread_once(
 @pytest.mark.parametrize("at", [1, 2, 999])
 def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_doubt_per_connection(
     lws: Path, plugin_site: Path, sink, at: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     newsletter(lws, sink)
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
@@ -171,7 +171,7 @@ def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_dou
 
 
 @pytest.mark.parametrize("after", [1, 500, 1500])
-def test_newsletter_killed_anywhere_loses_and_doubles_nothing(lws: Path, plugin_site: Path, sink, after: int) -> None:  # type: ignore[no-untyped-def]
+def test_newsletter_killed_anywhere_loses_and_doubles_nothing(lws: Path, plugin_site: Path, sink, after: int) -> None:
     newsletter(lws, sink)
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0

@@ -32,11 +32,11 @@ def api():
         yield a
 
 
-def newsletter(ws: Path, sink, count: int = 3, extra: str = "") -> None:  # type: ignore[no-untyped-def]
+def newsletter(ws: Path, sink, count: int = 3, extra: str = "") -> None:
     write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {count}\n{extra}')
 
 
-def social(ws: Path, api, parts: int = 3) -> None:  # type: ignore[no-untyped-def]
+def social(ws: Path, api, parts: int = 3) -> None:
     write_channel(
         ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = {parts}\ntoken = {{ env = "LOOP_TOKEN" }}\n'
     )
@@ -54,12 +54,12 @@ def schedule(ws: Path, rid: str = "r1", **kw: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def send_due(ws: Path, at: dt.datetime, *extra: str):  # type: ignore[no-untyped-def]
+def send_due(ws: Path, at: dt.datetime, *extra: str):
     with time_machine.travel(at, tick=False):
         return invoke(ws, "send", "--due", *extra)
 
 
-def test_nothing_is_sent_before_its_due_time_and_everything_once_after(lws: Path, sink, api) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_sent_before_its_due_time_and_everything_once_after(lws: Path, sink, api) -> None:
     newsletter(lws, sink)
     social(lws, api)
     schedule(lws)
@@ -76,7 +76,7 @@ def test_nothing_is_sent_before_its_due_time_and_everything_once_after(lws: Path
     assert again.exit_code == 4 and len(sink) == 3 and len(api.created) == 3
 
 
-def test_a_public_channel_never_goes_before_the_embargo_even_with_send_now(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_public_channel_never_goes_before_the_embargo_even_with_send_now(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_channel(lws, "press", f'adapter = "loopmail"\nport = {sink.port}\ncount = 1\nembargoed_copy = true\n')
     write_release(lws, "r1", extra="embargo = 2025-06-30T12:00:00+09:00")
@@ -95,7 +95,7 @@ def test_a_public_channel_never_goes_before_the_embargo_even_with_send_now(lws: 
     assert states(ledger_rows(lws)) == {"sent": 4}
 
 
-def test_transient_failures_back_off_honour_retry_after_and_give_up_after_max_attempts(lws: Path, api) -> None:  # type: ignore[no-untyped-def]
+def test_transient_failures_back_off_honour_retry_after_and_give_up_after_max_attempts(lws: Path, api) -> None:
     social(lws, api, parts=1)
     schedule(lws)
     api.fail = [(503, "120"), (429, None), (503, None)]
@@ -133,7 +133,7 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
     assert backoff_delay(settings, 1, retry_after=3600) == 3600  # the server's word beats the cap
 
 
-def test_a_permanent_failure_stops_at_once_and_the_rest_of_the_thread_with_it(lws: Path, api, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_permanent_failure_stops_at_once_and_the_rest_of_the_thread_with_it(lws: Path, api, sink) -> None:
     social(lws, api)
     newsletter(lws, sink)
     sink.refuse["r1@example.org"] = 550
@@ -155,7 +155,7 @@ def test_a_permanent_failure_stops_at_once_and_the_rest_of_the_thread_with_it(lw
     assert send_due(lws, DUE + dt.timedelta(days=1)).exit_code == 4
 
 
-def test_a_release_edited_after_scheduling_is_refused(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_release_edited_after_scheduling_is_refused(lws: Path, sink) -> None:
     newsletter(lws, sink)
     schedule(lws)
     write_release(lws, "r1", title="Edited after scheduling")
@@ -168,7 +168,7 @@ def test_a_release_edited_after_scheduling_is_refused(lws: Path, sink) -> None: 
     assert send_due(lws, DUE).exit_code == 0 and len(sink) == 3
 
 
-def test_a_changed_rendering_is_refused_delivery_by_delivery(lws: Path, sink, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_changed_rendering_is_refused_delivery_by_delivery(lws: Path, sink, tmp_path: Path) -> None:
     recipients = lws / "list.txt"
     recipients.write_text("a@example.org\nb@example.org\n")
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\nlist = "{recipients}"\n')
@@ -179,7 +179,7 @@ def test_a_changed_rendering_is_refused_delivery_by_delivery(lws: Path, sink, tm
     assert len(sink) == 0 and states(ledger_rows(lws)) == {"pending": 2}
 
 
-def test_in_doubt_is_reported_and_resent_only_when_asked(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_in_doubt_is_reported_and_resent_only_when_asked(lws: Path, sink) -> None:
     newsletter(lws, sink, count=2)
     schedule(lws)
     db = sqlite3.connect(lws / ".distribute/state.db")
@@ -199,7 +199,7 @@ def test_in_doubt_is_reported_and_resent_only_when_asked(lws: Path, sink) -> Non
     assert resent.exit_code == 0 and sorted(sink.per_recipient()) == ["r0@example.org", "r1@example.org"]
 
 
-def test_send_due_dry_run_lists_and_changes_nothing(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_send_due_dry_run_lists_and_changes_nothing(lws: Path, sink) -> None:
     newsletter(lws, sink)
     schedule(lws)
     before = ledger_rows(lws)
@@ -209,7 +209,7 @@ def test_send_due_dry_run_lists_and_changes_nothing(lws: Path, sink) -> None:  #
     assert send_due(lws, DUE - dt.timedelta(hours=1), "--dry-run").exit_code == 4
 
 
-def test_send_release_sends_now_what_is_not_yet_sent(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_send_release_sends_now_what_is_not_yet_sent(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_release(lws, "r1", publish_at="2030-01-01T09:00:00+09:00")  # far ahead: send means now
     with time_machine.travel(DUE, tick=False):
@@ -223,7 +223,7 @@ def test_exit_code_four_when_nothing_was_ever_scheduled(lws: Path) -> None:
     assert invoke(lws, "send", "--due").exit_code == 4
 
 
-def test_an_adapter_that_breaks_stops_its_channel_only_and_is_treated_like_a_crash(lws: Path, api, sink) -> None:  # type: ignore[no-untyped-def]
+def test_an_adapter_that_breaks_stops_its_channel_only_and_is_treated_like_a_crash(lws: Path, api, sink) -> None:
     write_channel(
         lws,
         "social",
@@ -241,7 +241,7 @@ def test_an_adapter_that_breaks_stops_its_channel_only_and_is_treated_like_a_cra
     assert rows["r1/social/thread/3"]["state"] == "pending" and rows["r1/social/thread/3"]["attempts"] == 0
 
 
-def test_an_idempotent_delivery_that_keeps_killing_its_sender_is_given_up_after_max_attempts(lws: Path, api) -> None:  # type: ignore[no-untyped-def]
+def test_an_idempotent_delivery_that_keeps_killing_its_sender_is_given_up_after_max_attempts(lws: Path, api) -> None:
     social(lws, api, parts=1)
     schedule(lws)
     dead = f"{os.uname().nodename} 999999999 1"

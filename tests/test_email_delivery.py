@@ -39,7 +39,7 @@ def test_maildir_delivery_is_readable_by_mailbox(workspace: Path) -> None:
 
 def test_the_readme_command_sends_the_example_with_no_credentials(
     workspace: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("UNSUBSCRIBE_KEY")
@@ -52,7 +52,7 @@ def test_the_readme_command_sends_the_example_with_no_credentials(
     assert len(mailbox.Maildir(workspace / "maildir" / "newsletter", create=False)) == 4, "never twice"
 
 
-def test_dry_run_writes_eml_files_and_manifest_byte_identical_twice(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_writes_eml_files_and_manifest_byte_identical_twice(workspace: Path, cli) -> None:
     first = cli("send", EXAMPLE_RELEASE, "--dry-run", "--outbox", "out1")
     second = cli("send", EXAMPLE_RELEASE, "--dry-run", "--outbox", "out2")
     assert first.exit_code == 0 and second.exit_code == 0, first.output + first.stderr
@@ -75,7 +75,7 @@ def test_dry_run_writes_eml_files_and_manifest_byte_identical_twice(workspace: P
 
 def test_dry_run_without_the_key_notes_it_and_uses_placeholders(
     workspace: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("UNSUBSCRIBE_KEY")
@@ -127,7 +127,7 @@ def test_dkim_signature_verifies_and_covers_the_unsubscribe_headers(workspace: P
 PUBLISH = dt.datetime(2025, 6, 30, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))  # the example's publish_at
 
 
-def test_dry_run_eml_is_byte_for_byte_the_signed_message_a_real_send_transmits(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_eml_is_byte_for_byte_the_signed_message_a_real_send_transmits(workspace: Path, cli) -> None:
     private, public = rsa_key(workspace / "keys")
     with smtp_server() as sink:
         smtp_channel(workspace, "newsletter", sink.port)
@@ -160,7 +160,7 @@ def test_dry_run_eml_is_byte_for_byte_the_signed_message_a_real_send_transmits(w
                 assert received == eml, "a real send transmits exactly the dry-run's bytes"
 
 
-def test_dry_run_for_a_json_esp_keeps_the_message_unsigned_as_the_esp_reads_it(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_for_a_json_esp_keeps_the_message_unsigned_as_the_esp_reads_it(workspace: Path, cli) -> None:
     private, _ = rsa_key(workspace / "keys")
     set_keys(workspace, "newsletter", 'transport = "postmark"')
     add_table(workspace, "newsletter", '[postmark]\ntoken = { env = "POSTMARK_TOKEN" }')

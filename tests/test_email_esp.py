@@ -37,14 +37,14 @@ def use(ws: Path, transport: str, table: str) -> None:
     add_table(ws, "newsletter", table)
 
 
-def deliver_all(ws: Path):  # type: ignore[no-untyped-def]
+def deliver_all(ws: Path):
     adapter, channel, deliveries = adapter_for(ws, "newsletter")
     outcomes = {o.delivery.target: o for o in adapter.deliver_many(iter(deliveries), channel)}
     adapter.close()
     return deliveries, outcomes
 
 
-def postmark_handler(seen: list[list[dict]], refuse: set[str]):  # type: ignore[no-untyped-def]
+def postmark_handler(seen: list[list[dict]], refuse: set[str]):
     def handle(request: Request) -> Response:
         assert request.method == "POST" and request.path == "/email/batch"
         assert request.headers["Accept"] == "application/json"
@@ -78,7 +78,7 @@ def postmark_handler(seen: list[list[dict]], refuse: set[str]):  # type: ignore[
     return handle
 
 
-def test_postmark_batches_with_per_message_results(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_postmark_batches_with_per_message_results(workspace: Path, httpserver) -> None:
     seen: list[list[dict]] = []
     httpserver.expect_request("/email/batch", method="POST").respond_with_handler(
         postmark_handler(seen, {"reader@example.org"})
@@ -125,7 +125,7 @@ def test_postmark_http_errors_are_mapped(
     workspace: Path,
     httpserver,
     status: int,
-    retryable: bool,  # type: ignore[no-untyped-def]
+    retryable: bool,
     in_doubt: bool,
     wait: float | None,
 ) -> None:
@@ -148,7 +148,7 @@ def test_postmark_http_errors_are_mapped(
         assert "check the environment variable POSTMARK_TOKEN" in str(next(iter(outcomes.values())).error)
 
 
-def test_postmark_sends_attachments_as_documented(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_postmark_sends_attachments_as_documented(workspace: Path, httpserver) -> None:
     from conftest import write_release
 
     (workspace / "files").mkdir()
@@ -176,7 +176,7 @@ def test_postmark_sends_attachments_as_documented(workspace: Path, httpserver) -
     }
 
 
-def test_mailgun_receives_the_exact_mime_message(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_mailgun_receives_the_exact_mime_message(workspace: Path, httpserver) -> None:
     received: dict[str, bytes] = {}
 
     def handle(request: Request) -> Response:
@@ -213,7 +213,7 @@ def test_mailgun_receives_the_exact_mime_message(workspace: Path, httpserver) ->
     assert MAILGUN_KEY not in str(error)
 
 
-def test_mailgun_rate_limit_is_retried_after_what_it_asks(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_mailgun_rate_limit_is_retried_after_what_it_asks(workspace: Path, httpserver) -> None:
     httpserver.expect_request("/v3/mg.asaninst.org/messages.mime").respond_with_json(
         {"message": "Too many requests"}, status=429, headers={"Retry-After": "12"}
     )
@@ -230,7 +230,7 @@ def test_mailgun_rate_limit_is_retried_after_what_it_asks(workspace: Path, https
     )
 
 
-def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:
     bodies_seen: dict[str, dict] = {}
 
     def handle(request: Request) -> Response:
@@ -268,7 +268,7 @@ def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:
     assert len(deliveries) == 4
 
 
-def test_a_missing_api_key_sends_nothing(workspace: Path, httpserver, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_api_key_sends_nothing(workspace: Path, httpserver, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POSTMARK_TOKEN")
     use(
         workspace,
@@ -282,7 +282,7 @@ def test_a_missing_api_key_sends_nothing(workspace: Path, httpserver, monkeypatc
     assert len(httpserver.log) == 0
 
 
-def test_sendgrid_429_waits_for_its_rate_limit_reset_through_send(workspace: Path, httpserver, cli) -> None:  # type: ignore[no-untyped-def]
+def test_sendgrid_429_waits_for_its_rate_limit_reset_through_send(workspace: Path, httpserver, cli) -> None:
     # SendGrid says when its window opens again in X-RateLimit-Reset (Unix seconds), not in Retry-After.
     # The ledger must wait until then: retrying earlier only gets another 429 and uses up an attempt.
     import datetime as dt
@@ -315,7 +315,7 @@ def test_sendgrid_429_waits_for_its_rate_limit_reset_through_send(workspace: Pat
     )
 
 
-def test_esp_failures_before_the_request_was_written_are_not_in_doubt(workspace: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_esp_failures_before_the_request_was_written_are_not_in_doubt(workspace: Path, httpserver) -> None:
     # https:// to a plain-HTTP port: the TLS handshake fails, nothing was sent, so nothing is in doubt.
     base = httpserver.url_for("/").rstrip("/").replace("http://", "https://")
     use(

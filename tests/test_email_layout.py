@@ -52,7 +52,7 @@ def _png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def _newsletter_html(workspace: Path, cli) -> str:  # type: ignore[no-untyped-def]
+def _newsletter_html(workspace: Path, cli) -> str:
     (workspace / "images").mkdir()
     (workspace / "images" / "wide.png").write_bytes(_png(1600, 400))
     write_release(
@@ -86,7 +86,7 @@ def _newsletter_html(workspace: Path, cli) -> str:  # type: ignore[no-untyped-de
 @pytest.mark.parametrize("width", [320, 375, 600, 800])
 def test_newsletter_has_no_horizontal_scroll_on_phones_and_desktop(
     workspace: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     page,
     width: int,
 ) -> None:
@@ -117,7 +117,7 @@ def test_newsletter_has_no_horizontal_scroll_on_phones_and_desktop(
         assert 590 <= column <= 600
 
 
-def test_newsletter_html_is_hybrid_fluid_with_an_outlook_fallback(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_newsletter_html_is_hybrid_fluid_with_an_outlook_fallback(workspace: Path, cli) -> None:
     """The source itself: a max-width fluid column, an MSO-only fixed table, and the CSS inlined."""
     write_release(workspace, "plain", 'title = "T"\npublish_at = 2025-07-01T09:00:00+09:00\nchannels = ["newsletter"]')
     result = cli("send", "releases/plain.md", "--dry-run", "--outbox", "outbox")

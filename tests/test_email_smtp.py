@@ -35,7 +35,7 @@ def ten(workspace: Path) -> Path:
     return workspace
 
 
-def outcome_kind(outcome) -> str:  # type: ignore[no-untyped-def]
+def outcome_kind(outcome) -> str:
     if outcome.error is None:
         return "sent"
     if outcome.error.in_doubt:
@@ -98,7 +98,7 @@ def test_faults_end_sent_retried_failed_or_in_doubt_and_none_twice(ten: Path, pi
     assert "may have taken it" in str(outcomes["r7@example.org"].error)
 
 
-def test_send_through_the_ledger_then_retry_only_what_may_be_retried(ten: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_send_through_the_ledger_then_retry_only_what_may_be_retried(ten: Path, cli) -> None:
     rules = {"r1@example.org": "451", "r2@example.org": "550", "r6@example.org": "drop-after-data"}
     now = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
     with smtp_server(rules, pipelining=True) as sink:
@@ -227,7 +227,7 @@ def test_deliver_many_pulls_a_delivery_only_when_a_connection_is_free(ten: Path)
         smtp_channel(ten, "newsletter", sink.port, "connections = 2")
         adapter, channel, deliveries = adapter_for(ten, "newsletter")
 
-        def feed():  # type: ignore[no-untyped-def]
+        def feed():
             for d in deliveries:
                 assert len(pulled) - len(done) < 2, "more deliveries in hand than connections"
                 pulled.append(d.target)

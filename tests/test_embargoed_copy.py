@@ -78,7 +78,7 @@ def distribute(ws: Path, now: dt.datetime, *args: str) -> subprocess.CompletedPr
 
 def mailed(ws: Path, channel: str) -> list[email.message.EmailMessage]:
     files = sorted((ws / "maildir" / channel / "new").iterdir())
-    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]  # type: ignore[misc]
+    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
 
 
 def bodies(message: email.message.EmailMessage) -> dict[str, str]:

@@ -30,7 +30,7 @@ SCHEMAS = json.loads((ROOT / "docs" / "json-schemas.json").read_text(encoding="u
 
 
 @pytest.fixture
-def clock():  # type: ignore[no-untyped-def]
+def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
@@ -60,7 +60,7 @@ def check(kind: str, document: Any) -> None:
 
 def test_a_channel_without_its_token_is_refused_whole_and_stays_pending(
     workspace: Path, cli, monkeypatch, clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with MastodonServer() as server:
         wire(workspace, monkeypatch, "mastodon", server.url)
         monkeypatch.delenv("MASTODON_TOKEN")
@@ -85,7 +85,7 @@ def test_a_channel_without_its_token_is_refused_whole_and_stays_pending(
 
 def test_smtp_without_the_unsubscribe_key_is_refused_up_front_while_maildir_sends(
     workspace: Path, cli, monkeypatch, clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.delenv("UNSUBSCRIBE_KEY", raising=False)
     with smtp_server() as sink:
         smtp_newsletter(workspace, sink.port)
@@ -113,7 +113,7 @@ def test_smtp_without_the_unsubscribe_key_is_refused_up_front_while_maildir_send
 # -- 2. the run says why ----------------------------------------------------------------------
 
 
-def test_the_summary_gives_the_reasons_verbatim_and_who_retries_when(workspace: Path, cli, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_summary_gives_the_reasons_verbatim_and_who_retries_when(workspace: Path, cli, monkeypatch, clock) -> None:
     monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
     rules = {"jane.smith@example.com": "550", "pat.obrien@example.net": "451"}
     with smtp_server(rules) as sink:
@@ -137,7 +137,7 @@ def test_the_summary_gives_the_reasons_verbatim_and_who_retries_when(workspace: 
         check("send", json.loads(as_json.stdout))
 
 
-def test_many_failures_show_the_first_few_and_where_the_rest_are(workspace: Path, cli, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
+def test_many_failures_show_the_first_few_and_where_the_rest_are(workspace: Path, cli, monkeypatch, clock) -> None:
     monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
     lst = workspace / "lists" / "newsletter.csv"
     lst.write_text("email,name\n" + "".join(f"r{i}@example.org,R {i}\n" for i in range(6)), encoding="utf-8")
@@ -171,7 +171,7 @@ def crash_in_the_servers_hands(ws: Path, channel: str) -> None:
     db.close()
 
 
-def test_in_doubt_is_named_by_every_run_until_resolved(workspace: Path, cli, clock) -> None:  # type: ignore[no-untyped-def]
+def test_in_doubt_is_named_by_every_run_until_resolved(workspace: Path, cli, clock) -> None:
     assert cli("schedule", RELEASE, "--late", "-c", "newsletter", "-c", "press-list").exit_code == 0
     crash_in_the_servers_hands(workspace, "newsletter")
     first = cli("send", RELEASE, "--late", "-c", "newsletter", "-c", "press-list")
@@ -221,7 +221,7 @@ def test_in_doubt_is_named_by_every_run_until_resolved(workspace: Path, cli, clo
 # -- 7. command line conventions --------------------------------------------------------------
 
 
-def test_global_options_work_after_the_command(workspace: Path, tmp_path: Path, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
+def test_global_options_work_after_the_command(workspace: Path, tmp_path: Path, monkeypatch, clock) -> None:
     from click.testing import CliRunner
 
     from distribute.cli import cli as command
@@ -253,14 +253,14 @@ def test_cron_takes_global_options_after_send_too(workspace: Path, tmp_path: Pat
         os.chdir(workspace)
 
 
-def test_status_of_an_unknown_release_says_so(workspace: Path, cli, clock) -> None:  # type: ignore[no-untyped-def]
+def test_status_of_an_unknown_release_says_so(workspace: Path, cli, clock) -> None:
     assert cli("schedule", RELEASE, "--late").exit_code == 0
     result = cli("status", "nix-da")
     assert result.exit_code == 2
     assert "error: no release 'nix-da' in the ledger" in result.stderr and "nothing scheduled" not in result.output
 
 
-def test_json_shapes_of_validate_schedule_send_and_status(workspace: Path, cli, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
+def test_json_shapes_of_validate_schedule_send_and_status(workspace: Path, cli, monkeypatch, clock) -> None:
     monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
     validate = cli("validate", RELEASE, "--json")
     assert validate.exit_code == 0, validate.output
@@ -285,7 +285,7 @@ def test_json_shapes_of_validate_schedule_send_and_status(workspace: Path, cli, 
     check("status", json.loads(status.stdout))
 
 
-def test_every_help_shows_an_example_and_the_exit_codes_of_the_readme(cli) -> None:  # type: ignore[no-untyped-def]
+def test_every_help_shows_an_example_and_the_exit_codes_of_the_readme(cli) -> None:
     from distribute.cli import COMMANDS
     from distribute.cli.common import EXIT_CODES
 
@@ -298,7 +298,7 @@ def test_every_help_shows_an_example_and_the_exit_codes_of_the_readme(cli) -> No
         assert "Exit codes:" in text and f"0  {EXIT_CODES[0]}" in text, name
 
 
-def test_the_worker_does_not_spin_on_a_refused_channel(workspace: Path, cli, monkeypatch, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_worker_does_not_spin_on_a_refused_channel(workspace: Path, cli, monkeypatch, clock) -> None:
     from distribute.send.worker import REFUSED_RETRY, Worker
     from distribute.workspace.config import Workspace
 

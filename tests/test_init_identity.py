@@ -39,7 +39,7 @@ MUSTER = [
 RELEASE = "releases/first-release.md"
 
 
-def invoke(*args: str):  # type: ignore[no-untyped-def]
+def invoke(*args: str):
     return CliRunner().invoke(command, list(args), catch_exceptions=False)
 
 

@@ -75,10 +75,7 @@ def _dry_run(cli, ws: Path, release: str, *channels: str) -> Path:
 
 
 def _mails(folder: Path) -> list[email.message.EmailMessage]:
-    return [
-        email.message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-        for p in sorted(folder.glob("*.eml"))
-    ]
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))]
 
 
 def _plain(message: email.message.EmailMessage) -> str:

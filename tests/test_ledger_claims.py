@@ -39,7 +39,7 @@ def test_a_claim_from_another_host_is_judged_by_its_lease() -> None:
     assert claims.is_stale(None, None, stamp(dt.datetime.now(dt.timezone.utc)))
 
 
-def test_delivery_settings_are_checked_with_file_and_line(lws) -> None:  # type: ignore[no-untyped-def]
+def test_delivery_settings_are_checked_with_file_and_line(lws) -> None:
     from distribute.errors import ConfigError
 
     config = lws / "config.toml"

@@ -34,7 +34,7 @@ def servers():
         yield sink, api
 
 
-def setup(ws: Path, sink, api, publish_at: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def setup(ws: Path, sink, api, publish_at: str | None = None) -> None:
     write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {N}\n')
     write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\n')
     write_release(ws, "r1")
@@ -47,7 +47,7 @@ def states(url: str) -> dict[str, int]:
     return {r["state"]: r["n"] for r in pg_rows(url, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")}
 
 
-def exactly_once(sink, api) -> None:  # type: ignore[no-untyped-def]
+def exactly_once(sink, api) -> None:
     assert len(sink) == N and max(sink.per_recipient().values()) == 1
     assert sorted(collections.Counter(s["content"] for s in api.created).values()) == [1, 1, 1]
     assert [s["in_reply_to_id"] for s in api.created] == [None, api.created[0]["id"], api.created[1]["id"]]
@@ -65,7 +65,7 @@ def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
 
 def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(
     pws: Path, postgres_url: str, plugin_site: Path, servers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sink, api = servers
     setup(pws, sink, api)
     procs = [start(pws, plugin_site, "send", "--due") for _ in range(6)]
@@ -84,7 +84,7 @@ def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(
 )
 def test_the_others_take_work_while_one_sender_is_held_mid_delivery(
     pws: Path, postgres_url: str, plugin_site: Path, servers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sink, api = servers
     setup(pws, sink, api)
     sink.gate.at = 1  # the first message waits at the sink until a second process has claimed work
@@ -104,7 +104,7 @@ def test_the_others_take_work_while_one_sender_is_held_mid_delivery(
     assert len(sink) == N and max(sink.per_recipient().values()) == 1
 
 
-def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, plugin_site: Path, servers) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, plugin_site: Path, servers) -> None:
     sink, api = servers
     later = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(hours=1)
     setup(pws, sink, api, publish_at=later.isoformat())
@@ -132,7 +132,7 @@ def test_two_workers_on_one_postgresql_database(pws: Path, postgres_url: str, pl
 
 def test_a_process_killed_mid_newsletter_on_postgresql_leaves_one_in_doubt(
     pws: Path, postgres_url: str, plugin_site: Path, servers
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sink, api = servers
     setup(pws, sink, api)
     sink.gate.at = 100

@@ -26,7 +26,7 @@ def sink():
         yield s
 
 
-def newsletter(ws: Path, sink, count: int = 3) -> None:  # type: ignore[no-untyped-def]
+def newsletter(ws: Path, sink, count: int = 3) -> None:
     write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {count}\n')
 
 
@@ -39,7 +39,7 @@ def scheduled_publish_at(ws: Path, release_id: str) -> str | None:
 # --- 2. a publish time in the past -------------------------------------------------------------
 
 
-def test_validate_warns_of_a_publish_time_in_the_past_saying_how_long_ago(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_validate_warns_of_a_publish_time_in_the_past_saying_how_long_ago(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_release(lws, "typo", publish_at=TYPO)
     write_release(lws, "morning", publish_at="2026-12-02T04:00:00")  # 5 hours before "now"
@@ -60,7 +60,7 @@ def test_validate_warns_of_a_publish_time_in_the_past_saying_how_long_ago(lws: P
     assert sink.messages == []
 
 
-def test_schedule_and_send_refuse_a_publish_time_over_a_day_past_and_write_nothing(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_and_send_refuse_a_publish_time_over_a_day_past_and_write_nothing(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_release(lws, "typo", publish_at=TYPO)
     with time_machine.travel(TODAY, tick=False):
@@ -78,7 +78,7 @@ def test_schedule_and_send_refuse_a_publish_time_over_a_day_past_and_write_nothi
     assert len(sink) == 0
 
 
-def test_a_day_is_the_default_limit_and_past_limit_changes_it(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_day_is_the_default_limit_and_past_limit_changes_it(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_release(lws, "yesterday", publish_at="2026-12-01T10:00:00")  # 23 hours before "now"
     write_release(lws, "lastweek", publish_at="2026-11-25T09:00:00")
@@ -94,7 +94,7 @@ def test_a_day_is_the_default_limit_and_past_limit_changes_it(lws: Path, sink) -
     assert bad.exit_code == 1 and "config.toml:" in bad.stderr and 'not a duration like "1d"' in bad.stderr
 
 
-def test_late_and_at_now_confirm_a_past_release_and_send_due_keeps_what_was_scheduled(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_late_and_at_now_confirm_a_past_release_and_send_due_keeps_what_was_scheduled(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_release(lws, "typo", publish_at=TYPO)
     write_release(lws, "old", publish_at=TYPO)
@@ -144,7 +144,7 @@ def test_the_readme_command_confirms_the_dated_example(workspace: Path) -> None:
 # --- 7. an edited release is held; rescheduling keeps the user's --at ---------------------------
 
 
-def test_status_shows_an_edited_release_as_held_and_how_to_reschedule(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_status_shows_an_edited_release_as_held_and_how_to_reschedule(lws: Path, sink) -> None:
     newsletter(lws, sink)
     path = write_release(lws, "r1")
     with time_machine.travel(dt.datetime(2025, 6, 29, tzinfo=UTC), tick=False):
@@ -168,7 +168,7 @@ def test_status_shows_an_edited_release_as_held_and_how_to_reschedule(lws: Path,
     assert again["releases"][0]["held"] is None and again["releases"][0]["channels"][0]["held"] == 0
 
 
-def test_scheduling_again_keeps_an_earlier_at_and_says_when_a_due_time_moves(lws: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_scheduling_again_keeps_an_earlier_at_and_says_when_a_due_time_moves(lws: Path, sink) -> None:
     newsletter(lws, sink)
     write_release(lws, "r1")  # publish_at 2025-06-30 09:00 KST
 

@@ -32,7 +32,7 @@ def stop(proc: WorkerProcess, sig: int = signal.SIGTERM) -> tuple[int, str]:
     return proc.stop(sig)
 
 
-def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plugin_site: Path, sink) -> None:
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 3\n')
     write_release(lws, "r1")
     proc = worker(lws, plugin_site)
@@ -55,7 +55,7 @@ def test_worker_picks_up_a_new_schedule_and_wakes_at_its_due_time(lws: Path, plu
 @pytest.mark.slow
 def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once(
     lws: Path, plugin_site: Path, sink
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 60\n')
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
@@ -85,7 +85,7 @@ def test_sigterm_finishes_the_delivery_in_hand_and_a_restart_sends_the_rest_once
 
 
 @pytest.mark.slow
-def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugin_site: Path, sink) -> None:
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 200\n')
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
@@ -107,7 +107,7 @@ def test_a_killed_worker_restarts_with_nothing_lost_or_repeated(lws: Path, plugi
 
 
 @pytest.mark.slow
-def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, plugin_site: Path, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, plugin_site: Path, sink) -> None:
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
     write_release(lws, "r1")
     proc = worker(lws, plugin_site)
@@ -130,7 +130,7 @@ def test_a_due_time_passed_while_no_worker_ran_is_delivered_on_start(lws: Path, 
 @pytest.mark.slow
 def test_a_refused_release_is_retried_a_minute_later_not_at_once_and_a_new_schedule_lifts_that(
     lws: Path, plugin_site: Path, sink
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     write_channel(lws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = 2\n')
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0

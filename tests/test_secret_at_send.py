@@ -62,7 +62,7 @@ def distribute(ws: Path, now: dt.datetime, *args: str, key: str | None = None) -
 def newsletter(ws: Path) -> list[email.message.EmailMessage]:
     folder = ws / "maildir" / "newsletter" / "new"
     files = sorted(folder.iterdir()) if folder.is_dir() else []
-    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]  # type: ignore[misc]
+    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
 
 
 def tokens(message: email.message.EmailMessage) -> list[tuple[str, str]]:

@@ -89,7 +89,7 @@ def test_bluesky_keeps_whole_sentences_and_leaves_the_headline_to_the_card(works
 
 def test_validate_warns_of_posts_without_a_link_and_tags_that_cannot_be_hashtags(
     workspace: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     enable(workspace, monkeypatch, *CHANNELS)

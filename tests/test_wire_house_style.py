@@ -26,7 +26,7 @@ def fixed_clock():
         yield
 
 
-def dry_run(cli, ws: Path, release: Path | str, channel: str = WIRE, fmt: str = ".txt") -> bytes:  # type: ignore[no-untyped-def]
+def dry_run(cli, ws: Path, release: Path | str, channel: str = WIRE, fmt: str = ".txt") -> bytes:
     """The wire copy as `send --dry-run` writes it to the outbox."""
     set_channel(ws, "wire-desk", channel)
     result = cli("send", str(release), "-c", "wire-desk", "--dry-run", "--outbox", "out")
@@ -64,7 +64,7 @@ PUBLISHED = [
 @pytest.mark.parametrize("style, dateline, day, expected", PUBLISHED)
 def test_datelines_read_as_each_wire_prints_them(
     workspace: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     style: str,
     dateline: str,
     day: str,
@@ -96,7 +96,7 @@ def test_datelines_read_as_each_wire_prints_them(
 )
 def test_a_body_that_opens_with_its_own_dateline_gets_one_dateline(
     workspace: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     dateline: str,
     body: str,
     lead: str,
@@ -114,7 +114,7 @@ def test_a_body_that_opens_with_its_own_dateline_gets_one_dateline(
     assert "/PRNewswire/ -- Seoul-based researchers said -- again -- it was so." in " ".join(text.split())
 
 
-def test_an_embargoed_copy_is_datelined_the_day_the_embargo_lifts(workspace: Path, cli, standards: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_embargoed_copy_is_datelined_the_day_the_embargo_lifts(workspace: Path, cli, standards: Path) -> None:
     write_release(
         workspace,
         "embargoed",
@@ -146,7 +146,7 @@ TABLE = """Spending by ally:
 """
 
 
-def test_a_markdown_table_becomes_aligned_columns_within_the_width(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_markdown_table_becomes_aligned_columns_within_the_width(workspace: Path, cli) -> None:
     write_release(workspace, "table", 'title = "T"\npublish_at = 2025-06-30T09:00:00+09:00\n', TABLE)
     wide = dry_run(cli, workspace, "releases/table.md", WIRE + "width = 80\n").decode()
     assert "|" not in wide
@@ -178,7 +178,7 @@ Read the [full brief]({URL}) or see {URL} directly.
 """
 
 
-def test_code_and_long_urls_keep_within_the_width_but_one_url_alone(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_code_and_long_urls_keep_within_the_width_but_one_url_alone(workspace: Path, cli) -> None:
     write_release(workspace, "code", 'title = "T"\npublish_at = 2025-06-30T09:00:00+09:00\n', CODE)
     for width in (40, 72):
         text = dry_run(cli, workspace, "releases/code.md", WIRE + f"width = {width}\n").decode()
@@ -192,7 +192,7 @@ def test_code_and_long_urls_keep_within_the_width_but_one_url_alone(workspace: P
         assert "pip install distribute --index-url https://pypi.example.org/simple" in joined
 
 
-def test_validate_warns_when_no_one_is_named_to_call_on_wire_and_press_channels(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_validate_warns_when_no_one_is_named_to_call_on_wire_and_press_channels(workspace: Path, cli) -> None:
     write_release(workspace, "nobody", 'title = "T"\npublish_at = 2026-02-02T09:00:00+09:00\n', "Body text.\n")
     result = cli("validate", "releases/nobody.md")
     assert result.exit_code == 0, result.output + result.stderr

@@ -111,7 +111,7 @@ def point_channels_at(ws: Path, wire: Tripwire, enable: bool = True) -> dict[str
     return texts
 
 
-def set_every_secret(ws: Path, monkeypatch) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def set_every_secret(ws: Path, monkeypatch) -> dict[str, str]:
     """Set each environment variable the channel files refer to, to a distinctive value."""
     values = {}
     for path in (ws / "channels").glob("*.toml"):

@@ -84,7 +84,7 @@ def smtp_sink(answer: str | None = None) -> Iterator[SmtpSink]:
     sink = SmtpSink(answer=answer)
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        async def handle_DATA(self, server, session, envelope):
             if sink.answer:
                 return sink.answer
             sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

@@ -20,6 +20,8 @@ from .workspace.schema import field
 from .workspace.toml_lines import TomlSource
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from .workspace.config import Workspace
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -314,80 +316,20 @@ def _load_one(path: Path, workspace: Workspace, original: Release | None = None)
     source = TomlSource(path, front, first_line)
     tz = workspace.tz
     data = source.parse(ReleaseError, tz)
-    ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
-
-    required = ("title",) if original is not None else ("title", "publish_at")
-    for key in required:
-        if key not in data:
-            sample = 'title = "Headline"' if key == "title" else f"publish_at = {example(None, tz)}"
-            raise ReleaseError(f"missing {key}; add a line such as {sample}", path=path, line=1)
-    for key in ("publish_at", "embargo"):
-        if key in data:
-            _check_time(data[key], key, source, tz)
-    if original is not None and "publish_at" not in data:
-        data = {**data, "publish_at": original.publish_at}
-    fm = settings.load(FrontMatter, data, ctx)
-
-    def fail(message: str, table: tuple[str | int, ...] = (), key: str | None = None) -> ReleaseError:
-        return ReleaseError(message, path=path, line=source.line_of(table, key))
-
-    if not fm.title.strip():
-        raise fail("title is empty; give the release a headline", key="title")
-    if original is None:
-        release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
-        language = fm.language or workspace.config.language
-    else:
-        release_id = original.id
-        tag = path.stem.rpartition(".")[2]
-        language = fm.language or tag
-        if language.lower() != tag.lower():
-            raise fail(
-                f"language = {fm.language!r} but the file name says {tag!r}; "
-                f"a translation's language is its file name's (remove the line or rename the file)",
-                key="language",
-            )
-        _check_inherited(fm, data, original, tz, fail)
-    if not _ID.match(release_id):
-        raise fail(f"id {release_id!r} may hold only a-z, 0-9 and '-'", key="id")
-    if not _LANG.match(language):
-        raise fail(f"language {language!r} is not a BCP 47 tag such as 'en' or 'ko-KR'", key="language")
-    for key in ("url",):
-        value = getattr(fm, key)
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            raise fail(f"{key} must be an absolute http(s) URL, not {value!r}", key=key)
-
-    known = workspace.channels
-    for name in fm.channels or []:
-        if name not in known:
-            listed = ", ".join(known) or "none (add files to channels/)"
-            raise fail(f"unknown channel {name!r}; configured channels: {listed}", key="channels")
-    for name, override in fm.channel.items():
-        if name not in known:
-            listed = ", ".join(known) or "none"
-            raise fail(f"[channel.{name}] names an unknown channel; configured channels: {listed}", ("channel", name))
-        if override.at is not None:
-            parse_at(override.at, tz, path=path, line=source.line_of(("channel", name), "at"), error=ReleaseError)
-
+    fm = _front_matter(source, data, tz, original)
+    release_id, language = _check_fields(fm, data, source, workspace, original)
+    _check_channels(fm, source, workspace)
     images = []
     for i, image in enumerate(fm.images):
         if not image.alt.strip():
-            raise fail('image without alt text; describe the image in alt = "..."', ("images", i), "alt")
+            raise _fail(source, 'image without alt text; describe the image in alt = "..."', ("images", i), "alt")
         file = _resolve_file(image.path, path, workspace.bounds, source, "images", i)
         images.append(_with_file(image, file))
     attachments = []
     for i, att in enumerate(fm.attachments):
         file = _resolve_file(att.path, path, workspace.bounds, source, "attachments", i)
         attachments.append(_with_file(att, file))
-    for i, contact in enumerate(fm.contacts):
-        if not contact.name.strip():
-            raise fail("contact without a name", ("contacts", i), "name")
-        wrong = _check_email(contact.email) if contact.email else None
-        if wrong:
-            raise fail(
-                f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); write it as name@example.org",
-                ("contacts", i),
-                "email",
-            )
+    _check_contacts(fm, source)
 
     digest = hashlib.sha256(text.encode("utf-8"))  # as read: a re-save with a BOM or CRLF changes nothing sent
     if original is not None:
@@ -449,7 +391,7 @@ def _digest(digest: Any, items: list[Any]) -> str:
     return str(digest.hexdigest())
 
 
-def _check_inherited(fm: FrontMatter, data: dict[str, Any], original: Release, tz: Any, fail: Any) -> None:
+def _check_inherited(fm: FrontMatter, data: dict[str, Any], source: TomlSource, original: Release, tz: Any) -> None:
     """A translation repeats the original's timing, id and channels or leaves them out; it never changes them."""
     theirs: dict[str, Any] = {
         "publish_at": original.publish_at,
@@ -468,7 +410,8 @@ def _check_inherited(fm: FrontMatter, data: dict[str, Any], original: Release, t
         if mine != theirs[key]:
             shown = theirs[key].isoformat() if isinstance(theirs[key], dt.datetime) else theirs[key]
             said = f"{key} = {shown}" if theirs[key] is not None else f"no {key}"
-            raise fail(
+            raise _fail(
+                source,
                 f"{key} differs from the original's ({said} in {original.path}); a translation goes out "
                 f"with its original: remove this line, or change the original",
                 key=key,
@@ -480,7 +423,8 @@ def _check_inherited(fm: FrontMatter, data: dict[str, Any], original: Release, t
         ours = original.override(name).at
         if ours is None or parse_at(ours, tz, error=ReleaseError) != mine:
             said = f"at = {ours!r}" if ours is not None else "no at"
-            raise fail(
+            raise _fail(
+                source,
                 f"[channel.{name}] at differs from the original's ({said} in {original.path}); "
                 "a translation goes out with its original: remove this line",
                 ("channel", name),
@@ -497,6 +441,98 @@ def _inherit_at(overrides: dict[str, ChannelOverride], original: Release) -> dic
         mine = result.get(name, ChannelOverride())
         result[name] = dataclasses.replace(mine, at=theirs.at)
     return result
+
+
+def _fail(source: TomlSource, message: str, table: tuple[str | int, ...] = (), key: str | None = None) -> ReleaseError:
+    return ReleaseError(message, path=source.path, line=source.line_of(table, key))
+
+
+def _front_matter(source: TomlSource, data: dict[str, Any], tz: ZoneInfo, original: Release | None) -> FrontMatter:
+    """The front matter checked against the schema: the required keys first, the times in a form TOML reads.
+
+    A translation needs only its title: its publish time is the original's.
+    """
+    for key in ("title",) if original is not None else ("title", "publish_at"):
+        if key not in data:
+            sample = 'title = "Headline"' if key == "title" else f"publish_at = {example(None, tz)}"
+            raise ReleaseError(f"missing {key}; add a line such as {sample}", path=source.path, line=1)
+    for key in ("publish_at", "embargo"):
+        if key in data:
+            _check_time(data[key], key, source, tz)
+    if original is not None and "publish_at" not in data:
+        data = {**data, "publish_at": original.publish_at}
+    ctx = settings.Context(source, error=ReleaseError, what="the release front matter")
+    return settings.load(FrontMatter, data, ctx)
+
+
+def _check_fields(
+    fm: FrontMatter, data: dict[str, Any], source: TomlSource, workspace: Workspace, original: Release | None
+) -> tuple[str, str]:
+    """The title, the id (default: the file stem), the language (default: config's) and the url; (id, language).
+
+    A translation's id is the original's and its language its file name's tag.
+    """
+    if not fm.title.strip():
+        raise _fail(source, "title is empty; give the release a headline", key="title")
+    if original is None:
+        release_id = fm.id or re.sub(r"[^a-z0-9]+", "-", source.path.stem.lower()).strip("-")
+        language = fm.language or workspace.config.language
+    else:
+        release_id, language = original.id, _translation_language(fm, source)
+        _check_inherited(fm, data, source, original, workspace.tz)
+    if not _ID.match(release_id):
+        raise _fail(source, f"id {release_id!r} may hold only a-z, 0-9 and '-'", key="id")
+    if not _LANG.match(language):
+        raise _fail(source, f"language {language!r} is not a BCP 47 tag such as 'en' or 'ko-KR'", key="language")
+    for key in ("url",):
+        value = getattr(fm, key)
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise _fail(source, f"{key} must be an absolute http(s) URL, not {value!r}", key=key)
+    return release_id, language
+
+
+def _translation_language(fm: FrontMatter, source: TomlSource) -> str:
+    """A translation's language: its file name's tag; a `language` line may only repeat it."""
+    tag = source.path.stem.rpartition(".")[2]
+    if fm.language and fm.language.lower() != tag.lower():
+        raise _fail(
+            source,
+            f"language = {fm.language!r} but the file name says {tag!r}; "
+            "a translation's language is its file name's (remove the line or rename the file)",
+            key="language",
+        )
+    return fm.language or tag
+
+
+def _check_channels(fm: FrontMatter, source: TomlSource, workspace: Workspace) -> None:
+    """Every channel the release names (in `channels` and `[channel.NAME]`) is configured; each `at` reads."""
+    known = workspace.channels
+    for name in fm.channels or []:
+        if name not in known:
+            listed = ", ".join(known) or "none (add files to channels/)"
+            raise _fail(source, f"unknown channel {name!r}; configured channels: {listed}", key="channels")
+    for name, override in fm.channel.items():
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            message = f"[channel.{name}] names an unknown channel; configured channels: {listed}"
+            raise _fail(source, message, ("channel", name))
+        if override.at is not None:
+            line = source.line_of(("channel", name), "at")
+            parse_at(override.at, workspace.tz, path=source.path, line=line, error=ReleaseError)
+
+
+def _check_contacts(fm: FrontMatter, source: TomlSource) -> None:
+    for i, contact in enumerate(fm.contacts):
+        if not contact.name.strip():
+            raise _fail(source, "contact without a name", ("contacts", i), "name")
+        wrong = _check_email(contact.email) if contact.email else None
+        if wrong:
+            raise _fail(
+                source,
+                f"contacts[{i}] email {contact.email!r} is not a valid address ({wrong}); write it as name@example.org",
+                ("contacts", i),
+                "email",
+            )
 
 
 def _with_file(item: Any, file: Path) -> Any:

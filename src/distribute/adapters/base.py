@@ -56,7 +56,7 @@ import hashlib
 import inspect
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,9 +161,10 @@ def render_in(adapter: Adapter, release: Release, channel: Channel, context: Ren
         _RENDER_TAKES[cls] = takes
     if takes == "context":
         return adapter.render(release, channel, context=context)
+    older: Callable[..., Iterable[Delivery]] = adapter.render  # a signature other than the one declared here
     if takes == "due":
-        return adapter.render(release, channel, due=context.due)  # type: ignore[call-arg]
-    return adapter.render(release, channel)  # type: ignore[call-arg]
+        return older(release, channel, due=context.due)
+    return older(release, channel)
 
 
 def no_media_contact(release: Release) -> list[str]:

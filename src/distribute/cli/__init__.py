@@ -42,7 +42,7 @@ class State:
     config: str | None = None
     verbose: int = 0
     traceback: bool = False
-    _workspace: Any = field(default=None, repr=False)
+    _workspace: Workspace | None = field(default=None, repr=False)
 
     @property
     def workspace(self) -> Workspace:

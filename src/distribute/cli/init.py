@@ -33,7 +33,7 @@ QUESTIONS = {
 @click.option("--timezone", help="IANA time zone of the press office, e.g. Europe/Berlin")
 @click.option("--language", help="default language of releases (BCP 47), e.g. en")
 @pass_state
-def init(state: State, directory: str, **given: str | None) -> None:
+def init(state: State, /, directory: str, **given: str | None) -> None:
     """Create config.toml, channels/, lists/, templates/, .gitignore and an example release in DIR."""
     from .. import clock
     from ..workspace.skeleton import PLACEHOLDERS, Identity, create_workspace

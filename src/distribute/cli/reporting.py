@@ -112,14 +112,8 @@ def print_report(
     import datetime as dt
 
     unresolved = unresolved or {}
-    for line in report.lines:
+    for line in _problem_lines(report):
         note(line)
-    if report.requeued_after_crash:
-        note(f"{report.requeued_after_crash} deliveries interrupted by an earlier crash were put back in line")
-    if report.doubted_after_crash:
-        note(f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT")
-    for message in report.refused:
-        note(f"error: {message}")
     trouble = bool(report.failed or report.in_doubt or report.retrying)
     say = note if trouble or report.refused or unresolved else (click.echo if loud else None)
     if say is not None:
@@ -127,14 +121,7 @@ def print_report(
             say(line)
     for line in unresolved_lines(unresolved):
         note(line)
-    parts = [f"{report.sent} sent"]
-    if report.retrying:
-        parts.append(f"{report.retrying} to retry later")
-    if report.failed:
-        parts.append(f"{report.failed} failed")
-    if report.in_doubt:
-        parts.append(f"{report.in_doubt} in doubt")
-    summary = ", ".join(parts)
+    summary = _counts(report)
     if trouble:
         note(f"{summary} (details: distribute status{' ' + release_id if release_id else ''})")
     elif loud and (report.attempted or not report.refused):
@@ -144,6 +131,25 @@ def print_report(
             note(nothing.split(":")[0])
         else:
             click.echo(nothing)
+
+
+def _problem_lines(report: Report) -> list[str]:
+    """What print_report always says: the run's notes, what an earlier crash left, every refusal."""
+    lines = list(report.lines)
+    if report.requeued_after_crash:
+        lines.append(f"{report.requeued_after_crash} deliveries interrupted by an earlier crash were put back in line")
+    if report.doubted_after_crash:
+        lines.append(f"{report.doubted_after_crash} deliveries interrupted by an earlier crash are IN DOUBT")
+    return lines + [f"error: {message}" for message in report.refused]
+
+
+def _counts(report: Report) -> str:
+    """The sent count and those of the rest that are not 0: "3 sent, 1 to retry later, 1 failed, 1 in doubt"."""
+    parts = [f"{report.sent} sent"]
+    for count, what in ((report.retrying, "to retry later"), (report.failed, "failed"), (report.in_doubt, "in doubt")):
+        if count:
+            parts.append(f"{count} {what}")
+    return ", ".join(parts)
 
 
 def exit_code(report: Report, unresolved: dict[str, int]) -> ExitCode:

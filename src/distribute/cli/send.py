@@ -73,35 +73,12 @@ def send(
     from ..errors import ExitCode, UsageError
 
     if proof_to or as_email or via:
-        given = [f for f, on in (("--dry-run", dry_run), ("--due", due), ("--outbox", outbox)) if on]
-        given += [f for f, on in (("--resend-in-doubt", resend_in_doubt), ("--at", when), ("--late", late)) if on]
-        if not proof_to:
-            raise UsageError(f"{'--as' if as_email else '--via'} goes with --proof ADDRESS")
-        if given:
-            raise UsageError(
-                f"--proof does not go with {given[0]}: a proof only mails you each channel's rendition of "
-                "one RELEASE and records, posts or writes nothing (`distribute send RELEASE --proof you@example.org`)"
-            )
-        if not release:
-            raise UsageError("--proof needs a RELEASE file: distribute send RELEASE --proof you@example.org")
+        _check_proof_options(release, proof_to, as_email, via, dry_run, due, outbox, resend_in_doubt, when, late)
         state.require_config()  # a proof mails for real, through the workspace's channels
+        assert release is not None
         exit_with(send_proofs(state, release, proof_to, channels, as_email, via, as_json))
         return
-    if due and release:
-        raise UsageError("give either RELEASE or --due, not both")
-    if not due and not release:
-        raise UsageError("name a RELEASE file, or use --due (cron mode)")
-    if outbox and not dry_run:
-        raise UsageError("--outbox goes with --dry-run")
-    if when is not None and when.strip().lower() != "now":
-        raise UsageError(
-            f'send --at takes only "now" (send delivers at once); to publish at {when}, '
-            "use `distribute schedule RELEASE --at WHEN`"
-        )
-    if when and (due or dry_run):
-        raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
-    if late and due:
-        raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
+    _check_options(release, dry_run, outbox, due, when, late)
     if dry_run and release:  # the built-in defaults serve a dry-run of one file; nothing else runs on them
         ws = state.workspace
         count = dry_run_release(state, release, channels, Path(outbox) if outbox else ws.config.outbox, as_json)
@@ -124,6 +101,57 @@ def send(
         exit_with(
             send_release(state, release, channels, resend_in_doubt, at_now=when is not None, late=late, as_json=as_json)
         )
+
+
+def _check_proof_options(
+    release: str | None,
+    proof_to: tuple[str, ...],
+    as_email: str | None,
+    via: str | None,
+    dry_run: bool,
+    due: bool,
+    outbox: str | None,
+    resend_in_doubt: bool,
+    when: str | None,
+    late: bool,
+) -> None:
+    """--proof, --as and --via: what they need and what they do not go with."""
+    from ..errors import UsageError
+
+    given = [f for f, on in (("--dry-run", dry_run), ("--due", due), ("--outbox", outbox)) if on]
+    given += [f for f, on in (("--resend-in-doubt", resend_in_doubt), ("--at", when), ("--late", late)) if on]
+    if not proof_to:
+        raise UsageError(f"{'--as' if as_email else '--via'} goes with --proof ADDRESS")
+    if given:
+        raise UsageError(
+            f"--proof does not go with {given[0]}: a proof only mails you each channel's rendition of "
+            "one RELEASE and records, posts or writes nothing (`distribute send RELEASE --proof you@example.org`)"
+        )
+    if not release:
+        raise UsageError("--proof needs a RELEASE file: distribute send RELEASE --proof you@example.org")
+
+
+def _check_options(
+    release: str | None, dry_run: bool, outbox: str | None, due: bool, when: str | None, late: bool
+) -> None:
+    """Options that do not go together, refused before anything is read."""
+    from ..errors import UsageError
+
+    if due and release:
+        raise UsageError("give either RELEASE or --due, not both")
+    if not due and not release:
+        raise UsageError("name a RELEASE file, or use --due (cron mode)")
+    if outbox and not dry_run:
+        raise UsageError("--outbox goes with --dry-run")
+    if when is not None and when.strip().lower() != "now":
+        raise UsageError(
+            f'send --at takes only "now" (send delivers at once); to publish at {when}, '
+            "use `distribute schedule RELEASE --at WHEN`"
+        )
+    if when and (due or dry_run):
+        raise UsageError("--at goes with sending a RELEASE, not with --due or --dry-run")
+    if late and due:
+        raise UsageError("--late goes with RELEASE: `send --due` delivers what was scheduled, however late")
 
 
 def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: Path, as_json: bool = False) -> int:

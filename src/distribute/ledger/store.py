@@ -9,7 +9,7 @@ leave at most the deliveries then in the adapter's hands without a recorded outc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +101,7 @@ class Ledger:
                 return 1
             # Rows left by a schedule that never finished stay inert until a later one commits; then
             # they are either re-rendered, cancelled, or (other channels) checked by hash at send time.
-            generation = max(row.generation, row.staging) + 1
+            generation: int = max(row.generation, row.staging) + 1
             c.execute(
                 self.sql("UPDATE ledger_releases SET staging = :s WHERE release_id = :r"),
                 {"s": generation, "r": release_id},
@@ -136,7 +136,7 @@ class Ledger:
         publish_at: str | None,
         channels: Sequence[str],
         now: dt.datetime,
-        secrets: dict[str, Sequence[str]] | None = None,
+        secrets: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """Make a staged generation live; what the new render no longer holds is cancelled.
 

@@ -160,6 +160,33 @@ def _list_name(key: str) -> str:
     return {"recipients": "recipient list", "suppression": "suppression list"}.get(key, f"{key} file")
 
 
+def _channel_changes(
+    name: str, a: dict[str, Any], b: dict[str, Any], templates: list[str], release_changed: bool
+) -> str | None:
+    """What changed in one channel between two versions, or None."""
+    if a.get("lock") == b.get("lock"):
+        return None
+    reasons = []
+    s0, s1 = a.get("settings", {}), b.get("settings", {})
+    keys = [k for k in dict.fromkeys([*s1, *s0]) if s0.get(k) != s1.get(k)]
+    if keys:
+        reasons.append(f"{', '.join(keys)} in {b.get('path')}")
+    l0, l1 = a.get("files", {}), b.get("files", {})
+    for key in dict.fromkeys([*l1, *l0]):
+        if l0.get(key) != l1.get(key):
+            reasons.append(f"{_list_name(key)} {(l1.get(key) or l0.get(key) or {}).get('path')}")
+    mine = [t for t in templates if b.get("template") and t.startswith(f"templates/{b['template']}")]
+    reasons += [f"template {t}" for t in (mine or (templates if not reasons and not release_changed else []))]
+    if not reasons and not release_changed:
+        reasons.append("what it renders (a built-in template, or config.toml)")
+    count = ""
+    if a.get("deliveries") != b.get("deliveries"):
+        count = f" ({_deliveries(int(b.get('deliveries', 0)))}, was {int(a.get('deliveries', 0)):,})"
+    if reasons or count:
+        return f"{name}: {', '.join(reasons) or 'its render'}{count}"
+    return None
+
+
 def changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What changed between two versions, as people name it: the release's fields, a channel's settings,
     a list it reads, a template, a delivery count."""
@@ -180,27 +207,9 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if name not in c1:
             out.append(f"channel {name} is no longer in it")
             continue
-        a, b = c0[name], c1[name]
-        if a.get("lock") == b.get("lock"):
-            continue
-        reasons = []
-        s0, s1 = a.get("settings", {}), b.get("settings", {})
-        keys = [k for k in dict.fromkeys([*s1, *s0]) if s0.get(k) != s1.get(k)]
-        if keys:
-            reasons.append(f"{', '.join(keys)} in {b.get('path')}")
-        l0, l1 = a.get("files", {}), b.get("files", {})
-        for key in dict.fromkeys([*l1, *l0]):
-            if l0.get(key) != l1.get(key):
-                reasons.append(f"{_list_name(key)} {(l1.get(key) or l0.get(key) or {}).get('path')}")
-        mine = [t for t in templates if b.get("template") and t.startswith(f"templates/{b['template']}")]
-        reasons += [f"template {t}" for t in (mine or (templates if not reasons and not release_changed else []))]
-        if not reasons and not release_changed:
-            reasons.append("what it renders (a built-in template, or config.toml)")
-        count = ""
-        if a.get("deliveries") != b.get("deliveries"):
-            count = f" ({_deliveries(int(b.get('deliveries', 0)))}, was {int(a.get('deliveries', 0)):,})"
-        if reasons or count:
-            out.append(f"{name}: {', '.join(reasons) or 'its render'}{count}")
+        line = _channel_changes(name, c0[name], c1[name], templates, release_changed)
+        if line:
+            out.append(line)
     g0, g1 = old.get("config", {}), new.get("config", {})
     keys = [k for k in dict.fromkeys([*g1, *g0]) if g0.get(k) != g1.get(k)]
     if keys:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import clock
 from ..errors import DistributeError, ExitCode
@@ -23,6 +23,7 @@ from .tally import Tally
 
 if TYPE_CHECKING:
     from ..ledger.store import Ledger
+    from ..plan import ChannelPlan
     from ..release import Release
     from ..workspace.config import Workspace
 
@@ -110,6 +111,47 @@ def overtaken(
     return check
 
 
+def _recover(workspace: Workspace, ledger: Ledger, release_id: str | None, resend_in_doubt: bool) -> Report:
+    """A run's report, begun by putting back what an earlier crash left (and, if asked, what is in doubt)."""
+    report = Report()
+    idempotent = idempotence(workspace)
+    report.requeued_after_crash, report.doubted_after_crash, report.failed = ledger.recover(
+        clock.now(), idempotent, workspace.config.delivery.max_attempts
+    )
+    if resend_in_doubt:
+        count = ledger.resend_in_doubt(clock.now(), release_id)
+        if count:
+            report.lines.append(f"{count} deliver{'y' if count == 1 else 'ies'} in doubt put back in line, as asked")
+    return report
+
+
+def _channel_plan(
+    workspace: Workspace, ledger: Ledger, release: Release, rid: str, channel: str
+) -> tuple[ChannelPlan | None, str]:
+    """The channel's plan, or None and why it cannot send now (it is not planned, its preflight, a variable)."""
+    from ..plan import plan
+    from .preflight import refusal, waiting
+    from .status import channel_states
+
+    try:
+        (channel_plan,) = plan(workspace, release, [channel])
+    except DistributeError as exc:
+        return None, f"release {rid}, channel {channel}: {exc}"
+    # Before the first delivery of the channel: a channel that cannot send is refused whole.
+    line = refusal(channel_plan)
+    if line is not None:
+        pending = channel_states(ledger, channel_plan.release.id).get(channel_plan.channel.name, {}).get("pending", 0)
+        return None, waiting(f"{line} (release {channel_plan.release.id})", pending)
+    unset = missing_secrets(ledger, rid, channel)
+    if unset:
+        return None, (
+            f"release {rid}, channel {channel}: the environment variable {unset[0]} is not set here; it was "
+            "when the release was scheduled — export it for the cron job or worker; nothing of this "
+            "channel was sent"
+        )
+    return channel_plan, ""
+
+
 def run(
     workspace: Workspace,
     *,
@@ -120,28 +162,10 @@ def run(
 ) -> Report:
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
     from ..ledger.store import Ledger
-    from ..plan import plan
-    from .preflight import refusal, waiting
-    from .status import channel_states, due_now
-
-    def preflight(channel_plan: Any) -> str | None:
-        # Before the first delivery of the channel: a channel that cannot send is refused whole.
-        line = refusal(channel_plan)
-        if line is None:
-            return None
-        rid, name = channel_plan.release.id, channel_plan.channel.name
-        return waiting(f"{line} (release {rid})", channel_states(ledger, rid).get(name, {}).get("pending", 0))
+    from .status import due_now
 
     ledger = Ledger(workspace.database_url)
-    report = Report()
-    idempotent = idempotence(workspace)
-    report.requeued_after_crash, report.doubted_after_crash, report.failed = ledger.recover(
-        clock.now(), idempotent, workspace.config.delivery.max_attempts
-    )
-    if resend_in_doubt:
-        count = ledger.resend_in_doubt(clock.now(), release_id)
-        if count:
-            report.lines.append(f"{count} deliver{'y' if count == 1 else 'ies'} in doubt put back in line, as asked")
+    report = _recover(workspace, ledger, release_id, resend_in_doubt)
     releases: dict[str, Release] = {}
     refused: set[tuple[str, str]] = set()
     while not (stop and stop.is_set()):
@@ -161,25 +185,10 @@ def run(
                 refused.update(p for p in pairs if p[0] == rid)
                 report.refused.append(str(exc))
                 continue
-            try:
-                (channel_plan,) = plan(workspace, releases[rid], [channel])
-            except DistributeError as exc:
-                refused.add((rid, channel))
-                report.refused.append(f"release {rid}, channel {channel}: {exc}")
-                continue
-            cannot = preflight(channel_plan)
-            if cannot:
+            channel_plan, cannot = _channel_plan(workspace, ledger, releases[rid], rid, channel)
+            if channel_plan is None:
                 refused.add((rid, channel))
                 report.refused.append(cannot)
-                continue
-            unset = missing_secrets(ledger, rid, channel)
-            if unset:
-                refused.add((rid, channel))
-                report.refused.append(
-                    f"release {rid}, channel {channel}: the environment variable {unset[0]} is not set here; it was "
-                    "when the release was scheduled — export it for the cron job or worker; nothing of this "
-                    "channel was sent"
-                )
                 continue
             job = ChannelRun(
                 workspace,

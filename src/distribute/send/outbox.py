@@ -136,11 +136,12 @@ def dry_run(
         )
         if missing and needs is not None:
             needs(p.channel.name, missing)
-        if p.channel.common.embargoed_copy and release.is_embargoed(now) and p.due >= release.embargo:
+        embargo = release.embargo
+        if p.channel.common.embargoed_copy and embargo is not None and release.is_embargoed(now) and p.due >= embargo:
             result.notes.append(
                 f"{p.channel.name}: the outbox shows it as due {show(p.due, workspace.tz)}, when the embargo has "
                 f"lifted; sent now with `distribute send`, before the embargo, it says EMBARGOED UNTIL "
-                f"{show(release.embargo, workspace.tz)} and is dated when it goes"
+                f"{show(embargo, workspace.tz)} and is dated when it goes"
             )
     counts = {entry["channel"]: entry for entry in result.per_channel}
 

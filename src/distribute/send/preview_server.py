@@ -127,7 +127,11 @@ class Preview:
         last = -1
         while not self.stopping.is_set():
             with self.changed:
-                self.changed.wait_for(lambda seen=last: self.state.version != seen or self.stopping.is_set(), KEEPALIVE)
+
+                def news(seen: int = last) -> bool:
+                    return self.state.version != seen or self.stopping.is_set()
+
+                self.changed.wait_for(news, KEEPALIVE)
                 version = self.state.version
             if version != last:
                 last = version
@@ -178,7 +182,7 @@ def app(preview: Preview, port: Callable[[], int]) -> Callable[..., Any]:
 
     from .preview_page import shell
 
-    @Request.application  # type: ignore[arg-type]
+    @Request.application
     def application(request: Request) -> Response:
         if request.host not in allowed_hosts(port()):
             return Response(

@@ -19,6 +19,7 @@ from .. import clock
 from ..errors import ReleaseError
 
 if TYPE_CHECKING:
+    from ..ledger.store import Ledger
     from ..plan import ChannelPlan
     from ..workspace.config import Workspace
 
@@ -99,6 +100,24 @@ def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetim
     return now + at if isinstance(at, dt.timedelta) else at
 
 
+def _stage(
+    ledger: Ledger, p: ChannelPlan, due: dt.datetime, generation: int, not_before: str | None, stamp_now: str
+) -> tuple[int, set[str]]:
+    """Stage one channel's rows in batches: (how many, the names of the secrets its render used)."""
+    count = 0
+    batch: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for seq, d in enumerate(p.render(_render_due(due))):  # told the due time the ledger keeps
+        batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
+        used.update(d.secrets)
+        count += 1
+        if len(batch) >= BATCH:
+            ledger.stage(batch)
+            batch = []
+    ledger.stage(batch)
+    return count, used
+
+
 def book(
     workspace: Workspace,
     path: Path,
@@ -163,17 +182,7 @@ def book(
         not_before = clock.stamp(release.embargo) if p.public and release.embargo else None
         if p.public and release.embargo is not None:
             due = max(due, release.embargo)  # plan.due_time holds it already; the ledger relies on it
-        count = 0
-        batch: list[dict[str, Any]] = []
-        used: set[str] = set()
-        for seq, d in enumerate(p.render(_render_due(due))):  # told the due time the ledger keeps
-            batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
-            used.update(d.secrets)
-            count += 1
-            if len(batch) >= BATCH:
-                ledger.stage(batch)
-                batch = []
-        ledger.stage(batch)
+        count, used = _stage(ledger, p, due, generation, not_before, stamp_now)
         booked.append(
             Booked(
                 p.channel.name,

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..clock import stamp
-from ..ledger.store import READY
+from ..ledger.sql import READY
 
 if TYPE_CHECKING:
     import datetime as dt

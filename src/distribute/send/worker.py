@@ -24,7 +24,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]  # APScheduler 3 ships no types
 
 from .. import clock
 
@@ -162,8 +162,8 @@ class Worker:
 
     def start(self) -> None:
         """Start the scheduler (its jobs run in one background thread)."""
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+        from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 
         self._sched = BackgroundScheduler(
             # One thread: dispatch runs never overlap inside a worker; across processes the ledger's

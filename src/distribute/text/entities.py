@@ -206,7 +206,7 @@ def _hashtag(tag: str) -> str:
         text = text[1:]
     for pattern, spelled in _SPELLED:
         text = pattern.sub(spelled, text)
-    words = _TAG_WORD.findall(text)
+    words: list[str] = _TAG_WORD.findall(text)
     if len(words) == 1:
         return "#" + words[0]
     return "#" + "".join(w[:1].upper() + w[1:] for w in words)

@@ -6,9 +6,11 @@ an HTML body must be safe to put into a newsletter, a feed and a wire document.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .tables import code_text, table_text
 from .wrap import fill
@@ -94,7 +96,8 @@ def _scan_delims(state: Any, start: int, can_split_word: bool) -> Any:
 
 def to_html(markdown: str) -> str:
     """Safe HTML for a Markdown body (no raw HTML, no javascript: links); pipe tables become tables."""
-    return _parser().render(markdown)
+    html: str = _parser().render(markdown)
+    return html
 
 
 @dataclass(frozen=True)
@@ -135,65 +138,113 @@ def _inline_text(token: Token, links: bool = True) -> str:
 
 def text_blocks(markdown: str) -> list[Block]:
     """The body as plain-text blocks, with list markers and quote marks as prefixes."""
-    tokens = _parser().parse(markdown)
-    blocks: list[Block] = []
-    lists: list[dict[str, Any]] = []  # stack of {"ordered": bool, "n": int}
-    quote_depth = 0
-    pending_item_prefix: str | None = None
-    in_heading = False
-    table: list[list[str]] | None = None
-    aligns: list[str] = []
-    for tok in tokens:
-        t = tok.type
-        if t == "table_open":
-            table, aligns = [], []
-        elif t == "tr_open" and table is not None:
-            table.append([])
-        elif t in ("th_open", "td_open") and table is not None and len(table) == 1:
+    walk = _TextWalk()
+    for tok in _parser().parse(markdown):
+        step = _TextWalk.STEPS.get(tok.type)
+        if step is not None:
+            step(walk, tok)
+    return walk.blocks
+
+
+class _TextWalk:
+    """text_blocks' walk over the tokens: where it is (lists, quotes, a table), and one step per token type."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.lists: list[dict[str, Any]] = []  # stack of {"ordered": bool, "n": int}
+        self.quote_depth = 0
+        self.pending_item_prefix: str | None = None
+        self.in_heading = False
+        self.table: list[list[str]] | None = None
+        self.aligns: list[str] = []
+
+    @property
+    def quote(self) -> str:
+        return "> " * self.quote_depth
+
+    def table_open(self, tok: Token) -> None:
+        self.table, self.aligns = [], []
+
+    def row_open(self, tok: Token) -> None:
+        if self.table is not None:
+            self.table.append([])
+
+    def cell_open(self, tok: Token) -> None:
+        if self.table is not None and len(self.table) == 1:
             style = str(tok.attrs.get("style", ""))
-            aligns.append(style.partition("text-align:")[2].strip() or "left")
-        elif t == "inline" and table is not None:
-            table[-1].append(_inline_text(tok))
-        elif t == "table_close" and table is not None:
-            quote = "> " * quote_depth
-            rows = tuple(tuple(r) for r in table)
+            self.aligns.append(style.partition("text-align:")[2].strip() or "left")
+
+    def table_close(self, tok: Token) -> None:
+        if self.table is not None:
+            rows = tuple(tuple(r) for r in self.table)
             text = "\n".join(" | ".join(r) for r in rows)
-            blocks.append(Block("table", text, quote, quote, rows=rows, aligns=tuple(aligns)))
-            table = None
-        elif t in ("bullet_list_open", "ordered_list_open"):
-            lists.append({"ordered": t == "ordered_list_open", "n": int(tok.attrs.get("start", 1) or 1)})
-        elif t in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-        elif t == "list_item_open":
-            state = lists[-1]
-            marker = f"{state['n']}." if state["ordered"] else "-"
-            state["n"] += 1
-            pending_item_prefix = "  " * (len(lists) - 1) + marker + " "
-        elif t == "blockquote_open":
-            quote_depth += 1
-        elif t == "blockquote_close":
-            quote_depth -= 1
-        elif t == "hr":
-            blocks.append(Block("rule", "* * *"))
-        elif t in ("fence", "code_block"):
-            blocks.append(Block("code", tok.content.rstrip("\n")))
-        elif t == "inline":
-            text = _inline_text(tok)
-            quote = "> " * quote_depth
-            if pending_item_prefix is not None:
-                indent = " " * len(pending_item_prefix)
-                blocks.append(Block("item", text, quote + pending_item_prefix, quote + indent))
-                pending_item_prefix = None
-            elif lists:
-                indent = "  " * len(lists) + "  "
-                blocks.append(Block("item", text, quote + indent, quote + indent))
-            else:
-                kind = "heading" if in_heading else "quote" if quote_depth else "paragraph"
-                blocks.append(Block(kind, text, quote, quote))
-            in_heading = False
-        elif t == "heading_open":
-            in_heading = True
-    return blocks
+            self.blocks.append(Block("table", text, self.quote, self.quote, rows=rows, aligns=tuple(self.aligns)))
+            self.table = None
+
+    def list_open(self, tok: Token) -> None:
+        self.lists.append({"ordered": tok.type == "ordered_list_open", "n": int(tok.attrs.get("start", 1) or 1)})
+
+    def list_close(self, tok: Token) -> None:
+        self.lists.pop()
+
+    def item_open(self, tok: Token) -> None:
+        state = self.lists[-1]
+        marker = f"{state['n']}." if state["ordered"] else "-"
+        state["n"] += 1
+        self.pending_item_prefix = "  " * (len(self.lists) - 1) + marker + " "
+
+    def quote_open(self, tok: Token) -> None:
+        self.quote_depth += 1
+
+    def quote_close(self, tok: Token) -> None:
+        self.quote_depth -= 1
+
+    def rule(self, tok: Token) -> None:
+        self.blocks.append(Block("rule", "* * *"))
+
+    def code(self, tok: Token) -> None:
+        self.blocks.append(Block("code", tok.content.rstrip("\n")))
+
+    def heading_open(self, tok: Token) -> None:
+        self.in_heading = True
+
+    def inline(self, tok: Token) -> None:
+        text = _inline_text(tok)
+        if self.table is not None:
+            self.table[-1].append(text)
+            return
+        quote = self.quote
+        if self.pending_item_prefix is not None:
+            indent = " " * len(self.pending_item_prefix)
+            self.blocks.append(Block("item", text, quote + self.pending_item_prefix, quote + indent))
+            self.pending_item_prefix = None
+        elif self.lists:
+            indent = "  " * len(self.lists) + "  "
+            self.blocks.append(Block("item", text, quote + indent, quote + indent))
+        else:
+            kind = "heading" if self.in_heading else "quote" if self.quote_depth else "paragraph"
+            self.blocks.append(Block(kind, text, quote, quote))
+        self.in_heading = False
+
+    STEPS: ClassVar[dict[str, Callable[[_TextWalk, Token], None]]] = {
+        "table_open": table_open,
+        "tr_open": row_open,
+        "th_open": cell_open,
+        "td_open": cell_open,
+        "table_close": table_close,
+        "bullet_list_open": list_open,
+        "ordered_list_open": list_open,
+        "bullet_list_close": list_close,
+        "ordered_list_close": list_close,
+        "list_item_open": item_open,
+        "blockquote_open": quote_open,
+        "blockquote_close": quote_close,
+        "hr": rule,
+        "fence": code,
+        "code_block": code,
+        "heading_open": heading_open,
+        "inline": inline,
+    }
 
 
 def to_text(markdown: str, width: int = 0) -> str:
@@ -220,3 +271,22 @@ def to_text(markdown: str, width: int = 0) -> str:
         out.append(rendered)
         previous_kind = block.kind
     return "\n".join(out) + ("\n" if out else "")
+
+
+# The attributes of HTML that hold a URL a reader follows or loads.
+_URL_ATTR = re.compile(r"""(\s(?:href|src|cite|poster)=)"([^"]*)\"""")
+
+
+def absolutize(markup: str, base: str) -> str:
+    """Every href/src/cite/poster in HTML resolved against `base` (a mail client or feed reader has no base URL)."""
+    import html
+    from urllib.parse import urljoin
+
+    if not base:
+        return markup
+
+    def fix(match: re.Match[str]) -> str:
+        value = html.unescape(match.group(2))
+        return f'{match.group(1)}"{html.escape(urljoin(base, value), quote=True)}"'
+
+    return _URL_ATTR.sub(fix, markup)

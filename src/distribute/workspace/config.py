@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError, UsageError
-from ..send.retry import DeliverySettings
 from . import schema as settings
 from .paths import Bounds
 from .schema import field
@@ -53,6 +53,50 @@ class Organization:
             raise ValueError("unsubscribe_url must carry {email} and {token}, e.g. https://x.org/u?e={email}&t={token}")
         if self.unsubscribe_mailto and "@" not in self.unsubscribe_mailto:
             raise ValueError("unsubscribe_mailto must be an address")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """[delivery]: retries, claims and the worker."""
+
+    max_attempts: int = field(5, doc="attempts per delivery before it is marked failed")
+    backoff: float = field(30.0, doc="seconds before the first retry; doubles with each attempt, with jitter")
+    backoff_max: float = field(
+        3600.0, doc="longest wait between two attempts, in seconds (Retry-After may ask for more)"
+    )
+    batch: int = field(
+        20, doc="deliveries claimed per database transaction (at most one per connection can end in doubt)"
+    )
+    lease: float = field(
+        600.0, doc="seconds after which a claim held by a silent process on another host is taken over"
+    )
+    poll: float = field(10.0, doc="seconds between the worker's looks at the ledger for newly scheduled releases")
+    past_limit: str = field(
+        "1d",
+        doc="how far publish_at may lie in the past before `schedule` and `send` refuse it "
+        'unless confirmed with --late (or --at now): a duration like "1d", "12h", "30m"',
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.backoff <= 0 or self.backoff_max < self.backoff:
+            raise ValueError("backoff must be positive and backoff_max at least backoff")
+        if self.batch < 1 or self.lease <= 0 or self.poll <= 0:
+            raise ValueError("batch, lease and poll must be positive")
+        from ..times import parse_duration
+
+        if parse_duration(self.past_limit) is None:
+            raise ValueError(f'past_limit = {self.past_limit!r} is not a duration like "1d", "12h" or "30m"')
+
+    @property
+    def past_limit_delta(self) -> dt.timedelta:
+        """past_limit as a time span."""
+        from ..times import parse_duration
+
+        limit = parse_duration(self.past_limit)
+        assert limit is not None
+        return limit
 
 
 @dataclass(frozen=True)

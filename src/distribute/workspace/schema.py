@@ -12,13 +12,16 @@ import datetime as dt
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..errors import ConfigError, DistributeError, SecretMissing
 from .paths import Bounds
 from .toml_lines import TomlSource
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 
@@ -129,81 +132,119 @@ def _type_name(tp: Any) -> str:
 
 
 def convert(tp: Any, value: Any, ctx: Context, key: str) -> Any:
-    """Check and convert one value to the annotated type."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        choices = [a for a in args if a is not type(None)]
-        if len(choices) == 1:  # Optional[X]: X's own message is the clearest (and never echoes a secret)
-            return convert(choices[0], value, ctx, key)
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return convert(arg, value, ctx, key)
-            except DistributeError:
-                continue
-        ctx.fail(f"{key} must be {_type_name(tp)}, not {value!r}", key)
-    if origin is Literal:
-        if value in typing.get_args(tp):
-            return value
-        ctx.fail(f"{key} must be {_type_name(tp)}, not {value!r}", key)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            ctx.fail(f"{key} must be {_type_name(tp)}", key)
-        if dataclasses.is_dataclass(item):
-            return [load(typing.cast(type, item), v, ctx.child(key).child(i)) for i, v in enumerate(value)]
-        return [convert(item, v, ctx, key) for v in value]
-    if origin is dict:
-        if not isinstance(value, dict):
-            ctx.fail(f"{key} must be a table", key)
-        _, vt = typing.get_args(tp)
-        return {k: convert(vt, v, ctx.child(key), k) for k, v in value.items()}
+    """Check and convert one value to the annotated type (each kind of type by its own function below)."""
+    by_origin = _BY_ORIGIN.get(typing.get_origin(tp))
+    if by_origin is not None:
+        return by_origin(tp, value, ctx, key)
     if tp is Any:
         return value
-    if tp is Secret:
-        if isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str):
-            return Secret(value["env"])
-        # A literal secret in a file is refused: it would end up in version control and logs.
-        ctx.fail(f'{key} is a secret: give it by reference, {key} = {{ env = "VARIABLE" }}', key)
+    by_type = _BY_TYPE.get(tp)
+    if by_type is not None:
+        return by_type(tp, value, ctx, key)
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            ctx.fail(f"{key} must be a table", key)
-        return load(typing.cast(type, tp), value, ctx.child(key))
-    if tp is Path:
-        if not isinstance(value, str) or not value:
-            ctx.fail(f"{key} must be a path (text)", key)
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() or ctx.root is None else ctx.root / path
-        label = f"[{'.'.join(str(t) for t in ctx.table)}] {key}" if ctx.table else key
-        refused = ctx.bounds.check(path, label, value) if ctx.bounds is not None else None
-        if refused:
-            ctx.fail(refused, key)
-        return path
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif isinstance(tp, type) and isinstance(value, tp):
+        return _table(tp, value, ctx, key)
+    if isinstance(tp, type) and isinstance(value, tp):
         return value
+    _refuse(tp, value, ctx, key)
+
+
+def _refuse(tp: Any, value: Any, ctx: Context, key: str) -> typing.NoReturn:
     ctx.fail(f"{key} must be {_type_name(tp)}, not {value!r}", key)
+
+
+def _union(tp: Any, value: Any, ctx: Context, key: str) -> Any:
+    args = typing.get_args(tp)
+    if value is None and type(None) in args:
+        return None
+    choices = [a for a in args if a is not type(None)]
+    if len(choices) == 1:  # Optional[X]: X's own message is the clearest (and never echoes a secret)
+        return convert(choices[0], value, ctx, key)
+    for arg in choices:
+        try:
+            return convert(arg, value, ctx, key)
+        except DistributeError:
+            continue
+    _refuse(tp, value, ctx, key)
+
+
+def _literal(tp: Any, value: Any, ctx: Context, key: str) -> Any:
+    if value in typing.get_args(tp):
+        return value
+    _refuse(tp, value, ctx, key)
+
+
+def _list(tp: Any, value: Any, ctx: Context, key: str) -> list[Any]:
+    (item,) = typing.get_args(tp)
+    if not isinstance(value, list):
+        ctx.fail(f"{key} must be {_type_name(tp)}", key)
+    if dataclasses.is_dataclass(item):
+        return [load(typing.cast(type, item), v, ctx.child(key).child(i)) for i, v in enumerate(value)]
+    return [convert(item, v, ctx, key) for v in value]
+
+
+def _dict(tp: Any, value: Any, ctx: Context, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        ctx.fail(f"{key} must be a table", key)
+    _, vt = typing.get_args(tp)
+    return {k: convert(vt, v, ctx.child(key), k) for k, v in value.items()}
+
+
+def _table(tp: Any, value: Any, ctx: Context, key: str) -> Any:
+    if not isinstance(value, dict):
+        ctx.fail(f"{key} must be a table", key)
+    return load(typing.cast(type, tp), value, ctx.child(key))
+
+
+def _secret(tp: Any, value: Any, ctx: Context, key: str) -> Secret:
+    if isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str):
+        return Secret(value["env"])
+    # A literal secret in a file is refused: it would end up in version control and logs.
+    ctx.fail(f'{key} is a secret: give it by reference, {key} = {{ env = "VARIABLE" }}', key)
+
+
+def _path(tp: Any, value: Any, ctx: Context, key: str) -> Path:
+    if not isinstance(value, str) or not value:
+        ctx.fail(f"{key} must be a path (text)", key)
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() or ctx.root is None else ctx.root / path
+    label = f"[{'.'.join(str(t) for t in ctx.table)}] {key}" if ctx.table else key
+    refused = ctx.bounds.check(path, label, value) if ctx.bounds is not None else None
+    if refused:
+        ctx.fail(refused, key)
+    return path
+
+
+# What each TOML scalar type takes: a bool is no number here, though Python counts it an int.
+_SCALARS: dict[Any, Callable[[Any], bool]] = {
+    bool: lambda v: isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    str: lambda v: isinstance(v, str),
+}
+
+
+def _scalar(tp: Any, value: Any, ctx: Context, key: str) -> Any:
+    if _SCALARS[tp](value):
+        return float(value) if tp is float else value
+    _refuse(tp, value, ctx, key)
+
+
+Converter = Callable[[Any, Any, Context, str], Any]
+_BY_ORIGIN: dict[Any, Converter] = {
+    typing.Union: _union,
+    types.UnionType: _union,
+    Literal: _literal,
+    list: _list,
+    dict: _dict,
+}
+# Exact types; looked up before "any dataclass is a table", since Secret is a dataclass too.
+_BY_TYPE: dict[Any, Converter] = {Secret: _secret, Path: _path, **{tp: _scalar for tp in _SCALARS}}
 
 
 def load(cls: type[T], data: Mapping[str, Any], ctx: Context) -> T:
     """Build the dataclass `cls` from a TOML table, refusing unknown keys and bad types."""
     hints = typing.get_type_hints(cls)
-    fields = {toml_key(f): f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    fields = {toml_key(f): f for f in dataclasses.fields(typing.cast("type[DataclassInstance]", cls)) if f.init}
     where = ctx.what
     if ctx.table:
         table = "".join(f"[{t}]" if isinstance(t, int) else (f".{t}" if i else t) for i, t in enumerate(ctx.table))

@@ -74,3 +74,11 @@ def check_writable(folder: Path, shown: str, root: Path | None = None) -> tuple[
             where = "the workspace folder"
         return True, f"{shown} does not exist yet; it can be made in {where} (writable)"
     return True, f"{shown} is writable"
+
+
+def shown_folder(path: Path, root: Path) -> str:
+    """A folder as people read it in labels ("public/"): relative to the workspace when inside it."""
+    try:
+        return str(path.relative_to(root)) + "/"
+    except ValueError:
+        return str(path) + "/"

@@ -248,33 +248,33 @@ _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("dist
 def _connection_classes() -> tuple[type, type]:
     from urllib3.connection import HTTPConnection, HTTPSConnection
 
-    def written(base: type) -> type:
-        class Connection(base):  # type: ignore[misc, valid-type]
-            """Marks the attempt as sent just before the first byte of the request is written."""
+    class Connection(HTTPConnection):
+        """Marks the attempt as sent just before the first byte of the request is written."""
 
-            _connecting = False
+        _connecting = False
 
-            def connect(self) -> None:
-                attempt = _ATTEMPT.get()
-                if attempt is not None:
-                    attempt.observed = True
-                self._connecting = True  # a proxy's CONNECT is not our request
-                try:
-                    super().connect()
-                finally:
-                    self._connecting = False
+        def connect(self) -> None:
+            attempt = _ATTEMPT.get()
+            if attempt is not None:
+                attempt.observed = True
+            self._connecting = True  # a proxy's CONNECT is not our request
+            try:
+                super().connect()
+            finally:
+                self._connecting = False
 
-            def send(self, data: Any) -> None:
-                if getattr(self, "sock", None) is None:
-                    self.connect()
-                attempt = _ATTEMPT.get()
-                if attempt is not None and not self._connecting:
-                    attempt.observed = attempt.written = True
-                super().send(data)
+        def send(self, data: Any) -> None:
+            if getattr(self, "sock", None) is None:
+                self.connect()
+            attempt = _ATTEMPT.get()
+            if attempt is not None and not self._connecting:
+                attempt.observed = attempt.written = True
+            super().send(data)
 
-        return Connection
+    class SecureConnection(Connection, HTTPSConnection):
+        """The same over TLS (super() in Connection goes on to HTTPSConnection)."""
 
-    return written(HTTPConnection), written(HTTPSConnection)
+    return Connection, SecureConnection
 
 
 @functools.cache

@@ -30,7 +30,7 @@ from ..base import (
     no_media_contact,
 )
 from .identity import list_identity
-from .settings import EmailSettings
+from .settings import EmailSettings, SmtpSettings
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -185,7 +185,7 @@ class EmailAdapter(Adapter):
         return self._smtp[channel.name]
 
     def _password(self, channel: Channel) -> str:
-        smtp = channel.settings.smtp
+        smtp: SmtpSettings = channel.settings.smtp
         if smtp.password is None:
             return ""
         try:

@@ -10,11 +10,9 @@ back to rendering every message in full: slower, never wrong.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 from ...errors import TemplateError
 from ...text.wrap import fill
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
     from .recipients import Recipient
 
 EMAIL, NAME, UNSUBSCRIBE = 0, 1, 2  # value indexes; CSV columns follow from 3
-_URL_ATTR = re.compile(r"""(\s(?:href|src)=)"([^"]*)\"""")
 
 
 class NeedsFullRender(Exception):
@@ -52,8 +49,9 @@ class RecipientView:
         self.email, self.name, self.fields = email, name, fields
 
     def __getattr__(self, key: str) -> str:
+        fields: dict[str, str] = self.__dict__["fields"]
         try:
-            return self.__dict__["fields"][key]
+            return fields[key]
         except KeyError:
             raise AttributeError(key) from None
 
@@ -66,18 +64,6 @@ def wrap(text: str, width: int) -> str:
     if not width:
         return text
     return "\n\n".join(fill(p, width) for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
-
-
-def absolutize(markup: str, base: str) -> str:
-    """Relative href/src in the body resolved against the release URL: a mail client has no base."""
-    if not base:
-        return markup
-
-    def fix(match: re.Match[str]) -> str:
-        value = html.unescape(match.group(2))
-        return f'{match.group(1)}"{html.escape(urljoin(base, value), quote=True)}"'
-
-    return _URL_ATTR.sub(fix, markup)
 
 
 def embargo_notice(

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import dkim
+import dkim  # type: ignore[import-untyped]  # dkimpy ships no types (no stubs, no py.typed)
 
 from ...errors import DeliveryError
 
@@ -49,7 +49,7 @@ class Signer:
         try:
             signer = _DueDKIM(message, signature_algorithm=self.algorithm)
             signer.timestamp = str(int(when.timestamp())).encode("ascii")
-            signature = signer.sign(
+            signature: bytes = signer.sign(
                 self.selector,
                 self.domain,
                 self.key,

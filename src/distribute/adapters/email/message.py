@@ -185,4 +185,4 @@ class Compiled:
 
     def assemble(self, encoded: Sequence[bytes]) -> list[bytes]:
         """The pieces the message is joined from, given each hole's bytes (in `holes` order)."""
-        return [p if p.__class__ is bytes else encoded[p] for p in self.pieces]  # type: ignore[index,misc]
+        return [p if isinstance(p, bytes) else encoded[p] for p in self.pieces]

@@ -60,8 +60,8 @@ class Prepared:
         keyless: bool = False,
     ):
         from ...text.i18n import language
-        from ...text.markdown import to_text
-        from .compose import absolutize, render_subject
+        from ...text.markdown import absolutize, to_text
+        from .compose import render_subject
 
         s: EmailSettings = channel.settings
         org = workspace.config.organization

@@ -8,6 +8,8 @@ from ..base import Check, PreviewBlock
 from .identity import list_identity
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from ...workspace.config import Channel
     from ...workspace.schema import Secret
     from ..base import Delivery
@@ -98,8 +100,8 @@ def _channel_checks(
     return checks
 
 
-def _link(message: object) -> str:
-    value = str(message["List-Unsubscribe"] or "")  # type: ignore[index]
+def _link(message: EmailMessage) -> str:
+    value = str(message["List-Unsubscribe"] or "")
     for item in value.split(","):
         item = item.strip().strip("<>")
         if item.startswith(("https://", "http://")):

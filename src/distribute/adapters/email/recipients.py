@@ -100,6 +100,26 @@ def _column(name: str) -> str:
     return _HEADER.sub("_", name.strip().lower()).strip("_")
 
 
+def _header(reader: Iterator[list[str]], shown: str) -> list[str]:
+    """The list's column names, aliases resolved ("e-mail" is email); it must have an email column."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ConfigError(
+            "the recipient list is empty; it needs a header line with an email column", path=shown
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("the recipient list is not UTF-8 text; save it as UTF-8", path=shown) from None
+    columns = [_ALIASES.get(c, c) for c in (_column(h) for h in header)]
+    if "email" not in columns:
+        raise ConfigError(
+            f"the header line has no email column (found: {', '.join(h for h in header if h) or 'nothing'}); add one",
+            path=shown,
+            line=1,
+        )
+    return columns
+
+
 def read_recipients(
     path: Path, suppressed: AddressSet | None = None, report: ListReport | None = None, shown: str = ""
 ) -> Iterator[Recipient]:
@@ -112,22 +132,7 @@ def read_recipients(
     report.path = shown
     with AddressSet() as seen, _open(path, "recipient list", shown) as handle:
         reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ConfigError(
-                "the recipient list is empty; it needs a header line with an email column", path=shown
-            ) from None
-        except UnicodeDecodeError:
-            raise ConfigError("the recipient list is not UTF-8 text; save it as UTF-8", path=shown) from None
-        columns = [_ALIASES.get(c, c) for c in (_column(h) for h in header)]
-        if "email" not in columns:
-            raise ConfigError(
-                f"the header line has no email column (found: {', '.join(h for h in header if h) or 'nothing'}); "
-                "add one",
-                path=shown,
-                line=1,
-            )
+        columns = _header(reader, shown)
         at_email, at_name = columns.index("email"), columns.index("name") if "name" in columns else -1
         extra = [(i, c) for i, c in enumerate(columns) if c and i not in (at_email, at_name)]
         previous = reader.line_num

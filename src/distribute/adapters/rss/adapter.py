@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 from ... import clock
 from ...errors import ConfigError, DeliveryError
 from ...workspace.schema import Secret, field
+from .._transport.files import shown_folder
 from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
 from .feed import FeedInfo, build, order, stamp_items, visible
 
@@ -143,7 +144,7 @@ class RssAdapter(Adapter):
             "feed",
             files=(File(RSS_FILE, build(shown, info, "rss", now)), File(ATOM_FILE, build(shown, info, "atom", now))),
             meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
-            label=f"feed in {shown_path(self.directory(channel), self.workspace.root)}",
+            label=f"feed in {shown_folder(self.directory(channel), self.workspace.root)}",
             basis=basis,
         )
 
@@ -195,7 +196,7 @@ class RssAdapter(Adapter):
         return documents
 
     def _upload(self, documents: dict[str, bytes], channel: Channel) -> None:
-        from ..wire.post import auth_header, send
+        from .._transport.upload import auth_header, send
 
         up: Upload = channel.settings.upload
         base = up.url if up.url.endswith("/") else up.url + "/"
@@ -215,7 +216,7 @@ class RssAdapter(Adapter):
     def _ping(self, info: FeedInfo, settings: RssSettings) -> None:
         from urllib.parse import urlencode
 
-        from ..wire.post import send
+        from .._transport.upload import send
 
         # WebSub publishers notify the hub with hub.mode=publish and the topic URL(s), form-encoded.
         body = urlencode([("hub.mode", "publish"), ("hub.url", info.rss_url), ("hub.url", info.atom_url)])
@@ -248,7 +249,7 @@ class RssAdapter(Adapter):
         return blocks
 
     def destination(self, channel: Channel) -> str:
-        folder = shown_path(self.directory(channel), self.workspace.root)
+        folder = shown_folder(self.directory(channel), self.workspace.root)
         return f"{folder}{RSS_FILE}, {folder}{ATOM_FILE}"
 
     def check_account(self, channel: Channel) -> AccountCheck:
@@ -257,7 +258,7 @@ class RssAdapter(Adapter):
 
         folder = self.directory(channel)
         ok, detail = check_writable(
-            folder, "feed folder " + shown_path(folder, self.workspace.root), self.workspace.root
+            folder, "feed folder " + shown_folder(folder, self.workspace.root), self.workspace.root
         )
         up: Upload = channel.settings.upload
         if not ok or not up.url:
@@ -292,14 +293,6 @@ class RssAdapter(Adapter):
         except ConfigError as exc:
             needs.append(exc.message)
         return needs
-
-
-def shown_path(path: Path, root: Path) -> str:
-    """A path as people read it in labels: relative to the workspace when inside it."""
-    try:
-        return str(path.relative_to(root)) + "/"
-    except ValueError:
-        return str(path) + "/"
 
 
 def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:

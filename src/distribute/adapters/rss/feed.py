@@ -67,7 +67,7 @@ def visible(item: dict[str, Any], now: dt.datetime) -> bool:
 
 def build(items: Sequence[dict[str, Any]], info: FeedInfo, kind: Literal["rss", "atom"], as_of: dt.datetime) -> bytes:
     """One document (kind "rss" or "atom") holding `items` in the order given, as the archive is `as_of`."""
-    from feedgen.feed import FeedGenerator
+    from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedgen ships no types
 
     fg = FeedGenerator()
     fg.load_extension("dc")

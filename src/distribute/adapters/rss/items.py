@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import mimetypes
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from ...clock import stamp_seconds
 from ...errors import ReleaseError
+from ...text.markdown import absolutize
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from ..base import ArchivedItem
 
 DEFAULT_TEMPLATE = "rss/item.html.j2"
-_URL_ATTR = re.compile(r"""(\s(?:href|src|cite|poster)=)"([^"]*)\"""")
 
 
 @dataclass(frozen=True)
@@ -33,16 +31,6 @@ class Media:
 def absolute(url: str) -> bool:
     """Whether a URL is absolute (has a scheme)."""
     return bool(urlsplit(url).scheme)
-
-
-def absolutize(markup: str, base: str) -> str:
-    """Every href/src in HTML resolved against `base`, so no relative URL reaches a feed reader."""
-
-    def fix(match: re.Match[str]) -> str:
-        value = html.unescape(match.group(2))
-        return f'{match.group(1)}"{html.escape(urljoin(base, value), quote=True)}"'
-
-    return _URL_ATTR.sub(fix, markup)
 
 
 def media_url(

@@ -16,18 +16,19 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import DeliveryError, ReleaseError, SecretMissing
 from ...text.entities import hashtag_for, hashtag_problem
 from ...text.i18n import language
 from ...workspace.schema import MASK, Secret, field
-from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
+from .http import Api, Reset
 
 if TYPE_CHECKING:
     from ...release import Release
-    from ...workspace.config import Channel
-    from ..base import Adapter
+    from ...text.fit import Measure
+    from ...workspace.config import Channel, Workspace
 
 # What a thread part's request shows for an id only known once the part before is sent.
 LATER = "(set at sending: {what})"
@@ -40,12 +41,16 @@ class PostSettings:
     limit: int = field(500, doc="most characters a post may have, counted the platform's way")
     thread: bool = field(False, doc="post a text too long for one post as a numbered thread (a release may set it too)")
     timeout: float = field(15.0, doc="seconds to wait for the platform's answer")
+    # The keys holding the platform's base URL (checked to be absolute http(s) URLs).
+    url_keys: ClassVar[tuple[str, ...]] = ("api",)
 
     def __post_init__(self) -> None:
         if self.limit < 20:
             raise ValueError(f"limit = {self.limit} is too small for a post; the platform default is usually right")
         if self.timeout <= 0:
             raise ValueError("timeout must be positive")
+        for key in self.url_keys:
+            check_url(key, getattr(self, key))
 
 
 def check_url(name: str, value: str) -> None:
@@ -199,43 +204,6 @@ def idempotency_key(key: str) -> str:
 Build = Callable[[int, int, Post, str], tuple[list[File], dict[str, Any]]]
 
 
-def post_deliveries(
-    adapter: Adapter, release: Release, channel: Channel, posts: list[Post], build: Build
-) -> list[Delivery]:
-    """One delivery per post; part n waits for part n-1 (`after`) and replies to it."""
-    out: list[Delivery] = []
-    n = len(posts)
-    first = post_key(release, channel, 1)
-    for i, post in enumerate(posts, 1):
-        key = post_key(release, channel, i)
-        files, meta = build(i, n, post, key)
-        meta = {
-            "text": post.text,
-            "length": post.length,
-            "limit": post.limit,
-            "note": post.note,
-            "index": i,
-            "count": n,
-            "root": first,
-            **meta,
-        }
-        label = f"post {i}/{n}" if n > 1 else "post"
-        out.append(
-            Delivery(
-                release.id,
-                channel.name,
-                adapter.name,
-                "post",
-                str(i),
-                tuple(files),
-                meta=meta,
-                label=label,
-                after=out[-1].key if out else None,
-            )
-        )
-    return out
-
-
 def request_file(part: int, method: str, url: str, headers: Mapping[str, str], body: Any, suffix: str = "") -> File:
     """The outbox JSON of one API request of post `part`."""
     return http_request_file(f"post-{part}{suffix}.json", method, url, headers, body)
@@ -269,19 +237,6 @@ def bearer_mask() -> str:
     return f"Bearer {MASK}"
 
 
-def previous(adapter: Adapter, delivery: Delivery, key: str | None = None) -> Receipt:
-    """The receipt of the post this one replies to (part n-1, or the thread's first part)."""
-    wanted = key or delivery.after
-    assert wanted is not None
-    receipt = adapter.receipts.get(wanted)
-    if receipt is None or not receipt.remote_id:
-        raise DeliveryError(
-            f"{delivery.label or delivery.key} replies to {wanted}, which is not sent yet; it goes once that one is",
-            retryable=True,
-        )
-    return receipt
-
-
 def preview_posts(
     deliveries: list[Delivery], unit: str, extra: Callable[[Delivery], tuple[list[str], list[Check]]] | None = None
 ) -> list[PreviewBlock]:
@@ -305,3 +260,131 @@ def preview_posts(
 def language_code(tag: str) -> str:
     """ISO 639 primary language of a BCP 47 tag ("en-GB" -> "en")."""
     return tag.split("-")[0].lower()
+
+
+class SocialAdapter(Adapter):
+    """Base of the social adapters: the posts of a release on one platform, one delivery each.
+
+    A subclass names its `name`, `Settings` (a `PostSettings`), `platform` (as people write it)
+    and `idempotent`, and writes what is its own: `render` (its request bodies, built around
+    `self.posts(...)` and `post_deliveries`) and `deliver`. The rest follows from the class
+    attributes and may be overridden: the template (`social/<name>.txt.j2`), the count
+    (`measure`), validate's warnings, the preview (`unit`, `preview_extra`), the platform's API
+    for a channel (`api`: its credentials are the channel's secrets, `hint` says what to check
+    when they are refused, `resets` are its rate-limit headers) and `close`.
+    """
+
+    public: ClassVar[bool] = True
+    platform: ClassVar[str] = ""
+    # How the preview counts a post ("characters, each link 23").
+    unit: ClassVar[str] = "characters"
+    # Whether a text too long for one post may become a thread (a release or channel asks for it).
+    threads: ClassVar[bool] = True
+    # The platform's longest hashtag in graphemes, if it has a limit.
+    tag_graphemes: ClassVar[int | None] = None
+    # Shorten the summary to whole sentences only, never to a fragment with an ellipsis.
+    whole_sentences: ClassVar[bool] = False
+    # The platform's rate-limit reset headers, read by the transport's 429 policy.
+    resets: ClassVar[tuple[Reset, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and "default_template" not in cls.__dict__:
+            cls.default_template = f"social/{cls.name}.txt.j2"
+
+    def __init__(self, workspace: Workspace):
+        super().__init__(workspace)
+        self._api: Api | None = None
+
+    def measure(self, settings: Any) -> Measure:
+        """How the platform counts a post of a channel with these settings."""
+        from ...text import fit as textfit
+
+        return textfit.measure_for(self.name, limit=settings.limit)
+
+    def posts(self, release: Release, channel: Channel, extra: Mapping[str, Any] | None = None) -> list[Post]:
+        """The release's posts on the channel (`compose`), counted by `measure`; `extra` goes to the template."""
+        return compose(
+            self,
+            release,
+            channel,
+            self.measure(channel.settings),
+            platform=self.platform,
+            extra=extra,
+            threads=self.threads,
+            tag_graphemes=self.tag_graphemes,
+            whole_sentences=self.whole_sentences,
+        )
+
+    def deliveries(self, release: Release, channel: Channel, posts: list[Post], build: Build) -> list[Delivery]:
+        """One delivery per post; part n waits for part n-1 (`after`) and replies to it."""
+        out: list[Delivery] = []
+        n = len(posts)
+        first = post_key(release, channel, 1)
+        for i, post in enumerate(posts, 1):
+            key = post_key(release, channel, i)
+            files, meta = build(i, n, post, key)
+            meta = {
+                "text": post.text,
+                "length": post.length,
+                "limit": post.limit,
+                "note": post.note,
+                "index": i,
+                "count": n,
+                "root": first,
+                **meta,
+            }
+            label = f"post {i}/{n}" if n > 1 else "post"
+            out.append(
+                Delivery(
+                    release.id,
+                    channel.name,
+                    self.name,
+                    "post",
+                    str(i),
+                    tuple(files),
+                    meta=meta,
+                    label=label,
+                    after=out[-1].key if out else None,
+                )
+            )
+        return out
+
+    def previous(self, delivery: Delivery, key: str | None = None) -> Receipt:
+        """The receipt of the post this one replies to (part n-1, or the thread's first part)."""
+        wanted = key or delivery.after
+        assert wanted is not None
+        receipt = self.receipts.get(wanted)
+        if receipt is None or not receipt.remote_id:
+            raise DeliveryError(
+                f"{delivery.label or delivery.key} replies to {wanted}, which is not sent yet; it goes once that one is",
+                retryable=True,
+            )
+        return receipt
+
+    def warnings(self, release: Release, channel: Channel) -> list[str]:
+        return social_warnings(release, self.platform, self.tag_graphemes)
+
+    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        return preview_posts(deliveries, self.unit, self.preview_extra)
+
+    def preview_extra(self, delivery: Delivery) -> tuple[list[str], list[Check]]:
+        """Lines shown under a post's text in the preview (its images, its card) and checks beside its length."""
+        return [], []
+
+    def hint(self, channel: Channel) -> str:
+        """What to check besides the credentials when the platform refuses them (e.g. " (its scopes ...)")."""
+        return ""
+
+    def api(self, channel: Channel) -> Api:
+        """The platform's API as this channel uses it, kept for the run."""
+        if self._api is None:
+            names = [secret.env for secret in channel.secrets()]
+            timeout = channel.settings.timeout
+            self._api = Api(channel.name, self.platform, names, timeout, hint=self.hint(channel), resets=self.resets)
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None

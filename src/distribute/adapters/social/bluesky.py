@@ -19,22 +19,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from ... import clock
 from ...errors import DeliveryError, ReleaseError
 from ...workspace.schema import Secret, field
-from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Check, Delivery, File, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
     PostSettings,
+    SocialAdapter,
     bearer_mask,
-    check_url,
-    compose,
     file_bytes,
-    post_deliveries,
-    preview_posts,
-    previous,
     recorded_request,
     request_file,
     reveal,
-    social_warnings,
 )
 from .bluesky_record import (
     COLLECTION,
@@ -60,7 +55,7 @@ if TYPE_CHECKING:
     import requests
 
     from ...release import Release
-    from ...workspace.config import Channel
+    from ...workspace.config import Channel, Workspace
 
 MAX_BYTES = 3000  # app.bsky.feed.post text maxLength (UTF-8 bytes), beside 300 graphemes
 
@@ -81,49 +76,41 @@ class BlueskySettings(PostSettings):
         '"images" = the release images with alt text, "none"',
     )
 
+    url_keys: ClassVar[tuple[str, ...]] = ("service",)
+
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_url("service", self.service)
         if not self.handle.strip() or self.handle.startswith("@"):
             raise ValueError(
                 f"handle must be the account's handle without '@' (e.g. press.example.org), not {self.handle!r}"
             )
 
 
-class BlueskyAdapter(Adapter):
+class BlueskyAdapter(SocialAdapter):
     """Posts (and threads) on Bluesky."""
 
-    name: ClassVar[str] = "bluesky"
-    Settings: ClassVar[type] = BlueskySettings
-    default_template: ClassVar[str] = "social/bluesky.txt.j2"
-    public: ClassVar[bool] = True
-    idempotent: ClassVar[bool] = True  # the record key is fixed: a repeat collides instead of duplicating
+    name = "bluesky"
+    Settings = BlueskySettings
+    platform = "Bluesky"
+    unit = "graphemes"
+    tag_graphemes = TAG_MAX_GRAPHEMES
+    # A summary too long for the post goes by whole sentences, never as a stub ending in "…".
+    whole_sentences = True
+    resets = RATE_LIMIT
+    idempotent = True  # the record key is fixed: a repeat collides instead of duplicating
 
-    def __init__(self, workspace: Any):
+    def __init__(self, workspace: Workspace):
         super().__init__(workspace)
-        self._api: Api | None = None
         self._session: dict[str, str] | None = None
 
     # --- render -----------------------------------------------------------------------------
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
-        from ...text import fit as textfit
-
         s: BlueskySettings = channel.settings
         embed, uploads, notes = self._embed(release, channel, s)
-        # With a link card the card shows the headline: the post text does not repeat it. A summary
-        # too long for the post goes by whole sentences, never as a stub ending in "…".
+        # With a link card the card shows the headline: the post text does not repeat it.
         card = embed is not None and embed.get("$type") == "app.bsky.embed.external"
-        posts = compose(
-            self,
-            release,
-            channel,
-            textfit.measure_for("bluesky", limit=s.limit),
-            platform="Bluesky",
-            extra={"card": card},
-            tag_graphemes=TAG_MAX_GRAPHEMES,
-            whole_sentences=True,
-        )
+        posts = self.posts(release, channel, extra={"card": card})
         when = context.due  # the posts' createdAt and the time inside their record keys
         thread_key = f"{release.id}/{channel.name}"
         url = join(s.service, "/xrpc/com.atproto.repo.createRecord")
@@ -161,10 +148,7 @@ class BlueskyAdapter(Adapter):
             files.insert(0, request_file(i, "POST", url, headers, body))
             return files, meta
 
-        return post_deliveries(self, release, channel, posts, build)
-
-    def warnings(self, release: Release, channel: Channel) -> list[str]:
-        return social_warnings(release, "Bluesky", TAG_MAX_GRAPHEMES)
+        return self.deliveries(release, channel, posts, build)
 
     def _embed(
         self, release: Release, channel: Channel, s: BlueskySettings
@@ -225,27 +209,15 @@ class BlueskyAdapter(Adapter):
             return external_embed(release.url, release.title, description, thumb), uploads, notes
         return None, [], notes
 
-    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-        def extra(d: Delivery) -> tuple[list[str], list[Check]]:
-            size = len(d.meta["text"].encode("utf-8"))
-            return list(d.meta.get("notes", [])), [Check("bytes", size, MAX_BYTES, size <= MAX_BYTES, note="UTF-8")]
-
-        return preview_posts(deliveries, "graphemes", extra)
+    def preview_extra(self, delivery: Delivery) -> tuple[list[str], list[Check]]:
+        size = len(delivery.meta["text"].encode("utf-8"))
+        return list(delivery.meta.get("notes", [])), [Check("bytes", size, MAX_BYTES, size <= MAX_BYTES, note="UTF-8")]
 
     # --- deliver ----------------------------------------------------------------------------
 
-    def api(self, channel: Channel) -> Api:
-        if self._api is None:
-            s: BlueskySettings = channel.settings
-            self._api = Api(
-                channel.name,
-                "Bluesky",
-                [s.app_password.env],
-                s.timeout,
-                hint=f" (an app password of {s.handle}) and handle = {s.handle!r} in {channel.path.name}",
-                resets=RATE_LIMIT,
-            )
-        return self._api
+    def hint(self, channel: Channel) -> str:
+        handle = channel.settings.handle
+        return f" (an app password of {handle}) and handle = {handle!r} in {channel.path.name}"
 
     def _xrpc_url(self, channel: Channel, nsid: str) -> str:
         return join(channel.settings.service, f"/xrpc/{nsid}")
@@ -309,7 +281,7 @@ class BlueskyAdapter(Adapter):
             if blob.get("ref", {}).get("$link") != upload["cid"]:  # the PDS's word for the blob wins
                 record = replace_blob(record, upload["cid"], blob)
         if delivery.after:
-            parent, root = previous(self, delivery), previous(self, delivery, delivery.meta["root"])
+            parent, root = self.previous(delivery), self.previous(delivery, delivery.meta["root"])
             record["reply"] = {
                 "root": {"uri": root.remote_id, "cid": root.detail},
                 "parent": {"uri": parent.remote_id, "cid": parent.detail},
@@ -407,9 +379,7 @@ class BlueskyAdapter(Adapter):
         return AccountCheck(True, f"@{handle} ({did})")
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None
+        super().close()
         self._session = None
 
 

@@ -12,24 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
-from .base import (
-    Post,
-    PostSettings,
-    bearer_mask,
-    check_url,
-    compose,
-    post_deliveries,
-    preview_posts,
-    recorded_request,
-    request_file,
-    reveal,
-    social_warnings,
-)
+from ..base import AccountCheck, Check, Delivery, File, Receipt, RenderContext
+from .base import Post, PostSettings, SocialAdapter, bearer_mask, recorded_request, request_file, reveal
 from .http import Api, join
 
 if TYPE_CHECKING:
@@ -61,7 +49,6 @@ class LinkedInSettings(PostSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_url("api", self.api)
         if not _URN.match(self.author):
             raise ValueError(f'author must be "urn:li:organization:<id>" or "urn:li:person:<id>", not {self.author!r}')
         if not re.fullmatch(r"20\d{2}(0[1-9]|1[0-2])", self.version):
@@ -92,33 +79,19 @@ def _hashtag_spans(text: str) -> list[tuple[int, int]]:
     ]
 
 
-class LinkedInAdapter(Adapter):
+class LinkedInAdapter(SocialAdapter):
     """Posts on LinkedIn (organisation pages or members)."""
 
-    name: ClassVar[str] = "linkedin"
-    Settings: ClassVar[type] = LinkedInSettings
-    default_template: ClassVar[str] = "social/linkedin.txt.j2"
-    public: ClassVar[bool] = True
-    idempotent: ClassVar[bool] = False
-
-    def __init__(self, workspace: Any):
-        super().__init__(workspace)
-        self._api: Api | None = None
+    name = "linkedin"
+    Settings = LinkedInSettings
+    platform = "LinkedIn"
+    threads = False
+    idempotent = False
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
-        from ...text import fit as textfit
-
         s: LinkedInSettings = channel.settings
         article = s.article and bool(release.url)
-        posts = compose(
-            self,
-            release,
-            channel,
-            textfit.measure_for("linkedin", limit=s.limit),
-            platform="LinkedIn",
-            extra={"article": article},
-            threads=False,
-        )
+        posts = self.posts(release, channel, extra={"article": article})
         headers = {
             "Authorization": bearer_mask(),
             "Content-Type": "application/json",
@@ -149,33 +122,18 @@ class LinkedInAdapter(Adapter):
                 }
             return [request_file(i, "POST", join(s.api, POSTS), headers, body)], {"article": article}
 
-        return post_deliveries(self, release, channel, posts, build)
+        return self.deliveries(release, channel, posts, build)
 
-    def warnings(self, release: Release, channel: Channel) -> list[str]:
-        return social_warnings(release, "LinkedIn")
+    def preview_extra(self, delivery: Delivery) -> tuple[list[str], list[Check]]:
+        body = recorded_request(delivery)["body"]
+        lines = []
+        if "content" in body:
+            a = body["content"]["article"]
+            lines.append(f"[article: {a['title']} — {a['source']}]")
+        return lines, []
 
-    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-        def extra(d: Delivery) -> tuple[list[str], list[Check]]:
-            body = recorded_request(d)["body"]
-            lines = []
-            if "content" in body:
-                a = body["content"]["article"]
-                lines.append(f"[article: {a['title']} — {a['source']}]")
-            return lines, []
-
-        return preview_posts(deliveries, "characters", extra)
-
-    def api(self, channel: Channel) -> Api:
-        if self._api is None:
-            s: LinkedInSettings = channel.settings
-            self._api = Api(
-                channel.name,
-                "LinkedIn",
-                [s.token.env],
-                s.timeout,
-                hint=f" (its scopes must allow posting as {s.author})",
-            )
-        return self._api
+    def hint(self, channel: Channel) -> str:
+        return f" (its scopes must allow posting as {channel.settings.author})"
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
         s: LinkedInSettings = channel.settings
@@ -260,8 +218,3 @@ class LinkedInAdapter(Adapter):
                 "Super admin or Content admin role (page > Settings > Manage admins)",
             )
         return AccountCheck(True, f"posts as {s.author} ({', '.join(posting)})")
-
-    def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None

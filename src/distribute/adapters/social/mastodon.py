@@ -17,24 +17,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...errors import DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Check, Delivery, File, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
     PostSettings,
+    SocialAdapter,
     bearer_mask,
-    check_url,
-    compose,
     file_bytes,
     idempotency_key,
     language_code,
-    post_deliveries,
-    preview_posts,
-    previous,
     recorded_request,
     request_file,
     reveal,
-    social_warnings,
 )
 from .http import Api, Reset, join
 
@@ -43,7 +38,8 @@ RATE_LIMIT = (Reset("X-RateLimit-Reset", "iso", "X-RateLimit-Remaining"),)
 
 if TYPE_CHECKING:
     from ...release import Release
-    from ...workspace.config import Channel
+    from ...text.fit import Measure
+    from ...workspace.config import Channel, Workspace
 
 STATUSES = "/api/v1/statuses"
 MEDIA = "/api/v2/media"
@@ -69,27 +65,24 @@ class MastodonSettings(PostSettings):
         "Mastodon then shows them instead of a link card",
     )
     media_wait: float = field(30.0, doc="seconds to wait for the instance to finish processing uploaded images")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_url("instance", self.instance)
+    url_keys: ClassVar[tuple[str, ...]] = ("instance",)
 
 
-class MastodonAdapter(Adapter):
+class MastodonAdapter(SocialAdapter):
     """Posts (and threads) on a Mastodon instance."""
 
-    name: ClassVar[str] = "mastodon"
-    Settings: ClassVar[type] = MastodonSettings
-    default_template: ClassVar[str] = "social/mastodon.txt.j2"
-    public: ClassVar[bool] = True
-    idempotent: ClassVar[bool] = True  # Idempotency-Key: a repeated request returns the first status
+    name = "mastodon"
+    Settings = MastodonSettings
+    platform = "Mastodon"
+    unit = "characters, each link 23"
+    resets = RATE_LIMIT
+    idempotent = True  # Idempotency-Key: a repeated request returns the first status
 
-    def __init__(self, workspace: Any):
+    def __init__(self, workspace: Workspace):
         super().__init__(workspace)
-        self._api: Api | None = None
         self._instance: dict[str, int] | None = None
 
-    def measure(self, settings: MastodonSettings, limit: int | None = None, url_length: int | None = None) -> Any:
+    def measure(self, settings: MastodonSettings, limit: int | None = None, url_length: int | None = None) -> Measure:
         from ...text import fit as textfit
 
         return textfit.measure_for(
@@ -100,7 +93,7 @@ class MastodonAdapter(Adapter):
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
         s: MastodonSettings = channel.settings
-        posts = compose(self, release, channel, self.measure(s), platform="Mastodon")
+        posts = self.posts(release, channel)
         images = list(release.images[:MAX_MEDIA]) if s.media else []
         url = join(s.instance, STATUSES)
 
@@ -143,24 +136,12 @@ class MastodonAdapter(Adapter):
             files.insert(0, request_file(i, "POST", url, headers, body))
             return files, {"media": media}
 
-        return post_deliveries(self, release, channel, posts, build)
+        return self.deliveries(release, channel, posts, build)
 
-    def warnings(self, release: Release, channel: Channel) -> list[str]:
-        return social_warnings(release, "Mastodon")
-
-    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-        def extra(d: Delivery) -> tuple[list[str], list[Check]]:
-            return [f"[image: {m['alt']}]" for m in d.meta.get("media", [])], []
-
-        return preview_posts(deliveries, "characters, each link 23", extra)
+    def preview_extra(self, delivery: Delivery) -> tuple[list[str], list[Check]]:
+        return [f"[image: {m['alt']}]" for m in delivery.meta.get("media", [])], []
 
     # --- deliver ----------------------------------------------------------------------------
-
-    def api(self, channel: Channel) -> Api:
-        if self._api is None:
-            s: MastodonSettings = channel.settings
-            self._api = Api(channel.name, "Mastodon", [s.token.env], s.timeout, resets=RATE_LIMIT)
-        return self._api
 
     def instance_limits(self, channel: Channel) -> dict[str, int] | None:
         """The instance's own limit and link length, when it says them (read once per run)."""
@@ -200,7 +181,7 @@ class MastodonAdapter(Adapter):
         if delivery.meta.get("media"):
             body["media_ids"] = [self._upload(api, s, delivery, m, auth) for m in delivery.meta["media"]]
         if delivery.after:
-            body["in_reply_to_id"] = previous(self, delivery).remote_id
+            body["in_reply_to_id"] = self.previous(delivery).remote_id
         headers = {**auth, "Idempotency-Key": request["headers"]["Idempotency-Key"]}
         response = api.send("POST", request["url"], json=body, headers=headers)
         if response.status_code == 422 and "processing" in response.text:
@@ -294,9 +275,7 @@ class MastodonAdapter(Adapter):
         return AccountCheck(True, f"{handle} (limit {limit} characters)")
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None
+        super().close()
         self._instance = None
 
 

@@ -13,32 +13,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError
 from ...workspace.schema import MASK, Secret, field
-from ..base import AccountCheck, Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
-from .base import (
-    LATER,
-    Post,
-    PostSettings,
-    check_url,
-    compose,
-    post_deliveries,
-    preview_posts,
-    previous,
-    recorded_request,
-    request_file,
-    reveal,
-    social_warnings,
-)
+from ..base import AccountCheck, Delivery, File, Receipt, RenderContext
+from .base import LATER, Post, PostSettings, SocialAdapter, recorded_request, request_file, reveal
 from .http import Api, join
 
 if TYPE_CHECKING:
     import requests
 
     from ...release import Release
-    from ...workspace.config import Channel
+    from ...workspace.config import Channel, Workspace
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # Graph API error codes that mean the token is bad or lacks a permission.
@@ -57,30 +44,23 @@ class ThreadsSettings(PostSettings):
     link_attachment: bool = field(True, doc="show the release's url as the link preview of the first post")
     publish_wait: float = field(60.0, doc="seconds to wait for a container to be ready before publishing it")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_url("api", self.api)
 
-
-class ThreadsAdapter(Adapter):
+class ThreadsAdapter(SocialAdapter):
     """Posts (and reply chains) on Threads."""
 
-    name: ClassVar[str] = "threads"
-    Settings: ClassVar[type] = ThreadsSettings
-    default_template: ClassVar[str] = "social/threads.txt.j2"
-    public: ClassVar[bool] = True
-    idempotent: ClassVar[bool] = False
+    name = "threads"
+    Settings = ThreadsSettings
+    platform = "Threads"
+    unit = "characters, emoji by UTF-8 bytes"
+    idempotent = False
 
-    def __init__(self, workspace: Any):
+    def __init__(self, workspace: Workspace):
         super().__init__(workspace)
-        self._api: Api | None = None
         self.sleep = time.sleep  # waits between container status checks (tests pass a recorder)
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
-        from ...text import fit as textfit
-
         s: ThreadsSettings = channel.settings
-        posts = compose(self, release, channel, textfit.measure_for("threads", limit=s.limit), platform="Threads")
+        posts = self.posts(release, channel)
 
         def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
             body: dict[str, Any] = {"media_type": "TEXT", "text": post.text}
@@ -98,25 +78,10 @@ class ThreadsAdapter(Adapter):
                 request_file(i, "POST", join(s.api, f"/{s.user_id}/threads_publish"), FORM, publish, suffix=".publish"),
             ], {}
 
-        return post_deliveries(self, release, channel, posts, build)
+        return self.deliveries(release, channel, posts, build)
 
-    def warnings(self, release: Release, channel: Channel) -> list[str]:
-        return social_warnings(release, "Threads")
-
-    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-        return preview_posts(deliveries, "characters, emoji by UTF-8 bytes")
-
-    def api(self, channel: Channel) -> Api:
-        if self._api is None:
-            s: ThreadsSettings = channel.settings
-            self._api = Api(
-                channel.name,
-                "Threads",
-                [s.token.env],
-                s.timeout,
-                hint=" (a Threads user token with threads_content_publish)",
-            )
-        return self._api
+    def hint(self, channel: Channel) -> str:
+        return " (a Threads user token with threads_content_publish)"
 
     def _check(self, api: Api, response: requests.Response, what: str) -> dict[str, Any]:
         """The JSON of a success; Graph's OAuthException (a 400) is a credential error, like a 401."""
@@ -140,7 +105,7 @@ class ThreadsAdapter(Adapter):
         create, publish = recorded_request(delivery), recorded_request(delivery, ".publish")
         body = {**create["body"], "access_token": token}
         if delivery.after:
-            body["reply_to_id"] = previous(self, delivery).remote_id
+            body["reply_to_id"] = self.previous(delivery).remote_id
         try:
             container = self._check(api, api.send("POST", create["url"], data=body), "create container")["id"]
         except DeliveryError as exc:
@@ -262,8 +227,3 @@ class ThreadsAdapter(Adapter):
         )
         status = 401 if code in (102, 190) else 403 if code in _CREDENTIAL_CODES else None
         return refusal(response, url, on401=renew, on403=scope, status=status)
-
-    def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None

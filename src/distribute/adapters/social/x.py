@@ -10,25 +10,12 @@ emoji 2). X has no idempotency key, so an answer lost in transit leaves the post
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError
 from ...workspace.schema import MASK, Secret, field
-from ..base import AccountCheck, Adapter, Delivery, File, PreviewBlock, Receipt, RenderContext
-from .base import (
-    LATER,
-    Post,
-    PostSettings,
-    check_url,
-    compose,
-    post_deliveries,
-    preview_posts,
-    previous,
-    recorded_request,
-    request_file,
-    reveal,
-    social_warnings,
-)
+from ..base import AccountCheck, Delivery, File, Receipt, RenderContext
+from .base import LATER, Post, PostSettings, SocialAdapter, recorded_request, request_file, reveal
 from .http import Api, Reset, join
 
 # docs.x.com/x-api/fundamentals/rate-limits: Unix seconds; the 15-minute window and the 24-hour caps
@@ -63,29 +50,20 @@ class XSettings(PostSettings):
     access_token: Secret = field(doc='the posting account\'s access token (read and write): { env = "NAME" }')
     access_token_secret: Secret = field(doc='the access token\'s secret: { env = "NAME" }')
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_url("api", self.api)
 
-
-class XAdapter(Adapter):
+class XAdapter(SocialAdapter):
     """Posts (and reply chains) on X."""
 
-    name: ClassVar[str] = "x"
-    Settings: ClassVar[type] = XSettings
-    default_template: ClassVar[str] = "social/x.txt.j2"
-    public: ClassVar[bool] = True
-    idempotent: ClassVar[bool] = False
-
-    def __init__(self, workspace: Any):
-        super().__init__(workspace)
-        self._api: Api | None = None
+    name = "x"
+    Settings = XSettings
+    platform = "X"
+    unit = "weighted: CJK and emoji 2, each link 23"
+    resets = RATE_LIMIT
+    idempotent = False
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> list[Delivery]:
-        from ...text import fit as textfit
-
         s: XSettings = channel.settings
-        posts = compose(self, release, channel, textfit.measure_for("x", limit=s.limit), platform="X")
+        posts = self.posts(release, channel)
         headers = {"Authorization": _OAUTH_SHOWN, "Content-Type": "application/json"}
 
         def build(i: int, n: int, post: Post, key: str) -> tuple[list[File], dict[str, Any]]:
@@ -94,27 +72,10 @@ class XAdapter(Adapter):
                 body["reply"] = {"in_reply_to_tweet_id": LATER.format(what=f"id of post {i - 1}")}
             return [request_file(i, "POST", join(s.api, TWEETS), headers, body)], {}
 
-        return post_deliveries(self, release, channel, posts, build)
+        return self.deliveries(release, channel, posts, build)
 
-    def warnings(self, release: Release, channel: Channel) -> list[str]:
-        return social_warnings(release, "X")
-
-    def preview(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-        return preview_posts(deliveries, "weighted: CJK and emoji 2, each link 23")
-
-    def api(self, channel: Channel) -> Api:
-        if self._api is None:
-            s: XSettings = channel.settings
-            names = [s.api_key.env, s.api_secret.env, s.access_token.env, s.access_token_secret.env]
-            self._api = Api(
-                channel.name,
-                "X",
-                names,
-                s.timeout,
-                hint=" and that the app has read and write permission (regenerate the access token after changing it)",
-                resets=RATE_LIMIT,
-            )
-        return self._api
+    def hint(self, channel: Channel) -> str:
+        return " and that the app has read and write permission (regenerate the access token after changing it)"
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
         from requests_oauthlib import OAuth1
@@ -123,7 +84,7 @@ class XAdapter(Adapter):
         request = recorded_request(delivery)
         body = dict(request["body"])
         if delivery.after:
-            body["reply"] = {"in_reply_to_tweet_id": previous(self, delivery).remote_id}
+            body["reply"] = {"in_reply_to_tweet_id": self.previous(delivery).remote_id}
         auth = OAuth1(
             reveal(s.api_key, channel),
             reveal(s.api_secret, channel),
@@ -184,8 +145,3 @@ class XAdapter(Adapter):
                 f"{s.access_token_secret.env})",
             )
         return AccountCheck(True, handle + (f" ({level})" if level else ""))
-
-    def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None

@@ -142,14 +142,14 @@ class WireAdapter(Adapter):
     def _where(self, channel: Channel) -> str:
         s: WireSettings = channel.settings
         if s.transport == "http":
-            from .post import origin
+            from .._transport.upload import origin
 
             return origin(s.http.url)
         if s.transport == "email":
             return s.email.to
-        from ..rss.adapter import shown_path
+        from .._transport.files import shown_folder
 
-        return shown_path(s.directory, self.workspace.root)
+        return shown_folder(s.directory, self.workspace.root)
 
     def blocking(self, channel: Channel) -> list[str]:
         """Only the secrets of the chosen transport stop it (a drop folder needs none)."""
@@ -252,7 +252,7 @@ class WireAdapter(Adapter):
         return Receipt(remote_id=document.name, url=target.resolve().as_uri(), detail=f"written to {target}")
 
     def _post(self, delivery: Delivery, document: File, channel: Channel) -> Receipt:
-        from .post import auth_header, send
+        from .._transport.upload import auth_header, send
 
         h: WireHttp = channel.settings.http
         headers = {

@@ -83,7 +83,7 @@ def connect(workspace: Workspace, channel: Channel) -> SmtpConnection:
     from email.utils import parseaddr
 
     from .._transport.smtp import SmtpConnection
-    from .post import auth_header
+    from .._transport.upload import auth_header
 
     s: WireEmail = channel.settings.email
     password = auth_header(s.smtp.password, "p", "", channel.name)["p"] if s.smtp.password is not None else ""

@@ -64,7 +64,8 @@ def newsml(story: Story) -> bytes:
     from lxml import etree
 
     release, org = story.release, story.organization
-    root = etree.Element(f"{{{NAR}}}newsItem", nsmap={None: NAR})
+    # lxml takes None as the default namespace's prefix; lxml-stubs 0.5 types nsmap keys as str only.
+    root = etree.Element(f"{{{NAR}}}newsItem", nsmap={None: NAR})  # type: ignore[dict-item]
     root.set("guid", story.guid)
     root.set("version", "1")
     root.set("standard", "NewsML-G2")

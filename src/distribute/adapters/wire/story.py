@@ -77,7 +77,7 @@ def is_embargoed_copy(release: Release, channel: Channel, due: dt.datetime) -> b
 def build_story(release: Release, channel: Channel, workspace: Workspace, due: dt.datetime) -> Story:
     """The wire story of a release for one channel, due to go out at `due`."""
     from ...text.i18n import language
-    from ..rss.items import absolutize
+    from ...text.markdown import absolutize
 
     settings, org, tz = channel.settings, workspace.config.organization, workspace.tz
     # The version is made when it goes out (never a time still to come when it arrives); the

@@ -1,4 +1,4 @@
-"""HTTP for the wire and feed adapters: one request through the shared transport policy.
+"""One HTTP request with its credential header, through the shared transport: wire POST, feed PUT, hub ping.
 
 The failure policy (what is retried, what is in doubt, how long to wait) is the transport's,
 adapters/_transport/http.py, stated in docs/transport.md. The dispatcher retries with backoff and
