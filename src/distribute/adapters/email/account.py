@@ -22,11 +22,11 @@ def check(adapter: EmailAdapter, channel: Channel) -> AccountCheck:
     s: EmailSettings = channel.settings
     if s.transport == "maildir":
         from .._transport.files import check_writable
-        from ..rss.adapter import shown_path
+        from .._transport.files import shown_folder
 
         folder = adapter._maildir(channel)
         ok, detail = check_writable(
-            folder, "Maildir " + shown_path(folder, adapter.workspace.root), adapter.workspace.root
+            folder, "Maildir " + shown_folder(folder, adapter.workspace.root), adapter.workspace.root
         )
         return AccountCheck(ok, detail)
     if s.transport == "smtp":
