@@ -58,9 +58,9 @@ def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
     from distribute.ledger.store import Ledger
 
     ledger = Ledger(postgres_url)
-    assert ledger.postgres and migrate(ledger.engine) == 4
+    assert ledger.postgres and migrate(ledger.engine) == 5
     versions = pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")
-    assert [r["version"] for r in versions] == [1, 2, 3, 4]
+    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5]
 
 
 def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(

@@ -18,14 +18,33 @@ if TYPE_CHECKING:
     from .workspace.config import Channel, Workspace
 
 
+# Seqs per language in the ledger: a translation's deliveries are numbered from n * SEQ_BLOCK (the
+# ledger's seq is a 32-bit integer: 21 languages of up to 100 million deliveries each).
+SEQ_BLOCK = 100_000_000
+KEYS_CHECKED = 1000  # per language: enough for every part of a post, feed or wire copy
+
+
 @dataclass
 class ChannelPlan:
-    """One channel's part of a release: its adapter, due time and (lazily rendered) deliveries."""
+    """One channel's part of a release: its adapter, due time and (lazily rendered) deliveries.
+
+    `release` is the original (its id and timing are every translation's); `variants` are the
+    languages of it this channel sends (the original alone, by default), `untranslated` the
+    languages the channel asks for that this release has no translation in.
+    """
 
     channel: Channel
     adapter: Adapter
     due: dt.datetime
     release: Release
+    variants: tuple[Release, ...] = ()
+    untranslated: tuple[str, ...] = ()
+    # Languages whose translation changed since it was scheduled: why each is held (dispatch sets it).
+    held: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.variants and not self.untranslated:
+            self.variants = (self.release,)
 
     @property
     def held_by_embargo(self) -> bool:
@@ -37,13 +56,73 @@ class ChannelPlan:
         """Public channels wait for the embargo; embargoed copies (press lists) may go before."""
         return self.adapter.public and not self.channel.common.embargoed_copy
 
-    def context(self, due: dt.datetime | None = None) -> RenderContext:
-        """What render is told: the due time (the plan's own unless the ledger's is given), public or not."""
-        return RenderContext(self.due if due is None else due, self.public, self.release.embargo)
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The language tags this channel sends of the release, main first."""
+        return tuple(v.language for v in self.variants)
 
-    def render(self, due: dt.datetime | None = None) -> Iterable[Delivery]:
-        """The adapter's render, told its context (see `context`)."""
-        return render_in(self.adapter, self.release, self.channel, self.context(due))
+    def context(self, due: dt.datetime | None = None) -> RenderContext:
+        """What render is told: the due time (the plan's own unless the ledger's is given), public or not,
+        the original release and the languages this channel sends of it."""
+        return RenderContext(
+            self.due if due is None else due, self.public, self.release.embargo, self.release, self.languages
+        )
+
+    def render(self, due: dt.datetime | None = None) -> Iterator[Delivery]:
+        """The adapter's render of each language this channel sends, in turn, told its context (see `context`)."""
+        for _, delivery in self.numbered(due):
+            yield delivery
+
+    def block(self, language: str) -> int:
+        """The ledger's block of a language: 0 for the original, n for its n-th translation (file-name order)."""
+        return list(self.release.variants()).index(language)
+
+    def language_of(self, seq: int) -> str:
+        """The language a ledger row renders, by its seq (see `numbered`)."""
+        langs = list(self.release.variants())
+        block = seq // SEQ_BLOCK
+        return langs[block] if block < len(langs) else ""
+
+    def numbered(self, due: dt.datetime | None = None, skip: Iterable[str] = ()) -> Iterator[tuple[int, Delivery]]:
+        """(seq, delivery) of `render`: each language in its own block of seqs (the original's from 0, its
+        n-th translation's from n * SEQ_BLOCK), so a held translation is skipped without rendering it and
+        the others keep their places. `skip`: languages not to render."""
+        context = self.context(due)
+        skipped = set(skip)
+        seen: dict[str, str] = {}  # the first keys of each language, to catch an adapter that reuses them
+        for variant in self.variants:
+            if variant.language in skipped:
+                continue
+            base = self.block(variant.language) * SEQ_BLOCK
+            for n, delivery in enumerate(render_in(self.adapter, variant, self.channel, context)):
+                if len(self.variants) > 1 and n < KEYS_CHECKED:
+                    other = seen.setdefault(delivery.key, variant.language)
+                    if other != variant.language:
+                        raise ConfigError(
+                            f"channel {self.channel.name}: adapter {self.adapter.name!r} gives the {variant.language} "
+                            f"and {other} versions the same delivery key {delivery.key}, so it cannot send several "
+                            f'languages on one channel; use one channel per language (language = "{variant.language}")',
+                            path=self.channel.path,
+                        )
+                yield base + n, delivery
+
+    def untranslated_line(self) -> str:
+        """One line for a channel that asks for a language this release lacks ("" when none is missing)."""
+        if not self.untranslated:
+            return ""
+        missing = ", ".join(self.untranslated)
+        stem = self.release.path.name.removesuffix(self.release.path.suffix)
+        files = ", ".join(f"{stem}.{tag}{self.release.path.suffix}" for tag in self.untranslated)
+        asked = "language" if self.channel.common.language else "languages"
+        if not self.variants:
+            return (
+                f"channel {self.channel.name} sends {missing} only, and release {self.release.id} has no {missing} "
+                f"translation ({files}): nothing goes out on it; add the translation, or change its {asked}"
+            )
+        return (
+            f"channel {self.channel.name}: release {self.release.id} has no {missing} translation ({files}), so it "
+            f"sends {', '.join(self.languages)} only"
+        )
 
     def deliveries(self) -> Iterator[Delivery]:
         """Render now; every delivery carries the channel's due time."""
@@ -95,13 +174,39 @@ def due_time(workspace: Workspace, release: Release, channel: Channel, public: b
     return due
 
 
+def route(release: Release, channel: Channel, per_reader: bool = False) -> tuple[tuple[Release, ...], tuple[str, ...]]:
+    """The languages of `release` that `channel` sends (main first, then file-name order), and those it lacks.
+
+    `language = "ko"`: that one; `languages = [...]`: each listed; neither: the main language.
+    A tag matches exactly, then by its primary subtag ("ko-KR" finds the ko file). `per_reader`
+    (an adapter that picks per recipient, `Adapter.per_reader_language`): with `languages`, the
+    main language is sent too, to every reader whose language has no translation.
+    """
+    common = channel.common
+    wanted = [common.language] if common.language else list(common.languages)
+    if not wanted:
+        return (release,), ()
+    chosen: set[str] = {release.language} if per_reader and not common.language else set()
+    missing: list[str] = []
+    for tag in wanted:
+        found = release.in_language(tag)
+        if found is None:
+            missing.append(tag)
+        else:
+            chosen.add(found.language)
+    variants = tuple(v for tag, v in release.variants().items() if tag in chosen)
+    return variants, tuple(missing)
+
+
 def plan(workspace: Workspace, release: Release, names: Sequence[str] = ()) -> list[ChannelPlan]:
     """Every selected channel's plan, in channel order."""
     plans = []
     for channel in select_channels(workspace, release, names):
         adapter = workspace.adapter(channel)
         public = adapter.public and not channel.common.embargoed_copy
-        plans.append(ChannelPlan(channel, adapter, due_time(workspace, release, channel, public), release))
+        variants, missing = route(release, channel, getattr(adapter, "per_reader_language", False))
+        due = due_time(workspace, release, channel, public)
+        plans.append(ChannelPlan(channel, adapter, due, release, variants, missing))
     return plans
 
 

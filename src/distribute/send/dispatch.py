@@ -18,7 +18,7 @@ from .. import clock
 from ..errors import DistributeError, ExitCode
 from .approval import require_scheduled
 from .channel_run import ChannelRun, idempotence
-from .scheduled import load_scheduled
+from .scheduled import load_scheduled_parts
 from .tally import Tally
 
 if TYPE_CHECKING:
@@ -167,6 +167,7 @@ def run(
     ledger = Ledger(workspace.database_url)
     report = _recover(workspace, ledger, release_id, resend_in_doubt)
     releases: dict[str, Release] = {}
+    held: dict[str, dict[str, str]] = {}  # per release: its translations that changed since scheduling
     refused: set[tuple[str, str]] = set()
     while not (stop and stop.is_set()):
         ready = [r for r in due_now(ledger, clock.now()) if release_id is None or r[0] == release_id]
@@ -177,7 +178,7 @@ def run(
                 break
             try:
                 if rid not in releases:
-                    scheduled = load_scheduled(workspace, ledger, rid)
+                    scheduled, held[rid] = load_scheduled_parts(workspace, ledger, rid)
                     # Sign-off, per release before any of its deliveries: all of it goes, or none.
                     require_scheduled(workspace, ledger, rid)
                     releases[rid] = scheduled
@@ -190,6 +191,7 @@ def run(
                 refused.add((rid, channel))
                 report.refused.append(cannot)
                 continue
+            channel_plan.held = {lang: why for lang, why in held[rid].items() if lang in channel_plan.languages}
             job = ChannelRun(
                 workspace,
                 ledger,
@@ -211,6 +213,9 @@ def run(
             if job.problem:
                 refused.add((rid, channel))
                 report.refused.append(job.problem)
+            if job.held:
+                refused.add((rid, channel))  # what is left of it waits for a new schedule
+                report.refused.append(job.held)
             if job.yielded:
                 break  # a channel that goes first became ready: order again
         if not handed:

@@ -136,6 +136,8 @@ def dry_run(
         )
         if missing and needs is not None:
             needs(p.channel.name, missing)
+        if p.untranslated:
+            result.notes.append(p.untranslated_line())
         embargo = release.embargo
         if p.channel.common.embargoed_copy and embargo is not None and release.is_embargoed(now) and p.due >= embargo:
             result.notes.append(

@@ -28,6 +28,15 @@ _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
+class OrganizationText:
+    """[organization.translations.<lang>]: the organisation's own words in one language."""
+
+    name: str = field("", doc="the organisation's name in this language (default: [organization] name)")
+    boilerplate: str = field("", doc='the "About" paragraph in this language (default: [organization] boilerplate)')
+    dateline: str = field("", doc="the default dateline city in this language (default: [organization] dateline)")
+
+
+@dataclass(frozen=True)
 class Organization:
     """[organization]: who sends releases."""
 
@@ -45,6 +54,31 @@ class Organization:
         "<website>/unsubscribe?list={list}&email={email}&token={token}",
     )
     unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests of every email channel")
+    translations: dict[str, OrganizationText] = field(
+        {},
+        doc="the name, boilerplate and default dateline in other languages, by BCP 47 tag "
+        '([organization.translations.ko] name = "..."): what every copy in that language says',
+    )
+
+    def in_language(self, tag: str) -> Organization:
+        """The organisation as a copy in language `tag` shows it: its translated text where given (exact tag,
+        then the primary subtag), the rest as configured."""
+        if not self.translations:
+            return self
+        wanted = tag.lower()
+        text = next((t for k, t in self.translations.items() if k.lower() == wanted), None)
+        if text is None:
+            text = next(
+                (t for k, t in self.translations.items() if k.lower().split("-")[0] == wanted.split("-")[0]), None
+            )
+        if text is None:
+            return self
+        return dataclasses.replace(
+            self,
+            name=text.name or self.name,
+            boilerplate=text.boilerplate or self.boilerplate,
+            dateline=text.dateline or self.dateline,
+        )
 
     def __post_init__(self) -> None:
         if self.unsubscribe_url and not self.unsubscribe_url.startswith(("https://", "http://127.0.0.1")):
@@ -223,6 +257,15 @@ def load_config(path: Path | None, root: Path) -> Config:
     allowed = settings.load(Config, data, ctx).allow_paths
     ctx = dataclasses.replace(ctx, bounds=Bounds.of(root, allowed))
     config = settings.load(Config, data, ctx)
+    if config.organization.translations:
+        from ..release import is_language_tag
+
+        for tag in config.organization.translations:
+            if not is_language_tag(tag):
+                ctx.child("organization").child("translations").child(tag).fail(
+                    f"[organization.translations.{tag}]: {tag!r} is not a BCP 47 language tag; "
+                    "name the table by one such as ko or pt-BR",
+                )
     database = sqlite_file(config.database, root)
     if database is not None:
         assert ctx.bounds is not None
@@ -243,6 +286,40 @@ def sqlite_file(database: str, root: Path) -> Path | None:
         root = Path.cwd()  # SQLAlchemy reads a relative file in a URL from the current folder
     path = Path(database).expanduser()
     return path if path.is_absolute() else root / path
+
+
+def _check_languages(common: ChannelCommon, listed: bool, path: Path, source: TomlSource) -> None:
+    """A channel's `language` / `languages`: BCP 47 tags CLDR knows, one of the two keys, no tag twice."""
+    from ..release import is_language_tag
+
+    if common.language and common.languages:
+        raise ConfigError(
+            'language and languages are both set; keep language = "ko" for a channel that sends one language, '
+            'or languages = ["en", "ko"] for several',
+            path=path,
+            line=source.line_of((), "languages"),
+        )
+    tags = [common.language] if common.language else list(common.languages)
+    key = "language" if common.language else "languages"
+    if listed and not tags:
+        raise ConfigError(
+            'languages = [] sends nothing; list the languages, e.g. languages = ["en", "ko"], or remove the line',
+            path=path,
+            line=source.line_of((), key),
+        )
+    seen: set[str] = set()
+    for tag in tags:
+        if not is_language_tag(tag):
+            raise ConfigError(
+                f'{key}: {tag!r} is not a BCP 47 language tag; write one such as "en", "ko" or "pt-BR"',
+                path=path,
+                line=source.line_of((), key),
+            )
+        if tag.lower() in seen:
+            raise ConfigError(
+                f"{key}: {tag!r} is listed twice; list each language once", path=path, line=source.line_of((), key)
+            )
+        seen.add(tag.lower())
 
 
 class Workspace:
@@ -311,6 +388,7 @@ class Workspace:
         rest = {k: v for k, v in data.items() if k not in common_keys}
         ctx = dataclasses.replace(ctx, what=f"channel {name!r} (adapter {common.adapter!r})")
         adapter_settings: Any = settings.load(adapter_cls.Settings, rest, ctx)
+        _check_languages(common, "languages" in data, path, source)
         if common.at is not None:
             from ..times import parse_at
 

@@ -21,8 +21,7 @@ def check(adapter: EmailAdapter, channel: Channel) -> AccountCheck:
     """The channel's transport tried without sending: Maildir folder, SMTP login or the ESP's account."""
     s: EmailSettings = channel.settings
     if s.transport == "maildir":
-        from .._transport.files import check_writable
-        from .._transport.files import shown_folder
+        from .._transport.files import check_writable, shown_folder
 
         folder = adapter._maildir(channel)
         ok, detail = check_writable(

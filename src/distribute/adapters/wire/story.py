@@ -79,7 +79,7 @@ def build_story(release: Release, channel: Channel, workspace: Workspace, due: d
     from ...text.i18n import language
     from ...text.markdown import absolutize
 
-    settings, org, tz = channel.settings, workspace.config.organization, workspace.tz
+    settings, org, tz = channel.settings, workspace.config.organization.in_language(release.language), workspace.tz
     # The version is made when it goes out (never a time still to come when it arrives); the
     # dateline keeps the release's own day.
     created = due.astimezone(tz)
