@@ -100,11 +100,11 @@ def test_schedule_is_refused_until_approved_then_goes_through(ws: Path) -> None:
         done.stdout.splitlines()[1],
         "  approvals of this version: 1 of 1 needed (Ana Kim); it may be scheduled and sent",
     ]
-    assert "11 deliveries on 4 channels (newsletter 4, press-list 3, rss 1, wire-desk 3)" in done.stdout
+    assert "14 deliveries on 5 channels (newsletter 4, press-list 3, rss 1, wire-desk-ko 3, wire-desk 3)" in done.stdout
 
     scheduled = run(ws, "schedule", RELEASE)
     assert scheduled.exit_code == 0, scheduled.output
-    assert len(delivery_rows(ws)) == 11
+    assert len(delivery_rows(ws)) == 14
 
 
 def test_approve_json_for_scripts(ws: Path) -> None:
@@ -114,7 +114,7 @@ def test_approve_json_for_scripts(ws: Path) -> None:
     jsonschema.validate(document, schema)
     assert document["release"] == RID and document["name"] == "Ana Kim" and document["new"] is True
     assert document["approved_at"] == "2025-06-28T05:02:00.000000Z" and document["note"] == "ok"
-    assert document["channels"] == {"newsletter": 4, "press-list": 3, "rss": 1, "wire-desk": 3}
+    assert document["channels"] == {"newsletter": 4, "press-list": 3, "rss": 1, "wire-desk": 3, "wire-desk-ko": 3}
     assert document["approvals"] == {"required": 2, "approved": 1, "by": ["Ana Kim"]}
     status = json.loads(run(ws, "status", RELEASE, "--json").stdout)
     assert status["releases"][0]["approvals"]["lock"] == document["lock"]
@@ -250,7 +250,7 @@ def test_send_is_refused_before_anything_is_recorded_but_dry_run_and_preview_nev
     assert delivery_rows(ws) == [] and mailed(ws) == []
     dry = run(ws, "send", RELEASE, "--dry-run", "--outbox", "outbox")
     assert dry.exit_code == 0, dry.output
-    assert len(json.loads((ws / "outbox" / "manifest.json").read_text())["deliveries"]) == 11
+    assert len(json.loads((ws / "outbox" / "manifest.json").read_text())["deliveries"]) == 14
     assert run(ws, "preview", RELEASE).exit_code == 0
     approve(ws, "Ana Kim")
     sent = run(ws, "send", RELEASE)
@@ -367,7 +367,7 @@ def test_a_ledger_of_schema_3_is_migrated_and_its_scheduled_release_waits_for_ap
     assert due.exit_code == 1
     assert f"release {RID} ({RELEASE}): needs 1 approval of this version, has 0." in due.stderr
     with sqlite3.connect(db) as conn:
-        assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]
+        assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5]
     assert len(delivery_rows(ws)) == 11 and mailed(ws) == []
     approve(ws, "Ana Kim", at=DUE)
     sent = run(ws, "send", "--due", at=DUE + dt.timedelta(minutes=1))

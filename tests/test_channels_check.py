@@ -68,6 +68,7 @@ def test_the_example_workspace_checks_its_folders_and_creates_nothing(workspace:
         "press-list": "ok Maildir maildir/press-list/ does not exist yet; it can be made in the workspace folder (writable)",
         "rss": "ok feed folder public/ does not exist yet; it can be made in the workspace folder (writable)",
         "wire-desk": "ok drop folder wire/ does not exist yet; it can be made in the workspace folder (writable)",
+        "wire-desk-ko": "ok drop folder wire-ko/ does not exist yet; it can be made in the workspace folder (writable)",
     }
     assert sorted(p.relative_to(workspace) for p in workspace.rglob("*")) == before  # nothing made, nothing left
 
@@ -680,7 +681,7 @@ def test_json_for_scripts_exit_1_when_any_fails(
     jsonschema.validate(document, SCHEMA)
     assert document["ok"] is False
     by_name = {c["channel"]: c for c in document["channels"]}
-    assert list(by_name) == ["mastodon", "newsletter", "press-list", "rss", "wire-desk", "x"]
+    assert list(by_name) == ["mastodon", "newsletter", "press-list", "rss", "wire-desk-ko", "wire-desk", "x"]
     assert by_name["mastodon"] == {
         "channel": "mastodon",
         "adapter": "mastodon",

@@ -82,7 +82,7 @@ def test_a_proof_reaches_only_the_proof_addresses_and_nothing_posts_publishes_or
             result = cli("send", EXAMPLE_RELEASE, "--proof", ME, "--proof", EDITOR, "--via", "newsletter")
         touched = wire.touched
     assert result.exit_code == 0, result.output + result.stderr
-    channels = ["newsletter", "press-list", "bluesky", "linkedin", "mastodon", "rss", "threads", "wire-desk", "x"]
+    channels = ["newsletter", "press-list", "bluesky", "linkedin", "mastodon", "rss", "threads", "wire-desk", "wire-desk-ko", "x"]
     expected = []
     for channel in channels:
         shown = {"newsletter": "as kim.minji@example.org", "press-list": "as desk@herald.example.com"}
@@ -94,6 +94,7 @@ def test_a_proof_reaches_only_the_proof_addresses_and_nothing_posts_publishes_or
     assert touched == 0, "no social network, wire API or upload was contacted"
     assert not (workspace / ".distribute").exists(), "the ledger was not even created"
     assert not (workspace / "public").exists() and not (workspace / "wire").exists()
+    assert not (workspace / "wire-ko").exists()
     assert not any(value in result.output + result.stderr for value in secrets.values())
 
     # The newsletter's own message for its first recipient, marked as a proof.
@@ -135,7 +136,7 @@ def test_a_proof_reaches_only_the_proof_addresses_and_nothing_posts_publishes_or
     assert "\nfeed item\ntitle: Managing Decline? NATO's Uneasy Future After the 2025 Summit\n" in item
     assert "\nlink: https://en.asaninst.org/press/2025-06-30-nato-summit-brief\n" in item
     assert "\nthis release in the feed now: no (embargo) (the feed written at the embargo will contain it)\n" in item
-    ((_, desk),) = [(r, m) for r, m in proofs_by(sink, "PROOF of wire-desk") if r == [ME]]
+    ((_, desk),) = [(r, m) for r, m in proofs_by(sink, "PROOF of wire-desk:") if r == [ME]]
     copy = bodies(desk)[0]
     assert "\nlongest line: " in copy and "\nFOR IMMEDIATE RELEASE\n" in copy and "\n###\n" in copy
 
@@ -164,6 +165,7 @@ def test_a_proof_leaves_the_ledger_byte_for_byte_and_the_real_send_still_deliver
             assert again.stdout == f"proof: newsletter → {ME} (as jane.smith@example.com)\n"
             assert snapshot(workspace / ".distribute") == ledger, "the proof changed nothing in the ledger"
         assert not (workspace / "public").exists() and not (workspace / "wire").exists()
+        assert not (workspace / "wire-ko").exists()
         assert {r for _, rcpts, _ in sink.messages for r in rcpts} == {ME} and len(sink.messages) == 5
         (jane,) = [m for _, m in proofs_by(sink, "PROOF of newsletter, as Jane Smith <jane.smith@example.com>")]
         assert "\nDear Jane Smith,\n" in bodies(jane)[0]
