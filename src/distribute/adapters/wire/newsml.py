@@ -91,6 +91,20 @@ def newsml(story: Story) -> bytes:
         _el(meta, "edNote", story.ed_note)
     if release.url:
         _el(meta, "link", rel="irel:seeAlso", href=release.url, contenttype="text/html")
+    for other in story.related:
+        # The release in its other languages, one newsItem each, linked as translations: the IPTC item
+        # relation (irel:, cv.iptc.org/newscodes/itemrelation/) of a translation to the item it
+        # translates, and of the original to each translation; residref is the other item's guid,
+        # title its headline in its language (xml:lang). NewsML-G2 2.35, 7.3.2 (itemMeta/link, Link1Type).
+        link = _el(
+            meta,
+            "link",
+            rel=f"irel:{other.rel}",
+            residref=other.guid,
+            contenttype=CONTENT_TYPE,
+            title=other.title,
+        )
+        link.set(XML_LANG, other.language)
 
     content = _el(root, "contentMeta")
     _el(content, "contentCreated", story.created.isoformat())

@@ -1,0 +1,216 @@
+"""Translations in the outputs (issue 16.2 feeds and wire, 16.4 seeing it): each language its own
+feed item or wire document, linked to the others; validate's warnings; the preview side by side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import jsonschema
+import pytest
+import time_machine
+from lxml import etree
+
+from conftest import EXAMPLE_RELEASE
+from distribute.adapters.base import Delivery, RenderContext, render_in
+from distribute.plan import plan
+from test_rss import _urls
+from test_wire_standards import assert_valid_newsml, assert_valid_ninjs
+from wire_support import load, set_channel
+
+NOW = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)  # long after the example's embargo
+ATOM = "{http://www.w3.org/2005/Atom}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+NAR = "{http://iptc.org/std/nar/2006-10-01/}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EN_URL = "https://en.asaninst.org/press/2025-06-30-nato-summit-brief"
+KO_URL = "https://www.asaninst.org/press/2025-06-30-nato-summit-brief"
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(scope="module")
+def newsml_schema(standards: Path) -> etree.XMLSchema:
+    """The NewsML-G2 2.35 power schema from ../shared/standards (offline)."""
+    parser = etree.XMLParser(no_network=True)
+    return etree.XMLSchema(etree.parse(str(standards / "newsml-g2" / "NewsML-G2_2.35-spec-All-Power.xsd"), parser))
+
+
+@pytest.fixture(scope="module")
+def ninjs_validator(standards: Path) -> jsonschema.Draft202012Validator:
+    schema = json.loads((standards / "ninjs" / "ninjs-schema_3.1.json").read_text())
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def render_languages(workspace: Path, channel: str, languages: tuple[str, ...]) -> dict[str, list[Delivery]]:
+    """Each language's deliveries of the example release on a channel, rendered the way the plan
+    routes them: the translated Release, told the original in `RenderContext.original`."""
+    ws, release = load(workspace, EXAMPLE_RELEASE)
+    (p,) = plan(ws, release, [channel])
+    variants = release.variants()
+    out = {}
+    for tag in languages:
+        context = RenderContext(p.due, p.public, release.embargo, original=release)
+        out[tag] = list(render_in(p.adapter, variants[tag], p.channel, context))
+    return out
+
+
+def _check_feed_rules(document: bytes, version: str) -> feedparser.FeedParserDict:
+    """What tests/test_rss.py holds every feed to: feedparser reads it cleanly, URLs are absolute,
+    Atom has one id/title/updated per entry and one self link."""
+    parsed = feedparser.parse(document)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == version
+    for url in _urls(document):
+        assert urlsplit(url).scheme in ("http", "https", "mailto", "tag"), url
+    if version == "atom10":
+        root = etree.fromstring(document)
+        for node in (root, *root.findall(f"{ATOM}entry")):
+            for name in ("id", "title", "updated"):
+                assert len(node.findall(f"{ATOM}{name}")) == 1, name
+        assert len(root.findall(f"{ATOM}link[@rel='self']")) == 1
+    return parsed
+
+
+# --- RSS / Atom ---------------------------------------------------------------------------------
+
+
+def test_a_korean_feed_channel_writes_feed_ko_xml_with_the_korean_item(workspace: Path) -> None:
+    set_channel(workspace, "rss-ko", 'adapter = "rss"\nlanguage = "ko"\n')
+    (delivery,) = render_languages(workspace, "rss-ko", ("ko",))["ko"]
+    files = {f.name: f.data for f in delivery.files}
+    assert list(files) == ["feed.ko.xml", "atom.ko.xml"]
+    rss = _check_feed_rules(files["feed.ko.xml"], "rss20")
+    atom = _check_feed_rules(files["atom.ko.xml"], "atom10")
+    for parsed, own in ((rss, "feed.ko.xml"), (atom, "atom.ko.xml")):
+        assert parsed.feed.language == "ko"
+        assert {link.rel: link.href for link in parsed.feed.links}["self"] == f"https://en.asaninst.org/press/{own}"
+        (entry,) = parsed.entries
+        assert entry.title.startswith("쇠퇴의 관리?")
+        assert entry.id == KO_URL  # the Korean page is the Korean item's guid
+        assert entry.language == "ko"
+    # The main-language channel keeps its names; an explicit name wins over the default.
+    ws, release = load(workspace, EXAMPLE_RELEASE)
+    (main,) = plan(ws, release, ["rss"])[0].deliveries()
+    assert [f.name for f in main.files] == ["feed.xml", "atom.xml"]
+    set_channel(workspace, "rss-ko", 'adapter = "rss"\nlanguage = "ko"\nrss_file = "korean.xml"\n')
+    (delivery,) = render_languages(workspace, "rss-ko", ("ko",))["ko"]
+    assert [f.name for f in delivery.files] == ["korean.xml", "atom.ko.xml"]
+    assert b"https://en.asaninst.org/press/korean.xml" in delivery.files[0].data
+
+
+def test_a_feed_with_languages_holds_each_language_as_its_own_linked_item(workspace: Path) -> None:
+    set_channel(workspace, "rss", 'adapter = "rss"\nlanguages = ["en", "ko"]\n')
+    rendered = render_languages(workspace, "rss", ("en", "ko"))
+    (en,), (ko,) = rendered["en"], rendered["ko"]
+    # Each language is its own delivery (its own item, recorded when it goes), showing the same feed.
+    assert en.meta["item"]["guid"] == EN_URL and ko.meta["item"]["guid"] == KO_URL
+    assert en.sha256 != ko.sha256
+    assert [f.data for f in en.files] == [f.data for f in ko.files]
+    files = {f.name: f.data for f in en.files}
+    assert list(files) == ["feed.xml", "atom.xml"]
+
+    rss = _check_feed_rules(files["feed.xml"], "rss20")
+    by_language = {e.language: e for e in rss.entries}
+    assert set(by_language) == {"en", "ko"} and len(rss.entries) == 2
+    assert by_language["ko"].title.startswith("쇠퇴의 관리?")
+    assert by_language["en"].title.startswith("Managing Decline?")
+    items = etree.fromstring(files["feed.xml"]).findall("channel/item")
+    assert sorted(i.findtext(f"{DC}language") for i in items) == ["en", "ko"]
+    assert len({i.findtext("guid") for i in items}) == 2
+
+    atom = _check_feed_rules(files["atom.xml"], "atom10")
+    assert {e.language for e in atom.entries} == {"en", "ko"}
+    entries = {e.get(XML_LANG): e for e in etree.fromstring(files["atom.xml"]).findall(f"{ATOM}entry")}
+    for own, other, own_url, other_url in (("en", "ko", EN_URL, KO_URL), ("ko", "en", KO_URL, EN_URL)):
+        links = {
+            (link.get("rel"), link.get("hreflang")): link.get("href")
+            for link in entries[own].findall(f"{ATOM}link")
+            if link.get("rel") == "alternate"
+        }
+        assert links == {("alternate", own): own_url, ("alternate", other): other_url}
+
+    # Stable: rendering again gives the same guids and bytes.
+    again = render_languages(workspace, "rss", ("en", "ko"))
+    assert [f.data for f in again["ko"][0].files] == [f.data for f in ko.files]
+
+
+def test_a_translation_without_a_url_of_its_own_gets_a_guid_of_its_own(workspace: Path) -> None:
+    path = workspace / "releases" / "2025-06-30-nato-summit-brief.ko.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(x for x in text.splitlines() if not x.startswith("url = ")) + "\n", encoding="utf-8")
+    set_channel(workspace, "rss", 'adapter = "rss"\nlanguages = ["en", "ko"]\n')
+    rendered = render_languages(workspace, "rss", ("en", "ko"))
+    en, ko = rendered["en"][0].meta["item"], rendered["ko"][0].meta["item"]
+    assert ko["link"] == EN_URL  # inherited
+    assert en["guid"] == EN_URL
+    assert ko["guid"] == "tag:en.asaninst.org,2025-06-30:2025-06-30-nato-summit-brief/ko"
+    assert ko["alternates"] == [] and en["alternates"] == []  # the same page: no hreflang alternate to itself
+    parsed = _check_feed_rules(rendered["ko"][0].files[1].data, "atom10")
+    assert len({e.id for e in parsed.entries}) == 2
+
+
+# --- Wire ---------------------------------------------------------------------------------------
+
+
+def _wire(workspace: Path) -> dict[str, dict[str, bytes]]:
+    set_channel(workspace, "wire-desk", 'adapter = "wire"\nlanguages = ["en", "ko"]\n')
+    rendered = render_languages(workspace, "wire-desk", ("en", "ko"))
+    return {tag: {f.name: f.data for d in ds for f in d.files} for tag, ds in rendered.items()}
+
+
+def test_newsml_has_one_valid_news_item_per_language_linked_as_translations(workspace: Path, newsml_schema) -> None:
+    docs = _wire(workspace)
+    stem = "2025-06-30-nato-summit-brief"
+    en = assert_valid_newsml(newsml_schema, docs["en"][f"{stem}.newsml.xml"])
+    ko = assert_valid_newsml(newsml_schema, docs["ko"][f"{stem}.ko.newsml.xml"])
+    assert en.get(XML_LANG) == "en" and ko.get(XML_LANG) == "ko"
+    assert ko.find(f"{NAR}contentMeta/{NAR}language").get("tag") == "ko"
+    assert ko.findtext(f"{NAR}contentMeta/{NAR}headline").startswith("쇠퇴의 관리?")
+    assert en.get("guid") != ko.get("guid") and ko.get("guid") == en.get("guid") + ".ko"
+    (to_original,) = ko.findall(f"{NAR}itemMeta/{NAR}link[@rel='irel:translationOf']")
+    assert to_original.get("residref") == en.get("guid") and to_original.get(XML_LANG) == "en"
+    (to_translation,) = en.findall(f"{NAR}itemMeta/{NAR}link[@rel='irel:hasTranslation']")
+    assert to_translation.get("residref") == ko.get("guid") and to_translation.get(XML_LANG) == "ko"
+    xhtml = ko.find(f"{NAR}contentSet/{NAR}inlineXML/{{http://www.w3.org/1999/xhtml}}html")
+    assert xhtml.get(XML_LANG) == "ko"
+    assert ko.findtext(f"{NAR}contentMeta/{NAR}dateline") == "서울, 2025년 6월 30일"
+
+
+def test_ninjs_has_one_valid_document_per_language_with_its_language(workspace: Path, ninjs_validator) -> None:
+    docs = _wire(workspace)
+    stem = "2025-06-30-nato-summit-brief"
+    en = assert_valid_ninjs(ninjs_validator, docs["en"][f"{stem}.ninjs.json"])
+    ko = assert_valid_ninjs(ninjs_validator, docs["ko"][f"{stem}.ko.ninjs.json"])
+    assert (en["language"], ko["language"]) == ("en", "ko")
+    assert ko["headlines"][0]["value"].startswith("쇠퇴의 관리?")
+    assert ko["uri"] != en["uri"]
+    assert ko["associations"] == [
+        {
+            "name": en["headlines"][0]["value"],
+            "uri": en["uri"],
+            "rel": "translationOf",
+            "type": "text",
+            "language": "en",
+        }
+    ]
+    assert [(a["uri"], a["rel"], a["language"]) for a in en["associations"]] == [(ko["uri"], "hasTranslation", "ko")]
+
+
+def test_korean_wire_copy_has_a_korean_dateline_and_date(workspace: Path) -> None:
+    docs = _wire(workspace)
+    stem = "2025-06-30-nato-summit-brief"
+    assert set(docs["ko"]) == {f"{stem}.ko.txt", f"{stem}.ko.newsml.xml", f"{stem}.ko.ninjs.json"}
+    text = docs["ko"][f"{stem}.ko.txt"].decode()
+    assert "서울, 2025년 6월 30일 -- 아산정책연구원" in text
+    assert "쇠퇴의 관리?" in text
+    english = docs["en"][f"{stem}.txt"].decode()
+    assert "SEOUL, June 30, 2025 -- " in english and "서울" not in english
+    json.loads(docs["ko"][f"{stem}.ko.ninjs.json"])
