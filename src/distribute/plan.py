@@ -20,12 +20,23 @@ if TYPE_CHECKING:
 
 @dataclass
 class ChannelPlan:
-    """One channel's part of a release: its adapter, due time and (lazily rendered) deliveries."""
+    """One channel's part of a release: its adapter, due time and (lazily rendered) deliveries.
+
+    `release` is the original (its id and timing are every translation's); `variants` are the
+    languages of it this channel sends (the original alone, by default), `untranslated` the
+    languages the channel asks for that this release has no translation in.
+    """
 
     channel: Channel
     adapter: Adapter
     due: dt.datetime
     release: Release
+    variants: tuple[Release, ...] = ()
+    untranslated: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.variants and not self.untranslated:
+            self.variants = (self.release,)
 
     @property
     def held_by_embargo(self) -> bool:
@@ -37,13 +48,41 @@ class ChannelPlan:
         """Public channels wait for the embargo; embargoed copies (press lists) may go before."""
         return self.adapter.public and not self.channel.common.embargoed_copy
 
-    def context(self, due: dt.datetime | None = None) -> RenderContext:
-        """What render is told: the due time (the plan's own unless the ledger's is given), public or not."""
-        return RenderContext(self.due if due is None else due, self.public, self.release.embargo)
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The language tags this channel sends of the release, main first."""
+        return tuple(v.language for v in self.variants)
 
-    def render(self, due: dt.datetime | None = None) -> Iterable[Delivery]:
-        """The adapter's render, told its context (see `context`)."""
-        return render_in(self.adapter, self.release, self.channel, self.context(due))
+    def context(self, due: dt.datetime | None = None) -> RenderContext:
+        """What render is told: the due time (the plan's own unless the ledger's is given), public or not,
+        the original release and the languages this channel sends of it."""
+        return RenderContext(
+            self.due if due is None else due, self.public, self.release.embargo, self.release, self.languages
+        )
+
+    def render(self, due: dt.datetime | None = None) -> Iterator[Delivery]:
+        """The adapter's render of each language this channel sends, in turn, told its context (see `context`)."""
+        context = self.context(due)
+        for variant in self.variants:
+            yield from render_in(self.adapter, variant, self.channel, context)
+
+    def untranslated_line(self) -> str:
+        """One line for a channel that asks for a language this release lacks ("" when none is missing)."""
+        if not self.untranslated:
+            return ""
+        missing = ", ".join(self.untranslated)
+        stem = self.release.path.name.removesuffix(self.release.path.suffix)
+        files = ", ".join(f"{stem}.{tag}{self.release.path.suffix}" for tag in self.untranslated)
+        asked = "language" if self.channel.common.language else "languages"
+        if not self.variants:
+            return (
+                f"channel {self.channel.name} sends {missing} only, and release {self.release.id} has no {missing} "
+                f"translation ({files}): nothing goes out on it; add the translation, or change its {asked}"
+            )
+        return (
+            f"channel {self.channel.name}: release {self.release.id} has no {missing} translation ({files}), so it "
+            f"sends {', '.join(self.languages)} only"
+        )
 
     def deliveries(self) -> Iterator[Delivery]:
         """Render now; every delivery carries the channel's due time."""
@@ -95,13 +134,37 @@ def due_time(workspace: Workspace, release: Release, channel: Channel, public: b
     return due
 
 
+def route(release: Release, channel: Channel) -> tuple[tuple[Release, ...], tuple[str, ...]]:
+    """The languages of `release` that `channel` sends (main first, then file-name order), and those it lacks.
+
+    `language = "ko"`: that one; `languages = [...]`: each listed; neither: the main language.
+    A tag matches exactly, then by its primary subtag ("ko-KR" finds the ko file).
+    """
+    common = channel.common
+    wanted = [common.language] if common.language else list(common.languages)
+    if not wanted:
+        return (release,), ()
+    chosen: set[str] = set()
+    missing: list[str] = []
+    for tag in wanted:
+        found = release.in_language(tag)
+        if found is None:
+            missing.append(tag)
+        else:
+            chosen.add(found.language)
+    variants = tuple(v for tag, v in release.variants().items() if tag in chosen)
+    return variants, tuple(missing)
+
+
 def plan(workspace: Workspace, release: Release, names: Sequence[str] = ()) -> list[ChannelPlan]:
     """Every selected channel's plan, in channel order."""
     plans = []
     for channel in select_channels(workspace, release, names):
         adapter = workspace.adapter(channel)
         public = adapter.public and not channel.common.embargoed_copy
-        plans.append(ChannelPlan(channel, adapter, due_time(workspace, release, channel, public), release))
+        variants, missing = route(release, channel)
+        due = due_time(workspace, release, channel, public)
+        plans.append(ChannelPlan(channel, adapter, due, release, variants, missing))
     return plans
 
 

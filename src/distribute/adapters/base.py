@@ -15,7 +15,13 @@ serve several channels, so every method is given the channel. For each channel t
   `context.public`, whether the channel is held until the embargo (False for a channel with
   `embargoed_copy`). Dates that leave the machine (an email's Date, a wire story's version
   time) are `context.due`, and a copy with `context.embargoed` (due before the embargo) says
-  EMBARGOED UNTIL. An older adapter whose render takes ``(release, channel, *, due=None)``
+  EMBARGOED UNTIL. A release in several languages (issue 16) is rendered once per language the
+  channel sends: `release` is that translation (or the original), `context.original` the original
+  with all its translations (`original.variants()`, to link the other languages) and
+  `context.languages` the tags the channel sends. A translation's delivery keys and file names
+  carry its language (`in_language(target, release)`: "post" -> "post.ko"), so the languages never
+  collide; the email adapter instead sends each recipient one language (its target is the recipient).
+  An older adapter whose render takes ``(release, channel, *, due=None)``
   or only ``(release, channel)`` is still called, with what it takes (see `render_in`).
 - A delivery whose bytes hold a value made with a secret (an unsubscribe token made with its
   key) names the secret's variables in `secrets` and sets `lock` to the hash of the files
@@ -133,6 +139,8 @@ class RenderContext:
     # The original release with all its translations (Release.variants()), when render is given one of
     # them: to link the other languages (hreflang, NewsML-G2 translation links) or pick per recipient.
     original: Release | None = None
+    # The languages (tags, main first) this channel sends of the original: render is called once for each.
+    languages: tuple[str, ...] = ()
 
     @property
     def embargoed(self) -> bool:
@@ -159,6 +167,18 @@ def render_in(adapter: Adapter, release: Release, channel: Channel, context: Ren
     if takes == "due":
         return adapter.render(release, channel, due=context.due)  # type: ignore[call-arg]
     return adapter.render(release, channel)  # type: ignore[call-arg]
+
+
+def in_language(name: str, release: Release) -> str:
+    """`name` marked with the language of a translation ("post" -> "post.ko"); the original's stays as it is.
+
+    A translation's deliveries are other deliveries than the original's: their keys (the target) and
+    file names carry its language, so both go out once each, and the main language's keys never
+    change when a translation is added.
+    """
+    if release.translation_of is None:
+        return name
+    return f"{name}.{release.language}"
 
 
 def no_media_contact(release: Release) -> list[str]:

@@ -136,6 +136,8 @@ def dry_run(
         )
         if missing and needs is not None:
             needs(p.channel.name, missing)
+        if p.untranslated:
+            result.notes.append(p.untranslated_line())
         if p.channel.common.embargoed_copy and release.is_embargoed(now) and p.due >= release.embargo:
             result.notes.append(
                 f"{p.channel.name}: the outbox shows it as due {show(p.due, workspace.tz)}, when the embargo has "

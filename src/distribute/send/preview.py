@@ -55,6 +55,11 @@ def preview_release(
         listed = getattr(p.adapter, "reports", {}).get(p.channel.name)
         if listed is not None and listed.bad:
             cp.warnings, cp.skipped = list(listed.problems), listed.bad
+        if p.untranslated:
+            # Said where the channel's rendition would be, and among validate's warnings.
+            cp.warnings = [p.untranslated_line(), *cp.warnings]
+            if not blocks:
+                cp.blocks = [PreviewBlock(title="nothing in this language", text=p.untranslated_line())]
         out.append(cp)
     return out
 

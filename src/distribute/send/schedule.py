@@ -134,6 +134,7 @@ def book(
         release = dataclasses.replace(release, publish_at=at.astimezone(workspace.tz))
     refuse_if_past(workspace, release, now, source=source, send_now=send_now, late=late)
     plans = plan(workspace, release, channels)
+    notes.extend(p.untranslated_line() for p in plans if p.untranslated)
     held: list[str] = []
     if send_now:
         held = [p.channel.name for p in plans if p.public and release.is_embargoed(now)]

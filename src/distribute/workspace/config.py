@@ -189,6 +189,40 @@ def sqlite_file(database: str, root: Path) -> Path | None:
     return path if path.is_absolute() else root / path
 
 
+def _check_languages(common: ChannelCommon, listed: bool, path: Path, source: TomlSource) -> None:
+    """A channel's `language` / `languages`: BCP 47 tags CLDR knows, one of the two keys, no tag twice."""
+    from ..release import is_language_tag
+
+    if common.language and common.languages:
+        raise ConfigError(
+            'language and languages are both set; keep language = "ko" for a channel that sends one language, '
+            'or languages = ["en", "ko"] for several',
+            path=path,
+            line=source.line_of((), "languages"),
+        )
+    tags = [common.language] if common.language else list(common.languages)
+    key = "language" if common.language else "languages"
+    if listed and not tags:
+        raise ConfigError(
+            'languages = [] sends nothing; list the languages, e.g. languages = ["en", "ko"], or remove the line',
+            path=path,
+            line=source.line_of((), key),
+        )
+    seen: set[str] = set()
+    for tag in tags:
+        if not is_language_tag(tag):
+            raise ConfigError(
+                f'{key}: {tag!r} is not a BCP 47 language tag; write one such as "en", "ko" or "pt-BR"',
+                path=path,
+                line=source.line_of((), key),
+            )
+        if tag.lower() in seen:
+            raise ConfigError(
+                f"{key}: {tag!r} is listed twice; list each language once", path=path, line=source.line_of((), key)
+            )
+        seen.add(tag.lower())
+
+
 class Workspace:
     """A comms team's folder: config, channels, templates, releases, state."""
 
@@ -255,6 +289,7 @@ class Workspace:
         rest = {k: v for k, v in data.items() if k not in common_keys}
         ctx = dataclasses.replace(ctx, what=f"channel {name!r} (adapter {common.adapter!r})")
         adapter_settings: Any = settings.load(adapter_cls.Settings, rest, ctx)
+        _check_languages(common, "languages" in data, path, source)
         if common.at is not None:
             from ..times import parse_at
 

@@ -2,7 +2,8 @@
 
 render() reads the channel's recipient CSV as a stream and yields one delivery per accepted
 address (target = the address lower-cased, part "message", file `<n>-<address>.eml`): the
-exact RFC 5322 message, built by filling a message prepared once per release and channel
+exact RFC 5322 message (in several languages: rendered once per language, each recipient in the
+one its list row asks for, see `reader_language`, so a recipient gets one message whatever the language), built by filling a message prepared once per release and channel
 (prepared.py). deliver()/deliver_many() hand the messages to a Maildir, an SMTP server
 (parallel reused connections, rate ceiling) or an ESP's HTTP API (Postmark, Mailgun, SendGrid),
 signing them with DKIM first when the channel has a key.
@@ -26,10 +27,31 @@ if TYPE_CHECKING:
     from ...workspace.config import Channel
     from .._transport.smtp import SmtpConnection
     from .dkim import Signer
-    from .recipients import ListReport
+    from .recipients import ListReport, Recipient
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 JSON_ESPS = ("postmark", "sendgrid")  # send the message's parts as JSON, not our MIME bytes
+
+
+def reader_language(recipient: Recipient, context: RenderContext) -> str:
+    """The language a recipient reads, among those the channel sends (`context.languages`).
+
+    The list's `language` column (BCP 47; exact, then by primary subtag: "ko-KR" reads "ko"); an
+    empty cell or a language the release has no translation in gets the main language (the first
+    the channel sends when it does not send the main one).
+    """
+    sent = context.languages
+    wanted = recipient.fields.get("language", "").strip().lower().replace("_", "-")
+    if wanted:
+        for tag in sent:
+            if tag.lower() == wanted:
+                return tag
+        primary = wanted.split("-")[0]
+        for tag in sent:
+            if tag.lower().split("-")[0] == primary:
+                return tag
+    main = context.original.language if context.original is not None else ""
+    return main if main in sent else sent[0]
 
 
 class EmailAdapter(Adapter):
@@ -65,9 +87,16 @@ class EmailAdapter(Adapter):
             )
         prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
         suppressed = load_suppression(s.suppression) if s.suppression is not None else None
-        report = self.reports[channel.name] = ListReport()
+        # One reading of the list per language the channel sends; the first one reports its bad rows.
+        first = not context.languages or release.language == context.languages[0]
+        report = ListReport()
+        if first:
+            self.reports[channel.name] = report
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
         recipients = read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root))
+        if len(context.languages) > 1:
+            # Each recipient gets one language: the list's language column picks it (see reader_language).
+            recipients = (r for r in recipients if reader_language(r, context) == release.language)
         try:
             for index, r in enumerate(recipients, start=1):
                 target = r.key
@@ -96,7 +125,8 @@ class EmailAdapter(Adapter):
         finally:
             if suppressed is not None:
                 suppressed.close()
-        warn(report)
+        if first:
+            warn(report)
 
     # -- deliver --------------------------------------------------------------------------
     def _refusal(self, delivery: Delivery, channel: Channel) -> DeliveryError | None:

@@ -6,7 +6,9 @@ shortened at a word boundary, or on Bluesky to whole sentences; the link always 
 `[channel.NAME] text`, which is never rewritten: if it does not fit, the release is refused at
 that line, unless `thread = true` asks for a numbered thread. Each post is one delivery, target
 "post", part "1", "2", ...; part n names part n-1 in `after`, so it is sent only once part n-1
-is, and it replies to the remote id in part n-1's receipt.
+is, and it replies to the remote id in part n-1's receipt. A translation's posts are target
+"post.<lang>" with their files in a "<lang>/" folder (`in_language`), so a channel with
+`languages` posts each language once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ...errors import DeliveryError, ReleaseError, SecretMissing
 from ...text.entities import hashtag_for, hashtag_problem
 from ...text.i18n import language
 from ...workspace.schema import MASK, Secret, field
-from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, key_part
+from ..base import Check, Delivery, File, PreviewBlock, Receipt, http_request_file, in_language, key_part
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -188,7 +190,13 @@ def _plural(n: int, word: str) -> str:
 
 def post_key(release: Release, channel: Channel, part: int) -> str:
     """The delivery key of post `part` (the same as Delivery.key)."""
-    return "/".join(key_part(p) for p in (release.id, channel.name, "post", str(part)))
+    return "/".join(key_part(p) for p in (release.id, channel.name, in_language("post", release), str(part)))
+
+
+def _folder(delivery: Delivery) -> str:
+    """Where a post's files are: "" for the original's, "ko/" for the Korean translation's (target "post.ko")."""
+    lang = delivery.target.partition(".")[2]
+    return f"{lang}/" if lang else ""
 
 
 def idempotency_key(key: str) -> str:
@@ -206,6 +214,8 @@ def post_deliveries(
     out: list[Delivery] = []
     n = len(posts)
     first = post_key(release, channel, 1)
+    translated = release.translation_of is not None
+    folder = f"{release.language}/" if translated else ""
     for i, post in enumerate(posts, 1):
         key = post_key(release, channel, i)
         files, meta = build(i, n, post, key)
@@ -220,14 +230,16 @@ def post_deliveries(
             **meta,
         }
         label = f"post {i}/{n}" if n > 1 else "post"
+        if translated:
+            label += f" ({release.language})"
         out.append(
             Delivery(
                 release.id,
                 channel.name,
                 adapter.name,
-                "post",
+                in_language("post", release),
                 str(i),
-                tuple(files),
+                tuple(File(folder + f.name, f.data) for f in files),
                 meta=meta,
                 label=label,
                 after=out[-1].key if out else None,
@@ -243,7 +255,7 @@ def request_file(part: int, method: str, url: str, headers: Mapping[str, str], b
 
 def recorded_request(delivery: Delivery, suffix: str = "") -> dict[str, Any]:
     """The request recorded at render time: what was scheduled is what is sent."""
-    name = f"post-{delivery.part}{suffix}.json"
+    name = f"{_folder(delivery)}post-{delivery.part}{suffix}.json"
     for f in delivery.files:
         if f.name == name:
             return dict(json.loads(f.data.decode("utf-8")))
@@ -251,6 +263,7 @@ def recorded_request(delivery: Delivery, suffix: str = "") -> dict[str, Any]:
 
 
 def file_bytes(delivery: Delivery, name: str) -> bytes:
+    name = _folder(delivery) + name
     for f in delivery.files:
         if f.name == name:
             return f.data
