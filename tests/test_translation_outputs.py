@@ -15,7 +15,7 @@ import time_machine
 from lxml import etree
 
 from conftest import EXAMPLE_RELEASE
-from distribute.adapters.base import Delivery, RenderContext, render_in
+from distribute.adapters.base import Delivery
 from distribute.plan import plan
 from test_rss import _urls
 from test_wire_standards import assert_valid_newsml, assert_valid_ninjs
@@ -50,15 +50,16 @@ def ninjs_validator(standards: Path) -> jsonschema.Draft202012Validator:
 
 
 def render_languages(workspace: Path, channel: str, languages: tuple[str, ...]) -> dict[str, list[Delivery]]:
-    """Each language's deliveries of the example release on a channel, rendered the way the plan
-    routes them: the translated Release, told the original in `RenderContext.original`."""
+    """Each language's deliveries of the example release on a channel, as the plan routes them (each
+    translation rendered with `RenderContext.original`), by language; `languages` are those expected."""
     ws, release = load(workspace, EXAMPLE_RELEASE)
     (p,) = plan(ws, release, [channel])
-    variants = release.variants()
-    out = {}
-    for tag in languages:
-        context = RenderContext(p.due, p.public, release.embargo, original=release)
-        out[tag] = list(render_in(p.adapter, variants[tag], p.channel, context))
+    assert p.languages == languages
+    out: dict[str, list[Delivery]] = {}
+    for d in p.deliveries():
+        tag = d.meta["item"]["language"] if "item" in d.meta else d.meta["language"]
+        out.setdefault(tag, []).append(d)
+    assert tuple(out) == languages
     return out
 
 
@@ -113,6 +114,7 @@ def test_a_feed_with_languages_holds_each_language_as_its_own_linked_item(worksp
     # Each language is its own delivery (its own item, recorded when it goes), showing the same feed.
     assert en.meta["item"]["guid"] == EN_URL and ko.meta["item"]["guid"] == KO_URL
     assert en.sha256 != ko.sha256
+    assert (en.target, ko.target) == ("feed", "feed.ko")  # one delivery key per language
     assert [f.data for f in en.files] == [f.data for f in ko.files]
     files = {f.name: f.data for f in en.files}
     assert list(files) == ["feed.xml", "atom.xml"]
@@ -163,6 +165,7 @@ def test_a_translation_without_a_url_of_its_own_gets_a_guid_of_its_own(workspace
 def _wire(workspace: Path) -> dict[str, dict[str, bytes]]:
     set_channel(workspace, "wire-desk", 'adapter = "wire"\nlanguages = ["en", "ko"]\n')
     rendered = render_languages(workspace, "wire-desk", ("en", "ko"))
+    assert {d.target for d in rendered["en"]} == {"desk"} and {d.target for d in rendered["ko"]} == {"desk.ko"}
     return {tag: {f.name: f.data for d in ds for f in d.files} for tag, ds in rendered.items()}
 
 
@@ -214,3 +217,34 @@ def test_korean_wire_copy_has_a_korean_dateline_and_date(workspace: Path) -> Non
     english = docs["en"][f"{stem}.txt"].decode()
     assert "SEOUL, June 30, 2025 -- " in english and "서울" not in english
     json.loads(docs["ko"][f"{stem}.ko.ninjs.json"])
+
+
+# --- End to end: schedule, then send --due at publish time ---------------------------------------
+
+
+def test_the_example_goes_out_in_both_languages_to_the_feeds_and_the_wire_exactly_once(workspace: Path, cli) -> None:
+    set_channel(workspace, "rss", 'adapter = "rss"\nlanguages = ["en", "ko"]\n')
+    set_channel(workspace, "rss-ko", 'adapter = "rss"\nlanguage = "ko"\n')
+    set_channel(workspace, "wire-desk", 'adapter = "wire"\nlanguages = ["en", "ko"]\ndirectory = "wire"\n')
+    channels = ("-c", "rss", "-c", "rss-ko", "-c", "wire-desk")
+    with time_machine.travel(dt.datetime(2025, 6, 29, 12, 0, tzinfo=dt.timezone.utc), tick=False):
+        result = cli("schedule", EXAMPLE_RELEASE, *channels)
+        assert result.exit_code == 0, result.output + result.stderr
+    with time_machine.travel(dt.datetime(2025, 6, 30, 0, 0, 5, tzinfo=dt.timezone.utc), tick=False):
+        result = cli("send", "--due")
+        assert result.exit_code == 0, result.output + result.stderr
+        again = cli("send", "--due")
+        assert again.exit_code == 4, again.output + again.stderr  # nothing left: each language went once
+    public = workspace / "public"
+    both = feedparser.parse((public / "feed.xml").read_bytes())
+    assert sorted(e.language for e in both.entries) == ["en", "ko"]
+    atom = _check_feed_rules((public / "atom.xml").read_bytes(), "atom10")
+    assert sorted(e.id for e in atom.entries) == sorted([EN_URL, KO_URL])
+    korean = _check_feed_rules((public / "feed.ko.xml").read_bytes(), "rss20")
+    assert [e.language for e in korean.entries] == ["ko"] and korean.feed.language == "ko"
+    assert (public / "atom.ko.xml").is_file()
+    stem = "2025-06-30-nato-summit-brief"
+    assert sorted(p.name for p in (workspace / "wire").iterdir()) == sorted(
+        f"{stem}{lang}{suffix}" for lang in ("", ".ko") for suffix in (".txt", ".newsml.xml", ".ninjs.json")
+    )
+    assert "서울, 2025년 6월 30일 -- " in (workspace / "wire" / f"{stem}.ko.txt").read_text(encoding="utf-8")

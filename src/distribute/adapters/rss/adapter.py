@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 from ... import clock
 from ...errors import ConfigError, DeliveryError
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext, in_language
 from .feed import FeedInfo, build, order, stamp_items, visible
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class RssAdapter(Adapter):
         rss_name, atom_name = self.file_names(channel)
         archive = self.workspace.archive
         original = context.original
-        variants = together(release, channel, original)
+        variants = together(release, context)
         # One more per language than shown: this release may be among the newest and is replaced by its new version.
         archived = archive.items(channel.name, limit=settings.max_items + len(variants))
         now = clock.now()
@@ -170,7 +170,7 @@ class RssAdapter(Adapter):
             release.id,
             channel.name,
             self.name,
-            "feed",
+            in_language("feed", release),  # a translation's key carries its language: feed.ko
             "feed",
             files=(
                 File(rss_name, build(shown, info, "rss", now)),
@@ -312,17 +312,14 @@ def shown_path(path: Path, root: Path) -> str:
         return str(path) + "/"
 
 
-def together(release: Release, channel: Channel, original: Release | None) -> list[Release]:
-    """The languages of a release this channel's feed holds, in the original's order.
-
-    A channel with `languages` shows each listed language the release has (one item each); any
-    other channel shows the one language it is rendering.
-    """
-    if not channel.common.languages:
+def together(release: Release, context: RenderContext) -> list[Release]:
+    """The languages of a release this channel's feed holds: each it sends (`context.languages`,
+    main first), one item each; the one being rendered when the plan names none."""
+    if context.original is None or len(context.languages) < 2:
         return [release]
-    base = original or release
-    picked = [base.in_language(tag) for tag in channel.common.languages] + [release]
-    return [v for v in base.variants().values() if any(v is p for p in picked)] or [release]
+    variants = context.original.variants()
+    chosen = [variants[tag] for tag in context.languages if tag in variants]
+    return chosen if any(v is release for v in chosen) else [release]
 
 
 def feed_files(workspace: Workspace, channel: Channel) -> tuple[str, str]:

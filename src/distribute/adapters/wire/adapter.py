@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ...workspace.schema import Secret, field
-from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext, no_media_contact
+from ..base import (
+    Adapter,
+    Check,
+    Delivery,
+    File,
+    PreviewBlock,
+    Receipt,
+    RenderContext,
+    in_language,
+    no_media_contact,
+)
 from .datelines import STYLES
 from .mail import WireEmail
 
@@ -120,7 +130,7 @@ class WireAdapter(Adapter):
                 release.id,
                 channel.name,
                 self.name,
-                "desk",
+                in_language("desk", release),  # a translation's key carries its language: desk.ko
                 fmt,
                 files=(File(stem + SUFFIX[fmt], data),),
                 meta={
