@@ -248,3 +248,64 @@ def test_the_example_goes_out_in_both_languages_to_the_feeds_and_the_wire_exactl
         f"{stem}{lang}{suffix}" for lang in ("", ".ko") for suffix in (".txt", ".newsml.xml", ".ninjs.json")
     )
     assert "서울, 2025년 6월 30일 -- " in (workspace / "wire" / f"{stem}.ko.txt").read_text(encoding="utf-8")
+
+
+# --- validate: warnings (16.4) -------------------------------------------------------------------
+
+KO_FILE = "releases/2025-06-30-nato-summit-brief.ko.md"
+
+
+def _drop_paragraph(workspace: Path, starting: str) -> None:
+    path = workspace / KO_FILE
+    front, body = path.read_text(encoding="utf-8").split("+++\n", 2)[1:]
+    paragraphs = [p for p in body.split("\n\n") if not p.startswith(starting)]
+    assert len(paragraphs) < len(body.split("\n\n"))
+    path.write_text(f"+++\n{front}+++\n" + "\n\n".join(paragraphs), encoding="utf-8")
+
+
+def test_validate_accepts_the_example_korean_translation_as_complete(workspace: Path, cli) -> None:
+    set_channel(workspace, "rss", 'adapter = "rss"\nlanguages = ["en", "ko"]\n')
+    result = cli("validate", EXAMPLE_RELEASE)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "shorter than" not in result.stderr
+    assert "  rss (rss): ok, 2 deliveries in en, ko, due " in result.stdout
+    assert "feed in public/ (ko): items in feed 2/20 ok" in result.stdout
+
+
+def test_validate_warns_of_a_translation_missing_a_paragraph_naming_both_files(workspace: Path, cli) -> None:
+    _drop_paragraph(workspace, "이번 정상회의는")
+    result = cli("validate", EXAMPLE_RELEASE)
+    assert result.exit_code == 0, result.output + result.stderr  # a warning: it can still go out
+    (line,) = [x for x in result.stderr.splitlines() if "shorter than" in x]
+    assert line == (
+        f"{KO_FILE}: warning: the ko translation is shorter than {EXAMPLE_RELEASE}: "
+        "5 paragraphs, 3 list items against 6 paragraphs, 3 list items; a paragraph may be missing: "
+        "compare the two files before sending"
+    )
+
+
+def test_validate_warns_of_a_translation_whose_paragraphs_are_cut_short(workspace: Path, cli) -> None:
+    path = workspace / KO_FILE
+    front, body = path.read_text(encoding="utf-8").split("+++\n", 2)[1:]
+    # The same paragraphs and list items, each cut to its first sentence's opening words.
+    chunks = [
+        "\n".join(
+            " ".join(line.split()[:3]) for n, line in enumerate(chunk.splitlines()) if n == 0 or line[:1].isdigit()
+        )
+        for chunk in body.strip().split("\n\n")
+    ]
+    cut = "\n\n".join(chunks)
+    path.write_text(f"+++\n{front}+++\n{cut}\n", encoding="utf-8")
+    result = cli("validate", EXAMPLE_RELEASE)
+    assert result.exit_code == 0, result.output + result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if "shorter than" in x]
+    assert "its text is " in line and "as long (letters weighted by script:" in line
+    assert line.startswith(f"{KO_FILE}: warning: the ko translation is shorter than {EXAMPLE_RELEASE}: ")
+
+
+def test_validate_warns_of_a_channel_whose_language_the_release_lacks(workspace: Path, cli) -> None:
+    set_channel(workspace, "wire-de", 'adapter = "wire"\nlanguage = "de"\ndirectory = "wire-de"\n')
+    result = cli("validate", EXAMPLE_RELEASE)
+    assert result.exit_code == 0, result.output + result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if "wire-de" in x and "no de translation" in x]
+    assert line.startswith("warning: ") and "2025-06-30-nato-summit-brief.de.md" in line
