@@ -309,3 +309,66 @@ def test_validate_warns_of_a_channel_whose_language_the_release_lacks(workspace:
     assert result.exit_code == 0, result.output + result.stderr
     (line,) = [x for x in result.stderr.splitlines() if "wire-de" in x and "no de translation" in x]
     assert line.startswith("warning: ") and "2025-06-30-nato-summit-brief.de.md" in line
+
+
+# --- preview: each language side by side (16.4) ---------------------------------------------------
+
+
+def _two_language_channels(workspace: Path) -> None:
+    set_channel(workspace, "rss", 'adapter = "rss"\nlanguages = ["en", "ko"]\n')
+    set_channel(workspace, "wire-desk", 'adapter = "wire"\nlanguages = ["en", "ko"]\nformats = ["txt"]\n')
+
+
+def test_terminal_preview_shows_each_language_side_by_side(workspace: Path, cli) -> None:
+    _two_language_channels(workspace)
+    result = cli("preview", EXAMPLE_RELEASE, "-c", "wire-desk", env={"COLUMNS": "140"})
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.stdout.splitlines()
+    # One row holds both languages' headings, then both copies' datelines, left and right.
+    (head,) = [x for x in lines if "English · en" in x]
+    assert "한국어 · ko" in head and head.index("English · en") < head.index("한국어 · ko")
+    (lead,) = [x for x in lines if "SEOUL, June 30, 2025 --" in x]
+    assert "서울, 2025년 6월 30일 --" in lead
+
+
+def _check_columns(page, section: str) -> None:  # type: ignore[no-untyped-def]
+    columns = page.locator(f"{section} .languages > .language")
+    assert columns.count() == 2
+    en, ko = columns.nth(0), columns.nth(1)
+    assert en.get_attribute("data-language") == "en" and ko.get_attribute("data-language") == "ko"
+    assert en.locator(".language-name").inner_text() == "English · en"
+    assert ko.locator(".language-name").inner_text() == "한국어 · ko"
+    assert ko.locator(".language-name").get_attribute("lang") == "ko"
+    left, right = en.bounding_box(), ko.bounding_box()
+    assert left is not None and right is not None
+    assert abs(left["y"] - right["y"]) < 1 and right["x"] >= left["x"] + left["width"] - 1  # side by side
+
+
+def test_html_preview_shows_each_language_side_by_side_in_chromium(workspace: Path, cli, page) -> None:
+    _two_language_channels(workspace)
+    result = cli("preview", EXAMPLE_RELEASE, "-c", "rss", "-c", "wire-desk", "--html", "preview.html")
+    assert result.exit_code == 0, result.output + result.stderr
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto((workspace / "preview.html").as_uri())
+    for section in ("#ch-rss", "#ch-wire-desk"):
+        _check_columns(page, section)
+    rss = page.locator("#ch-rss .languages > .language")
+    assert rss.nth(0).locator(".feeditem .title").inner_text().startswith("Managing Decline?")
+    assert rss.nth(1).locator(".feeditem .title").inner_text().startswith("쇠퇴의 관리?")
+    wire = page.locator("#ch-wire-desk .languages > .language")
+    assert "SEOUL, June 30, 2025 --" in wire.nth(0).locator("pre.wire").inner_text()
+    assert "서울, 2025년 6월 30일 --" in wire.nth(1).locator("pre.wire").inner_text()
+
+
+def test_live_preview_shows_each_language_side_by_side(workspace: Path, page) -> None:
+    from test_preview_live import Server
+
+    _two_language_channels(workspace)
+    server = Server(workspace, EXAMPLE_RELEASE, "-c", "rss", "-c", "wire-desk")
+    try:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(server.url)
+        _check_columns(page, "#ch-wire-desk")
+        assert page.locator("#status").inner_text().startswith("live")
+    finally:
+        server.stop()
