@@ -120,8 +120,8 @@ def _channel(ws: Workspace, path: str, cp: ChannelPreview, verbose: bool, echo: 
 
     ch = cp.plan.channel
     status = "FAILED" if cp.problems else _plural(cp.skipped, "warning", "warnings") if cp.skipped else "ok"
-    # The languages the channel sends, when the release has more than one (each is its own deliveries).
-    languages = cp.plan.languages if cp.plan.release.translations else ()
+    # The languages the channel sends, unless it is the main language alone (each is its own deliveries).
+    languages = cp.plan.languages if cp.plan.languages != (cp.plan.release.language,) else ()
     echo(
         f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries')}"
         + (f" in {', '.join(languages)}" if languages else "")
