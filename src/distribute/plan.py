@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from .workspace.config import Channel, Workspace
 
 
+# Seqs per language in the ledger: a translation's deliveries are numbered from n * SEQ_BLOCK (the
+# ledger's seq is a 32-bit integer: 21 languages of up to 100 million deliveries each).
+SEQ_BLOCK = 100_000_000
+
+
 @dataclass
 class ChannelPlan:
     """One channel's part of a release: its adapter, due time and (lazily rendered) deliveries.
@@ -33,6 +38,8 @@ class ChannelPlan:
     release: Release
     variants: tuple[Release, ...] = ()
     untranslated: tuple[str, ...] = ()
+    # Languages whose translation changed since it was scheduled: why each is held (dispatch sets it).
+    held: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.variants and not self.untranslated:
@@ -65,6 +72,29 @@ class ChannelPlan:
         context = self.context(due)
         for variant in self.variants:
             yield from render_in(self.adapter, variant, self.channel, context)
+
+    def block(self, language: str) -> int:
+        """The ledger's block of a language: 0 for the original, n for its n-th translation (file-name order)."""
+        return list(self.release.variants()).index(language)
+
+    def language_of(self, seq: int) -> str:
+        """The language a ledger row renders, by its seq (see `numbered`)."""
+        langs = list(self.release.variants())
+        block = seq // SEQ_BLOCK
+        return langs[block] if block < len(langs) else ""
+
+    def numbered(self, due: dt.datetime | None = None, skip: Iterable[str] = ()) -> Iterator[tuple[int, Delivery]]:
+        """(seq, delivery) of `render`: each language in its own block of seqs (the original's from 0, its
+        n-th translation's from n * SEQ_BLOCK), so a held translation is skipped without rendering it and
+        the others keep their places. `skip`: languages not to render."""
+        context = self.context(due)
+        skipped = set(skip)
+        for variant in self.variants:
+            if variant.language in skipped:
+                continue
+            base = self.block(variant.language) * SEQ_BLOCK
+            for n, delivery in enumerate(render_in(self.adapter, variant, self.channel, context)):
+                yield base + n, delivery
 
     def untranslated_line(self) -> str:
         """One line for a channel that asks for a language this release lacks ("" when none is missing)."""

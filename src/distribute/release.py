@@ -256,6 +256,11 @@ def load_release(path: str | Path, workspace: Workspace) -> Release:
     return dataclasses.replace(release, translations=tuple(translations)) if translations else release
 
 
+def _default_dateline(workspace: Workspace, original: Release, language: str) -> str:
+    org = workspace.config.organization
+    return org.in_language(language).dateline if original.dateline == org.dateline else original.dateline
+
+
 def is_language_tag(tag: str) -> bool:
     """Whether `tag` is a BCP 47 language tag CLDR knows ('ko', 'pt-BR', 'zh-Hant'); not 'old' or 'v2'."""
     if not _LANG.match(tag):
@@ -402,7 +407,9 @@ def _load_one(path: Path, workspace: Workspace, original: Release | None = None)
             title=fm.title.strip(),
             subtitle=fm.subtitle.strip(),
             summary=fm.summary.strip(),
-            dateline=fm.dateline or original.dateline,
+            # Not given: the original's, or the organisation's default dateline in this language when the
+            # original has the default one ([organization.translations.<lang>] dateline).
+            dateline=fm.dateline or _default_dateline(workspace, original, language),
             language=language,
             publish_at=original.publish_at,
             embargo=original.embargo,

@@ -21,7 +21,7 @@ def _when(value: str | None, tz: ZoneInfo) -> str:
     return show(at, tz) if at else "-"
 
 
-def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
+def _item(item: Item, tz: ZoneInfo, held: bool = False, why: str = "the release changed") -> str:
     label = item.label or item.key
     if item.state == "sent":
         where = item.url or item.remote_id or ""
@@ -34,10 +34,17 @@ def _item(item: Item, tz: ZoneInfo, held: bool = False) -> str:
             "(or `--failed`) settles it, or `distribute send --due --resend-in-doubt` sends it again"
         )
     if item.state == "pending" and held:
-        return f"      {label}: held (the release changed)"
+        return f"      {label}: held ({why})"
     if item.state == "pending" and item.attempts:
         return f"      {label}: retry at {_when(item.next_attempt, tz)} (attempt {item.attempts + 1}; last error: {item.error})"
     return f"      {label}: {item.state.replace('_', ' ')}"
+
+
+def _count(n: int, state: str, held: int) -> str:
+    """ "3 sent", "2 held" (every pending one is held), "4 pending (1 held)" (a translation's part of them)."""
+    if state != "pending" or not held:
+        return f"{n} {state.replace('_', ' ')}"
+    return f"{n} held" if held >= n else f"{n} pending ({held} held)"
 
 
 def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
@@ -51,12 +58,9 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
             lines.append("  ! a later `distribute schedule` of this release did not finish; run it again")
         if r.held:
             lines.append(f"  ! HELD, nothing more of it goes out: {r.held}")
+        lines.extend(f"  ! HELD in part: {why}" for why in r.held_parts)
         for ch in r.channels:
-            counts = ", ".join(
-                f"{ch.counts[s]} {'held' if s == 'pending' and ch.held else s.replace('_', ' ')}"
-                for s in ORDER
-                if ch.counts.get(s)
-            )
+            counts = ", ".join(_count(ch.counts[s], s, ch.held) for s in ORDER if ch.counts.get(s))
             lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")
             # A thread or a feed is listed whole; of a newsletter, only what needs a look.
             small = sum(ch.counts.values()) <= SMALL
@@ -65,7 +69,8 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
                 for i in ch.items
                 if i.state != "cancelled" and (small or i.state in ATTENTION or (i.state == "pending" and i.attempts))
             ]
-            lines.extend(_item(item, tz, bool(ch.held)) for item in shown)
+            why = "a translation changed" if r.held_parts and not r.held else "the release changed"
+            lines.extend(_item(item, tz, bool(ch.held), why) for item in shown)
             hidden = sum(n for state, n in ch.counts.items() if state != "cancelled") - len(shown)
             if hidden > 0 and not small:
                 lines.append(f"      … {hidden} not listed one by one (`distribute status --json` lists some)")

@@ -62,6 +62,7 @@ class ScheduledRelease:
     sha256: str
     publish_at: str | None
     scheduled_at: str | None
+    translations: str | None = None  # JSON [{"language", "path", "sha256"}] of its translations, as scheduled
 
 
 class Ledger:
@@ -137,10 +138,12 @@ class Ledger:
         channels: Sequence[str],
         now: dt.datetime,
         secrets: dict[str, Sequence[str]] | None = None,
+        translations: str | None = None,
     ) -> None:
         """Make a staged generation live; what the new render no longer holds is cancelled.
 
-        `secrets`: per channel, the names of the environment variables its render used.
+        `secrets`: per channel, the names of the environment variables its render used;
+        `translations`: the release's translations as scheduled (JSON, see ScheduledRelease).
         """
         from sqlalchemy import bindparam
 
@@ -150,9 +153,17 @@ class Ledger:
             done = c.execute(
                 self.sql(
                     "UPDATE ledger_releases SET generation = :g, path = :p, sha256 = :s, publish_at = :a, "
-                    "scheduled_at = :now WHERE release_id = :r AND staging = :g"
+                    "scheduled_at = :now, translations = :t WHERE release_id = :r AND staging = :g"
                 ),
-                {"g": generation, "p": path, "s": sha256, "a": publish_at, "now": stamp(now), "r": release_id},
+                {
+                    "g": generation,
+                    "p": path,
+                    "s": sha256,
+                    "a": publish_at,
+                    "now": stamp(now),
+                    "r": release_id,
+                    "t": translations,
+                },
             )
             if done.rowcount != 1:
                 raise DistributeError(
@@ -212,7 +223,7 @@ class Ledger:
         with self.engine.begin() as c:
             row = c.execute(
                 self.sql(
-                    "SELECT release_id, path, sha256, publish_at, scheduled_at FROM ledger_releases "
+                    "SELECT release_id, path, sha256, publish_at, scheduled_at, translations FROM ledger_releases "
                     "WHERE release_id = :r"
                 ),
                 {"r": release_id},

@@ -1,6 +1,7 @@
 """The tables of the workspace database, as the list of migrations that creates them.
 
-Version 1 is the feed archive (archive.py), 2 the delivery ledger, 3 the secrets of each schedule.
+Version 1 is the feed archive (archive.py), 2 the delivery ledger, 3 the secrets of each schedule,
+5 the translations each release was scheduled with (4 is reserved for approvals).
 
 Times are fixed-width UTC text (see clock.py), so they compare the same in SQLite and
 PostgreSQL and in the cron check that reads the file with the standard library.
@@ -94,3 +95,12 @@ def _create_scheduled_secrets(conn: Connection) -> None:
         release_id VARCHAR(200) NOT NULL, channel VARCHAR(100) NOT NULL, names TEXT NOT NULL,
         PRIMARY KEY (release_id, channel))""")
     )
+
+
+@migration(5, "translations each release was scheduled with")
+def _add_scheduled_translations(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    # JSON: [{"language", "path", "sha256"}] of each translation, in file-name order (NULL: none), so a
+    # changed translation holds only its own deliveries (their seqs are its block, see plan.SEQ_BLOCK).
+    conn.execute(text("ALTER TABLE ledger_releases ADD COLUMN translations TEXT"))

@@ -43,25 +43,25 @@ class RenderCursor:
 
     def __init__(self, plan: ChannelPlan):
         self.plan = plan
-        self._it: Iterator[Delivery] | None = None
+        self._it: Iterator[tuple[int, Delivery]] | None = None
         self._pos = -1
         self._current: Delivery | None = None
         self._due = ""
 
     def at(self, seq: int, due: str = "") -> Delivery | None:
-        """The delivery rendered at position `seq`, told the row's due time, or None when the render is shorter now."""
+        """The delivery rendered at position `seq`, told the row's due time, or None when the render has none there now."""
         if self._it is None or seq < self._pos or due != self._due:
             # Told the due time recorded at scheduling, the render is the one that was hashed then
-            # (an email's Date, an embargoed copy's notice follow it).
-            self._it, self._pos, self._due = iter(self.plan.render(clock.parse(due))), -1, due
+            # (an email's Date, an embargoed copy's notice follow it). Held translations are not rendered.
+            self._it = iter(self.plan.numbered(clock.parse(due), skip=self.plan.held))
+            self._pos, self._current, self._due = -1, None, due
         while self._pos < seq:
             try:
-                self._current = next(self._it)
+                self._pos, self._current = next(self._it)
             except StopIteration:
                 self._it = None
                 return None
-            self._pos += 1
-        return self._current
+        return self._current if self._pos == seq else None
 
 
 class ChannelRun:
@@ -87,6 +87,7 @@ class ChannelRun:
         self.done: list[Result] = []
         self.inflight: dict[str, tuple[Claimed, str]] = {}
         self.problem: str | None = None
+        self.held: str | None = None  # why some of it stays pending: a translation changed since scheduling
         self.handed = 0
         self._renewed = time.monotonic()
 
@@ -128,6 +129,10 @@ class ChannelRun:
             for row in rows:
                 if self._stopping():
                     return
+                held = self.plan.held.get(self.plan.language_of(row.seq)) if self.plan.held else None
+                if held is not None:
+                    self.held = held  # this row stays pending (unclaimed at the end); the others go
+                    continue
                 delivery = self.cursor.at(row.seq, row.due)
                 if not self._check(row, delivery):
                     return

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import clock
 from ..errors import DistributeError, ExitCode
 from .channel_run import ChannelRun, idempotence
-from .scheduled import load_scheduled
+from .scheduled import load_scheduled_parts
 from .tally import Tally
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ def run(
         if count:
             report.lines.append(f"{count} deliver{'y' if count == 1 else 'ies'} in doubt put back in line, as asked")
     releases: dict[str, Release] = {}
+    held: dict[str, dict[str, str]] = {}  # per release: its translations that changed since scheduling
     refused: set[tuple[str, str]] = set()
     while not (stop and stop.is_set()):
         ready = [r for r in due_now(ledger, clock.now()) if release_id is None or r[0] == release_id]
@@ -152,7 +153,7 @@ def run(
                 break
             try:
                 if rid not in releases:
-                    releases[rid] = load_scheduled(workspace, ledger, rid)
+                    releases[rid], held[rid] = load_scheduled_parts(workspace, ledger, rid)
             except DistributeError as exc:
                 refused.update(p for p in pairs if p[0] == rid)
                 report.refused.append(str(exc))
@@ -163,6 +164,7 @@ def run(
                 refused.add((rid, channel))
                 report.refused.append(f"release {rid}, channel {channel}: {exc}")
                 continue
+            channel_plan.held = {lang: why for lang, why in held[rid].items() if lang in channel_plan.languages}
             cannot = preflight(channel_plan)
             if cannot:
                 refused.add((rid, channel))
@@ -198,6 +200,9 @@ def run(
             if job.problem:
                 refused.add((rid, channel))
                 report.refused.append(job.problem)
+            if job.held:
+                refused.add((rid, channel))  # what is left of it waits for a new schedule
+                report.refused.append(job.held)
             if job.yielded:
                 break  # a channel that goes first became ready: order again
         if not handed:

@@ -131,7 +131,12 @@ def book(
         # Normalised through the ledger's own form so the render at send time is byte-identical.
         at = clock.parse(clock.stamp(at))
         assert at is not None
-        release = dataclasses.replace(release, publish_at=at.astimezone(workspace.tz))
+        moved = at.astimezone(workspace.tz)
+        release = dataclasses.replace(
+            release,
+            publish_at=moved,  # and its translations', which share its timing
+            translations=tuple(dataclasses.replace(t, publish_at=moved) for t in release.translations),
+        )
     refuse_if_past(workspace, release, now, source=source, send_now=send_now, late=late)
     plans = plan(workspace, release, channels)
     notes.extend(p.untranslated_line() for p in plans if p.untranslated)
@@ -160,7 +165,7 @@ def book(
         count = 0
         batch: list[dict[str, Any]] = []
         used: set[str] = set()
-        for seq, d in enumerate(p.render(_render_due(due))):  # told the due time the ledger keeps
+        for seq, d in p.numbered(_render_due(due)):  # told the due time the ledger keeps; per language, a block
             batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
             used.update(d.secrets)
             count += 1
@@ -191,6 +196,7 @@ def book(
         [b.channel for b in booked],
         now,
         secrets=secrets,
+        translations=scheduled_translations(release),
     )
     from .status import channel_states
 
@@ -198,6 +204,16 @@ def book(
     for b in booked:
         b.states = states.get(b.channel, {})
     return Booking(release.id, release.title, booked, held, notes)
+
+
+def scheduled_translations(release: Any) -> str | None:
+    """The translations as the ledger keeps them: which file, which content, in file-name order."""
+    import json
+
+    if not release.translations:
+        return None
+    rows = [{"language": t.language, "path": str(t.path.resolve()), "sha256": t.sha256} for t in release.translations]
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def resolve_release_id(workspace: Workspace, name: str) -> str:

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
 
 def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Release:
     """The release as scheduled: its file re-read, its hash checked, a --at publish time re-applied."""
+    return load_scheduled_parts(workspace, ledger, release_id)[0]
+
+
+def load_scheduled_parts(workspace: Workspace, ledger: Ledger, release_id: str) -> tuple[Release, dict[str, str]]:
+    """The release as scheduled, and {language: why} of each translation that changed since then.
+
+    A changed original (or one gone) holds the whole release: ReleaseChanged. A changed translation
+    holds only its own deliveries; a translation added since is left out until the release is
+    scheduled again; one whose file is gone holds the whole release (its place in the ledger is lost).
+    """
+    import json
+
     from ..release import load_release
 
     row = ledger.release(release_id)
@@ -31,8 +43,39 @@ def load_scheduled(workspace: Workspace, ledger: Ledger, release_id: str) -> Rel
     release = load_release(path, workspace)
     if release.sha256 != row.sha256 or release.id != release_id:
         raise ReleaseChanged(f"release {release_id} changed since it was scheduled; {again}")
+    held: dict[str, str] = {}
+    scheduled = json.loads(row.translations) if row.translations else []
+    now = {t.language: t for t in release.translations}
+    for entry in scheduled:
+        translation = now.get(entry["language"])
+        if translation is None:
+            raise ReleaseChanged(
+                f"release {release_id}: its {entry['language']} translation {shown(entry['path'], workspace)} is "
+                f"gone; restore it or {again}"
+            )
+        if translation.sha256 != entry["sha256"]:
+            held[translation.language] = (
+                f"release {release_id}: the {translation.language} translation {shown(entry['path'], workspace)} "
+                f"changed since it was scheduled, so its deliveries are held (the other languages go); {again}"
+            )
+    kept = tuple(t for t in release.translations if t.language in {e["language"] for e in scheduled})
+    if kept != release.translations:
+        release = dataclasses.replace(release, translations=kept)
     if row.publish_at:
         when = clock.parse(row.publish_at)
         assert when is not None
-        release = dataclasses.replace(release, publish_at=when.astimezone(workspace.tz))
-    return release
+        at = when.astimezone(workspace.tz)
+        release = dataclasses.replace(
+            release,
+            publish_at=at,
+            translations=tuple(dataclasses.replace(t, publish_at=at) for t in release.translations),
+        )
+    return release, held
+
+
+def shown(path: str, workspace: Workspace) -> str:
+    """A file as messages name it: relative to the workspace when it is inside it."""
+    try:
+        return str(Path(path).relative_to(workspace.root))
+    except ValueError:
+        return path

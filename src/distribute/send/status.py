@@ -58,6 +58,8 @@ class ReleaseStatus:
     channels: list[ChannelStatus]
     held: str | None = None  # why nothing more of it goes out (the refusal dispatch gives), else None
     reschedule: str | None = None  # the command that lifts that
+    # Why part of it is held: a translation changed since it was scheduled (its deliveries wait, the rest go).
+    held_parts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +103,39 @@ def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str |
     return None
 
 
+def held_translations(workspace: Workspace, ledger: Ledger, release_id: str) -> dict[int, str]:
+    """{ledger seq block: why} of each translation of the release that changed since it was scheduled."""
+    import json
+
+    from ..errors import DistributeError
+    from .scheduled import load_scheduled_parts
+
+    try:
+        _, held = load_scheduled_parts(workspace, ledger, release_id)
+    except DistributeError:
+        return {}
+    row = ledger.release(release_id)
+    order = [e["language"] for e in json.loads(row.translations)] if row is not None and row.translations else []
+    return {order.index(lang) + 1: why for lang, why in held.items() if lang in order}
+
+
+def _pending_in(ledger: Ledger, release_id: str, blocks: list[int]) -> dict[str, int]:
+    """{channel: pending deliveries} whose seq is in one of `blocks` (a held translation's)."""
+    from ..plan import SEQ_BLOCK
+
+    out: dict[str, int] = {}
+    sql = (
+        "SELECT channel, COUNT(*) FROM deliveries WHERE release_id = :r AND state = 'pending' "
+        "AND seq >= :lo AND seq < :hi GROUP BY channel"
+    )
+    with ledger.engine.begin() as c:
+        for block in blocks:
+            params = {"r": release_id, "lo": block * SEQ_BLOCK, "hi": (block + 1) * SEQ_BLOCK}
+            for channel, n in c.execute(ledger.sql(sql), params):
+                out[channel] = out.get(channel, 0) + int(n)
+    return out
+
+
 def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None) -> list[ReleaseStatus]:
     """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
     where = " WHERE release_id = :r" if release_id else ""
@@ -134,6 +169,12 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
             held = held_because(workspace, ledger, rid)
         for ch in channels if held else ():
             ch.held = ch.counts.get("pending", 0)
+        parts: dict[int, str] = {}
+        if workspace is not None and not held and any(c.counts.get("pending") for c in channels):
+            parts = held_translations(workspace, ledger, rid)
+            waiting = _pending_in(ledger, rid, list(parts)) if parts else {}
+            for ch in channels:
+                ch.held = waiting.get(ch.channel, 0)
         out.append(
             ReleaseStatus(
                 rid,
@@ -142,7 +183,8 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
                 staging > generation,
                 channels,
                 held,
-                f"distribute schedule {path}" if held else None,
+                f"distribute schedule {path}" if held or parts else None,
+                list(parts.values()),
             )
         )
     return out

@@ -28,6 +28,15 @@ _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
+class OrganizationText:
+    """[organization.translations.<lang>]: the organisation's own words in one language."""
+
+    name: str = field("", doc="the organisation's name in this language (default: [organization] name)")
+    boilerplate: str = field("", doc='the "About" paragraph in this language (default: [organization] boilerplate)')
+    dateline: str = field("", doc="the default dateline city in this language (default: [organization] dateline)")
+
+
+@dataclass(frozen=True)
 class Organization:
     """[organization]: who sends releases."""
 
@@ -45,6 +54,31 @@ class Organization:
         "<website>/unsubscribe?list={list}&email={email}&token={token}",
     )
     unsubscribe_mailto: str = field("", doc="address for mailto: unsubscribe requests of every email channel")
+    translations: dict[str, OrganizationText] = field(
+        {},
+        doc="the name, boilerplate and default dateline in other languages, by BCP 47 tag "
+        '([organization.translations.ko] name = "..."): what every copy in that language says',
+    )
+
+    def in_language(self, tag: str) -> Organization:
+        """The organisation as a copy in language `tag` shows it: its translated text where given (exact tag,
+        then the primary subtag), the rest as configured."""
+        if not self.translations:
+            return self
+        wanted = tag.lower()
+        text = next((t for k, t in self.translations.items() if k.lower() == wanted), None)
+        if text is None:
+            text = next(
+                (t for k, t in self.translations.items() if k.lower().split("-")[0] == wanted.split("-")[0]), None
+            )
+        if text is None:
+            return self
+        return dataclasses.replace(
+            self,
+            name=text.name or self.name,
+            boilerplate=text.boilerplate or self.boilerplate,
+            dateline=text.dateline or self.dateline,
+        )
 
     def __post_init__(self) -> None:
         if self.unsubscribe_url and not self.unsubscribe_url.startswith(("https://", "http://127.0.0.1")):
@@ -53,6 +87,14 @@ class Organization:
             raise ValueError("unsubscribe_url must carry {email} and {token}, e.g. https://x.org/u?e={email}&t={token}")
         if self.unsubscribe_mailto and "@" not in self.unsubscribe_mailto:
             raise ValueError("unsubscribe_mailto must be an address")
+        from ..release import is_language_tag
+
+        for tag in self.translations:
+            if not is_language_tag(tag):
+                raise ValueError(
+                    f"[organization.translations.{tag}]: {tag!r} is not a BCP 47 language tag; "
+                    "name the table by one such as ko or pt-BR"
+                )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ...text.i18n import Lang
     from ...workspace.config import Channel, Organization, Workspace
     from .settings import EmailSettings
 
@@ -27,17 +28,32 @@ class ListIdentity:
     unsubscribe_mailto: str
 
 
-def list_identity(workspace: Workspace, channel: Channel) -> ListIdentity:
-    """The channel's own values, else [organization]'s, else what follows from its name and website."""
+def list_identity(workspace: Workspace, channel: Channel, lang: Lang | None = None) -> ListIdentity:
+    """The channel's own values, else [organization]'s, else what follows from its name and website.
+
+    With `lang` (a copy in that language), the default list name is in it: the organisation's name
+    there ([organization.translations]) and the catalog's words for a newsletter or a press list.
+    """
     s: EmailSettings = channel.settings
     org = workspace.config.organization
-    words = channel.name.replace("-", " ").replace("_", " ")
     return ListIdentity(
         sender=s.sender or org.sender,
-        list_name=s.list_name or f"{org.name} {words}",
+        list_name=s.list_name or default_list_name(org, channel.name, lang),
         unsubscribe_url=s.unsubscribe_url or default_unsubscribe_url(org, signed=s.unsubscribe_key is not None),
         unsubscribe_mailto=s.unsubscribe_mailto or org.unsubscribe_mailto,
     )
+
+
+def default_list_name(org: Organization, channel: str, lang: Lang | None) -> str:
+    """ "<organisation> newsletter" / "<organisation> press list" (in `lang`), else the organisation and the channel's name."""
+    if lang is None:
+        return f"{org.name} {channel.replace('-', ' ').replace('_', ' ')}"
+    name = org.in_language(lang.tag).name
+    if channel == "newsletter":
+        return lang.gettext("%(organization)s newsletter", organization=name)
+    if channel == "press-list":
+        return lang.gettext("%(organization)s press list", organization=name)
+    return f"{name} {channel.replace('-', ' ').replace('_', ' ')}"
 
 
 def default_unsubscribe_url(org: Organization, *, signed: bool) -> str:

@@ -56,9 +56,10 @@ class Prepared:
         from .compose import absolutize, render_subject
 
         s: EmailSettings = channel.settings
-        org = workspace.config.organization
+        org = workspace.config.organization.in_language(release.language)  # its name and About in this language
         self.channel = channel.name
-        who = list_identity(workspace, channel)
+        lang = language(workspace, release.language)
+        who = list_identity(workspace, channel, lang)
         display, address = _sender(who.sender, channel)
         self.sender = headers.mailbox(display, address)
         self.domain = address.rpartition("@")[2]

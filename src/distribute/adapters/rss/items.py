@@ -187,7 +187,7 @@ def build_item(
         body_html=Markup(release.body_html),
         images=images,
         attachments=enclosures,
-        organization=workspace.config.organization,
+        organization=workspace.config.organization.in_language(release.language),
     )
     content = absolutize(content.strip() + "\n", base)
     if archived is not None:

@@ -124,7 +124,7 @@ def compose(
             "link": release.url,
             "tags": list(hashtags),
             "language": release.language,
-            "organization": adapter.workspace.config.organization,
+            "organization": adapter.workspace.config.organization.in_language(release.language),
             **(extra or {}),
         }
         return tidy(adapter.workspace.templates.render(name, lang=lang, **context))

@@ -120,7 +120,7 @@ def build_story(
     from ...text.i18n import language
     from ..rss.items import absolutize
 
-    settings, org, tz = channel.settings, workspace.config.organization, workspace.tz
+    settings, org, tz = channel.settings, workspace.config.organization.in_language(release.language), workspace.tz
     # The version is made when it goes out (never a time still to come when it arrives); the
     # dateline keeps the release's own day.
     created = due.astimezone(tz)
