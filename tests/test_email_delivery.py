@@ -184,8 +184,8 @@ def test_preview_shows_headers_text_html_and_checks(workspace: Path) -> None:
     blocks = adapter.preview(deliveries[:2], channel)
     assert len(blocks) == 2
     block = blocks[0]
-    assert block.title.startswith("to 김민지 <kim.minji@example.org>")
-    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in block.text and "Dear 김민지," in block.text
+    assert block.title.startswith("to Jane Smith <jane.smith@example.com>")  # the English readers come first
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in block.text and "Dear Jane Smith," in block.text
     assert block.html.startswith("<!DOCTYPE html>")
     checks = {c.label: c for c in block.checks}
     assert all(c.ok for c in block.checks), [c for c in block.checks if not c.ok]

@@ -94,7 +94,8 @@ def test_postmark_batches_with_per_message_results(workspace: Path, httpserver) 
     assert outcomes["reader@example.org"].error is not None and not outcomes["reader@example.org"].error.retryable
     assert "406" in str(outcomes["reader@example.org"].error)
     sent = [d for d in deliveries if d.target != "reader@example.org"]
-    assert [outcomes[d.target].receipt.remote_id for d in sent] == ["pm-1-0", "pm-1-1", "pm-1-2"]
+    # The English readers first (one batch of three, reader refused), then the Korean reader's batch.
+    assert [outcomes[d.target].receipt.remote_id for d in sent] == ["pm-1-0", "pm-1-1", "pm-2-0"]
     items = {i["To"]: i for b in seen for i in b}
     for d in deliveries:
         message = parse(d.files[0].data)
@@ -108,7 +109,7 @@ def test_postmark_batches_with_per_message_results(workspace: Path, httpserver) 
         assert {name: headers[name] for name in LIST_HEADERS} == {name: str(message[name]) for name in LIST_HEADERS}
         token = headers["List-Unsubscribe"].split("token=")[1].split(">")[0]
         assert verify(KEY.encode(), "newsletter.asaninst.org", d.target, token)
-    assert items["김민지 <kim.minji@example.org>"]["TextBody"].startswith("Dear 김민지,")
+    assert items["김민지 <kim.minji@example.org>"]["TextBody"].startswith("김민지 님, 안녕하세요.")  # reads Korean
 
 
 @pytest.mark.parametrize(
@@ -260,7 +261,7 @@ def test_sendgrid_request_shape_and_errors(workspace: Path, httpserver) -> None:
     assert kim["personalizations"][0]["to"] == [{"email": "kim.minji@example.org", "name": "김민지"}]
     assert kim["from"] == {"email": "press@asaninst.org", "name": "Asan Institute Press Office"}
     assert [c["type"] for c in kim["content"]] == ["text/plain", "text/html"]
-    assert kim["content"][0]["value"].startswith("Dear 김민지,")
+    assert kim["content"][0]["value"].startswith("김민지 님, 안녕하세요.")  # she reads Korean
     assert set(kim["headers"]) == set(LIST_HEADERS)
     assert outcomes["kim.minji@example.org"].receipt.remote_id == "sg-kim.minji@example.org"
     error = outcomes["reader@example.org"].error

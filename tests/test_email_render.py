@@ -39,12 +39,14 @@ def unsubscribe_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_newsletter_is_text_then_html_alternative_with_inlined_css(workspace: Path) -> None:
     _, _, deliveries = render(workspace, "newsletter")
+    # The English readers, then the Korean one (the list's language column; the newsletter sends en and ko).
     assert [d.target for d in deliveries] == [
-        "kim.minji@example.org",
         "jane.smith@example.com",
         "pat.obrien@example.net",
         "reader@example.org",
+        "kim.minji@example.org",
     ]
+    korean = {"kim.minji@example.org"}
     for d in deliveries:
         message = parse(d.files[0].data)
         assert message.get_content_type() == "multipart/alternative"
@@ -58,8 +60,13 @@ def test_newsletter_is_text_then_html_alternative_with_inlined_css(workspace: Pa
         assert re.search(r'<h1 style="[^"]*color: #0f2b46', markup)
         # The preheader: the summary, first in the body, hidden.
         hidden = re.search(r'<body[^>]*>\s*<div style="display:none;[^"]*">([^<]*)', markup)
-        assert hidden and hidden.group(1).startswith("What the 2025 NATO Summit reveals")
-        assert "Managing Decline?" in text and "###" not in text
+        summary, title = (
+            ("2025 NATO 정상회의가", "쇠퇴의 관리?")
+            if d.target in korean
+            else ("What the 2025 NATO Summit reveals", "Managing Decline?")
+        )
+        assert hidden and hidden.group(1).startswith(summary)
+        assert title in text and "###" not in text
 
 
 def test_each_header_once_and_a_stable_unique_message_id(workspace: Path) -> None:
@@ -77,13 +84,14 @@ def test_each_header_once_and_a_stable_unique_message_id(workspace: Path) -> Non
         ids.append(message["Message-ID"])
     assert len(set(ids)) == len(ids)
     names = [d.files[0].name for d in first]
+    # Numbered by their place in the list, whichever language each reads (the Korean reader comes last).
     assert names == [
-        "000001-kim.minji@example.org.eml",
         "000002-jane.smith@example.com.eml",
         "000003-pat.obrien@example.net.eml",
         "000004-reader@example.org.eml",
+        "000001-kim.minji@example.org.eml",
     ]
-    assert first[0].key == "2025-06-30-nato-summit-brief/newsletter/kim.minji@example.org/message"
+    assert first[-1].key == "2025-06-30-nato-summit-brief/newsletter/kim.minji@example.org/message"
 
 
 def test_list_headers_one_click_unsubscribe_and_visible_links(workspace: Path) -> None:
@@ -105,8 +113,9 @@ def test_list_headers_one_click_unsubscribe_and_visible_links(workspace: Path) -
         assert not verify(KEY.encode(), "newsletter.asaninst.org", "someone.else@example.org", match.group(2))
         assert not verify(b"another key", "newsletter.asaninst.org", d.target, match.group(2))
         text, markup = bodies(message)
-        assert f"Unsubscribe: {link}" in text
-        assert f'<a href="{link.replace("&", "&amp;")}"' in markup and ">Unsubscribe</a>" in markup
+        word = "수신 거부" if d.target == "kim.minji@example.org" else "Unsubscribe"  # the Korean reader's
+        assert f"{word}: {link}" in text
+        assert f'<a href="{link.replace("&", "&amp;")}"' in markup and f">{word}</a>" in markup
 
 
 def test_without_the_key_links_carry_a_placeholder_and_missing_says_so(
@@ -133,7 +142,12 @@ def test_personalisation_greeting_and_to_with_the_name(workspace: Path) -> None:
             text.splitlines()[0],
             re.search(r'class="greeting"[^>]*>([^<]*)<', markup).group(1),
         )
-    assert seen["kim.minji@example.org"] == ("김민지 <kim.minji@example.org>", "Dear 김민지,", "Dear 김민지,")
+    # 김민지 reads Korean (the list's language column): greeted in Korean.
+    assert seen["kim.minji@example.org"] == (
+        "김민지 <kim.minji@example.org>",
+        "김민지 님, 안녕하세요.",
+        "김민지 님, 안녕하세요.",
+    )
     assert seen["pat.obrien@example.net"] == (
         '"O\'Brien, Pat" <pat.obrien@example.net>',
         "Dear O'Brien, Pat,",
@@ -292,7 +306,7 @@ def test_extra_columns_reach_templates_and_value_tests_fall_back_to_full_render(
     )
     _, _, deliveries = render(workspace, "newsletter")
     texts = {d.target: bodies(parse(d.files[0].data))[0] for d in deliveries}
-    assert texts["kim.minji@example.org"].startswith("KDD READER 김민지\nDear 김민지,")
+    assert texts["kim.minji@example.org"].startswith("KDD READER 김민지\n김민지 님, 안녕하세요.")
     assert texts["jane.smith@example.com"].startswith("Reader at Institute for Alliance Studies\nDear Jane Smith,")
     assert texts["reader@example.org"].startswith("Reader at home\nDear reader,")
 
@@ -334,7 +348,8 @@ def test_subject_template_override_and_no_recipient_values_in_it(workspace: Path
 @pytest.mark.parametrize("channel, index", [("newsletter", 1), ("newsletter", 4), ("press-list", 2)])
 def test_golden_messages(workspace: Path, channel: str, index: int) -> None:
     _, _, deliveries = render(workspace, channel, EXAMPLE_RELEASE)
-    d = deliveries[index - 1]
+    # By its place in the list (the file name's number), whatever language block renders it.
+    d = next(d for d in deliveries if d.files[0].name.startswith(f"{index:06d}-"))
     path = GOLDEN / f"{channel}-{d.files[0].name}"
     if os.environ.get("DISTRIBUTE_REGEN_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)

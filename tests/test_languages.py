@@ -118,7 +118,10 @@ def test_a_german_release_reads_german_in_mail_press_list_and_wire(cli, workspac
     assert "Im Web lesen: https://example.org/presse/2026-12-02-waermewende" in jane
     assert "Pressekontakte:\nAnna Schmidt, Pressesprecherin" in jane
     assert "Über The Asan Institute for Policy Studies" in jane
-    assert "Sie erhalten diese E-Mail, weil Sie The Asan Institute for Policy Studies newsletter abonniert" in jane
+    # The list's name in German too, from the catalog (the organisation has no German name of its own).
+    assert (
+        "Sie erhalten diese E-Mail, weil Sie den Newsletter von The Asan Institute for Policy Studies abonniert" in jane
+    )
     assert "\nAbmelden: https://" in jane
     nameless = [t for t in texts.values() if t.startswith("Liebe Leserin, lieber Leser,")]
     assert nameless, "a subscriber without a name is greeted in German too"
@@ -394,7 +397,7 @@ def test_a_workspace_template_gets_the_locale_and_the_formatting_helpers(cli, wo
         babel.dates.format_date(publish.date(), format="full", locale="ko"),
         babel.dates.format_datetime(publish, format="medium", tzinfo=ZoneInfo("Asia/Seoul"), locale="ko"),
         babel.dates.get_timezone_name(publish, width="long", locale="ko"),
-        "The Asan Institute for Policy Studies 소개",
+        "아산정책연구원 소개",  # the organisation's Korean name ([organization.translations.ko])
         "첨부 파일",
     ]
 

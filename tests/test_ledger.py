@@ -186,10 +186,15 @@ def test_status_json_lists_releases_channels_counts_and_deliveries(lws: Path) ->
 def test_schema_is_versioned_and_migrating_again_changes_nothing(lws: Path) -> None:
     url = Workspace(lws / "config.toml").database_url
     ledger = Ledger(url)
-    assert migrate(ledger.engine) == 3
-    assert migrate(ledger.engine) == 3
+    assert migrate(ledger.engine) == 5
+    assert migrate(ledger.engine) == 5
     db = sqlite3.connect(lws / ".distribute/state.db")
-    assert [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+    assert [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY version")] == [
+        1,
+        2,
+        3,
+        5,
+    ]  # 4: approvals
     tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"feed_items", "ledger_releases", "deliveries", "delivery_attempts", "scheduled_secrets"} <= tables
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -58,8 +58,8 @@ def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
     from distribute.ledger.store import Ledger
 
     ledger = Ledger(postgres_url)
-    assert ledger.postgres and migrate(ledger.engine) == 3
-    assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [1, 2, 3]
+    assert ledger.postgres and migrate(ledger.engine) == 5
+    assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [1, 2, 3, 5]
 
 
 def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(

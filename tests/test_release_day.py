@@ -136,8 +136,9 @@ def test_the_readme_command_confirms_the_dated_example(workspace: Path) -> None:
         "press-list: 3 sent to maildir/press-list",
         "rss: 1 sent to public/feed.xml, public/atom.xml",
         "wire-desk: 3 sent to wire/",
-        "newsletter: 4 sent to maildir/newsletter",
-        "11 sent",
+        "wire-desk-ko: 3 sent to wire-ko/",  # the Korean translation, for the Korean desks
+        "newsletter: 4 sent to maildir/newsletter",  # each reader in their language (김민지: Korean)
+        "14 sent",
     ]
 
 

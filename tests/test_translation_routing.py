@@ -198,3 +198,19 @@ def test_editing_the_translation_after_scheduling_holds_only_the_korean_deliveri
     assert items["2025-06-30-nato-summit-brief/newsletter/kim.minji@example.org/message"]["state"] == "pending"
     assert items["2025-06-30-nato-summit-brief/mastodon/post.ko/1"]["state"] == "pending"
     assert items["2025-06-30-nato-summit-brief/mastodon/post/1"]["state"] == "sent"
+
+
+def test_an_organisation_translation_must_be_named_by_a_language_tag(cli, workspace: Path) -> None:
+    config = workspace / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "[organization.translations.ko]", "[organization.translations.korean]"
+        ),
+        encoding="utf-8",
+    )
+    result = cli("send", EXAMPLE_RELEASE, "--dry-run", "--outbox", "out")
+    assert result.exit_code == 1
+    # Named at the line of the table in config.toml.
+    line = config.read_text(encoding="utf-8").splitlines().index("[organization.translations.korean]") + 1
+    assert f"config.toml:{line}: [organization.translations.korean]: 'korean' is not a BCP 47" in result.stderr
+    assert not (workspace / "out").exists()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # Seqs per language in the ledger: a translation's deliveries are numbered from n * SEQ_BLOCK (the
 # ledger's seq is a 32-bit integer: 21 languages of up to 100 million deliveries each).
 SEQ_BLOCK = 100_000_000
+KEYS_CHECKED = 1000  # per language: enough for every part of a post, feed or wire copy
 
 
 @dataclass
@@ -69,9 +70,8 @@ class ChannelPlan:
 
     def render(self, due: dt.datetime | None = None) -> Iterator[Delivery]:
         """The adapter's render of each language this channel sends, in turn, told its context (see `context`)."""
-        context = self.context(due)
-        for variant in self.variants:
-            yield from render_in(self.adapter, variant, self.channel, context)
+        for _, delivery in self.numbered(due):
+            yield delivery
 
     def block(self, language: str) -> int:
         """The ledger's block of a language: 0 for the original, n for its n-th translation (file-name order)."""
@@ -89,11 +89,21 @@ class ChannelPlan:
         the others keep their places. `skip`: languages not to render."""
         context = self.context(due)
         skipped = set(skip)
+        seen: dict[str, str] = {}  # the first keys of each language, to catch an adapter that reuses them
         for variant in self.variants:
             if variant.language in skipped:
                 continue
             base = self.block(variant.language) * SEQ_BLOCK
             for n, delivery in enumerate(render_in(self.adapter, variant, self.channel, context)):
+                if len(self.variants) > 1 and n < KEYS_CHECKED:
+                    other = seen.setdefault(delivery.key, variant.language)
+                    if other != variant.language:
+                        raise ConfigError(
+                            f"channel {self.channel.name}: adapter {self.adapter.name!r} gives the {variant.language} "
+                            f"and {other} versions the same delivery key {delivery.key}, so it cannot send several "
+                            f'languages on one channel; use one channel per language (language = "{variant.language}")',
+                            path=self.channel.path,
+                        )
                 yield base + n, delivery
 
     def untranslated_line(self) -> str:
@@ -164,17 +174,19 @@ def due_time(workspace: Workspace, release: Release, channel: Channel, public: b
     return due
 
 
-def route(release: Release, channel: Channel) -> tuple[tuple[Release, ...], tuple[str, ...]]:
+def route(release: Release, channel: Channel, per_reader: bool = False) -> tuple[tuple[Release, ...], tuple[str, ...]]:
     """The languages of `release` that `channel` sends (main first, then file-name order), and those it lacks.
 
     `language = "ko"`: that one; `languages = [...]`: each listed; neither: the main language.
-    A tag matches exactly, then by its primary subtag ("ko-KR" finds the ko file).
+    A tag matches exactly, then by its primary subtag ("ko-KR" finds the ko file). `per_reader`
+    (an adapter that picks per recipient, `Adapter.per_reader_language`): with `languages`, the
+    main language is sent too, to every reader whose language has no translation.
     """
     common = channel.common
     wanted = [common.language] if common.language else list(common.languages)
     if not wanted:
         return (release,), ()
-    chosen: set[str] = set()
+    chosen: set[str] = {release.language} if per_reader and not common.language else set()
     missing: list[str] = []
     for tag in wanted:
         found = release.in_language(tag)
@@ -192,7 +204,7 @@ def plan(workspace: Workspace, release: Release, names: Sequence[str] = ()) -> l
     for channel in select_channels(workspace, release, names):
         adapter = workspace.adapter(channel)
         public = adapter.public and not channel.common.embargoed_copy
-        variants, missing = route(release, channel)
+        variants, missing = route(release, channel, getattr(adapter, "per_reader_language", False))
         due = due_time(workspace, release, channel, public)
         plans.append(ChannelPlan(channel, adapter, due, release, variants, missing))
     return plans

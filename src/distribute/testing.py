@@ -112,22 +112,31 @@ class AdapterContract:
         when = re.search(r"(?m)^publish_at\s*=.*$", original)
         assert when, f"{contract_case.release}: the contract needs a release with publish_at"
         path = contract_case.release.with_name("contract-injection.md")
-        path.write_text(
-            "+++\n"
+        text = (
             'title = "Budget {{ config }} review {% if true %}x{% endif %}"\n'
             'summary = "Summary {{ release }}"\n'
-            f"{when.group(0)}\n"
             'url = "https://example.org/news/injection"\n'
             'tags = ["NATO"]\n'
             "+++\n"
-            "Body with {{ config.organization }} and {% raw %}.\n",
-            encoding="utf-8",
+            "Body with {{ config.organization }} and {% raw %}.\n"
         )
+        path.write_text(f"+++\n{when.group(0)}\n{text}", encoding="utf-8")
+        # A channel that sends other languages (language = "ko") gets the same text as their translations.
+        ws = Workspace(contract_case.config)
+        common = ws.channels[contract_case.channel].common
+        tags = [common.language] if common.language else list(common.languages)
+        translations = [
+            path.with_name(f"{path.stem}.{tag}.md") for tag in tags if tag.lower() != ws.config.language.lower()
+        ]
+        for translation in translations:
+            translation.write_text(f"+++\n{text}", encoding="utf-8")
         try:
             _, p = planned(contract_case, path)
             deliveries = list(p.deliveries())
         finally:
             path.unlink()
+            for translation in translations:
+                translation.unlink()
         assert deliveries
         for d in deliveries:
             data = _files(d)

@@ -289,6 +289,9 @@ class Adapter:
     templates: ClassVar[str] = ""
     public: ClassVar[bool] = True
     idempotent: ClassVar[bool] = False
+    # True: on a channel with `languages`, render sends each recipient one language (the email adapter),
+    # and the main language is always among them, for readers whose language has no translation.
+    per_reader_language: ClassVar[bool] = False
 
     def __init__(self, workspace: Workspace):
         self.workspace = workspace

@@ -87,14 +87,6 @@ class Organization:
             raise ValueError("unsubscribe_url must carry {email} and {token}, e.g. https://x.org/u?e={email}&t={token}")
         if self.unsubscribe_mailto and "@" not in self.unsubscribe_mailto:
             raise ValueError("unsubscribe_mailto must be an address")
-        from ..release import is_language_tag
-
-        for tag in self.translations:
-            if not is_language_tag(tag):
-                raise ValueError(
-                    f"[organization.translations.{tag}]: {tag!r} is not a BCP 47 language tag; "
-                    "name the table by one such as ko or pt-BR"
-                )
 
 
 @dataclass(frozen=True)
@@ -209,6 +201,15 @@ def load_config(path: Path | None, root: Path) -> Config:
     allowed = settings.load(Config, data, ctx).allow_paths
     ctx = dataclasses.replace(ctx, bounds=Bounds.of(root, allowed))
     config = settings.load(Config, data, ctx)
+    if config.organization.translations:
+        from ..release import is_language_tag
+
+        for tag in config.organization.translations:
+            if not is_language_tag(tag):
+                ctx.child("organization").child("translations").child(tag).fail(
+                    f"[organization.translations.{tag}]: {tag!r} is not a BCP 47 language tag; "
+                    "name the table by one such as ko or pt-BR",
+                )
     database = sqlite_file(config.database, root)
     if database is not None:
         assert ctx.bounds is not None

@@ -80,6 +80,16 @@ def skeleton() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+# The example organisation's own languages: its Korean channel (language = "ko") stays out of a new
+# workspace, and the newsletter's languages = [...] is left there as a comment to start from.
+_ONE_LANGUAGE = re.compile(r'^language\s*=\s*"', re.M)
+_LANGUAGES = re.compile(r"^(languages\s*=)", re.M)
+
+
+def _own_languages(text: str) -> str:
+    return _LANGUAGES.sub(r"# \1", text)
+
+
 def create_workspace(directory: Path, identity: Identity, today: dt.date) -> list[Path]:
     """Write config.toml, channels/, lists/, an example release and .gitignore into `directory`; never overwrite."""
     identity.check()
@@ -87,7 +97,7 @@ def create_workspace(directory: Path, identity: Identity, today: dt.date) -> lis
     copies = []
     for folder in ("channels", "lists"):
         for item in sorted((src / folder).rglob("*")) if (src / folder).is_dir() else []:
-            if item.is_file():
+            if item.is_file() and not (folder == "channels" and _ONE_LANGUAGE.search(item.read_text(encoding="utf-8"))):
                 copies.append((item, directory / folder / item.relative_to(src / folder)))
     written = {
         directory / "config.toml": config_text(identity),
@@ -99,7 +109,10 @@ def create_workspace(directory: Path, identity: Identity, today: dt.date) -> lis
     directory.mkdir(parents=True, exist_ok=True)
     for source, target in copies:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        if source.suffix == ".toml":
+            target.write_text(_own_languages(source.read_text(encoding="utf-8")), encoding="utf-8")
+        else:
+            shutil.copyfile(source, target)
     for target, text in written.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")

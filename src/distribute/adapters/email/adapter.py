@@ -62,6 +62,7 @@ class EmailAdapter(Adapter):
     default_template: ClassVar[str] = "email/newsletter"
     public: ClassVar[bool] = True  # a press list with embargoed_copy goes early, marked EMBARGOED UNTIL
     idempotent: ClassVar[bool] = False  # SMTP has no idempotency key: a message in doubt is never resent blindly
+    per_reader_language: ClassVar[bool] = True  # `languages`: each recipient by the list's language column
 
     def __init__(self, workspace: Any):
         super().__init__(workspace)
@@ -93,12 +94,15 @@ class EmailAdapter(Adapter):
         if first:
             self.reports[channel.name] = report
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
-        recipients = read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root))
+        numbered: Iterable[tuple[int, Recipient]] = enumerate(
+            read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root)), start=1
+        )
         if len(context.languages) > 1:
-            # Each recipient gets one language: the list's language column picks it (see reader_language).
-            recipients = (r for r in recipients if reader_language(r, context) == release.language)
+            # Each recipient gets one language: the list's language column picks it (see reader_language);
+            # the file keeps the recipient's place in the whole list.
+            numbered = ((i, r) for i, r in numbered if reader_language(r, context) == release.language)
         try:
-            for index, r in enumerate(recipients, start=1):
+            for index, r in numbered:
                 target = r.key
                 name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
                 data, message_id, lock = prepared.message(r, f"{head}{key_part(target)}/message", name)

@@ -58,14 +58,13 @@ class Prepared:
         s: EmailSettings = channel.settings
         org = workspace.config.organization.in_language(release.language)  # its name and About in this language
         self.channel = channel.name
-        lang = language(workspace, release.language)
-        who = list_identity(workspace, channel, lang)
+        who = list_identity(workspace, channel)
         display, address = _sender(who.sender, channel)
         self.sender = headers.mailbox(display, address)
         self.domain = address.rpartition("@")[2]
         self.envelope_from = _address(s.envelope_from, channel, "envelope_from") if s.envelope_from else address
         self.list_id = s.list_id or f"{channel.name}.{self.domain}"
-        self.list_name = who.list_name
+        self.list_name = who.list_name  # List-Id's phrase: one name for the list, whatever the language
         self.nonce = hashlib.sha256(f"{release.sha256}\n{channel.name}\n{base}".encode()).hexdigest()[:10]
         lang = language(workspace, release.language)
         notice = embargo_notice(release, due, workspace, channel.common.embargoed_copy, lang)
@@ -100,7 +99,8 @@ class Prepared:
             "images": images,
             "attachments": attachments,
             "contacts": release.contacts,
-            "list_name": self.list_name,
+            # The footer's: in this language ("아산정책연구원 뉴스레터"), unless the channel names its list.
+            "list_name": list_identity(workspace, channel, lang).list_name,
             "list_id": self.list_id,
         }
         override = release.override(channel.name).subject
