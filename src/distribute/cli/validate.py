@@ -124,9 +124,8 @@ def _channel(ws: Workspace, path: str, cp: ChannelPreview, verbose: bool, echo: 
     # The languages the channel sends, unless it is the main language alone (each is its own deliveries).
     languages = cp.plan.languages if cp.plan.languages != (cp.plan.release.language,) else ()
     echo(
-        f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries')}"
-        + (f" in {', '.join(languages)}" if languages else "")
-        + f", due {show(cp.plan.due, ws.tz)}"
+        f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries')}, "
+        f"due {show(cp.plan.due, ws.tz)}" + (f", languages {', '.join(languages)}" if languages else "")
     )
     lines = [
         f"    {block.title}: {check.label} {check.value}"

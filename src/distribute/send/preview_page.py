@@ -124,9 +124,9 @@ def _channel(release: Release, cp: ChannelPreview) -> str:
     shown = sum(b.count for b in cp.blocks)
     if cp.total > shown:
         body += f'<p class="more">… and {cp.total - shown} more deliveries like these</p>'
-    several = " several" if len(groups) > 1 else ""
+    several = f' data-languages="{e(" ".join(groups))}"' if len(groups) > 1 else ""
     return (
-        f'<section class="channel{several}" id="ch-{e(ch.name)}" data-adapter="{e(ch.adapter)}">{head}{body}</section>'
+        f'<section class="channel" id="ch-{e(ch.name)}" data-adapter="{e(ch.adapter)}"{several}>{head}{body}</section>'
     )
 
 
