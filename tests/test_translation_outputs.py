@@ -283,6 +283,8 @@ def test_validate_warns_of_a_translation_missing_a_paragraph_naming_both_files(w
         "5 paragraphs, 3 list items against 6 paragraphs, 3 list items; a paragraph may be missing: "
         "compare the two files before sending"
     )
+    document = json.loads(cli("validate", EXAMPLE_RELEASE, "--json").stdout)
+    assert line in document["releases"][0]["warnings"]  # scripts see it too
 
 
 def test_validate_warns_of_a_translation_whose_paragraphs_are_cut_short(workspace: Path, cli) -> None:
