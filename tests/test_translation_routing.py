@@ -214,3 +214,30 @@ def test_an_organisation_translation_must_be_named_by_a_language_tag(cli, worksp
     line = config.read_text(encoding="utf-8").splitlines().index("[organization.translations.korean]") + 1
     assert f"config.toml:{line}: [organization.translations.korean]: 'korean' is not a BCP 47" in result.stderr
     assert not (workspace / "out").exists()
+
+
+def test_a_translation_added_after_scheduling_waits_for_a_new_schedule_and_status_says_so(cli, workspace: Path) -> None:
+    (workspace / "channels" / "wire-desk-de.toml").write_text(
+        'adapter = "wire"\nlanguage = "de"\nformats = ["txt"]\ntransport = "directory"\ndirectory = "wire-de"\n',
+        encoding="utf-8",
+    )
+    with time_machine.travel(PUBLISH - dt.timedelta(days=1), tick=False):
+        assert cli("schedule", EXAMPLE_RELEASE, "-c", "wire-desk-de", "-c", "wire-desk").exit_code == 0
+        (workspace / "releases" / "2025-06-30-nato-summit-brief.de.md").write_text(
+            '+++\ntitle = "Verwalteter Niedergang? Die NATO nach dem Gipfel 2025"\n+++\nText.\n', encoding="utf-8"
+        )
+        status = cli("status", EXAMPLE_RELEASE)
+    shown = " ".join(status.output.split())
+    assert (
+        "note: the de translation releases/2025-06-30-nato-summit-brief.de.md was added after the release was "
+        "scheduled, so it is not sent; run `distribute schedule" in shown
+    )
+    with time_machine.travel(AFTER, tick=False):
+        due = cli("send", "--due")
+    assert due.exit_code == 0, due.output
+    assert not (workspace / "wire-de").exists() and list((workspace / "wire").glob("*.txt"))
+    with time_machine.travel(AFTER, tick=False):
+        again = cli("schedule", EXAMPLE_RELEASE, "-c", "wire-desk-de", "-c", "wire-desk", "--at", "now")
+        assert again.exit_code == 0, again.output
+        assert cli("send", "--due").exit_code == 0
+    assert "Verwalteter Niedergang?" in next((workspace / "wire-de").glob("*.txt")).read_text(encoding="utf-8")

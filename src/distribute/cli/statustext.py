@@ -59,6 +59,7 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
         if r.held:
             lines.append(f"  ! HELD, nothing more of it goes out: {r.held}")
         lines.extend(f"  ! HELD in part: {why}" for why in r.held_parts)
+        lines.extend(f"  note: {line}" for line in r.notes)
         for ch in r.channels:
             counts = ", ".join(_count(ch.counts[s], s, ch.held) for s in ORDER if ch.counts.get(s))
             lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")

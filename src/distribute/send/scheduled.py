@@ -79,3 +79,21 @@ def shown(path: str, workspace: Workspace) -> str:
         return str(Path(path).relative_to(workspace.root))
     except ValueError:
         return path
+
+
+def added_translations(workspace: Workspace, ledger: Ledger, release_id: str) -> list[str]:
+    """One line per translation written after the release was scheduled: it is not sent until scheduled again."""
+    import json
+
+    from ..release import translation_files
+
+    row = ledger.release(release_id)
+    if row is None or not Path(row.path).is_file():
+        return []
+    scheduled = {e["language"].lower() for e in json.loads(row.translations)} if row.translations else set()
+    return [
+        f"the {tag} translation {shown(str(path), workspace)} was added after the release was scheduled, so it is "
+        f"not sent; run `distribute schedule {row.path}` again to send it too"
+        for tag, path in translation_files(Path(row.path))
+        if tag.lower() not in scheduled
+    ]

@@ -60,6 +60,7 @@ class ReleaseStatus:
     reschedule: str | None = None  # the command that lifts that
     # Why part of it is held: a translation changed since it was scheduled (its deliveries wait, the rest go).
     held_parts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing: a translation added after scheduling
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,6 +176,11 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
             waiting = _pending_in(ledger, rid, list(parts)) if parts else {}
             for ch in channels:
                 ch.held = waiting.get(ch.channel, 0)
+        notes: list[str] = []
+        if workspace is not None and any(c.counts.get("pending") for c in channels):
+            from .scheduled import added_translations
+
+            notes = added_translations(workspace, ledger, rid)
         out.append(
             ReleaseStatus(
                 rid,
@@ -185,6 +191,7 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
                 held,
                 f"distribute schedule {path}" if held or parts else None,
                 list(parts.values()),
+                notes,
             )
         )
     return out
