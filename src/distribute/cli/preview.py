@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,7 @@ from . import State, pass_state
 from .common import channel_option, epilog, load_release
 
 if TYPE_CHECKING:
+    from ..adapters.base import PreviewBlock
     from ..release import Release
     from ..send.preview import ChannelPreview
     from ..workspace.config import Workspace
@@ -76,8 +77,10 @@ def preview(
 def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws: Workspace) -> None:
     from rich.console import Console, Group
     from rich.panel import Panel
+    from rich.table import Table
     from rich.text import Text
 
+    from ..send.preview_page import language_name
     from ..times import show
 
     console = Console(highlight=False, soft_wrap=False)
@@ -85,27 +88,46 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
     console.print(Text(f"{rel.id} · {when}", style="dim"))
     for cp in previews:
         ch = cp.plan.channel
-        items = []
+        items: list[Any] = []
         if cp.missing:
             items.append(Text(f"missing to send: {', '.join(cp.missing)}", style="yellow"))
-        for block in cp.blocks:
-            head = Text(block.title + (f"  (×{block.count})" if block.count > 1 else ""), style="bold cyan")
-            items.append(head)
-            for check in block.checks:
-                limit = f" / {check.limit}" if check.limit is not None else ""
-                style = "green" if check.ok else "bold red"
-                items.append(
-                    Text(
-                        f"  {check.label}: {check.value}{limit}" + (f" — {check.note}" if check.note else ""),
-                        style=style,
-                    )
-                )
-            items.append(Text(block.text.rstrip("\n")))
+        groups = cp.by_language()
+        columns = []
+        for lang, indexes in groups.items():
+            column: list[Any] = []
+            if rel.translations and lang:
+                column.append(Text(language_name(lang), style="bold magenta"))
+            for n in indexes:
+                column += _block_lines(cp.blocks[n])
+            columns.append(Group(*column))
+        if len(columns) > 1:
+            # Each language the channel sends, side by side.
+            grid = Table.grid(expand=True, padding=(0, 2))
+            for _ in columns:
+                grid.add_column(ratio=1)
+            grid.add_row(*columns)
+            items.append(grid)
+        else:
+            items += columns
         shown = sum(b.count for b in cp.blocks)
         if cp.total > shown:
             items.append(Text(f"… and {cp.total - shown} more deliveries like these", style="dim"))
         title = f"{ch.name} — {ch.adapter} — {cp.total} deliver{'y' if cp.total == 1 else 'ies'} — due {show(cp.plan.due, ws.tz)}"
         console.print(Panel(Group(*items), title=title, title_align="left"))
+
+
+def _block_lines(block: PreviewBlock) -> list[Any]:
+    from rich.text import Text
+
+    lines: list[Any] = [Text(block.title + (f"  (×{block.count})" if block.count > 1 else ""), style="bold cyan")]
+    for check in block.checks:
+        limit = f" / {check.limit}" if check.limit is not None else ""
+        style = "green" if check.ok else "bold red"
+        lines.append(
+            Text(f"  {check.label}: {check.value}{limit}" + (f" — {check.note}" if check.note else ""), style=style)
+        )
+    lines.append(Text(block.text.rstrip("\n")))
+    return lines
 
 
 def _serve(state: State, release: str, channels: tuple[str, ...], port: int, open_browser: bool) -> None:

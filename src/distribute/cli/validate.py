@@ -36,6 +36,7 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
     from ..errors import ExitCode
     from ..send.lateness import warning as late_warning
     from ..send.preview import preview_release
+    from ..text.compare import shorter_translations
     from ..text.i18n import language_warning
     from ..workspace.identity import channel_placeholders, config_placeholders, sender_domain_warning
 
@@ -52,7 +53,13 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
         echo(f"{path}: {release.id} — {release.title}")
         entry: dict[str, Any] = {"path": path, "id": release.id, "title": release.title, "warnings": [], "channels": []}
         document["releases"].append(entry)
-        for warned in (late_warning(ws, release, clock.now()), language_warning(ws, release)):
+        warned_lines = [
+            late_warning(ws, release, clock.now()),
+            *(language_warning(ws, variant) for variant in release.variants().values()),
+            # A translation much shorter than the original: a likely forgotten paragraph.
+            *shorter_translations(release),
+        ]
+        for warned in warned_lines:
             if warned:
                 click.echo(warned, err=True)
                 entry["warnings"].append(warned)
@@ -114,9 +121,11 @@ def _channel(ws: Workspace, path: str, cp: ChannelPreview, verbose: bool, echo: 
 
     ch = cp.plan.channel
     status = "FAILED" if cp.problems else _plural(cp.skipped, "warning", "warnings") if cp.skipped else "ok"
+    # The languages the channel sends, unless it is the main language alone (each is its own deliveries).
+    languages = cp.plan.languages if cp.plan.languages != (cp.plan.release.language,) else ()
     echo(
         f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries')}, "
-        f"due {show(cp.plan.due, ws.tz)}"
+        f"due {show(cp.plan.due, ws.tz)}" + (f", languages {', '.join(languages)}" if languages else "")
     )
     lines = [
         f"    {block.title}: {check.label} {check.value}"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..adapters.base import Delivery, PreviewBlock
+from ..adapters.base import Delivery, PreviewBlock, render_in
 from ..plan import ChannelPlan, plan
 from ..release import Release
 from ..workspace.config import Workspace
@@ -27,6 +28,17 @@ class ChannelPreview:
     sample: list[Delivery] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # `path:line: ...` of rows skipped, first ones
     skipped: int = 0  # how many rows were skipped in all (more than `warnings` on a long list)
+    # The language of each block (a release in several languages is sampled per language, so each
+    # shows beside the others); empty for a block that stands for none (nothing in this language).
+    block_languages: list[str] = field(default_factory=list)
+
+    def by_language(self) -> dict[str, list[int]]:
+        """The blocks' indexes per language, in the order the channel sends them."""
+        out: dict[str, list[int]] = {}
+        for n in range(len(self.blocks)):
+            lang = self.block_languages[n] if n < len(self.block_languages) else ""
+            out.setdefault(lang, []).append(n)
+        return out
 
     @property
     def problems(self) -> list[str]:
@@ -43,14 +55,28 @@ class ChannelPreview:
 def preview_release(
     workspace: Workspace, release: Release, names: Sequence[str] = (), full: bool = False, sample: int = SAMPLE
 ) -> list[ChannelPreview]:
-    """Render each channel in full; preview (and check) the first `sample` deliveries, all with `full`."""
+    """Render each channel in full; preview (and check) the first `sample` deliveries, all with `full`.
+
+    A channel that sends several languages is sampled per language (the first `sample` of each), so
+    the Korean readers of a mixed list show beside the English ones.
+    """
     out = []
     for p in plan(workspace, release, names):
-        deliveries = p.deliveries()
-        shown = list(deliveries) if full else list(itertools.islice(deliveries, sample))
-        total = len(shown) + sum(1 for _ in deliveries)
-        blocks = p.adapter.preview(shown, p.channel) if shown else []
-        cp = ChannelPreview(p, blocks, total, p.adapter.missing(p.channel), shown)
+        context = p.context()
+        shown: list[Delivery] = []
+        blocks: list[PreviewBlock] = []
+        languages: list[str] = []
+        total = 0
+        for variant in p.variants:
+            rendered = (dataclasses.replace(d, due=p.due) for d in render_in(p.adapter, variant, p.channel, context))
+            mine = list(rendered) if full else list(itertools.islice(rendered, sample))
+            total += len(mine) + sum(1 for _ in rendered)
+            if mine:
+                theirs = p.adapter.preview(mine, p.channel)
+                shown += mine
+                blocks += theirs
+                languages += [variant.language] * len(theirs)
+        cp = ChannelPreview(p, blocks, total, p.adapter.missing(p.channel), shown, block_languages=languages)
         # The email adapter's render reads its recipient list: rows it skipped are warnings, by line.
         listed = getattr(p.adapter, "reports", {}).get(p.channel.name)
         if listed is not None and listed.bad:

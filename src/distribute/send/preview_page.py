@@ -105,11 +105,40 @@ def _channel(release: Release, cp: ChannelPreview) -> str:
         head += '<ul class="warnings">' + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul>"
     if cp.missing:
         head += '<div class="missing"><strong>Missing to send:</strong> ' + e("; ".join(cp.missing)) + "</div>"
-    body = "".join(_rendition(release, cp, d, b) for d, b in _pairs(cp))
+    pairs = _pairs(cp)
+    groups = cp.by_language()
+    if release.translations and len(pairs) == len(cp.blocks):
+        # A release in several languages: each language the channel sends in a column of its own,
+        # side by side, headed by the language's own name.
+        variants = release.variants()
+        columns = "".join(
+            f'<div class="language" data-language="{e(lang)}">'
+            + (f'<h3 class="language-name"{speaks(lang)}>{e(language_name(lang))}</h3>' if lang else "")
+            + "".join(_rendition(variants.get(lang, release), cp, *pairs[n]) for n in indexes)
+            + "</div>"
+            for lang, indexes in groups.items()
+        )
+        body = f'<div class="languages" style="--languages:{len(groups)}">{columns}</div>'
+    else:
+        body = "".join(_rendition(release, cp, d, b) for d, b in pairs)
     shown = sum(b.count for b in cp.blocks)
     if cp.total > shown:
         body += f'<p class="more">… and {cp.total - shown} more deliveries like these</p>'
-    return f'<section class="channel" id="ch-{e(ch.name)}" data-adapter="{e(ch.adapter)}">{head}{body}</section>'
+    several = f' data-languages="{e(" ".join(groups))}"' if len(groups) > 1 else ""
+    return (
+        f'<section class="channel" id="ch-{e(ch.name)}" data-adapter="{e(ch.adapter)}"{several}>{head}{body}</section>'
+    )
+
+
+def language_name(tag: str) -> str:
+    """ "한국어 · ko", "English · en": the language in its own words (CLDR), then its tag."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name(tag.replace("-", "_")) or ""
+    except (UnknownLocaleError, ValueError):
+        name = ""
+    return f"{name} · {tag}" if name else tag
 
 
 def _embargo(release: Release, cp: ChannelPreview, tz: Any) -> str:

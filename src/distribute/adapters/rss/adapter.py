@@ -24,7 +24,7 @@ from ... import clock
 from ...errors import ConfigError, DeliveryError
 from ...workspace.schema import Secret, field
 from .._transport.files import shown_folder
-from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext
+from ..base import AccountCheck, Adapter, Check, Delivery, File, PreviewBlock, Receipt, RenderContext, in_language
 from .feed import FeedInfo, build, order, stamp_items, visible
 
 if TYPE_CHECKING:
@@ -50,6 +50,14 @@ class RssSettings:
     """Keys of an rss channel file."""
 
     directory: Path | None = field(None, doc="folder feed.xml and atom.xml are written to (default: config `public`)")
+    rss_file: str = field(
+        "",
+        doc="file name of the RSS feed in that folder (default: feed.xml; feed.<language>.xml for a channel "
+        "whose `language` is not config's, e.g. feed.ko.xml)",
+    )
+    atom_file: str = field(
+        "", doc="file name of the Atom feed (default: atom.xml; atom.<language>.xml as for rss_file)"
+    )
     title: str = field("", doc="feed title (default: the organisation name)")
     description: str = field("", doc='feed description (default: "News releases from <organisation>")')
     link: str = field("", doc="web site the feed belongs to (default: organisation website, else public_url)")
@@ -58,7 +66,7 @@ class RssSettings:
         doc="absolute URL of feed.xml, its rel=self link (default: public_url + feed.xml); "
         "atom.xml is expected beside it",
     )
-    language: str = field("", doc="feed language, BCP 47 (default: config language)")
+    language: str = field("", doc="feed language, BCP 47 (default: the channel's `language`, else config's)")
     logo: str = field("", doc="absolute URL of the feed image/logo (default: organisation logo)")
     copyright: str = field("", doc="copyright notice (RSS copyright, Atom rights)")
     max_items: int = field(20, doc="newest releases kept in the feed")
@@ -79,6 +87,10 @@ class RssSettings:
             value = getattr(self, key)
             if value and not value.startswith(("http://", "https://")):
                 raise ValueError(f"{key} must be an absolute http(s) URL, not {value!r}")
+        for key in ("rss_file", "atom_file"):
+            value = getattr(self, key)
+            if value and (not value.endswith(".xml") or "/" in value or "\\" in value or value.startswith(".")):
+                raise ValueError(f"{key} must be a file name ending in .xml, such as 'feed.ko.xml', not {value!r}")
         if self.upload.url and not self.upload.url.startswith(("http://", "https://")):
             raise ValueError(f"upload.url must be an absolute http(s) URL, not {self.upload.url!r}")
 
@@ -116,22 +128,41 @@ class RssAdapter(Adapter):
     def directory(self, channel: Channel) -> Path:
         return channel.settings.directory or self.workspace.config.public
 
+    def file_names(self, channel: Channel) -> tuple[str, str]:
+        """The RSS and Atom file names of a channel (see `feed_files`)."""
+        return feed_files(self.workspace, channel)
+
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
-        from .items import build_item
+        """One delivery: this language's item, in the feed as it would be written now.
+
+        `release` may be a translation (`context.original` is then the release in its main language):
+        its item is its own (guid, archive id `<id>.<lang>`). On a channel with `languages` the feed
+        holds each listed language of the release as its own item, so every language's delivery shows
+        the same feed, and each records only its own item when delivered.
+        """
+        from .items import build_item, item_id, release_of
 
         settings: RssSettings = channel.settings
         info = self.info(channel)
+        rss_name, atom_name = self.file_names(channel)
         archive = self.workspace.archive
-        # One more than shown: this release may be among the newest and is replaced by its new version.
-        archived = archive.items(channel.name, limit=settings.max_items + 1)
-        own = archive.find(channel.name, release.id)
-        item, media = build_item(release, channel, self.workspace, info.link, own)
+        original = context.original
+        variants = together(release, context)
+        # One more per language than shown: this release may be among the newest and is replaced by its new version.
+        archived = archive.items(channel.name, limit=settings.max_items + len(variants))
         now = clock.now()
-        shown = [i for i in stamp_items(archived) if i["release_id"] != release.id and visible(i, now)]
-        if visible(item, now):
-            shown.append(item)
-        elif own is not None and visible(own.item, now):
-            shown.append(dict(own.item))  # an earlier, public version stays until the new one may show
+        shown = [i for i in stamp_items(archived) if release_of(i["release_id"]) != release.id and visible(i, now)]
+        item: dict[str, Any] = {}
+        media: list[Any] = []
+        for variant in variants:
+            own = archive.find(channel.name, item_id(variant, original))
+            this, files = build_item(variant, channel, self.workspace, info.link, own, original)
+            if variant is release:
+                item, media = this, files
+            if visible(this, now):
+                shown.append(this)
+            elif own is not None and visible(own.item, now):
+                shown.append(dict(own.item))  # an earlier, public version stays until the new one may show
         shown = order(shown, settings.max_items)
         basis = json.dumps(
             {"item": item, "media": [dataclasses.asdict(m) for m in media]}, sort_keys=True, ensure_ascii=False
@@ -140,11 +171,15 @@ class RssAdapter(Adapter):
             release.id,
             channel.name,
             self.name,
+            in_language("feed", release),  # a translation's key carries its language: feed.ko
             "feed",
-            "feed",
-            files=(File(RSS_FILE, build(shown, info, "rss", now)), File(ATOM_FILE, build(shown, info, "atom", now))),
+            files=(
+                File(rss_name, build(shown, info, "rss", now)),
+                File(atom_name, build(shown, info, "atom", now)),
+            ),
             meta={"item": item, "media": [dataclasses.asdict(m) for m in media]},
-            label=f"feed in {shown_folder(self.directory(channel), self.workspace.root)}",
+            label=f"feed in {shown_folder(self.directory(channel), self.workspace.root)}"
+            + (f" ({release.language})" if original is not None and original.translations else ""),
             basis=basis,
         )
 
@@ -162,7 +197,8 @@ class RssAdapter(Adapter):
         info = self.info(channel)
         folder = self.directory(channel)
         documents = self._write(delivery, channel, item, info, folder, now)
-        done = [f"wrote {RSS_FILE} and {ATOM_FILE} in {folder}"]
+        rss_name, atom_name = self.file_names(channel)
+        done = [f"wrote {rss_name} and {atom_name} in {folder}"]
         if settings.upload.url:
             self._upload(documents, channel)
             done.append(f"uploaded to {settings.upload.url}")
@@ -180,10 +216,12 @@ class RssAdapter(Adapter):
         try:
             with self.workspace.archive.writing() as archive:
                 published = clock.parse_seconds(item["published"])
-                archive.record(channel.name, delivery.release_id, item["guid"], published, item)
+                # Each language of a release is an item of its own (`<id>.<lang>` for a translation).
+                archive.record(channel.name, item.get("release_id", delivery.release_id), item["guid"], published, item)
                 everything = stamp_items(archive.items(channel.name, limit=settings.max_items))
                 shown = order([i for i in everything if visible(i, now)], settings.max_items)
-                documents = {RSS_FILE: build(shown, info, "rss", now), ATOM_FILE: build(shown, info, "atom", now)}
+                rss_name, atom_name = self.file_names(channel)
+                documents = {rss_name: build(shown, info, "rss", now), atom_name: build(shown, info, "atom", now)}
                 for m in delivery.meta.get("media", []):
                     target = folder / m["target"]
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -200,9 +238,13 @@ class RssAdapter(Adapter):
 
         up: Upload = channel.settings.upload
         base = up.url if up.url.endswith("/") else up.url + "/"
-        types = {RSS_FILE: "application/rss+xml; charset=utf-8", ATOM_FILE: "application/atom+xml; charset=utf-8"}
+        rss_name, _ = self.file_names(channel)
         for name, data in documents.items():
-            headers = {"Content-Type": types[name], **auth_header(up.token, up.header, up.scheme, channel.name)}
+            kind = "application/rss+xml" if name == rss_name else "application/atom+xml"
+            headers = {
+                "Content-Type": f"{kind}; charset=utf-8",
+                **auth_header(up.token, up.header, up.scheme, channel.name),
+            }
             send(
                 "PUT",
                 urljoin(base, name),
@@ -233,8 +275,9 @@ class RssAdapter(Adapter):
         blocks = []
         for d in deliveries:
             item = d.meta.get("item", {})
-            included = any(item.get("guid", "\0").encode() in f.data for f in d.files if f.name == RSS_FILE)
-            count = sum(f.data.count(b"<item>") for f in d.files if f.name == RSS_FILE)
+            rss = d.files[0]  # the RSS document, then the Atom one
+            included = item.get("guid", "\0").encode() in rss.data
+            count = rss.data.count(b"<item>")
             checks = (
                 Check("items in feed", count, channel.settings.max_items),
                 Check(
@@ -250,7 +293,8 @@ class RssAdapter(Adapter):
 
     def destination(self, channel: Channel) -> str:
         folder = shown_folder(self.directory(channel), self.workspace.root)
-        return f"{folder}{RSS_FILE}, {folder}{ATOM_FILE}"
+        rss_name, atom_name = self.file_names(channel)
+        return f"{folder}{rss_name}, {folder}{atom_name}"
 
     def check_account(self, channel: Channel) -> AccountCheck:
         """The feed folder is writable; with [upload], the web server takes the credential (HEAD on feed.xml)."""
@@ -295,6 +339,25 @@ class RssAdapter(Adapter):
         return needs
 
 
+def together(release: Release, context: RenderContext) -> list[Release]:
+    """The languages of a release this channel's feed holds: each it sends (`context.languages`,
+    main first), one item each; the one being rendered when the plan names none."""
+    if context.original is None or len(context.languages) < 2:
+        return [release]
+    variants = context.original.variants()
+    chosen = [variants[tag] for tag in context.languages if tag in variants]
+    return chosen if any(v is release for v in chosen) else [release]
+
+
+def feed_files(workspace: Workspace, channel: Channel) -> tuple[str, str]:
+    """The channel's RSS and Atom file names: its settings, else feed.xml and atom.xml, with the
+    channel's `language` in them (feed.ko.xml) when it is not the workspace's main language."""
+    s: RssSettings = channel.settings
+    lang = channel.common.language
+    suffix = f".{lang}" if lang and lang.lower() != workspace.config.language.lower() else ""
+    return s.rss_file or f"feed{suffix}.xml", s.atom_file or f"atom{suffix}.xml"
+
+
 def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:
     """Channel-level feed fields: channel settings first, then config.toml; refuses relative URLs."""
     s: RssSettings = channel.settings
@@ -302,7 +365,8 @@ def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:
     public = config.public_url
     if public and not public.endswith("/"):
         public += "/"
-    rss_url = s.feed_url or (urljoin(public, RSS_FILE) if public else "")
+    rss_name, atom_name = feed_files(workspace, channel)
+    rss_url = s.feed_url or (urljoin(public, rss_name) if public else "")
     if not rss_url:
         raise ConfigError(
             "the feed needs its own absolute URL (atom:link rel=self): set public_url in "
@@ -320,9 +384,9 @@ def feed_info(workspace: Workspace, channel: Channel) -> FeedInfo:
         title=s.title or org.name,
         link=link,
         description=s.description or f"News releases from {org.name}",
-        language=s.language or config.language,
+        language=s.language or channel.common.language or config.language,
         rss_url=rss_url,
-        atom_url=urljoin(rss_url, ATOM_FILE),
+        atom_url=urljoin(rss_url, atom_name),
         author_name=org.name,
         author_uri=org.website,
         logo=s.logo or org.logo,

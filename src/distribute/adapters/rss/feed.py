@@ -129,6 +129,13 @@ def _entry(fg: Any, item: dict[str, Any], kind: str) -> None:
                 "title": enc.get("title", ""),
             }
         )
+    if kind == "atom":
+        # The item's translations (RFC 4287 4.2.7.4: one alternate per type and hreflang): readers and
+        # search engines find each language's page from any of them.
+        if links and item.get("alternates"):
+            links[0]["hreflang"] = item["language"]
+        for alt in item.get("alternates", []):
+            links.append({"href": alt["href"], "rel": "alternate", "type": "text/html", "hreflang": alt["hreflang"]})
     if kind == "rss":
         # RSS 2.0 items carry one enclosure: the first file (feedgen keeps the last one set).
         for link in [*links[:1], *[x for x in links if x["rel"] == "enclosure"][:1]]:
@@ -164,7 +171,7 @@ class _AtomLinks:
         for link in self.links:
             # Unqualified like feedgen's own elements (the Atom namespace is the document default).
             element = etree.SubElement(entry, "link", href=link["href"], rel=link["rel"])
-            for key in ("type", "length", "title"):
+            for key in ("type", "hreflang", "length", "title"):
                 if link.get(key):
                     element.set(key, link[key])
         if self.language:

@@ -49,11 +49,57 @@ def media_url(
     return urljoin(base if base.endswith("/") else base + "/", quote(rel)), rel
 
 
-def tag_uri(authority_url: str, release: Release) -> str:
-    """A `tag:` URI (RFC 4151) for a release without a URL of its own: never changes, never resolves."""
+def tag_uri(authority_url: str, release: Release, language: str = "") -> str:
+    """A `tag:` URI (RFC 4151) for a release without a URL of its own: never changes, never resolves.
+
+    A translation's is the original's with `/<language>` after it (`tag:host,day:id/ko`).
+    """
     host = urlsplit(authority_url).hostname or "localhost"
     day = release.publish_at.astimezone(dt.timezone.utc).date().isoformat()
-    return f"tag:{host},{day}:{release.id}"
+    return f"tag:{host},{day}:{release.id}" + (f"/{language}" if language else "")
+
+
+def is_translation(release: Release, original: Release | None) -> bool:
+    """Whether `release` is a translation of `original` (not its main language)."""
+    return original is not None and release is not original and release.language != original.language
+
+
+def item_id(release: Release, original: Release | None) -> str:
+    """The archive's name for one language of a release: its id, and `<id>.<lang>` for a translation.
+
+    Release ids are `[a-z0-9-]`, so the dot never meets another release's id.
+    """
+    return f"{release.id}.{release.language}" if is_translation(release, original) else release.id
+
+
+def release_of(item_id: str) -> str:
+    """The release id an archive item belongs to, whatever its language."""
+    return item_id.partition(".")[0]
+
+
+def _guid(release: Release, original: Release | None, link: str) -> str:
+    """The item's guid: the release url, else a tag URI; a translation's own url, else its own tag URI.
+
+    A translation that inherits the original's url must not take its guid too: each language is an
+    item of its own, and a feed reader keeps one of two items with the same guid.
+    """
+    if not is_translation(release, original):
+        return release.url or tag_uri(link, release)
+    assert original is not None
+    if release.url and release.url != original.url:
+        return release.url
+    return tag_uri(link, release, release.language)
+
+
+def alternates(release: Release, original: Release | None) -> list[dict[str, str]]:
+    """The other languages of the release that have a page of their own: [{hreflang, href}]."""
+    if original is None:
+        return []
+    out = []
+    for tag, variant in original.variants().items():
+        if tag != release.language and variant.url and variant.url != release.url:
+            out.append({"hreflang": tag, "href": variant.url})
+    return out
 
 
 def _summary(release: Release) -> str:
@@ -68,9 +114,19 @@ def _summary(release: Release) -> str:
 
 
 def build_item(
-    release: Release, channel: Channel, workspace: Workspace, link: str, archived: ArchivedItem | None
+    release: Release,
+    channel: Channel,
+    workspace: Workspace,
+    link: str,
+    archived: ArchivedItem | None,
+    original: Release | None = None,
 ) -> tuple[dict[str, Any], list[Media]]:
-    """The feed item of a release (a JSON-ready dict) and the files deliver() must publish with it."""
+    """The feed item of a release (a JSON-ready dict) and the files deliver() must publish with it.
+
+    `original` is the release in its main language when `release` may be one of its translations:
+    a translation is an item of its own (its own guid and archive id), and every item links the
+    other languages' pages (Atom hreflang alternates).
+    """
     from markupsafe import Markup
 
     settings = channel.settings
@@ -125,7 +181,7 @@ def build_item(
     if archived is not None:
         guid, published = archived.guid, archived.published
     else:
-        guid = release.url or tag_uri(link, release)
+        guid = _guid(release, original, link)
         published = release.publish_at
     updated = max(published, release.publish_at)
     author = None
@@ -133,7 +189,7 @@ def build_item(
         author = {"name": contact.name, "email": contact.email}
         break
     item = {
-        "release_id": release.id,
+        "release_id": item_id(release, original),
         "guid": guid,
         "permalink": guid.startswith(("http://", "https://")),
         "published": stamp_seconds(published),
@@ -147,5 +203,6 @@ def build_item(
         "enclosures": enclosures,
         "author": author,
         "language": release.language,
+        "alternates": alternates(release, original),
     }
     return item, media

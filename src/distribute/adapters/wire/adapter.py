@@ -26,6 +26,7 @@ from ..base import (
     PreviewBlock,
     Receipt,
     RenderContext,
+    in_language,
     no_media_contact,
 )
 from .datelines import STYLES
@@ -108,11 +109,14 @@ class WireAdapter(Adapter):
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .newsml import newsml
         from .ninjs import ninjs_bytes
-        from .story import build_story
+        from .story import build_story, is_translation
         from .text import body_text, render_copy
 
         settings: WireSettings = channel.settings
-        story = build_story(release, channel, self.workspace, context.due)
+        story = build_story(release, channel, self.workspace, context.due, context.original)
+        # A translation's files carry its language (`<id>.ko.txt`): a channel with `languages` drops
+        # every language into one folder, and a desk sees at a glance which copy it holds.
+        stem = f"{release.id}.{release.language}" if is_translation(release, context.original) else release.id
         where = self._where(channel)
         for fmt in settings.formats:
             lost: list[str] = []
@@ -127,14 +131,15 @@ class WireAdapter(Adapter):
                 release.id,
                 channel.name,
                 self.name,
-                "desk",
+                in_language("desk", release),  # a translation's key carries its language: desk.ko
                 fmt,
-                files=(File(release.id + SUFFIX[fmt], data),),
+                files=(File(stem + SUFFIX[fmt], data),),
                 meta={
                     "content_type": CONTENT_TYPE[fmt],
                     "lost": lost,
                     "embargoed": story.embargo is not None,
                     "title": release.title,
+                    "language": release.language,
                 },
                 label=f"{fmt} to {where}",
             )

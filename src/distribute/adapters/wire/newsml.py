@@ -92,6 +92,23 @@ def newsml(story: Story) -> bytes:
         _el(meta, "edNote", story.ed_note)
     if release.url:
         _el(meta, "link", rel="irel:seeAlso", href=release.url, contenttype="text/html")
+    for other in story.related:
+        # The release in its other languages, one newsItem each, linked as translations: NewsML-G2 2.35
+        # itemMeta/link (Link1Type: rel as a QCode of the IPTC Item Relation NewsCodes, alias irel:,
+        # http://cv.iptc.org/newscodes/itemrelation/; residref = the other item's guid; title its headline,
+        # xml:lang its language). irel:translationOf (a translation -> the item it translates) and
+        # irel:hasTranslation (the original -> each translation) are the names this project uses: the
+        # copies of the vocabulary reachable when this was written list seeAlso and previousVersion but
+        # no translation term, so check them against the live CV before a desk relies on them.
+        link = _el(
+            meta,
+            "link",
+            rel=f"irel:{other.rel}",
+            residref=other.guid,
+            contenttype=CONTENT_TYPE,
+            title=other.title,
+        )
+        link.set(XML_LANG, other.language)
 
     content = _el(root, "contentMeta")
     _el(content, "contentCreated", story.created.isoformat())

@@ -74,6 +74,13 @@ def ninjs(story: Story, text_body: str) -> dict[str, Any]:
         people.append(person)
     if people:
         doc["people"] = people
+    if story.related:
+        # The same release in its other languages, each a ninjs document of its own: an association
+        # (ninjs 3.1 `associations`: name, uri, rel) per language, rel as in the NewsML-G2 item links.
+        doc["associations"] = [
+            {"name": other.title, "uri": other.guid, "rel": other.rel, "type": "text", "language": other.language}
+            for other in story.related
+        ]
     if release.url:
         doc["renditions"] = [{"name": "web", "href": release.url, "contentType": "text/html"}]
     return doc

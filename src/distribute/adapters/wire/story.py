@@ -19,6 +19,16 @@ GUID_PREFIX = "urn:newsml"
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another language of the same release, as a wire document links it."""
+
+    guid: str
+    language: str
+    title: str
+    rel: str  # "translationOf" (this copy is a translation of it) or "hasTranslation" (it translates this one)
+
+
+@dataclass(frozen=True)
 class Story:
     """One release as wire copy: the shared fields of the text, NewsML-G2 and ninjs documents."""
 
@@ -37,6 +47,8 @@ class Story:
     credit: str
     body_html: str  # safe HTML, links absolute
     lang: Lang | None = None  # the release's language: catalog and CLDR formats
+    # The release's other languages: the original (from a translation), or each translation (from the original).
+    related: tuple[Related, ...] = ()
 
     @property
     def contacts(self) -> tuple[Contact, ...]:
@@ -69,13 +81,42 @@ def provider_id(workspace: Workspace) -> str:
     return "".join(c if c.isalnum() else "-" for c in org.name.lower()).strip("-") or "distribute"
 
 
+def is_translation(release: Release, original: Release | None) -> bool:
+    """Whether `release` is a translation of `original` rather than the original itself."""
+    return original is not None and release is not original and release.language != original.language
+
+
+def story_guid(workspace: Workspace, release: Release, original: Release | None = None) -> str:
+    """The document guid: `urn:newsml:<provider>:<day>:<id>`, and `...:<id>.<lang>` for a translation."""
+    name = f"{release.id}.{release.language}" if is_translation(release, original) else release.id
+    return f"{GUID_PREFIX}:{provider_id(workspace)}:{release.publish_at.astimezone(dt.timezone.utc):%Y%m%d}:{name}"
+
+
+def related(workspace: Workspace, release: Release, original: Release | None) -> tuple[Related, ...]:
+    """A translation links its original; the original links each of its translations."""
+    if original is None or not original.translations:
+        return ()
+    if is_translation(release, original):
+        return (Related(story_guid(workspace, original), original.language, original.title, "translationOf"),)
+    return tuple(
+        Related(story_guid(workspace, t, original), t.language, t.title, "hasTranslation")
+        for t in original.translations
+    )
+
+
 def is_embargoed_copy(release: Release, channel: Channel, due: dt.datetime) -> bool:
     """Whether this channel's copy leaves before the embargo: an embargoed_copy channel due before it."""
     return release.embargo is not None and channel.common.embargoed_copy and due < release.embargo
 
 
-def build_story(release: Release, channel: Channel, workspace: Workspace, due: dt.datetime) -> Story:
-    """The wire story of a release for one channel, due to go out at `due`."""
+def build_story(
+    release: Release, channel: Channel, workspace: Workspace, due: dt.datetime, original: Release | None = None
+) -> Story:
+    """The wire story of a release for one channel, due to go out at `due`.
+
+    `release` may be a translation of `original`: its own guid, language, dateline and dates in its
+    language, linked to the original (and the original to it).
+    """
     from ...text.i18n import language
     from ...text.markdown import absolutize
 
@@ -97,7 +138,7 @@ def build_story(release: Release, channel: Channel, workspace: Workspace, due: d
     else:
         notice, ed_note = _("FOR IMMEDIATE RELEASE"), ""
     pid = provider_id(workspace)
-    guid = f"{GUID_PREFIX}:{pid}:{release.publish_at.astimezone(dt.timezone.utc):%Y%m%d}:{release.id}"
+    guid = story_guid(workspace, release, original)
     base = release.url or org.website or workspace.config.public_url
     body_html = absolutize(release.body_html, base) if base else release.body_html
     return Story(
@@ -116,4 +157,5 @@ def build_story(release: Release, channel: Channel, workspace: Workspace, due: d
         credit=settings.credit or org.name,
         body_html=body_html,
         lang=lang,
+        related=related(workspace, release, original),
     )
