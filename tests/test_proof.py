@@ -82,7 +82,18 @@ def test_a_proof_reaches_only_the_proof_addresses_and_nothing_posts_publishes_or
             result = cli("send", EXAMPLE_RELEASE, "--proof", ME, "--proof", EDITOR, "--via", "newsletter")
         touched = wire.touched
     assert result.exit_code == 0, result.output + result.stderr
-    channels = ["newsletter", "press-list", "bluesky", "linkedin", "mastodon", "rss", "threads", "wire-desk", "wire-desk-ko", "x"]
+    channels = [
+        "newsletter",
+        "press-list",
+        "bluesky",
+        "linkedin",
+        "mastodon",
+        "rss",
+        "threads",
+        "wire-desk",
+        "wire-desk-ko",
+        "x",
+    ]
     expected = []
     for channel in channels:
         shown = {"newsletter": "as kim.minji@example.org", "press-list": "as desk@herald.example.com"}

@@ -16,6 +16,19 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+def _person(contact: Any) -> dict[str, Any]:
+    """A media contact as a ninjs person: name, rel "contact", and how to reach them."""
+    person: dict[str, Any] = {"name": contact.name, "rel": "contact"}
+    info = [
+        {"type": kind, "role": "office", "value": value}
+        for kind, value in (("email", contact.email), ("phone", contact.phone))
+        if value
+    ]
+    if info:
+        person["contactInfo"] = info
+    return person
+
+
 def ninjs(story: Story, text_body: str) -> dict[str, Any]:
     """The ninjs object: headlines, bodies (plain text and HTML), embargo, place, people, subjects."""
     release, org = story.release, story.organization
@@ -61,17 +74,7 @@ def ninjs(story: Story, text_body: str) -> dict[str, Any]:
     if org.website:
         source["uri"] = org.website
     doc["infoSources"] = [source]
-    people = []
-    for contact in release.contacts:
-        person: dict[str, Any] = {"name": contact.name, "rel": "contact"}
-        info = [
-            {"type": kind, "role": "office", "value": value}
-            for kind, value in (("email", contact.email), ("phone", contact.phone))
-            if value
-        ]
-        if info:
-            person["contactInfo"] = info
-        people.append(person)
+    people = [_person(contact) for contact in release.contacts]
     if people:
         doc["people"] = people
     if story.related:
