@@ -359,6 +359,8 @@ def test_a_ledger_of_schema_3_is_migrated_and_its_scheduled_release_waits_for_ap
     (ws / ".distribute").mkdir()
     db = ws / ".distribute" / "state.db"
     shutil.copy(Path(__file__).parent / "ledgers" / "schema-v3.db", db)
+    # That example had no Korean translation yet: without it, this copy renders what was scheduled then.
+    (ws / RELEASE).with_suffix(".ko.md").unlink()
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (3,)
         conn.execute("UPDATE ledger_releases SET path = ?", (str(ws / RELEASE),))  # where this copy lives

@@ -203,6 +203,8 @@ def build_item(
         "enclosures": enclosures,
         "author": author,
         "language": release.language,
-        "alternates": alternates(release, original),
     }
+    others = alternates(release, original)
+    if others:  # only then: the item of a release in one language stays as it was (its content lock too)
+        item["alternates"] = others
     return item, media
