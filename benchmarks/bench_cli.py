@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +38,11 @@ def main() -> None:
         base = [python(), "-c", "pass"]
         dist = [python(), "-m", "distribute", "--config", str(ws / "config.toml")]
         env = env_without_config()
+        # As installed (pip writes bytecode): a PYTHONDONTWRITEBYTECODE=1 shell would time compiling
+        # the package's sources on every run; the warm-up run below writes their .pyc files.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for warm in (["--help"], ["validate", RELEASE], ["preview", RELEASE]):
+            subprocess.run([*dist, *warm], cwd=tmp, env=env, capture_output=True)
         print(f"cold commands on the example release ({args.runs} runs each, medians)")
         compare("distribute --help", [*dist, "--help"], base, runs=args.runs, cwd=tmp, env=env)
         compare("distribute validate RELEASE", [*dist, "validate", RELEASE], base, runs=args.runs, cwd=tmp, env=env)

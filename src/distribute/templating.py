@@ -128,11 +128,11 @@ class Templates:
             ) from None
 
     def exists(self, name: str) -> bool:
-        """Whether a template of that name can be found."""
+        """Whether a template of that name can be found (found, not compiled: render compiles it in its language)."""
         import jinja2
 
         try:
-            self.env.get_template(name)
+            self._loader.get_source(self.env, name)
         except jinja2.TemplateNotFound:
             return False
         return True
