@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 # Deliveries listed one by one per channel; the rest are counted (a newsletter has thousands).
 LIST_LIMIT = 50
+REASONS = 3  # the most common errors given per state (failed, in doubt) of a channel
+# The order status lists a channel's deliveries in: what needs a look first, then by seq.
+RANK = {"in_doubt": 0, "failed": 1, "sending": 2, "claimed": 2, "pending": 3}
 
 
 @dataclass
@@ -45,6 +48,9 @@ class ChannelStatus:
     items: list[Item] = field(default_factory=list)
     more: int = 0  # deliveries not listed in items
     held: int = 0  # pending deliveries that will not go: the release changed since it was scheduled
+    next_due: str | None = None  # when its next pending delivery may go (retries included), None when none is
+    # The most common errors of its failed and in-doubt deliveries: {state: [{"error", "count"}]}.
+    reasons: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,18 +81,51 @@ def channel_states(ledger: Ledger, release_id: str) -> dict[str, dict[str, int]]
     return out
 
 
-def _items(ledger: Ledger, release_id: str, channel: str, total: int) -> tuple[list[Item], int]:
-    # Small channels (a thread, a feed) are listed whole; big ones show what needs attention first.
-    cols = "key, label, state, attempts, due, next_attempt, remote_id, url, last_error, sent_at"
-    base = f"SELECT {cols} FROM deliveries WHERE release_id = :r AND channel = :c"
-    order = (
-        " ORDER BY CASE state WHEN 'in_doubt' THEN 0 WHEN 'failed' THEN 1 WHEN 'sending' THEN 2 "
-        "WHEN 'claimed' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END, seq LIMIT :n"
+def _items(
+    ledger: Ledger, release_id: str, channel: str, counts: dict[str, int], limit: int | None = LIST_LIMIT
+) -> tuple[list[Item], int]:
+    """The first `limit` deliveries in RANK order (every one with None), and how many are left out.
+
+    One query per state, each walking the (release_id, channel, state, seq) index for its first
+    rows: a newsletter of 100,000 is never read whole, nor sorted, to list fifty.
+    """
+    cols = "seq, key, label, state, attempts, due, next_attempt, remote_id, url, last_error, sent_at"
+    sql = f"SELECT {cols} FROM deliveries WHERE release_id = :r AND channel = :c AND state = :s ORDER BY seq"
+    if limit is not None:
+        sql += " LIMIT :n"
+    rows = []
+    with ledger.engine.begin() as c:
+        for state in sorted(counts, key=lambda st: (RANK.get(st, 4), st)):
+            rows += c.execute(ledger.sql(sql), {"r": release_id, "c": channel, "s": state, "n": limit}).all()
+    rows.sort(key=lambda r: (RANK.get(r[3], 4), r[0]))
+    items = [Item(*r[1:]) for r in rows[:limit]]
+    return items, max(0, sum(counts.values()) - len(items))
+
+
+def _next_due(ledger: Ledger, release_id: str, channel: str) -> str | None:
+    """When the channel's earliest pending delivery may go (its retry time, or a hold till the embargo)."""
+    sql = (
+        "SELECT next_attempt, not_before FROM deliveries WHERE release_id = :r AND channel = :c AND state = 'pending' "
+        "ORDER BY next_attempt LIMIT 1"
     )
     with ledger.engine.begin() as c:
-        rows = c.execute(ledger.sql(base + order), {"r": release_id, "c": channel, "n": LIST_LIMIT}).all()
-    items = [Item(*r) for r in rows]
-    return items, max(0, total - len(items))
+        row = c.execute(ledger.sql(sql), {"r": release_id, "c": channel}).first()
+    return None if row is None else str(max(row[0], row[1] or ""))
+
+
+def _reasons(ledger: Ledger, release_id: str, channel: str, counts: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """The most common errors of the channel's failed and in-doubt deliveries, commonest first."""
+    sql = (
+        "SELECT last_error, COUNT(*) AS n FROM deliveries WHERE release_id = :r AND channel = :c AND state = :s "
+        "GROUP BY last_error ORDER BY n DESC, last_error LIMIT :k"
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    with ledger.engine.begin() as c:
+        for state in ("failed", "in_doubt"):
+            if counts.get(state):
+                found = c.execute(ledger.sql(sql), {"r": release_id, "c": channel, "s": state, "k": REASONS}).all()
+                out[state] = [{"error": e, "count": int(n)} for e, n in found]
+    return out
 
 
 def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str | None:
@@ -101,8 +140,13 @@ def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str |
     return None
 
 
-def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None) -> list[ReleaseStatus]:
-    """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
+def overview(
+    ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None, limit: int | None = LIST_LIMIT
+) -> list[ReleaseStatus]:
+    """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change.
+
+    Each channel lists its first `limit` deliveries (None: all of them), what needs a look first.
+    """
     where = " WHERE release_id = :r" if release_id else ""
     with ledger.engine.begin() as c:
         releases = c.execute(
@@ -127,8 +171,10 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
             if crid != rid:
                 continue
             counts = states.get(channel, {})
-            items, more = _items(ledger, rid, channel, sum(counts.values()))
-            channels.append(ChannelStatus(channel, adapter, due, counts, items, more))
+            items, more = _items(ledger, rid, channel, counts, limit)
+            following = _next_due(ledger, rid, channel) if counts.get("pending") else None
+            reasons = _reasons(ledger, rid, channel, counts)
+            channels.append(ChannelStatus(channel, adapter, due, counts, items, more, 0, following, reasons))
         held = None
         if workspace is not None and any(c.counts.get("pending") for c in channels):
             held = held_because(workspace, ledger, rid)
