@@ -15,7 +15,7 @@ import click
 import pytest
 from click.utils import make_default_short_help
 
-from conftest import EXAMPLE_RELEASE
+from conftest import EXAMPLE_RELEASE, ROOT
 from distribute.cli import COMMANDS, SUMMARIES, cli
 
 # `python -m distribute ARGS`, printing at exit every module it imported (importlib's included,
@@ -70,3 +70,26 @@ def test_the_help_listing_is_each_commands_own_first_line() -> None:
         assert command is not None and not command.hidden and not command.short_help
         for limit in (30, 45, 62, 200):
             assert make_default_short_help(SUMMARIES[name], limit) == command.get_short_help_str(limit), name
+
+
+def test_templates_compiled_once_are_reused_and_an_edited_one_is_compiled_again(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates live in the user's cache folder; Jinja checks each source's hash before using one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("UNSUBSCRIBE_KEY", "k3y-for-unsubscribe-tokens-0123456789")
+    builtin = (ROOT / "templates" / "email" / "newsletter.txt.j2").read_text(encoding="utf-8")
+    override = workspace / "templates" / "email" / "newsletter.txt.j2"
+    override.parent.mkdir(parents=True)
+    sent = []
+    for marker in ("MARKER-ONE", "MARKER-TWO"):
+        first, rest = builtin.split("\n", 1)
+        override.write_text(f"{first}\n{marker}\n{rest}", encoding="utf-8")
+        out = f"out-{marker}"
+        done, _ = imported(workspace, "send", EXAMPLE_RELEASE, "-c", "newsletter", "--dry-run", "--outbox", out)
+        assert done.returncode == 0, done.stderr[-2000:]
+        sent.append(b"".join(p.read_bytes() for p in (workspace / out / "newsletter").glob("*.eml")))
+        cached = list((tmp_path / "cache" / "distribute").glob("templates-*/*.jinja"))
+        assert len(cached) >= 2, "the newsletter's text and HTML templates were kept compiled"
+    assert b"MARKER-ONE" in sent[0] and b"MARKER-TWO" not in sent[0]
+    assert b"MARKER-TWO" in sent[1] and b"MARKER-ONE" not in sent[1], "the edited template was compiled again"
