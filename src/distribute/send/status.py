@@ -102,15 +102,25 @@ def _items(
     return items, max(0, sum(counts.values()) - len(items))
 
 
-def _next_due(ledger: Ledger, release_id: str, channel: str) -> str | None:
-    """When the channel's earliest pending delivery may go (its retry time, or a hold till the embargo)."""
+def _channels(ledger: Ledger, release_id: str) -> dict[str, tuple[str, str, dict[str, int], str | None]]:
+    """{channel: (adapter, due, {state: count}, next due)} of one release, in one pass over its rows.
+
+    The next due is when the earliest pending delivery may go: its next attempt (a retry's time),
+    or the hold till the embargo where that is later.
+    """
     sql = (
-        "SELECT next_attempt, not_before FROM deliveries WHERE release_id = :r AND channel = :c AND state = 'pending' "
-        "ORDER BY next_attempt LIMIT 1"
+        "SELECT channel, state, COUNT(*), MIN(adapter), MIN(due), MIN(next_attempt), MAX(not_before) "
+        "FROM deliveries WHERE release_id = :r GROUP BY channel, state ORDER BY channel, state"
     )
+    out: dict[str, tuple[str, str, dict[str, int], str | None]] = {}
     with ledger.engine.begin() as c:
-        row = c.execute(ledger.sql(sql), {"r": release_id, "c": channel}).first()
-    return None if row is None else str(max(row[0], row[1] or ""))
+        for channel, state, n, adapter, due, first, hold in c.execute(ledger.sql(sql), {"r": release_id}):
+            was_adapter, was_due, counts, following = out.get(channel, (adapter, due, {}, None))
+            counts[state] = int(n)
+            if state == "pending":
+                following = str(max(first, hold or ""))
+            out[channel] = (min(was_adapter, adapter), min(was_due, due), counts, following)
+    return out
 
 
 def _reasons(ledger: Ledger, release_id: str, channel: str, counts: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
@@ -156,23 +166,11 @@ def overview(
             ),
             {"r": release_id},
         ).all()
-        chans = c.execute(
-            ledger.sql(
-                f"SELECT release_id, channel, MIN(adapter), MIN(due) FROM deliveries{where} GROUP BY release_id, channel "
-                "ORDER BY release_id, channel"
-            ),
-            {"r": release_id},
-        ).all()
     out = []
     for rid, path, scheduled_at, generation, staging in releases:
-        states = channel_states(ledger, rid)
         channels = []
-        for crid, channel, adapter, due in chans:
-            if crid != rid:
-                continue
-            counts = states.get(channel, {})
+        for channel, (adapter, due, counts, following) in _channels(ledger, rid).items():
             items, more = _items(ledger, rid, channel, counts, limit)
-            following = _next_due(ledger, rid, channel) if counts.get("pending") else None
             reasons = _reasons(ledger, rid, channel, counts)
             channels.append(ChannelStatus(channel, adapter, due, counts, items, more, 0, following, reasons))
         held = None
