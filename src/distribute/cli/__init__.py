@@ -152,12 +152,10 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's listing of the commands, from SUMMARIES: no command module is imported for --help."""
-        from click.utils import make_default_short_help
-
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(n) for n in names)
-        with formatter.section("Commands"):
-            formatter.write_dl([(n, make_default_short_help(SUMMARIES[n], limit)) for n in names])
+        with formatter.section("Commands"):  # shortened as click shortens a command's own help
+            formatter.write_dl([(n, click.Command(n, help=SUMMARIES[n]).get_short_help_str(limit)) for n in names])
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_globals(args))
