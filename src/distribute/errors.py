@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path  # annotations only: pathlib is a sixth of `distribute --help`
 
 
 class ExitCode(enum.IntEnum):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UnknownAdapterError
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from .base import Adapter
 
 GROUP = "distribute.adapters"
@@ -39,6 +40,9 @@ class Registry:
 
     def _third_party(self) -> dict[str, metadata.EntryPoint]:
         if self._entry_points is None:
+            # Imported (and every installed package's metadata read) only when a name is not a built-in.
+            from importlib import metadata
+
             self._entry_points = {ep.name: ep for ep in metadata.entry_points(group=self._group)}
         return self._entry_points
 

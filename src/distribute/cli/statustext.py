@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from ..send.status import Item, ReleaseStatus
 
 SMALL = 10  # channels up to this many deliveries are listed one by one
+FEW = 5  # of a bigger channel, the first this many of each state that needs a look
 ATTENTION = ("failed", "in_doubt", "sending", "claimed")
 ORDER = ("sent", "pending", "claimed", "sending", "failed", "in_doubt", "cancelled")
 
@@ -64,8 +65,44 @@ def _approvals(summary: dict[str, Any], tz: ZoneInfo) -> list[str]:
 def _count(n: int, state: str, held: int) -> str:
     """ "3 sent", "2 held" (every pending one is held), "4 pending (1 held)" (a translation's part of them)."""
     if state != "pending" or not held:
-        return f"{n} {state.replace('_', ' ')}"
-    return f"{n} held" if held >= n else f"{n} pending ({held} held)"
+        return f"{n:,} {state.replace('_', ' ')}"
+    return f"{n:,} held" if held >= n else f"{n:,} pending ({held:,} held)"
+
+
+def _kind(item: Item) -> str:
+    """Which group of a big channel's summary a delivery belongs to ("retry": pending after a failed attempt)."""
+    if item.state == "pending" and item.attempts:
+        return "retry"
+    return item.state
+
+
+def _channel_lines(r: ReleaseStatus, ch: Any, tz: ZoneInfo) -> list[str]:
+    """One channel: its counts, then every delivery of a small one, or the first few that need a look."""
+    counts = ", ".join(_count(ch.counts[s], s, ch.held) for s in ORDER if ch.counts.get(s))
+    following = f"; next {_when(ch.next_due, tz)}" if ch.next_due and ch.next_due != ch.due and not ch.held else ""
+    lines = [f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}{following}"]
+    why = "a translation changed" if r.held_parts and not r.held else "the release changed"
+    # A thread or a feed is listed whole; of a newsletter, the first few of what needs a look.
+    if sum(ch.counts.values()) <= SMALL:
+        return lines + [_item(item, tz, bool(ch.held), why) for item in ch.items if item.state != "cancelled"]
+    for state in (*ATTENTION, "retry"):
+        shown = [i for i in ch.items if _kind(i) == state][:FEW]
+        if state == "in_doubt":
+            lines.extend(f"      {i.label or i.key}: IN DOUBT: {i.error}" for i in shown)
+        else:
+            lines.extend(_item(item, tz, bool(ch.held), why) for item in shown)
+        left = ch.counts.get(state, 0) - len(shown)  # retries are pending: not counted apart
+        if left > 0 and state != "retry":
+            common = ch.reasons.get(state) or []
+            most = "; most common: " + ", ".join(f"{w['error']} ({w['count']:,})" for w in common) if common else ""
+            lines.append(f"      … {left:,} more {state.replace('_', ' ')}{most}")
+        if state == "in_doubt" and ch.counts.get(state):
+            lines.append(
+                f"      in doubt: check by hand, then `distribute resolve {r.release_id} --sent` (or `--failed`) "
+                "settles them, or `distribute send --due --resend-in-doubt` sends them again"
+            )
+    lines.append(f"      (`distribute status {r.release_id} --json --all` lists every delivery)")
+    return lines
 
 
 def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
@@ -85,18 +122,5 @@ def render_text(releases: list[ReleaseStatus], tz: ZoneInfo) -> str:
         lines.extend(f"  ! HELD in part: {why}" for why in r.held_parts)
         lines.extend(f"  note: {line}" for line in r.notes)
         for ch in r.channels:
-            counts = ", ".join(_count(ch.counts[s], s, ch.held) for s in ORDER if ch.counts.get(s))
-            lines.append(f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}")
-            # A thread or a feed is listed whole; of a newsletter, only what needs a look.
-            small = sum(ch.counts.values()) <= SMALL
-            shown = [
-                i
-                for i in ch.items
-                if i.state != "cancelled" and (small or i.state in ATTENTION or (i.state == "pending" and i.attempts))
-            ]
-            why = "a translation changed" if r.held_parts and not r.held else "the release changed"
-            lines.extend(_item(item, tz, bool(ch.held), why) for item in shown)
-            hidden = sum(n for state, n in ch.counts.items() if state != "cancelled") - len(shown)
-            if hidden > 0 and not small:
-                lines.append(f"      … {hidden} not listed one by one (`distribute status --json` lists some)")
+            lines.extend(_channel_lines(r, ch, tz))
     return "\n".join(lines) + "\n"

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 # Deliveries listed one by one per channel; the rest are counted (a newsletter has thousands).
 LIST_LIMIT = 50
+REASONS = 3  # the most common errors given per state (failed, in doubt) of a channel
+# The order status lists a channel's deliveries in: what needs a look first, then by seq.
+RANK = {"in_doubt": 0, "failed": 1, "sending": 2, "claimed": 2, "pending": 3}
 
 
 @dataclass
@@ -46,6 +49,9 @@ class ChannelStatus:
     items: list[Item] = field(default_factory=list)
     more: int = 0  # deliveries not listed in items
     held: int = 0  # pending deliveries that will not go: the release changed since it was scheduled
+    next_due: str | None = None  # when its next pending delivery may go (retries included), None when none is
+    # The most common errors of its failed and in-doubt deliveries: {state: [{"error", "count"}]}.
+    reasons: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,18 +86,61 @@ def channel_states(ledger: Ledger, release_id: str) -> dict[str, dict[str, int]]
     return out
 
 
-def _items(ledger: Ledger, release_id: str, channel: str, total: int) -> tuple[list[Item], int]:
-    # Small channels (a thread, a feed) are listed whole; big ones show what needs attention first.
-    cols = "key, label, state, attempts, due, next_attempt, remote_id, url, last_error, sent_at"
-    base = f"SELECT {cols} FROM deliveries WHERE release_id = :r AND channel = :c"
-    order = (
-        " ORDER BY CASE state WHEN 'in_doubt' THEN 0 WHEN 'failed' THEN 1 WHEN 'sending' THEN 2 "
-        "WHEN 'claimed' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END, seq LIMIT :n"
-    )
+def _items(
+    ledger: Ledger, release_id: str, channel: str, counts: dict[str, int], limit: int | None = LIST_LIMIT
+) -> tuple[list[Item], int]:
+    """The first `limit` deliveries in RANK order (every one with None), and how many are left out.
+
+    One query per state, each walking the (release_id, channel, state, seq) index for its first
+    rows: a newsletter of 100,000 is never read whole, nor sorted, to list fifty.
+    """
+    cols = "seq, key, label, state, attempts, due, next_attempt, remote_id, url, last_error, sent_at"
+    sql = f"SELECT {cols} FROM deliveries WHERE release_id = :r AND channel = :c AND state = :s ORDER BY seq"
+    if limit is not None:
+        sql += " LIMIT :n"
+    rows = []
     with ledger.engine.begin() as c:
-        rows = c.execute(ledger.sql(base + order), {"r": release_id, "c": channel, "n": LIST_LIMIT}).all()
-    items = [Item(*r) for r in rows]
-    return items, max(0, total - len(items))
+        for state in sorted(counts, key=lambda st: (RANK.get(st, 4), st)):
+            rows += c.execute(ledger.sql(sql), {"r": release_id, "c": channel, "s": state, "n": limit}).all()
+    rows.sort(key=lambda r: (RANK.get(r[3], 4), r[0]))
+    items = [Item(*r[1:]) for r in rows[:limit]]
+    return items, max(0, sum(counts.values()) - len(items))
+
+
+def _channels(ledger: Ledger, release_id: str) -> dict[str, tuple[str, str, dict[str, int], str | None]]:
+    """{channel: (adapter, due, {state: count}, next due)} of one release, in one pass over its rows.
+
+    The next due is when the earliest pending delivery may go: its next attempt (a retry's time),
+    or the hold till the embargo where that is later.
+    """
+    sql = (
+        "SELECT channel, state, COUNT(*), MIN(adapter), MIN(due), MIN(next_attempt), MAX(not_before) "
+        "FROM deliveries WHERE release_id = :r GROUP BY channel, state ORDER BY channel, state"
+    )
+    out: dict[str, tuple[str, str, dict[str, int], str | None]] = {}
+    with ledger.engine.begin() as c:
+        for channel, state, n, adapter, due, first, hold in c.execute(ledger.sql(sql), {"r": release_id}):
+            was_adapter, was_due, counts, following = out.get(channel, (adapter, due, {}, None))
+            counts[state] = int(n)
+            if state == "pending":
+                following = str(max(first, hold or ""))
+            out[channel] = (min(was_adapter, adapter), min(was_due, due), counts, following)
+    return out
+
+
+def _reasons(ledger: Ledger, release_id: str, channel: str, counts: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """The most common errors of the channel's failed and in-doubt deliveries, commonest first."""
+    sql = (
+        "SELECT last_error, COUNT(*) AS n FROM deliveries WHERE release_id = :r AND channel = :c AND state = :s "
+        "GROUP BY last_error ORDER BY n DESC, last_error LIMIT :k"
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    with ledger.engine.begin() as c:
+        for state in ("failed", "in_doubt"):
+            if counts.get(state):
+                found = c.execute(ledger.sql(sql), {"r": release_id, "c": channel, "s": state, "k": REASONS}).all()
+                out[state] = [{"error": e, "count": int(n)} for e, n in found]
+    return out
 
 
 def held_because(workspace: Workspace, ledger: Ledger, release_id: str) -> str | None:
@@ -139,8 +188,13 @@ def _pending_in(ledger: Ledger, release_id: str, blocks: list[int]) -> dict[str,
     return out
 
 
-def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None) -> list[ReleaseStatus]:
-    """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change."""
+def overview(
+    ledger: Ledger, release_id: str | None = None, workspace: Workspace | None = None, limit: int | None = LIST_LIMIT
+) -> list[ReleaseStatus]:
+    """Every scheduled release (or one), newest schedule first; with `workspace`, releases held by a change.
+
+    Each channel lists its first `limit` deliveries (None: all of them), what needs a look first.
+    """
     from .approval import summary as approval_summary
 
     where = " WHERE release_id = :r" if release_id else ""
@@ -152,23 +206,13 @@ def overview(ledger: Ledger, release_id: str | None = None, workspace: Workspace
             ),
             {"r": release_id},
         ).all()
-        chans = c.execute(
-            ledger.sql(
-                f"SELECT release_id, channel, MIN(adapter), MIN(due) FROM deliveries{where} GROUP BY release_id, channel "
-                "ORDER BY release_id, channel"
-            ),
-            {"r": release_id},
-        ).all()
     out = []
     for rid, path, scheduled_at, generation, staging in releases:
-        states = channel_states(ledger, rid)
         channels = []
-        for crid, channel, adapter, due in chans:
-            if crid != rid:
-                continue
-            counts = states.get(channel, {})
-            items, more = _items(ledger, rid, channel, sum(counts.values()))
-            channels.append(ChannelStatus(channel, adapter, due, counts, items, more))
+        for channel, (adapter, due, counts, following) in _channels(ledger, rid).items():
+            items, more = _items(ledger, rid, channel, counts, limit)
+            reasons = _reasons(ledger, rid, channel, counts)
+            channels.append(ChannelStatus(channel, adapter, due, counts, items, more, 0, following, reasons))
         held = None
         if workspace is not None and any(c.counts.get("pending") for c in channels):
             held = held_because(workspace, ledger, rid)

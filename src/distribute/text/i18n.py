@@ -23,11 +23,10 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 
 if TYPE_CHECKING:
+    from babel.support import Translations
+
     from ..workspace.config import Workspace
 
 DOMAIN = "distribute"
@@ -75,6 +74,10 @@ def _po_file(folder: Path, locale: Locale) -> Path | None:
 @lru_cache(maxsize=64)
 def _mo(path: str, mtime_ns: int, locale: str) -> bytes:
     """One .po file compiled (fuzzy entries are left out, as msgfmt does)."""
+    # Imported here: an English release reads no catalog, so a cold validate of one never loads babel.messages.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with open(path, "rb") as fp:
         catalog = read_po(fp, locale=locale, domain=DOMAIN)
     buffer = io.BytesIO()
@@ -83,6 +86,8 @@ def _mo(path: str, mtime_ns: int, locale: str) -> bytes:
 
 
 def _load(path: Path, locale: Locale) -> Translations:
+    from babel.support import Translations
+
     return Translations(fp=io.BytesIO(_mo(str(path), path.stat().st_mtime_ns, str(locale))), domain=DOMAIN)
 
 

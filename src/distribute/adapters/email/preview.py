@@ -45,7 +45,8 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
         html_part = message.get_body(("html",))
         text = text_part.get_content() if text_part is not None else ""
         markup = html_part.get_content() if html_part is not None else ""
-        shown = "\n".join(f"{name}: {message[name]}" for name in SHOWN if message[name] is not None)
+        headers = {name: message[name] for name in SHOWN}  # each parsed once (policy.default parses on every access)
+        shown = "\n".join(f"{name}: {value}" for name, value in headers.items() if value is not None)
         checks = [_longest_line(data)]
         link = _link(message)
         if link:
@@ -60,7 +61,7 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
             )
         if n == 0:  # what is the same for every message of the channel, once
             checks += _channel_checks(message, data, html_part, d, s, lists)
-        title = f"{d.label} — {message['Subject']}"
+        title = f"{d.label} — {headers['Subject']}"
         blocks.append(PreviewBlock(title=title, text=f"{shown}\n\n{text}", html=markup, checks=tuple(checks)))
     return blocks
 

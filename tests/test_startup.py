@@ -1,0 +1,95 @@
+"""A quick cold start: what the everyday commands import, run as `python -m distribute` in a fresh interpreter.
+
+The timings themselves are benchmarks/bench_cli.py's; these tests guard the measured wins so a
+new import at the top of a module cannot quietly bring them back.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from conftest import EXAMPLE_RELEASE, ROOT
+from distribute.cli import COMMANDS, SUMMARIES, cli
+
+# `python -m distribute ARGS`, printing at exit every module it imported (importlib's included,
+# which -X importtime leaves out).
+RUN = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('MODULES', *sorted(sys.modules), file=sys.stderr))\n"
+    "sys.argv = ['distribute', *sys.argv[1:]]\n"
+    "runpy.run_module('distribute', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def imported(ws: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the real command line in a fresh interpreter; (the run, every module it imported)."""
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", RUN, "--config", str(ws / "config.toml"), *args]
+    done = subprocess.run(argv, cwd=ws, env=env, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("MODULES ")]
+    assert len(lines) == 1, done.stderr[-2000:]
+    return done, set(lines[0].split()[1:])
+
+
+@pytest.mark.parametrize("command", ["validate", "preview"])
+def test_validate_and_preview_without_a_ledger_file_never_import_sqlalchemy(workspace: Path, command: str) -> None:
+    """sqlalchemy was a third of a cold validate: the feed archive imported it before seeing no database."""
+    assert not (workspace / ".distribute" / "state.db").exists()
+    done, modules = imported(workspace, command, EXAMPLE_RELEASE)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rss" in done.stdout and "distribute.adapters.rss.feed" in modules, (
+        "the feed (which reads the archive) rendered"
+    )
+    assert not {m for m in modules if m.split(".")[0] == "sqlalchemy"}
+    assert not (workspace / ".distribute").exists(), "and no database was created to answer"
+
+
+def test_help_lists_every_command_without_importing_one(workspace: Path) -> None:
+    done, modules = imported(workspace, "--help")
+    assert done.returncode == 0, done.stderr
+    for name in COMMANDS:
+        assert f"\n  {name} " in done.stdout
+    loaded = {m for m in modules if m.startswith("distribute.cli.")}
+    assert not loaded, f"--help imported {sorted(loaded)}"
+    assert "pathlib" not in modules and "logging" not in modules
+
+
+def test_the_help_listing_is_each_commands_own_first_line() -> None:
+    """SUMMARIES (what --help lists without importing the commands) says what each command's docstring says."""
+    ctx = click.Context(cli)
+    assert set(SUMMARIES) == set(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None and not command.hidden and not command.short_help
+        for limit in (30, 45, 62, 200):
+            shown = click.Command(name, help=SUMMARIES[name]).get_short_help_str(limit)
+            assert shown == command.get_short_help_str(limit), name
+
+
+def test_templates_compiled_once_are_reused_and_an_edited_one_is_compiled_again(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates live in the user's cache folder; Jinja checks each source's hash before using one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("UNSUBSCRIBE_KEY", "k3y-for-unsubscribe-tokens-0123456789")
+    builtin = (ROOT / "templates" / "email" / "newsletter.txt.j2").read_text(encoding="utf-8")
+    override = workspace / "templates" / "email" / "newsletter.txt.j2"
+    override.parent.mkdir(parents=True)
+    sent = []
+    for marker in ("MARKER-ONE", "MARKER-TWO"):
+        first, rest = builtin.split("\n", 1)
+        override.write_text(f"{first}\n{marker}\n{rest}", encoding="utf-8")
+        out = f"out-{marker}"
+        done, _ = imported(workspace, "send", EXAMPLE_RELEASE, "-c", "newsletter", "--dry-run", "--outbox", out)
+        assert done.returncode == 0, done.stderr[-2000:]
+        sent.append(b"".join(p.read_bytes() for p in (workspace / out / "newsletter").glob("*.eml")))
+        cached = list((tmp_path / "cache" / "distribute").glob("templates-*/*.jinja"))
+        assert len(cached) >= 2, "the newsletter's text and HTML templates were kept compiled"
+    assert b"MARKER-ONE" in sent[0] and b"MARKER-TWO" not in sent[0]
+    assert b"MARKER-TWO" in sent[1] and b"MARKER-ONE" not in sent[1], "the edited template was compiled again"
