@@ -38,12 +38,13 @@ COMMANDS: dict[str, str] = {
 # command module (they pull in pathlib, json, logging: a third of the time of `--help`).
 # tests/test_cli.py holds each to the command's own docstring.
 SUMMARIES: dict[str, str] = {
-    "channels": "List configured channels and what each still needs to send.",
+    "approve": "Approve RELEASE as it would go out now: every channel's rendition, as --dry-run writes it.",
+    "channels": "List configured channels and what each still needs to send; --check tries each account.",
     "init": "Create config.toml, channels/, lists/, templates/, .gitignore and an example release in DIR.",
     "preview": "Show what every channel would send. Sends nothing and needs no secrets.",
     "resolve": "Mark RELEASE's deliveries in doubt (all, or the KEYs `distribute status` shows) as sent or failed.",
     "schedule": "Record RELEASE's deliveries with their due times; scheduling again replaces what is still pending.",
-    "send": "Send RELEASE now, or everything due with --due. --dry-run sends nothing.",
+    "send": "Send RELEASE now, or everything due with --due. --dry-run sends nothing; --proof only to you.",
     "status": "Show per release and channel what is scheduled, sent, failed and in doubt.",
     "unschedule": "Cancel what of RELEASE (a file or a release id) is still pending; what went out stays recorded.",
     "validate": "Check releases: parse, render every channel and run each platform's checks. Sends nothing.",
