@@ -98,7 +98,7 @@ def _items(
     sql = f"SELECT {cols} FROM deliveries WHERE release_id = :r AND channel = :c AND state = :s ORDER BY seq"
     if limit is not None:
         sql += " LIMIT :n"
-    rows = []
+    rows: list[Any] = []
     with ledger.engine.begin() as c:
         for state in sorted(counts, key=lambda st: (RANK.get(st, 4), st)):
             rows += c.execute(ledger.sql(sql), {"r": release_id, "c": channel, "s": state, "n": limit}).all()

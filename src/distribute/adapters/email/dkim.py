@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import dkim  # type: ignore[import-untyped]  # dkimpy ships no types (no stubs, no py.typed)
-from dkim import canonicalization  # type: ignore[import-untyped]
+from dkim import canonicalization
 
 from ...errors import DeliveryError
 
@@ -109,18 +109,22 @@ class Signer:
         value = dkim.RE_BTAG.sub(b"\\1", value)
         digest = hashlib.sha256()
         dkim.hash_headers(digest, _RELAXED, _RELAXED.canonicalize_headers(headers), include, (_NAME, b" " + value), {})
+        assert self._rsa is not None
         signature = self._rsa.sign(digest.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
         fields[-1] = (b"b", base64.b64encode(signature))
         value = b"; ".join(b"=".join(f) for f in fields) + b"\r\n"
-        return _NAME + b": " + dkim.fold(value, namelen=len(_NAME), linesep=b"\r\n")
+        folded: bytes = dkim.fold(value, namelen=len(_NAME), linesep=b"\r\n")
+        return _NAME + b": " + folded
 
 
 def _parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
     """dkim.rfc822_parse(message): the same headers and body, without splitting and re-joining a CRLF body."""
     if message.count(b"\n") != message.count(b"\r\n"):
-        return dkim.rfc822_parse(message)  # bare LFs: dkimpy turns them into CRLF
+        parsed: tuple[list[list[bytes]], bytes] = dkim.rfc822_parse(message)  # bare LFs: dkimpy makes them CRLF
+        return parsed
     head, _, body = message.partition(b"\r\n\r\n")
-    return dkim.rfc822_parse(head)[0], body
+    headers: list[list[bytes]] = dkim.rfc822_parse(head)[0]
+    return headers, body
 
 
 def _relaxed_body(body: bytes) -> bytes:
@@ -133,7 +137,8 @@ def _relaxed_body(body: bytes) -> bytes:
         body = canonicalization.strip_trailing_whitespace(body)
     if b"\t" in body or b"  " in body:
         body = canonicalization.compress_whitespace(body)
-    return canonicalization.correct_empty_body(canonicalization.strip_trailing_lines(body))
+    done: bytes = canonicalization.correct_empty_body(canonicalization.strip_trailing_lines(body))
+    return done
 
 
 def _rsa_key(key: bytes) -> Any:
