@@ -93,7 +93,7 @@ def test_a_translation_that_contradicts_its_original_is_refused_at_its_line(
 
 
 def test_naming_a_translation_points_to_the_original(cli, workspace: Path) -> None:
-    result = cli("validate", "releases/2025-06-30-nato-summit-brief.ko.md")
+    result = cli("send", "releases/2025-06-30-nato-summit-brief.ko.md", "--dry-run")
     assert result.exit_code == 1
     assert "is the ko translation of releases/2025-06-30-nato-summit-brief.md; name the original" in result.output
 
@@ -129,3 +129,16 @@ def test_region_tags_are_translations_and_keep_their_case(workspace: Path) -> No
     assert [t.language for t in rel.translations] == ["pt-BR", "zh-Hant"]
     assert rel.in_language("pt").language == "pt-BR"
     assert all(t.publish_at == dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc) for t in rel.translations)
+
+
+def test_validate_of_a_folder_checks_each_translation_with_its_original_once(cli, workspace: Path) -> None:
+    both = cli("validate", "releases/2025-06-30-nato-summit-brief.md", "releases/2025-06-30-nato-summit-brief.ko.md")
+    assert both.exit_code == 0, both.output
+    assert both.stdout.count("2025-06-30-nato-summit-brief — ") == 1  # checked once, translations included
+    assert "note:" not in both.stderr
+    alone = cli("validate", "releases/2025-06-30-nato-summit-brief.ko.md")
+    assert alone.exit_code == 0, alone.output
+    assert (
+        "note: releases/2025-06-30-nato-summit-brief.ko.md is a translation: checked with its original "
+        "releases/2025-06-30-nato-summit-brief.md" in alone.stderr
+    )

@@ -20,6 +20,27 @@ CHECKED = 50  # deliveries of a channel checked in full without -v (every one is
 SHOWN = 3  # problems and skipped rows shown per channel without -v
 
 
+def originals(paths: tuple[str, ...]) -> list[str]:
+    """The release files to check: a translation (`x.ko.md`) is checked with its original, once.
+
+    So `distribute validate releases/*.md` works in a folder that holds translations.
+    """
+    from pathlib import Path
+
+    from ..release import original_of
+
+    out: list[str] = []
+    for path in paths:
+        original = original_of(Path(path))
+        if original is None:
+            out.append(path)
+            continue
+        if str(original) not in paths:
+            click.echo(f"note: {path} is a translation: checked with its original {original}", err=True)
+        out.append(str(original))
+    return list(dict.fromkeys(out))
+
+
 @click.command(
     epilog=epilog("distribute validate releases/*.md", "distribute validate releases/launch.md --json", codes=(0, 1, 2))
 )
@@ -48,7 +69,7 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"error: {line}", err=True)
         document["errors"].append(line)
         failed = True
-    for path in releases:
+    for path in originals(releases):
         release = load_release(ws, path)
         echo(f"{path}: {release.id} — {release.title}")
         entry: dict[str, Any] = {"path": path, "id": release.id, "title": release.title, "warnings": [], "channels": []}
