@@ -102,7 +102,9 @@ def schedule_rate(tmp: Path, recipients: Path, port: int, count: int, src: Path 
 
 def unpack(rev: str, into: Path) -> Path:
     """The src/ folder of git revision `rev`, unpacked (read-only use of the repository)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "src", "templates"], check=True, capture_output=True
+    ).stdout
     into.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into / "src"
