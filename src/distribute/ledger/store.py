@@ -170,8 +170,8 @@ class Ledger:
                 sha256 = excluded.sha256, last_error = NULL, updated_at = excluded.updated_at
             WHERE deliveries.state IN ('pending', 'failed', 'cancelled')
         """
-        with self.engine.begin() as c:
-            c.execute(self.sql(sql), list(rows))
+        with self._hot() as c:
+            self._run(c, sql, list(rows))
 
     def commit_schedule(
         self,

@@ -159,8 +159,9 @@ def book(
         count = 0
         batch: list[dict[str, Any]] = []
         used: set[str] = set()
+        due_stamp = clock.stamp(due)
         for seq, d in enumerate(p.render(_render_due(due))):  # told the due time the ledger keeps
-            batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
+            batch.append(_row(d, seq, generation, due_stamp, not_before, stamp_now))
             used.update(d.secrets)
             count += 1
             if len(batch) >= BATCH:
