@@ -146,7 +146,10 @@ class ChannelRun:
                     # Outcomes first: the next part of a thread becomes claimable once this one is sent.
                     finished, self.done = self.done, []
                     self.ledger.hand_over((), self.token, finished, clock.now())
-                    if self.yield_to is not None and self.yield_to():
+                    # Only between batches: before the first, the order is fresh, and a run that yielded
+                    # with nothing handed would end the dispatch as "nothing due" (seen on PostgreSQL:
+                    # a slow start, a thread part ready meanwhile, five senders gone with 580 pending).
+                    if self.handed and self.yield_to is not None and self.yield_to():
                         self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
                         return False
                     self.claimed.extend(
