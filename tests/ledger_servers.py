@@ -46,10 +46,20 @@ class Gate:
     release: threading.Event = field(default_factory=threading.Event)
 
     passed: bool = False  # the held arrival was let through
+    every: bool = False  # hold every arrival from the Nth on, not only the Nth
+    want: int = 1  # `held` is set once this many arrivals are held
+    holding: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def holds(self, n: int) -> bool:
+        return self.at is not None and (n == self.at or (self.every and n > self.at))
 
     def pass_through(self, n: int) -> None:
-        if self.at is not None and n == self.at:
-            self.held.set()
+        if self.holds(n):
+            with self.lock:
+                self.holding += 1
+                if self.holding >= self.want:
+                    self.held.set()
             self.release.wait(WAIT)
             self.passed = True
 
@@ -97,7 +107,7 @@ class MailSink:
                 self.messages.append((rcpt, msg_id))
                 self.times.append(time.time())
             n = len(self.messages)
-        if self.gate.at is not None and n == self.gate.at:
+        if self.gate.holds(n):
             await asyncio.get_running_loop().run_in_executor(None, self.gate.pass_through, n)
         return "250 Message accepted for delivery"
 

@@ -97,7 +97,7 @@ N = 2000
 CONNECTIONS = 2
 
 
-def newsletter(ws: Path, sink, count: int = N) -> None:
+def newsletter(ws: Path, sink, count: int = N, connections: int = CONNECTIONS) -> None:
     """The built-in email adapter mailing `count` subscribers through the loopback SMTP server."""
     (ws / "lists").mkdir(exist_ok=True)
     (ws / "lists" / "big.csv").write_text(
@@ -116,20 +116,20 @@ def newsletter(ws: Path, sink, count: int = N) -> None:
         host = "127.0.0.1"
         port = {sink.port}
         security = "none"
-        connections = {CONNECTIONS}
+        connections = {connections}
         timeout = 10
         """,
     )
 
 
-def check_mail(ws: Path, sink, count: int = N) -> dict[str, int]:
+def check_mail(ws: Path, sink, count: int = N, connections: int = CONNECTIONS) -> dict[str, int]:
     """Nobody mailed twice; everyone not in doubt mailed once; in doubt at most one per connection."""
     got = sink.per_recipient()
     assert max(got.values()) == 1, [r for r, n in got.items() if n > 1]
     rows = [r for r in ledger_rows(ws) if r["channel"] == "newsletter"]
     assert len(rows) == count
     doubt = {str(r["target"]) for r in rows if r["state"] == "in_doubt"}
-    assert len(doubt) <= CONNECTIONS, doubt
+    assert len(doubt) <= connections, doubt
     for r in rows:
         if r["state"] != "in_doubt":
             assert r["state"] == "sent" and got[str(r["target"])] == 1, r
@@ -168,6 +168,35 @@ def test_newsletter_killed_with_messages_in_hand_resumes_with_at_most_one_in_dou
     assert 1 <= final.get("in_doubt", 0) <= CONNECTIONS and final["sent"] + final["in_doubt"] == N
     assert "IN DOUBT" in run(lws, plugin_site, "status").stdout
     assert run(lws, plugin_site, "send", "--due").returncode == 4
+
+
+@pytest.mark.parametrize("connections", [1, 4])  # the sink holds each message in a thread of its own (6 at most)
+def test_newsletter_killed_with_every_connection_holding_a_message_has_exactly_those_in_doubt(
+    lws: Path, plugin_site: Path, sink, connections: int
+) -> None:  # type: ignore[no-untyped-def]
+    # The hand-over marks several rows `sending` in one transaction: never more than the adapter
+    # holds at once, so with every connection stuck after DATA exactly those are in doubt.
+    newsletter(lws, sink, connections=connections)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
+    sink.gate.at, sink.gate.every, sink.gate.want = 300, True, connections
+    proc = start(lws, plugin_site, "send", "--due")
+    try:
+        assert sink.gate.held.wait(120), "the sender never reached the 300th message"
+        wait_for(lambda: len(sink) == 299 + connections, what="every connection holding a message")
+        held = {r for r, _ in sink.messages[299:]}
+        sending = {str(r["target"]) for r in ledger_rows(lws) if r["state"] == "sending"}
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        sink.gate.release.set()
+    assert sending == held and len(held) == connections
+    again = run(lws, plugin_site, "send", "--due")
+    assert again.returncode == 3, again.stderr
+    assert f"{connections} deliveries interrupted by an earlier crash are IN DOUBT" in again.stderr
+    final = check_mail(lws, sink, connections=connections)
+    assert final == {"sent": N - connections, "in_doubt": connections}
+    assert {str(r["target"]) for r in ledger_rows(lws) if r["state"] == "in_doubt"} == held
 
 
 @pytest.mark.parametrize("after", [1, 500, 1500])

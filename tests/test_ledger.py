@@ -223,3 +223,30 @@ def test_one_clock_writes_and_reads_the_ledger_and_the_archive_stamps() -> None:
         clock.stamp_seconds(dt.datetime(2025, 6, 30))
     with time_machine.travel(when, tick=False):
         assert clock.now() == when
+
+
+def test_a_claim_looks_its_rows_up_by_key_however_many_are_pending(lws: Path) -> None:
+    # The claim UPDATE once walked every pending row to match its few ids (18 ms a claim with
+    # 100,000 pending): its plan must find them by primary key, whatever the list's length.
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    statements: list[str] = []
+
+    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.set_trace_callback(statements.append)  # each statement with its values filled in
+
+    mail(lws, count=60)
+    write_release(lws, "r1")
+    event.listen(Pool, "connect", trace)  # before the first command opens the ledger
+    try:
+        assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
+        invoke(lws, "send", "--due")  # nothing listens on port 9: every message ends in doubt, claimed all the same
+    finally:
+        event.remove(Pool, "connect", trace)
+    claims = [s for s in statements if " ".join(s.split()).startswith("UPDATE deliveries SET state = 'claimed'")]
+    assert claims, "the send claimed nothing?"
+    with sqlite3.connect(lws / ".distribute" / "state.db") as db:
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + claims[0])]
+    outer = [step for step in plan if step.startswith(("SCAN deliveries", "SEARCH deliveries"))]
+    assert outer == ["SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"], plan

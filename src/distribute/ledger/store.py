@@ -2,14 +2,17 @@
 
 States: pending → claimed (in a batch of this process) → sending (handed to the adapter) →
 sent | pending (retry later) | failed | in_doubt; pending → cancelled. A delivery is moved
-to `sending` in its own committed transaction before the adapter sees it, so a crash can
-leave at most the deliveries then in the adapter's hands without a recorded outcome.
+to `sending` in a committed transaction before the adapter sees it (several at once, never
+more than the adapter has room for: see send/channel_run.py), so a crash can leave at most
+the deliveries then in the adapter's hands, or about to be, without a recorded outcome.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,7 @@ from .sql import READY
 if TYPE_CHECKING:
     import datetime as dt
 
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Engine
 
     from ..adapters.base import Receipt
 
@@ -74,6 +77,49 @@ class Ledger:
         self.engine: Engine = engine(url)
         self.postgres = self.engine.dialect.name == "postgresql"
 
+    @contextmanager
+    def _hot(self) -> Iterator[Any]:
+        """A write transaction for the send loop's statements (claim, hand-over, outcomes).
+
+        On SQLite, a cursor of the DBAPI connection itself: SQLAlchemy's per-statement and
+        per-transaction machinery was most of a hand-over's cost. Elsewhere, a SQLAlchemy connection.
+        """
+        if self.postgres or self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as c:
+                yield c
+            return
+        raw = self.engine.raw_connection()  # from the pool, with the pragmas of engine.py
+        try:
+            cur = raw.cursor()
+            cur.execute("BEGIN IMMEDIATE")  # the write lock at once, as engine.py's begin does
+            try:
+                yield cur
+            except BaseException:
+                if raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+            cur.close()
+        finally:
+            raw.close()  # back to the pool
+
+    def _run(self, c: Any, sql: str, params: Any = None, ids: Sequence[int] | None = None) -> Any:
+        """Execute on either kind of transaction of _hot; a list of params runs it for each (executemany).
+
+        `ids` fills `:ids` in `IN :ids` (integers, so written into the text on SQLite).
+        """
+        if isinstance(c, sqlite3.Cursor):
+            if ids is not None:
+                sql = sql.replace(":ids", "(" + ",".join(str(int(i)) for i in ids) + ")")
+            if isinstance(params, list):
+                return c.executemany(sql, params)
+            return c.execute(sql, params or {})
+        if ids is not None:
+            from sqlalchemy import bindparam
+
+            return c.execute(self.sql(sql).bindparams(bindparam("ids", expanding=True)), {**params, "ids": list(ids)})
+        return c.execute(self.sql(sql), params)
+
     def sql(self, sql: str) -> Any:
         """A textual SQL statement, built once per text (parsing them was a sixth of a send's time)."""
         clause = _STATEMENTS.get(sql)
@@ -125,8 +171,8 @@ class Ledger:
                 sha256 = excluded.sha256, last_error = NULL, updated_at = excluded.updated_at
             WHERE deliveries.state IN ('pending', 'failed', 'cancelled')
         """
-        with self.engine.begin() as c:
-            c.execute(self.sql(sql), list(rows))
+        with self._hot() as c:
+            self._run(c, sql, list(rows))
 
     def commit_schedule(
         self,
@@ -285,13 +331,17 @@ class Ledger:
         import datetime as dt
 
         lock = " FOR UPDATE OF d SKIP LOCKED" if self.postgres else ""
+        # SQLite would walk every pending row of the (state, next_attempt) index to match the few
+        # ids; "+state" keeps that index out, so the ids are looked up by primary key (the claim
+        # then costs the same at 100,000 pending as at 100). PostgreSQL plans it by key already.
+        state = "state" if self.postgres else "+state"
         sql = f"""
             UPDATE deliveries SET state = 'claimed', claim_token = :token, claimed_by = :owner,
                 lease_until = :lease, updated_at = :now
             WHERE id IN (SELECT d.id FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id
                          WHERE d.release_id = :rid AND d.channel = :channel AND {READY}
                          ORDER BY d.seq LIMIT :limit{lock})
-              AND state = 'pending'
+              AND {state} = 'pending'
             RETURNING id, key, seq, sha256, attempts, adapter, due
         """
         params = {
@@ -303,26 +353,32 @@ class Ledger:
             "limit": limit,
             "lease": stamp(now + dt.timedelta(seconds=lease)),
         }
-        with self.engine.begin() as c:
-            rows = [Claimed(*r) for r in c.execute(self.sql(sql), params)]
+        with self._hot() as c:
+            rows = [Claimed(*r) for r in self._run(c, sql, params)]
         return sorted(rows, key=lambda r: r.seq)
 
     def hand(self, row: Claimed | None, token: str, results: Sequence[Result], now: dt.datetime) -> bool:
         """Write finished results and mark `row` as handed to the adapter, in one transaction."""
-        if row is None and not results:
-            return True
-        with self.engine.begin() as c:
+        marked = self.hand_over([row] if row is not None else [], token, results, now)
+        return row is None or row.id in marked
+
+    def hand_over(self, rows: Sequence[Claimed], token: str, results: Sequence[Result], now: dt.datetime) -> set[int]:
+        """Write finished results and mark `rows` as handed to the adapter (`sending`), in one transaction.
+
+        Returns the ids marked: a row whose claim was taken over meanwhile is someone else's now.
+        """
+        if not rows and not results:
+            return set()
+        with self._hot() as c:
             self._write(c, results, now)
-            if row is None:
-                return True
-            done = c.execute(
-                self.sql(
-                    "UPDATE deliveries SET state = 'sending', updated_at = :now "
-                    "WHERE id = :id AND claim_token = :token AND state = 'claimed'"
-                ),
-                {"now": stamp(now), "id": row.id, "token": token},
+            if not rows:
+                return set()
+            mark = (
+                "UPDATE deliveries SET state = 'sending', updated_at = :now "
+                "WHERE id IN :ids AND claim_token = :token AND state = 'claimed' RETURNING id"
             )
-            return done.rowcount == 1
+            done = self._run(c, mark, {"now": stamp(now), "token": token}, ids=[r.id for r in rows])
+            return {int(r[0]) for r in done}
 
     def renew(self, token: str, now: dt.datetime, lease: float) -> None:
         """Push out the lease of every row this claim holds (long channels on slow servers)."""
@@ -336,48 +392,56 @@ class Ledger:
                 {"l": stamp(now + dt.timedelta(seconds=lease)), "t": token},
             )
 
-    def unclaim(self, token: str) -> int:
-        """Give back rows claimed but never handed over."""
-        with self.engine.begin() as c:
+    def unclaim(self, token: str, unhanded: Sequence[int] = ()) -> int:
+        """Give back rows claimed but never handed over (`unhanded`: marked `sending` but never pulled by the adapter)."""
+        with self._hot() as c:
+            if unhanded:
+                self._run(
+                    c,
+                    "UPDATE deliveries SET state = 'claimed' WHERE id IN :ids AND claim_token = :t AND state = 'sending'",
+                    {"t": token},
+                    ids=unhanded,
+                )
             return int(
-                c.execute(
-                    self.sql(
-                        "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL "
-                        "WHERE claim_token = :t AND state = 'claimed'"
-                    ),
+                self._run(
+                    c,
+                    "UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL "
+                    "WHERE claim_token = :t AND state = 'claimed'",
                     {"t": token},
                 ).rowcount
             )
 
-    def _write(self, c: Connection, results: Iterable[Result], now: dt.datetime) -> None:
+    def _write(self, c: Any, results: Sequence[Result], now: dt.datetime) -> None:
+        if not results:
+            return
         at = stamp(now)
         owner = claims.identity()
-        failed: list[str] = []
-        for res in results:
-            receipt = res.receipt
-            c.execute(
-                self.sql(
-                    "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
-                    "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
-                    "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id"
-                ),
+        # One statement each for all results (executemany): a batch's outcomes cost one round, not two per row.
+        self._run(
+            c,
+            "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
+            "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
+            "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id",
+            [
                 {
                     "state": res.state,
                     "error": res.error,
                     "next": res.next_attempt,
                     "now": at,
                     "id": res.row.id,
-                    "rid": receipt.remote_id if receipt else None,
-                    "url": receipt.url if receipt else None,
-                    "detail": receipt.detail if receipt else None,
+                    "rid": res.receipt.remote_id if res.receipt else None,
+                    "url": res.receipt.url if res.receipt else None,
+                    "detail": res.receipt.detail if res.receipt else None,
                     "sent": at if res.state == "sent" else None,
-                },
-            )
-            c.execute(
-                self.sql(
-                    "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
-                    "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)"
-                ),
+                }
+                for res in results
+            ],
+        )
+        self._run(
+            c,
+            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
+            "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)",
+            [
                 {
                     "id": res.row.id,
                     "n": res.row.attempts + 1,
@@ -386,25 +450,24 @@ class Ledger:
                     "outcome": "retry" if res.state == "pending" else res.state,
                     "error": res.error,
                     "owner": owner,
-                },
-            )
-            if res.state == "failed":
-                failed.append(res.row.key)
-        self._fail_dependents(c, failed, at)
+                }
+                for res in results
+            ],
+        )
+        self._fail_dependents(c, [res.row.key for res in results if res.state == "failed"], at)
 
-    def _fail_dependents(self, c: Connection, keys: list[str], at: str) -> None:
+    def _fail_dependents(self, c: Any, keys: list[str], at: str) -> None:
         # A thread part whose predecessor failed can never be posted in its place.
         while keys:
             parent = keys.pop()
-            rows = c.execute(
-                self.sql("SELECT key FROM deliveries WHERE after_key = :k AND state = 'pending'"), {"k": parent}
-            ).all()
+            rows = list(
+                self._run(c, "SELECT key FROM deliveries WHERE after_key = :k AND state = 'pending'", {"k": parent})
+            )
             for (key,) in rows:
-                c.execute(
-                    self.sql(
-                        "UPDATE deliveries SET state = 'failed', last_error = :e, updated_at = :now "
-                        "WHERE key = :k AND state = 'pending'"
-                    ),
+                self._run(
+                    c,
+                    "UPDATE deliveries SET state = 'failed', last_error = :e, updated_at = :now "
+                    "WHERE key = :k AND state = 'pending'",
                     {"e": f"not sent: the part before it ({parent}) failed", "now": at, "k": key},
                 )
                 keys.append(key)

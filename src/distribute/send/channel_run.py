@@ -1,16 +1,20 @@
 """Handing one channel's claimed deliveries to its adapter, lazily, recording each outcome.
 
-Rows are claimed in small batches; each is marked `sending` (together with the outcomes
-that arrived since the last mark) in one committed transaction just before the adapter
-pulls it from the iterator. So at any instant the deliveries whose fate a crash would leave
-unknown are those in the adapter's hands, at most one per open connection.
+Rows are claimed in small batches and marked `sending` (together with the outcomes that
+arrived since the last mark) in one committed transaction just before the adapter pulls
+them from the iterator: as many at once as the adapter has room for right now, which is
+the most it has held at once so far minus what it holds. So at any instant the deliveries
+whose fate a crash would leave unknown are at most as many as the adapter can hold, one per
+open connection (see docs/architecture.md, "The ledger").
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from .. import clock
@@ -86,6 +90,11 @@ class ChannelRun:
         self.cursor = RenderCursor(plan)
         self.done: list[Result] = []
         self.inflight: dict[str, tuple[Claimed, str]] = {}
+        self.claimed: deque[Claimed] = deque()  # claimed, not yet marked `sending`
+        self.rendered: deque[tuple[Claimed, Delivery | None]] = deque()  # claimed and rendered ahead, not checked
+        self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending`, not yet pulled
+        self._writer: ThreadPoolExecutor | None = None  # writes the marks while the next rows render
+        self.most = 1  # the most deliveries the adapter has asked for while holding the others, so far
         self.problem: str | None = None
         self.held: str | None = None  # why some of it stays pending: a translation changed since scheduling
         self.handed = 0
@@ -110,41 +119,82 @@ class ChannelRun:
     def handover(self) -> Iterator[Delivery]:
         """The deliveries for deliver_many, each claimed and marked `sending` just before it goes."""
         while not self._stopping():
-            # Outcomes first: the next part of a thread becomes claimable once this one is sent.
-            finished, self.done = self.done, []
-            self.ledger.hand(None, self.token, finished, clock.now())
-            if self.yield_to is not None and self.yield_to():
-                self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
+            if not self.ready and not self._mark():
                 return
-            rows = self.ledger.claim(
-                self.plan.release.id,
-                self.plan.channel.name,
-                self.settings.batch,
-                clock.now(),
-                self.token,
-                self.settings.lease,
-            )
-            if not rows:
-                return
-            for row in rows:
-                if self._stopping():
-                    return
-                held = self.plan.held.get(self.plan.language_of(row.seq)) if self.plan.held else None
-                if held is not None:
-                    self.held = held  # this row stays pending (unclaimed at the end); the others go
-                    continue
-                delivery = self.cursor.at(row.seq, row.due)
-                if not self._check(row, delivery):
-                    return
-                assert delivery is not None
-                self._renew()
-                now = clock.now()
-                finished, self.done = self.done, []
-                if not self.ledger.hand(row, self.token, finished, now):
-                    continue  # the claim was taken over meanwhile: that row is someone else's now
-                self.inflight[row.key] = (row, clock.stamp(now))
-                self.handed += 1
-                yield delivery
+            if not self.ready:
+                continue  # those rows were taken over meanwhile: they are someone else's now
+            row, delivery, started = self.ready.popleft()
+            self.inflight[row.key] = (row, started)
+            self.handed += 1
+            yield delivery
+
+    def _mark(self) -> bool:
+        """Mark as many rows `sending` as the adapter has room for now, in one transaction; False when done.
+
+        The adapter asks for a delivery only when it has room for one; when it does, it holds
+        len(inflight) (each outcome is recorded before it asks again). The most it ever asked
+        for while holding others, `most`, is at most its capacity (connections), so marking
+        most - len(inflight) rows keeps `sending` rows (handed + ready) within that capacity.
+        """
+        self.most = max(self.most, len(self.inflight) + 1)
+        room = self.most - len(self.inflight)
+        picked: list[tuple[Claimed, Delivery]] = []
+        while len(picked) < room and not self._stopping():
+            if not self.rendered:
+                if not self.claimed:
+                    if picked:
+                        break  # hand these first; claim more on the next call
+                    # Outcomes first: the next part of a thread becomes claimable once this one is sent.
+                    finished, self.done = self.done, []
+                    self.ledger.hand_over((), self.token, finished, clock.now())
+                    # Only between batches: before the first, the order is fresh, and a run that yielded
+                    # with nothing handed would end the dispatch as "nothing due" (seen on PostgreSQL:
+                    # a slow start, a thread part ready meanwhile, five senders gone with 580 pending).
+                    if self.handed and self.yield_to is not None and self.yield_to():
+                        self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
+                        return False
+                    self.claimed.extend(
+                        self.ledger.claim(
+                            self.plan.release.id,
+                            self.plan.channel.name,
+                            max(self.settings.batch, self.most),
+                            clock.now(),
+                            self.token,
+                            self.settings.lease,
+                        )
+                    )
+                    if not self.claimed:
+                        return False
+                self._render_one()
+                continue  # a held translation's row renders nothing
+            row, delivery = self.rendered.popleft()
+            if not self._check(row, delivery):
+                break
+            assert delivery is not None
+            picked.append((row, delivery))
+        if not picked:
+            return False
+        self._renew()
+        now = clock.now()
+        finished, self.done = self.done, []
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger")
+        marking = self._writer.submit(self.ledger.hand_over, [r for r, _ in picked], self.token, finished, now)
+        # While the marks reach the disk (SQLite flushes each commit), the next rows render: the two overlap.
+        while not marking.done() and self.claimed and len(self.rendered) < self.most:
+            self._render_one()
+        marked = marking.result()
+        started = clock.stamp(now)
+        self.ready.extend((r, d, started) for r, d in picked if r.id in marked)
+        return True
+
+    def _render_one(self) -> None:
+        row = self.claimed.popleft()
+        held = self.plan.held.get(self.plan.language_of(row.seq)) if self.plan.held else None
+        if held is not None:
+            self.held = held  # this row stays pending (unclaimed at the end); the other languages go
+            return
+        self.rendered.append((row, self.cursor.at(row.seq, row.due)))
 
     def _renew(self) -> None:
         # Claims on other hosts are judged by their lease: keep ours fresh on long channels.
@@ -193,8 +243,16 @@ class ChannelRun:
 
     def _finish(self) -> None:
         finished, self.done = self.done, []
-        self.ledger.hand(None, self.token, finished, clock.now())
-        self.ledger.unclaim(self.token)
+        self.ledger.hand_over((), self.token, finished, clock.now())
+        # Marked `sending` but never pulled by the adapter (it stopped first): back in line, not in doubt.
+        unpulled = [row.id for row, _, _ in self.ready]
+        self.ready.clear()
+        self.rendered.clear()
+        self.claimed.clear()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+        self.ledger.unclaim(self.token, unhanded=unpulled)
         if self.inflight:
             # The adapter stopped (or broke) without an outcome for these: handled like a crash,
             # and this channel is left alone for the rest of the run so it cannot spin.

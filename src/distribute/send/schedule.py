@@ -107,8 +107,9 @@ def _stage(
     count = 0
     batch: list[dict[str, Any]] = []
     used: set[str] = set()
+    due_stamp = clock.stamp(due)
     for seq, d in p.numbered(_render_due(due)):  # told the due time the ledger keeps; per language, a block
-        batch.append(_row(d, seq, generation, clock.stamp(due), not_before, stamp_now))
+        batch.append(_row(d, seq, generation, due_stamp, not_before, stamp_now))
         used.update(d.secrets)
         count += 1
         if len(batch) >= BATCH:
