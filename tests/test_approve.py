@@ -398,12 +398,8 @@ def test_approvals_live_in_a_postgresql_ledger_too(ws: Path, postgres_url: str) 
     assert run(ws, "schedule", RELEASE).exit_code == 1
     approve(ws, "Ana Kim", "--note", "ok")
     assert run(ws, "schedule", RELEASE).exit_code == 0
-    assert [r["version"] for r in pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")] == [
-        1,
-        2,
-        3,
-        4,
-    ]
+    versions = pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")
+    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5]
     rows = pg_rows(postgres_url, "SELECT name, note, revoked_at FROM approvals")
     assert rows == [{"name": "Ana Kim", "note": "ok", "revoked_at": None}]
     assert len(pg_rows(postgres_url, "SELECT lock FROM scheduled_locks")) == 1
