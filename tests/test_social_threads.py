@@ -119,3 +119,12 @@ def test_emoji_count_their_utf8_bytes(workspace: Path, server: ThreadsServer) ->
     assert len(text) < 500
     with pytest.raises(ReleaseError, match="thread = true"):
         render(workspace, path.relative_to(workspace), "threads")
+
+
+def test_a_threads_post_carries_one_topic_tag_the_release_s_first(workspace: Path) -> None:
+    # Threads makes the first hashtag of a post its one topic tag; the others would be plain text.
+    text = render(workspace, EXAMPLE_RELEASE, "threads").deliveries[0].meta["text"]
+    assert text.endswith("\n\n#NATO")
+    assert text.count("#") == 1
+    # Mastodon, which has no such rule, keeps every tag.
+    assert render(workspace, EXAMPLE_RELEASE, "mastodon").deliveries[0].meta["text"].count("#") == 4

@@ -94,11 +94,13 @@ def compose(
     threads: bool = True,
     tag_graphemes: int | None = None,
     whole_sentences: bool = False,
+    max_tags: int | None = None,
 ) -> list[Post]:
     """The posts of a release on a channel: its own text or the fitted template, split into a thread if asked.
 
     `tag_graphemes` is the platform's longest hashtag; `whole_sentences` shortens the summary only
-    to whole sentences (else it goes), never to a fragment with an ellipsis.
+    to whole sentences (else it goes), never to a fragment with an ellipsis; `max_tags` is how many
+    hashtags a post of the platform can carry (the release's first ones).
     """
     from ...text import fit as textfit
 
@@ -135,7 +137,7 @@ def compose(
         return tidy(adapter.workspace.templates.render(name, lang=lang, **context))
 
     # A tag that cannot be a hashtag here ("2025", "🇰🇷", one too long) is left out; validate says so.
-    tags = [t for t in release.tags if hashtag_problem(t, tag_graphemes) is None]
+    tags = [t for t in release.tags if hashtag_problem(t, tag_graphemes) is None][:max_tags]
     if thread:
         full = render(release.summary, tags)
         if not measure.fits(full):
@@ -293,6 +295,8 @@ class SocialAdapter(Adapter):
     tag_graphemes: ClassVar[int | None] = None
     # Shorten the summary to whole sentences only, never to a fragment with an ellipsis.
     whole_sentences: ClassVar[bool] = False
+    # How many hashtags a post can carry (None: no limit); the release's first tags are kept.
+    max_tags: ClassVar[int | None] = None
     # The platform's rate-limit reset headers, read by the transport's 429 policy.
     resets: ClassVar[tuple[Reset, ...]] = ()
 
@@ -323,6 +327,7 @@ class SocialAdapter(Adapter):
             threads=self.threads,
             tag_graphemes=self.tag_graphemes,
             whole_sentences=self.whole_sentences,
+            max_tags=self.max_tags,
         )
 
     def deliveries(self, release: Release, channel: Channel, posts: list[Post], build: Build) -> list[Delivery]:

@@ -53,6 +53,9 @@ class ThreadsAdapter(SocialAdapter):
     platform = "Threads"
     unit = "characters, emoji by UTF-8 bytes"
     idempotent = False
+    # A Threads post carries one topic tag: the first hashtag of its text becomes it, and more are
+    # plain text (developers.facebook.com/docs/threads/posts: "topic_tag" and tags in text, one per post).
+    max_tags = 1
 
     def __init__(self, workspace: Workspace):
         super().__init__(workspace)
