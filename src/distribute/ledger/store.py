@@ -330,20 +330,33 @@ class Ledger:
         """Move up to `limit` ready rows of one channel to `claimed` for this process, in order."""
         import datetime as dt
 
-        lock = " FOR UPDATE OF d SKIP LOCKED" if self.postgres else ""
-        # SQLite would walk every pending row of the (state, next_attempt) index to match the few
-        # ids; "+state" keeps that index out, so the ids are looked up by primary key (the claim
-        # then costs the same at 100,000 pending as at 100). PostgreSQL plans it by key already.
-        state = "state" if self.postgres else "+state"
-        sql = f"""
-            UPDATE deliveries SET state = 'claimed', claim_token = :token, claimed_by = :owner,
-                lease_until = :lease, updated_at = :now
-            WHERE id IN (SELECT d.id FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id
-                         WHERE d.release_id = :rid AND d.channel = :channel AND {READY}
-                         ORDER BY d.seq LIMIT :limit{lock})
-              AND {state} = 'pending'
-            RETURNING id, key, seq, sha256, attempts, adapter, due
-        """
+        pick = f"""SELECT d.id FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id
+                   WHERE d.release_id = :rid AND d.channel = :channel AND {READY}
+                   ORDER BY d.seq LIMIT :limit"""
+        if self.postgres:
+            # The pick runs once, as a materialized CTE. Inside `WHERE id IN (subquery)` PostgreSQL
+            # may plan the subquery as the inner side of a nested-loop semi-join and run it again for
+            # each outer row; each run skips the rows this very statement has just updated and locks
+            # the next `limit`, so one claim took all 600 rows of a newsletter and the other senders
+            # found nothing due (seen in 3 of 20 runs of test_postgres.py, when the plan came out so).
+            sql = f"""
+                WITH picked AS MATERIALIZED ({pick} FOR UPDATE OF d SKIP LOCKED)
+                UPDATE deliveries SET state = 'claimed', claim_token = :token, claimed_by = :owner,
+                    lease_until = :lease, updated_at = :now
+                FROM picked WHERE deliveries.id = picked.id AND deliveries.state = 'pending'
+                RETURNING deliveries.id, key, seq, sha256, attempts, adapter, due
+            """
+        else:
+            # SQLite runs the subquery once (one writer, no row locks). It would walk every pending row
+            # of the (state, next_attempt) index to match the few ids; "+state" keeps that index out,
+            # so the ids are looked up by primary key (the claim then costs the same at 100,000
+            # pending as at 100).
+            sql = f"""
+                UPDATE deliveries SET state = 'claimed', claim_token = :token, claimed_by = :owner,
+                    lease_until = :lease, updated_at = :now
+                WHERE id IN ({pick}) AND +state = 'pending'
+                RETURNING id, key, seq, sha256, attempts, adapter, due
+            """
         params = {
             "token": token,
             "owner": claims.identity(),
