@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import State, pass_state
-from .common import channel_option, epilog, load_release
+from .common import channel_option, epilog, few_collections, load_release
 
 if TYPE_CHECKING:
     from ..adapters.base import PreviewBlock
@@ -53,6 +53,7 @@ def preview(
         return
     if port:
         raise click.UsageError("--port goes with --serve")
+    few_collections()
     ws = state.workspace
     rel = load_release(ws, release)
     previews = preview_release(ws, rel, channels)

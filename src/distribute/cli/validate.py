@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import State, exit_with, pass_state
-from .common import epilog, json_option, load_release, print_json
+from .common import epilog, few_collections, json_option, load_release, print_json
 
 if TYPE_CHECKING:
     from ..send.preview import ChannelPreview
@@ -61,6 +61,7 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
     from ..text.i18n import language_warning
     from ..workspace.identity import channel_placeholders, config_placeholders, sender_domain_warning
 
+    few_collections()
     ws = state.workspace
     failed = False
     echo = (lambda *a, **k: None) if as_json else click.echo  # --json: the document alone on stdout
