@@ -36,7 +36,15 @@ def few_collections() -> None:
 
     before = gc.get_threshold()
     gc.set_threshold(200_000, 50, 50)
-    click.get_current_context().call_on_close(lambda: gc.set_threshold(*before))
+
+    def restore() -> None:
+        # Handed to the oldest generation first (freeze, unfreeze: no pass over them), else the first
+        # allocation after the restore would collect the whole run's objects as young ones.
+        gc.freeze()
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+    click.get_current_context().call_on_close(restore)
 
 
 def is_terminal() -> bool:
