@@ -119,3 +119,23 @@ def test_the_collector_is_as_it_was_after_a_command_in_the_same_process(workspac
     result = CliRunner().invoke(cli, ["--config", str(workspace / "config.toml"), "preview", EXAMPLE_RELEASE])
     assert result.exit_code == 0, result.output
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("command", ["validate", "preview"])
+def test_each_body_is_parsed_once_for_its_text_and_once_for_its_html(workspace: Path, command: str) -> None:
+    """The text email, feed, wire copy and translation check each re-parsed the Markdown: 5-6 times a body."""
+    script = RUN.replace(
+        "atexit.register(",
+        "import collections, markdown_it\n"
+        "parses, parse = collections.Counter(), markdown_it.MarkdownIt.parse\n"
+        "markdown_it.MarkdownIt.parse = lambda self, src, env=None: (parses.update([src]), parse(self, src, env))[1]\n"
+        "atexit.register(lambda: print('PARSES', *sorted(parses.values()), file=sys.stderr))\n"
+        "atexit.register(",
+        1,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), command, EXAMPLE_RELEASE]
+    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = [line for line in done.stderr.splitlines() if line.startswith("PARSES ")]
+    assert counts == ["PARSES 2 2"], done.stderr[-2000:]  # the English body and its Korean translation

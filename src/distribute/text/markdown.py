@@ -138,12 +138,19 @@ def _inline_text(token: Token, links: bool = True) -> str:
 
 def text_blocks(markdown: str) -> list[Block]:
     """The body as plain-text blocks, with list markers and quote marks as prefixes."""
+    return list(_text_blocks(markdown))
+
+
+@lru_cache(maxsize=32)
+def _text_blocks(markdown: str) -> tuple[Block, ...]:
+    # Parsed once per body (the blocks are frozen): the text email, the feed, the wire copy and
+    # validate's comparison of translations each walk the same one.
     walk = _TextWalk()
     for tok in _parser().parse(markdown):
         step = _TextWalk.STEPS.get(tok.type)
         if step is not None:
             step(walk, tok)
-    return walk.blocks
+    return tuple(walk.blocks)
 
 
 class _TextWalk:
