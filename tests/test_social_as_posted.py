@@ -43,10 +43,11 @@ def test_tags_with_symbols_become_hashtags_that_keep_their_meaning(workspace: Pa
     r = render(workspace, path.relative_to(workspace), channel)
     (d,) = r.deliveries
     text = d.meta["text"]
-    assert text.endswith("\n\n" + MEANT), text
+    meant = MEANT.split()[0] if channel == "threads" else MEANT  # a Threads post carries one topic tag
+    assert text.endswith("\n\n" + meant), text
     assert "#C " not in text + " " and "#RD" not in text and "#2025" not in text
     shown = [text[s:e] for s, e in find_hashtags(text)]
-    assert shown == MEANT.split(), "each hashtag is read whole, as the platform's extractor reads it"
+    assert shown == meant.split(), "each hashtag is read whole, as the platform's extractor reads it"
     if channel == "x":
         assert x_parse(text).valid
     if channel == "bluesky":
