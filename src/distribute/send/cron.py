@@ -16,38 +16,38 @@ import sys
 from ..ledger.sql import ANY_READY, HOLDERS
 
 
+def _global_option(args: list[str], i: int, config: str | None, verbose: int) -> tuple[int, str | None, int] | None:
+    """When args[i] is a global option (--config PATH, --config=PATH, -v…, --verbose): (next index,
+    config, verbosity) with it taken in; otherwise None."""
+    arg = args[i]
+    if arg == "--config" and i + 1 < len(args):
+        return i + 2, args[i + 1], verbose
+    if arg.startswith("--config="):
+        return i + 1, arg.partition("=")[2], verbose
+    if arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+        return i + 1, config, verbose + (1 if arg == "--verbose" else len(arg) - 1)
+    return None
+
+
 def _parse_argv(argv: list[str]) -> tuple[str | None, int] | None:
     """(--config, verbosity) when argv is exactly cron mode, else None."""
     config, verbose, i = None, 0, 0
     while i < len(argv) and argv[i] != "send":
-        arg = argv[i]
-        if arg == "--config" and i + 1 < len(argv):
-            config, i = argv[i + 1], i + 2
-            continue
-        if arg.startswith("--config="):
-            config = arg.partition("=")[2]
-        elif arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
-            verbose += 1 if arg == "--verbose" else len(arg) - 1
-        else:
+        taken = _global_option(argv, i, config, verbose)
+        if taken is None:
             return None
-        i += 1
-    rest = argv[i + 1 :] if i < len(argv) else None
-    if rest is None:
+        i, config, verbose = taken
+    if i >= len(argv):
         return None
     # Global options may follow the command too (`send --due --config x.toml -v`).
-    left, j = [], 0
+    rest, left, j = argv[i + 1 :], [], 0
     while j < len(rest):
-        arg = rest[j]
-        if arg == "--config" and j + 1 < len(rest):
-            config, j = rest[j + 1], j + 2
-            continue
-        if arg.startswith("--config="):
-            config = arg.partition("=")[2]
-        elif arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
-            verbose += 1 if arg == "--verbose" else len(arg) - 1
+        taken = _global_option(rest, j, config, verbose)
+        if taken is None:
+            left.append(rest[j])
+            j += 1
         else:
-            left.append(arg)
-        j += 1
+            j, config, verbose = taken
     if "--due" not in left or any(a not in ("--due", "--dry-run") for a in left):
         return None
     return config, verbose
