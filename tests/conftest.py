@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,27 @@ def standards() -> Path:
     if not path.is_dir():
         pytest.fail(f"standards not found at {path}; set DISTRIBUTE_STANDARDS to the folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def newsml_schema(standards: Path) -> Any:
+    """The NewsML-G2 2.35 power schema (lxml), loaded once; it imports xml.xsd from its folder, offline."""
+    from lxml import etree
+
+    parser = etree.XMLParser(no_network=True)
+    return etree.XMLSchema(etree.parse(str(standards / "newsml-g2" / "NewsML-G2_2.35-spec-All-Power.xsd"), parser))
+
+
+@pytest.fixture(scope="session")
+def ninjs_validator(standards: Path) -> Any:
+    """The ninjs 3.1 JSON Schema (jsonschema, draft 2020-12, formats checked), itself checked once."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads((standards / "ninjs" / "ninjs-schema_3.1.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 EXAMPLE_RELEASE = "releases/2025-06-30-nato-summit-brief.md"

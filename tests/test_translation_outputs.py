@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
-import jsonschema
 import pytest
 import time_machine
 from lxml import etree
@@ -35,19 +34,6 @@ KO_URL = "https://www.asaninst.org/press/2025-06-30-nato-summit-brief"
 def fixed_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture(scope="module")
-def newsml_schema(standards: Path) -> etree.XMLSchema:
-    """The NewsML-G2 2.35 power schema from ../shared/standards (offline)."""
-    parser = etree.XMLParser(no_network=True)
-    return etree.XMLSchema(etree.parse(str(standards / "newsml-g2" / "NewsML-G2_2.35-spec-All-Power.xsd"), parser))
-
-
-@pytest.fixture(scope="module")
-def ninjs_validator(standards: Path) -> jsonschema.Draft202012Validator:
-    schema = json.loads((standards / "ninjs" / "ninjs-schema_3.1.json").read_text())
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def render_languages(workspace: Path, channel: str, languages: tuple[str, ...]) -> dict[str, list[Delivery]]:

@@ -27,20 +27,6 @@ def fixed_clock():
         yield
 
 
-@pytest.fixture(scope="session")
-def newsml_schema(standards: Path) -> etree.XMLSchema:
-    """The NewsML-G2 2.35 power schema, loaded once (it imports xml.xsd from the same folder, offline)."""
-    parser = etree.XMLParser(no_network=True)
-    return etree.XMLSchema(etree.parse(str(standards / "newsml-g2" / "NewsML-G2_2.35-spec-All-Power.xsd"), parser))
-
-
-@pytest.fixture(scope="session")
-def ninjs_validator(standards: Path) -> jsonschema.Draft202012Validator:
-    schema = json.loads((standards / "ninjs" / "ninjs-schema_3.1.json").read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-
-
 def assert_valid_newsml(schema: etree.XMLSchema, data: bytes) -> etree._Element:
     root = etree.fromstring(data)
     assert schema.validate(root), "\n".join(str(e) for e in schema.error_log)
