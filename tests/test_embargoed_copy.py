@@ -22,9 +22,7 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT, copy_example_workspace
-from test_wire_standards import NAR, assert_valid_newsml, assert_valid_ninjs, newsml_schema, ninjs_validator
-
-__all__ = ["newsml_schema", "ninjs_validator"]  # fixtures, used by name
+from test_wire_standards import NAR, assert_valid_newsml, assert_valid_ninjs
 
 PUBLISH = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)  # 09:00 KST, the embargo too
 EARLY = PUBLISH - dt.timedelta(hours=14)
