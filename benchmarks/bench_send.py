@@ -2,7 +2,7 @@
 
     DEBIAN_FRONTEND=noninteractive apt-get install -y postfix    # smtp-sink and smtp-source
     python benchmarks/bench_send.py [--quick] [--recipients N] [--connections 4,16] [--rounds 3]
-        [--against REV] [--skip-linear] [--skip-schedule] [--skip-postgres]
+        [--against REV] [--skip-send] [--skip-linear] [--skip-schedule] [--skip-postgres]
 
 Every figure is a ratio against a baseline measured in the same run (3 rounds: min/median/max):
 1. `python -m distribute --config … send RELEASE -c newsletter --at now` of N personalised
@@ -290,6 +290,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--naive", type=int, default=3_000, help="messages for the (slow) naive loop")
     parser.add_argument("--against", metavar="REV", help="also measure send and schedule with git revision REV")
+    parser.add_argument("--skip-send", action="store_true", help="leave out section 1 (the full send)")
     parser.add_argument("--skip-linear", action="store_true")
     parser.add_argument("--skip-schedule", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
@@ -306,7 +307,8 @@ def main() -> None:
         sink, sink_name = start_sink(port)
         print(f"into {sink_name} on 127.0.0.1; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}")
         try:
-            section_send(args, tmp, port, old)
+            if not args.skip_send:
+                section_send(args, tmp, port, old)
             if not args.skip_linear:
                 section_linear(args, tmp, port)
             if not args.skip_schedule:

@@ -187,3 +187,56 @@ def test_a_process_killed_mid_newsletter_on_postgresql_leaves_one_in_doubt(
 def test_cron_on_postgresql_takes_the_full_path(pws: Path, plugin_site: Path) -> None:
     done: subprocess.CompletedProcess[str] = run(pws, plugin_site, "-v", "send", "--due")
     assert done.returncode == 4 and "nothing due" in done.stdout + done.stderr
+
+
+def _outcomes_written(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Claim, hand over and record one of each outcome through the Ledger; the rows and attempts it leaves."""
+    from sqlalchemy import text
+
+    from distribute.adapters.base import Receipt
+    from distribute.ledger.store import Ledger, Result, new_token
+
+    ledger, now, token = Ledger(url), dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), new_token()
+    at = stamp(now)
+    mail = ledger.claim("r1", "newsletter", 4, now, token, 300)
+    posts = ledger.claim("r1", "social", 3, now, token, 300)
+    assert [len(mail), len(posts)] == [4, 1]  # a thread's next part waits for the one before it
+    assert ledger.hand_over(mail[:3], token, [], now) == {r.id for r in mail[:3]}
+    sent = Result(mail[0], "sent", at, receipt=Receipt(remote_id="<m1@x>", url="https://x/1", detail="250 ok"))
+    retry = Result(mail[1], "pending", at, error="451 try later", next_attempt=stamp(now + dt.timedelta(minutes=5)))
+    doubt = Result(mail[2], "in_doubt", at, error="outcome unknown: no answer")
+    # Outcomes and the next marks in one go, then a failed thread part (its later parts fail with it).
+    assert ledger.hand_over([mail[3], posts[0]], token, [sent, retry, doubt], now) == {mail[3].id, posts[0].id}
+    ledger.hand_over([], token, [Result(posts[0], "failed", at, error="422 refused")], now)
+    ledger.unclaim(token, unhanded=[mail[3].id])
+    with ledger.engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT key, state, attempts, last_error, next_attempt, remote_id, url, detail, sent_at, "
+                "claim_token IS NULL, lease_until FROM deliveries ORDER BY key"
+            )
+        )
+        attempts = c.execute(
+            text(
+                "SELECT d.key, a.attempt, a.started_at, a.finished_at, a.outcome, a.error, a.owner IS NOT NULL "
+                "FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id ORDER BY d.key, a.attempt"
+            )
+        )
+        return [tuple(r) for r in rows], [tuple(r) for r in attempts]
+
+
+def test_outcomes_and_marks_leave_the_same_rows_on_postgresql_as_on_sqlite(
+    lws: Path, postgres_url: str, plugin_site: Path, servers, tmp_path: Path
+) -> None:
+    # PostgreSQL writes a hand-over as one statement (arrays, data-modifying WITH), SQLite as several:
+    # every column of every outcome must come out the same.
+    sink, api = servers
+    setup(lws, sink, api)
+    sqlite_rows = _outcomes_written(f"sqlite:///{lws / '.distribute' / 'state.db'}")
+    config = lws / "config.toml"
+    config.write_text(config.read_text().replace('database = ".distribute/state.db"', f'database = "{postgres_url}"'))
+    setup(lws, sink, api)
+    postgres_rows = _outcomes_written(postgres_url)
+    assert postgres_rows == sqlite_rows
+    by_state = collections.Counter(r[1] for r in postgres_rows[0])
+    assert by_state["failed"] == 3 and by_state["sent"] == 1 and by_state["in_doubt"] == 1  # the thread failed whole

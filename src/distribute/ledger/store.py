@@ -9,7 +9,10 @@ the deliveries then in the adapter's hands, or about to be, without a recorded o
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -76,17 +79,41 @@ class Ledger:
 
         self.engine: Engine = engine(url)
         self.postgres = self.engine.dialect.name == "postgresql"
+        self.psycopg = self.postgres and self.engine.dialect.driver == "psycopg"
+
+    def let_go(self) -> None:
+        """Done with the send loop for now: a connection it kept goes back to the pool."""
+        if self.psycopg:
+            let_go(self.engine)
 
     @contextmanager
-    def _hot(self) -> Iterator[Any]:
+    def _hot(self, single: bool = False) -> Iterator[Any]:
         """A write transaction for the send loop's statements (claim, hand-over, outcomes).
 
         On SQLite, a cursor of the DBAPI connection itself: SQLAlchemy's per-statement and
-        per-transaction machinery was most of a hand-over's cost. Elsewhere, a SQLAlchemy connection.
+        per-transaction machinery was most of a hand-over's cost. On PostgreSQL with psycopg, its
+        own cursor too; `single` (the transaction is one statement) runs it in autocommit, which
+        spares the round trips of BEGIN and COMMIT. Elsewhere, a SQLAlchemy connection.
         """
-        if self.postgres or self.engine.dialect.name != "sqlite":
+        if not self.postgres and self.engine.dialect.name != "sqlite" or self.postgres and not self.psycopg:
             with self.engine.begin() as c:
                 yield c
+            return
+        if self.postgres:
+            with _held(self.engine) as conn:
+                if single:
+                    conn.autocommit = True  # the statement is its own transaction
+                    try:
+                        yield _Pg(conn)
+                    finally:
+                        conn.autocommit = False
+                    return
+                try:
+                    yield _Pg(conn)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
             return
         raw = self.engine.raw_connection()  # from the pool, with the pragmas of engine.py
         try:
@@ -106,11 +133,13 @@ class Ledger:
     def _run(self, c: Any, sql: str, params: Any = None, ids: Sequence[int] | None = None) -> Any:
         """Execute on either kind of transaction of _hot; a list of params runs it for each (executemany).
 
-        `ids` fills `:ids` in `IN :ids` (integers, so written into the text on SQLite).
+        `ids` fills `:ids` in `IN :ids` (integers, so written into the text on SQLite and PostgreSQL).
         """
-        if isinstance(c, sqlite3.Cursor):
+        if isinstance(c, (sqlite3.Cursor, _Pg)):
             if ids is not None:
                 sql = sql.replace(":ids", "(" + ",".join(str(int(i)) for i in ids) + ")")
+            if isinstance(c, _Pg):
+                return c.run(sql, params)
             if isinstance(params, list):
                 return c.executemany(sql, params)
             return c.execute(sql, params or {})
@@ -366,7 +395,7 @@ class Ledger:
             "limit": limit,
             "lease": stamp(now + dt.timedelta(seconds=lease)),
         }
-        with self._hot() as c:
+        with self._hot(single=True) as c:  # one statement
             rows = [Claimed(*r) for r in self._run(c, sql, params)]
         return sorted(rows, key=lambda r: r.seq)
 
@@ -382,16 +411,34 @@ class Ledger:
         """
         if not rows and not results:
             return set()
+        if self.psycopg and not any(r.state == "failed" for r in results):
+            return self._pg_hand_over(rows, token, results, now)
         with self._hot() as c:
             self._write(c, results, now)
             if not rows:
                 return set()
-            mark = (
-                "UPDATE deliveries SET state = 'sending', updated_at = :now "
-                "WHERE id IN :ids AND claim_token = :token AND state = 'claimed' RETURNING id"
-            )
-            done = self._run(c, mark, {"now": stamp(now), "token": token}, ids=[r.id for r in rows])
+            done = self._run(c, _MARK, {"now": stamp(now), "token": token}, ids=[r.id for r in rows])
             return {int(r[0]) for r in done}
+
+    def _pg_hand_over(
+        self, rows: Sequence[Claimed], token: str, results: Sequence[Result], now: dt.datetime
+    ) -> set[int]:
+        """hand_over on PostgreSQL as one statement (data-modifying WITH), so one round trip, its own transaction.
+
+        The outcomes and the marks touch different rows (`sending` and `claimed` ones). A failed
+        result takes the transaction path instead: the thread parts after it fail too (_fail_dependents).
+        """
+        params: dict[str, Any] = {"now": stamp(now), "token": token}
+        steps = []
+        if results:
+            params.update(_outcome_arrays(results, now))
+            steps += [f"o AS ({_PG_OUTCOMES})", f"a AS ({_PG_ATTEMPTS})"]
+        if rows:
+            steps.append(f"m AS ({_MARK})")
+        sql = "WITH " + ", ".join(steps) + (" SELECT id FROM m" if rows else " SELECT 1")
+        with self._hot(single=True) as c:
+            done = self._run(c, sql, params, ids=[r.id for r in rows])
+            return {int(r[0]) for r in done} if rows else set()
 
     def renew(self, token: str, now: dt.datetime, lease: float) -> None:
         """Push out the lease of every row this claim holds (long channels on slow servers)."""
@@ -429,44 +476,15 @@ class Ledger:
             return
         at = stamp(now)
         owner = claims.identity()
-        # One statement each for all results (executemany): a batch's outcomes cost one round, not two per row.
-        self._run(
-            c,
-            "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
-            "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
-            "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id",
-            [
-                {
-                    "state": res.state,
-                    "error": res.error,
-                    "next": res.next_attempt,
-                    "now": at,
-                    "id": res.row.id,
-                    "rid": res.receipt.remote_id if res.receipt else None,
-                    "url": res.receipt.url if res.receipt else None,
-                    "detail": res.receipt.detail if res.receipt else None,
-                    "sent": at if res.state == "sent" else None,
-                }
-                for res in results
-            ],
-        )
-        self._run(
-            c,
-            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
-            "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)",
-            [
-                {
-                    "id": res.row.id,
-                    "n": res.row.attempts + 1,
-                    "start": res.started,
-                    "now": at,
-                    "outcome": "retry" if res.state == "pending" else res.state,
-                    "error": res.error,
-                    "owner": owner,
-                }
-                for res in results
-            ],
-        )
+        if isinstance(c, _Pg):
+            # One statement each, the rows as arrays: psycopg's executemany costs a pipeline per call.
+            params = {**_outcome_arrays(results, now), "now": at}
+            self._run(c, _PG_OUTCOMES, params)
+            self._run(c, _PG_ATTEMPTS, params)
+        else:
+            # One statement each for all results (executemany): a batch's outcomes cost one round, not two per row.
+            self._run(c, _OUTCOMES, [{**u, "now": at} for u in _outcome_rows(results, at)])
+            self._run(c, _ATTEMPTS, [{**u, "now": at, "owner": owner} for u in _attempt_rows(results)])
         self._fail_dependents(c, [res.row.key for res in results if res.state == "failed"], at)
 
     def _fail_dependents(self, c: Any, keys: list[str], at: str) -> None:
@@ -624,6 +642,139 @@ class LedgerReceipts:
 
     def get(self, key: str, /) -> Receipt | None:
         return self.ledger.receipt(key)
+
+
+_MARK = (
+    "UPDATE deliveries SET state = 'sending', updated_at = :now "
+    "WHERE id IN :ids AND claim_token = :token AND state = 'claimed' RETURNING id"
+)
+_OUTCOMES = (
+    "UPDATE deliveries SET state = :state, attempts = attempts + 1, last_error = :error, "
+    "next_attempt = COALESCE(:next, next_attempt), remote_id = :rid, url = :url, detail = :detail, "
+    "sent_at = :sent, updated_at = :now, lease_until = NULL, claim_token = NULL WHERE id = :id"
+)
+_ATTEMPTS = (
+    "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
+    "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)"
+)
+# The same two on PostgreSQL, each one statement for all rows: the columns as arrays (o_*, a_*), unnested.
+_PG_OUTCOMES = (
+    "UPDATE deliveries AS d SET state = v.state, attempts = d.attempts + 1, last_error = v.error, "
+    "next_attempt = COALESCE(v.next, d.next_attempt), remote_id = v.rid, url = v.url, detail = v.detail, "
+    "sent_at = v.sent, updated_at = :now, lease_until = NULL, claim_token = NULL "
+    "FROM unnest(CAST(:o_id AS bigint[]), CAST(:o_state AS text[]), CAST(:o_error AS text[]), "
+    "CAST(:o_next AS text[]), CAST(:o_rid AS text[]), CAST(:o_url AS text[]), CAST(:o_detail AS text[]), "
+    "CAST(:o_sent AS text[])) AS v(id, state, error, next, rid, url, detail, sent) WHERE d.id = v.id"
+)
+_PG_ATTEMPTS = (
+    "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
+    "SELECT v.id, v.n, v.start, :now, v.outcome, v.error, :a_owner "
+    "FROM unnest(CAST(:a_id AS bigint[]), CAST(:a_n AS integer[]), CAST(:a_start AS text[]), "
+    "CAST(:a_outcome AS text[]), CAST(:a_error AS text[])) AS v(id, n, start, outcome, error)"
+)
+
+
+def _outcome_rows(results: Sequence[Result], at: str) -> list[dict[str, Any]]:
+    """What each result writes to its row (and `now`)."""
+    return [
+        {
+            "id": res.row.id,
+            "state": res.state,
+            "error": res.error,
+            "next": res.next_attempt,
+            "rid": res.receipt.remote_id if res.receipt else None,
+            "url": res.receipt.url if res.receipt else None,
+            "detail": res.receipt.detail if res.receipt else None,
+            "sent": at if res.state == "sent" else None,
+        }
+        for res in results
+    ]
+
+
+def _attempt_rows(results: Sequence[Result]) -> list[dict[str, Any]]:
+    """The attempt each result adds to the history (with `now` and `owner`)."""
+    return [
+        {
+            "id": res.row.id,
+            "n": res.row.attempts + 1,
+            "start": res.started,
+            "outcome": "retry" if res.state == "pending" else res.state,
+            "error": res.error,
+        }
+        for res in results
+    ]
+
+
+def _outcome_arrays(results: Sequence[Result], now: dt.datetime) -> dict[str, Any]:
+    """The parameters of _PG_OUTCOMES and _PG_ATTEMPTS: one array a column."""
+    at = stamp(now)
+    arrays: dict[str, Any] = {"a_owner": claims.identity()}
+    for prefix, rows in (("o", _outcome_rows(results, at)), ("a", _attempt_rows(results))):
+        arrays.update({f"{prefix}_{k}": [r[k] for r in rows] for k in rows[0]})
+    return arrays
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_PG_TEXT: dict[str, str] = {}  # SQL text with :name parameters -> psycopg's %(name)s form
+
+
+HOLD = 5.0  # seconds a PostgreSQL connection stays with the hot path after its last use, unpinged
+_HELD: dict[str, tuple[Any, float]] = {}  # database URL -> (pool connection, last used): one per database
+_HOLDING = threading.RLock()
+
+
+@contextmanager
+def _held(engine: Engine) -> Iterator[Any]:
+    """The psycopg connection of the send loop's statements, kept between them.
+
+    Checking one out of the pool costs a round trip (the pool pings it first); a send makes
+    hundreds of hand-overs a second, so the connection stays out while they come. It goes back
+    to the pool (to be pinged again) after HOLD idle seconds, when it broke, or at let_go() (the
+    end of a dispatch). Callers in one process take turns (SQLite's writer does too).
+    """
+    where = str(engine.url)
+    with _HOLDING:
+        raw, last = _HELD.pop(where, (None, 0.0))
+        if raw is not None and time.monotonic() - last > HOLD:
+            raw.close()
+            raw = None
+        if raw is None:
+            raw = engine.raw_connection()
+        try:
+            yield raw.driver_connection
+        except BaseException:
+            if raw.driver_connection.closed or raw.driver_connection.broken:
+                raw.invalidate()  # never back into the pool: a new one next time
+            else:
+                _HELD[where] = (raw, time.monotonic())
+            raise
+        _HELD[where] = (raw, time.monotonic())
+
+
+def let_go(engine: Engine) -> None:
+    """Give the hot path's PostgreSQL connection back to the pool (a dispatch ended)."""
+    with _HOLDING:
+        raw, _ = _HELD.pop(str(engine.url), (None, 0.0))
+    if raw is not None:
+        raw.close()
+
+
+class _Pg:
+    """A psycopg connection taking the ledger's `:name` statements."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+
+    def run(self, sql: str, params: Any) -> Any:
+        text = _PG_TEXT.get(sql)
+        if text is None:
+            text = _PG_TEXT[sql] = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+        cur = self.conn.cursor()
+        if isinstance(params, list):
+            if params:
+                cur.executemany(text, params)
+            return cur
+        return cur.execute(text, params or {})
 
 
 def new_token() -> str:

@@ -167,9 +167,24 @@ def run(
 ) -> Report:
     """Deliver everything ready now (of one release, or all), until nothing is left or `stop` is set."""
     from ..ledger.store import Ledger
-    from .status import due_now
 
     ledger = Ledger(workspace.database_url)
+    try:
+        return _run(workspace, ledger, release_id, stop, on_result, resend_in_doubt)
+    finally:
+        ledger.let_go()
+
+
+def _run(
+    workspace: Workspace,
+    ledger: Ledger,
+    release_id: str | None,
+    stop: threading.Event | None,
+    on_result: OnResult | None,
+    resend_in_doubt: bool,
+) -> Report:
+    from .status import due_now
+
     report = _recover(workspace, ledger, release_id, resend_in_doubt)
     releases: dict[str, Release] = {}
     held: dict[str, dict[str, str]] = {}  # per release: its translations that changed since scheduling
