@@ -369,7 +369,7 @@ def test_a_ledger_of_schema_3_is_migrated_and_its_scheduled_release_waits_for_ap
     assert due.exit_code == 1
     assert f"release {RID} ({RELEASE}): needs 1 approval of this version, has 0." in due.stderr
     with sqlite3.connect(db) as conn:
-        assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5]
+        assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5, 6]
     assert len(delivery_rows(ws)) == 11 and mailed(ws) == []
     approve(ws, "Ana Kim", at=DUE)
     sent = run(ws, "send", "--due", at=DUE + dt.timedelta(minutes=1))
@@ -399,7 +399,7 @@ def test_approvals_live_in_a_postgresql_ledger_too(ws: Path, postgres_url: str) 
     approve(ws, "Ana Kim", "--note", "ok")
     assert run(ws, "schedule", RELEASE).exit_code == 0
     versions = pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")
-    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5]
+    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5, 6]
     rows = pg_rows(postgres_url, "SELECT name, note, revoked_at FROM approvals")
     assert rows == [{"name": "Ana Kim", "note": "ok", "revoked_at": None}]
     assert len(pg_rows(postgres_url, "SELECT lock FROM scheduled_locks")) == 1

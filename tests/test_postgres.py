@@ -71,9 +71,14 @@ def test_schema_migrates_on_postgresql(pws: Path, postgres_url: str) -> None:
     from distribute.ledger.store import Ledger
 
     ledger = Ledger(postgres_url)
-    assert ledger.postgres and migrate(ledger.engine) == 5
+    assert ledger.postgres and migrate(ledger.engine) == 6
     versions = pg_rows(postgres_url, "SELECT version FROM schema_version ORDER BY 1")
-    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5]
+    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5, 6]
+    indexes = {
+        r["indexname"]: r["indexdef"] for r in pg_rows(postgres_url, "SELECT indexname, indexdef FROM pg_indexes")
+    }
+    assert "WHERE ((state)::text = 'pending'::text)" in indexes["deliveries_ready"]  # partial (migration 6)
+    assert "WHERE (claim_token IS NOT NULL)" in indexes["deliveries_claim"]
 
 
 def test_six_send_due_processes_share_a_postgresql_ledger_exactly_once(

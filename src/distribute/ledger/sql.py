@@ -11,7 +11,8 @@ READY = """
     AND (d.after_key IS NULL OR EXISTS (SELECT 1 FROM deliveries a WHERE a.key = d.after_key AND a.state = 'sent'))
 """
 ANY_READY = f"SELECT 1 FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id WHERE {READY} LIMIT 1"
+# "claim_token IS NOT NULL" lets the (partial) claim index answer: rows holding a claim are few.
 HOLDERS = (
-    "SELECT claimed_by, MIN(lease_until) FROM deliveries WHERE state IN ('claimed', 'sending') "
-    "GROUP BY claim_token, claimed_by"
+    "SELECT claimed_by, MIN(lease_until) FROM deliveries WHERE claim_token IS NOT NULL "
+    "AND state IN ('claimed', 'sending') GROUP BY claim_token, claimed_by"
 )

@@ -346,7 +346,7 @@ class Ledger:
             holders = c.execute(
                 self.sql(
                     "SELECT claim_token, claimed_by, MIN(lease_until) FROM deliveries "
-                    "WHERE state IN ('claimed', 'sending') GROUP BY claim_token, claimed_by"
+                    "WHERE claim_token IS NOT NULL AND state IN ('claimed', 'sending') GROUP BY claim_token, claimed_by"
                 )
             ).all()
         return [t for t, owner, lease in holders if claims.is_stale(owner, lease, at)]

@@ -1,7 +1,8 @@
 """The tables of the workspace database, as the list of migrations that creates them.
 
 Version 1 is the feed archive (archive.py), 2 the delivery ledger, 3 the secrets of each schedule,
-4 the approvals (approvals.py), 5 the translations each release was scheduled with.
+4 the approvals (approvals.py), 5 the translations each release was scheduled with, 6 partial
+indexes (what the send loop writes no longer rewrites them).
 
 Times are fixed-width UTC text (see clock.py), so they compare the same in SQLite and
 PostgreSQL and in the cron check that reads the file with the standard library.
@@ -126,3 +127,20 @@ def _add_scheduled_translations(conn: Connection) -> None:
     # JSON: [{"language", "path", "sha256"}] of each translation, in file-name order (NULL: none), so a
     # changed translation holds only its own deliveries (their seqs are its block, see plan.SEQ_BLOCK).
     conn.execute(text("ALTER TABLE ledger_releases ADD COLUMN translations TEXT"))
+
+
+@migration(6, "indexes the send loop's writes leave alone")
+def _partial_indexes(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    # A hand-over moves rows claimed -> sending -> sent. With `state` in the ready index and every
+    # NULL token in the claim index, each of those steps rewrote leaf pages of both: 12 pages a
+    # commit (SQLite writes each to its WAL before the disk flush), 6 now. The ready index only ever
+    # served pending rows (sql.READY), the claim index only rows that hold a claim.
+    for ddl in (
+        "DROP INDEX IF EXISTS deliveries_ready",
+        "CREATE INDEX deliveries_ready ON deliveries (next_attempt) WHERE state = 'pending'",
+        "DROP INDEX IF EXISTS deliveries_claim",
+        "CREATE INDEX deliveries_claim ON deliveries (claim_token) WHERE claim_token IS NOT NULL",
+    ):
+        conn.execute(text(ddl))
