@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import json
@@ -114,8 +115,8 @@ class Delivery:
     secrets: tuple[str, ...] = ()
     lock: str | None = dataclasses.field(default=None, compare=False)
 
-    @property
-    def key(self) -> str:
+    @functools.cached_property
+    def key(self) -> str:  # computed once: the send loop asks for it at each step of a delivery
         return "/".join(key_part(p) for p in (self.release_id, self.channel, self.target, self.part))
 
     @property
