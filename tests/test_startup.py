@@ -192,3 +192,55 @@ def test_the_email_preview_parses_only_the_headers_it_shows(workspace: Path) -> 
     messages, built, others = map(int, line.split()[1:])
     assert messages == 7  # the newsletter's three English readers and its Korean one, the press list's three
     assert others == 0 and built <= messages * len(SHOWN_HEADERS), line
+
+
+def test_the_terminal_preview_measures_its_lines_without_extra_passes(workspace: Path) -> None:
+    """Console.print's crop pass measured every segment of the full-width panels again (~a fifth of
+    the print), and a panel title given as markup was parsed for tags and emoji codes."""
+    script = RUN.replace(
+        "atexit.register(",
+        "import importlib, rich.cells\n"
+        "measured, measure = [0], rich.cells.cell_len\n"
+        "def counted(*args, **kwargs):\n"
+        "    measured[0] += 1\n"
+        "    return measure(*args, **kwargs)\n"
+        "for name in ('cells', '_wrap', 'console', 'containers', 'panel', 'segment', 'text'):\n"
+        "    module = importlib.import_module('rich.' + name)\n"
+        "    if getattr(module, 'cell_len', None) is measure: module.cell_len = counted\n"
+        "atexit.register(lambda: print('MEASURED', measured[0], file=sys.stderr))\n"
+        "atexit.register(",
+        1,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "preview", EXAMPLE_RELEASE]
+    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("MEASURED ")]
+    (modules,) = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")]
+    lines = done.stdout.count("\n")
+    assert lines > 1000 and "│" in done.stdout  # the panels, side by side where a channel has two languages
+    assert int(line.split()[1]) / lines < 23, f"{line} for {lines} lines (26 a line with the crop pass)"
+    assert "rich._emoji_codes" not in modules.split() and "rich.markup" in modules.split()
+
+
+def test_each_settings_class_is_resolved_once(workspace: Path) -> None:
+    """typing.get_type_hints evaluated a settings class's annotations again for every table of every channel file."""
+    script = RUN.replace(
+        "atexit.register(",
+        "import collections, typing\n"
+        "resolved, resolve = collections.Counter(), typing.get_type_hints\n"
+        "def counted(obj, *args, **kwargs):\n"
+        "    resolved[getattr(obj, '__qualname__', repr(obj))] += 1\n"
+        "    return resolve(obj, *args, **kwargs)\n"
+        "typing.get_type_hints = counted\n"
+        "atexit.register(lambda: print('RESOLVED', len(resolved), max(resolved.values()), file=sys.stderr))\n"
+        "atexit.register(",
+        1,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "validate", EXAMPLE_RELEASE]
+    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("RESOLVED ")]
+    classes, most = map(int, line.split()[1:])
+    assert classes > 5 and most == 1, line
