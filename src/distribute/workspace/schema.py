@@ -256,7 +256,7 @@ def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]
 
 def load(cls: type[T], data: Mapping[str, Any], ctx: Context) -> T:
     """Build the dataclass `cls` from a TOML table, refusing unknown keys and bad types."""
-    hints, fields = _shape(cls)
+    hints, fields = _shape(typing.cast(type, cls))
     where = ctx.what
     if ctx.table:
         table = "".join(f"[{t}]" if isinstance(t, int) else (f".{t}" if i else t) for i, t in enumerate(ctx.table))
