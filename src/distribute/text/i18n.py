@@ -128,10 +128,11 @@ def _compiled_catalog(source: bytes, locale: str) -> Path | None:
 def _keep(path: Path, data: bytes) -> None:
     """Write a compiled catalog whole or not at all (a parallel run reads either none or all of it)."""
     import os
+    import threading
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        part = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")  # one per writer
         part.write_bytes(data)
         os.replace(part, path)
     except OSError:  # a full disk or a read-only home: compile again next time
