@@ -195,7 +195,7 @@ def test_the_email_preview_parses_only_the_headers_it_shows(workspace: Path) -> 
 
 
 def test_the_terminal_preview_measures_its_lines_without_extra_passes(workspace: Path) -> None:
-    """Console.print's crop pass measured every segment of the full-width panels again (~a fifth of
+    """Console.print's crop pass measured every segment of the full-width panels again (~a tenth of
     the print), and a panel title given as markup was parsed for tags and emoji codes."""
     script = RUN.replace(
         "atexit.register(",
