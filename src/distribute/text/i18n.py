@@ -78,10 +78,11 @@ _MO_MAGIC = (b"\xde\x12\x04\x95", b"\x95\x04\x12\xde")  # a .mo file's first fou
 def _mo(path: str, mtime_ns: int, locale: str) -> bytes:
     """One .po file compiled (fuzzy entries are left out, as msgfmt does), kept compiled between runs.
 
-    Babel's .po reader and its catalog classes ran on every cold run of a release with a translation
-    (about 1% of a cold `preview`), for the same compiled bytes every time: they are kept in the user's cache folder,
-    named by a hash of the .po file's bytes (an edited catalog is compiled afresh) in a folder whose
-    name carries this file's, Babel's and Python's versions. Only compiled catalogs go there.
+    Babel's .po reader and its catalog classes ran on every cold run of a release with a
+    translation (about 1% of a cold `preview`), for the same compiled bytes every time: they are
+    kept in the user's cache folder, named by a hash of the .po file's bytes (an edited catalog is
+    compiled afresh) in a folder whose name carries this file's, Babel's and Python's versions.
+    Only compiled catalogs go there.
     """
     with open(path, "rb") as fp:
         source = fp.read()
