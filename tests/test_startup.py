@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import EXAMPLE_RELEASE, ROOT
+from distribute.adapters.email.preview import SHOWN as SHOWN_HEADERS
 from distribute.cli import COMMANDS, SUMMARIES, cli
 
 # `python -m distribute ARGS`, printing at exit every module it imported (importlib's included,
@@ -139,3 +140,107 @@ def test_each_body_is_parsed_once_for_its_text_and_once_for_its_html(workspace: 
     assert done.returncode == 0, done.stderr[-2000:]
     counts = [line for line in done.stderr.splitlines() if line.startswith("PARSES ")]
     assert counts == ["PARSES 2 2"], done.stderr[-2000:]  # the English body and its Korean translation
+
+
+def test_catalogs_compiled_once_are_reused_and_an_edited_one_is_compiled_again(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Babel's .po reader ran on every cold run of a translated release: compiled catalogs are kept, by hash."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    own = workspace / "locale" / "ko" / "LC_MESSAGES"
+    own.mkdir(parents=True)
+    for word in ("첫 보도", "둘째 보도"):
+        (own / "distribute.po").write_text(
+            'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+            f'msgid "FOR IMMEDIATE RELEASE"\nmsgstr "{word}"\n',
+            encoding="utf-8",
+        )
+        for run in ("compiles", "reuses"):
+            done, modules = imported(workspace, "preview", EXAMPLE_RELEASE, "-c", "wire-desk-ko")
+            assert done.returncode == 0, done.stderr[-2000:]
+            assert f"│ {word} " in done.stdout, "the workspace's own string (the edited one) heads the Korean copy"
+            assert ("babel.messages.pofile" in modules) == (run == "compiles"), run
+    assert len(list((tmp_path / "cache" / "distribute").glob("catalogs-*/*.mo"))) == 3  # built-in, first, edited
+
+
+def test_the_email_preview_parses_only_the_headers_it_shows(workspace: Path) -> None:
+    """policy.default built a header object on every look-up (Content-Type a dozen times a message)."""
+    script = RUN.replace(
+        "atexit.register(",
+        "import email.headerregistry, distribute.adapters.email.preview as ep\n"
+        "built, messages, inside = [], [], [False]\n"
+        "make = email.headerregistry.HeaderRegistry.__call__\n"
+        "def counted(self, name, value):\n"
+        "    if inside[0]: built.append(name)\n"
+        "    return make(self, name, value)\n"
+        "email.headerregistry.HeaderRegistry.__call__ = counted\n"
+        "shown = ep.preview\n"
+        "def preview(adapter, deliveries, channel):\n"
+        "    inside[0] = True\n"
+        "    try: return shown(adapter, deliveries, channel)\n"
+        "    finally: inside[0] = False; messages.extend(deliveries)\n"
+        "ep.preview = preview\n"
+        "atexit.register(lambda: print('HEADERS', len(messages), len(built), len(set(built) - set(ep.SHOWN)), file=sys.stderr))\n"
+        "atexit.register(",
+        1,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "preview", EXAMPLE_RELEASE]
+    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("HEADERS ")]
+    messages, built, others = map(int, line.split()[1:])
+    assert messages == 7  # the newsletter's three English readers and its Korean one, the press list's three
+    assert others == 0 and built <= messages * len(SHOWN_HEADERS), line
+
+
+def test_the_terminal_preview_measures_its_lines_without_extra_passes(workspace: Path) -> None:
+    """Console.print's crop pass measured every segment of the full-width panels again (~a tenth of
+    the print), and a panel title given as markup was parsed for tags and emoji codes."""
+    script = RUN.replace(
+        "atexit.register(",
+        "import importlib, rich.cells\n"
+        "measured, measure = [0], rich.cells.cell_len\n"
+        "def counted(*args, **kwargs):\n"
+        "    measured[0] += 1\n"
+        "    return measure(*args, **kwargs)\n"
+        "for name in ('cells', '_wrap', 'console', 'containers', 'panel', 'segment', 'text'):\n"
+        "    module = importlib.import_module('rich.' + name)\n"
+        "    if getattr(module, 'cell_len', None) is measure: module.cell_len = counted\n"
+        "atexit.register(lambda: print('MEASURED', measured[0], file=sys.stderr))\n"
+        "atexit.register(",
+        1,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "preview", EXAMPLE_RELEASE]
+    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("MEASURED ")]
+    (modules,) = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")]
+    lines = done.stdout.count("\n")
+    assert lines > 1000 and "│" in done.stdout  # the panels, side by side where a channel has two languages
+    assert int(line.split()[1]) / lines < 23, f"{line} for {lines} lines (26 a line with the crop pass)"
+    assert "rich._emoji_codes" not in modules.split() and "rich.markup" in modules.split()
+
+
+def test_each_settings_class_is_resolved_once(workspace: Path) -> None:
+    """typing.get_type_hints evaluated a settings class's annotations again for every table of every channel file."""
+    script = RUN.replace(
+        "atexit.register(",
+        "import collections, typing\n"
+        "resolved, resolve = collections.Counter(), typing.get_type_hints\n"
+        "def counted(obj, *args, **kwargs):\n"
+        "    resolved[getattr(obj, '__qualname__', repr(obj))] += 1\n"
+        "    return resolve(obj, *args, **kwargs)\n"
+        "typing.get_type_hints = counted\n"
+        "atexit.register(lambda: print('RESOLVED', len(resolved), max(resolved.values()), file=sys.stderr))\n"
+        "atexit.register(",
+        1,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "validate", EXAMPLE_RELEASE]
+    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("RESOLVED ")]
+    classes, most = map(int, line.split()[1:])
+    assert classes > 5 and most == 1, line

@@ -114,7 +114,9 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
         if cp.total > shown:
             items.append(Text(f"… and {cp.total - shown} more deliveries like these", style="dim"))
         title = f"{ch.name} — {ch.adapter} — {cp.total} deliver{'y' if cp.total == 1 else 'ies'} — due {show(cp.plan.due, ws.tz)}"
-        console.print(Panel(Group(*items), title=title, title_align="left"))
+        # The title as Text, not markup (a "[" in a channel name stays as written), and no line is
+        # wider than the console: nothing to crop, so the print makes no extra pass to crop it.
+        console.print(Panel(Group(*items), title=Text(title), title_align="left"), crop=False)
 
 
 def _block_lines(block: PreviewBlock) -> list[Any]:

@@ -71,18 +71,73 @@ def _po_file(folder: Path, locale: Locale) -> Path | None:
     return None
 
 
+_MO_MAGIC = (b"\xde\x12\x04\x95", b"\x95\x04\x12\xde")  # a .mo file's first four bytes (either byte order)
+
+
 @lru_cache(maxsize=64)
 def _mo(path: str, mtime_ns: int, locale: str) -> bytes:
-    """One .po file compiled (fuzzy entries are left out, as msgfmt does)."""
+    """One .po file compiled (fuzzy entries are left out, as msgfmt does), kept compiled between runs.
+
+    Babel's .po reader and its catalog classes ran on every cold run of a release with a
+    translation (about 1% of a cold `preview`), for the same compiled bytes every time: they are
+    kept in the user's cache folder, named by a hash of the .po file's bytes (an edited catalog is
+    compiled afresh) in a folder whose name carries this file's, Babel's and Python's versions.
+    Only compiled catalogs go there.
+    """
+    with open(path, "rb") as fp:
+        source = fp.read()
+    cached = _compiled_catalog(source, locale)
+    if cached is not None:
+        try:
+            kept = cached.read_bytes()
+        except OSError:  # not compiled yet (or unreadable): compile it below
+            kept = b""
+        if kept[:4] in _MO_MAGIC:
+            return kept
     # Imported here: an English release reads no catalog, so a cold validate of one never loads babel.messages.
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with open(path, "rb") as fp:
-        catalog = read_po(fp, locale=locale, domain=DOMAIN)
+    catalog = read_po(io.BytesIO(source), locale=locale, domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
-    return buffer.getvalue()
+    data = buffer.getvalue()
+    if cached is not None:
+        _keep(cached, data)
+    return data
+
+
+def _compiled_catalog(source: bytes, locale: str) -> Path | None:
+    """Where the compiled form of a .po file with these bytes is kept (None: no cache folder to use)."""
+    import hashlib
+    import os
+    import sys
+
+    import babel
+
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        stamp = hashlib.sha256(
+            Path(__file__).read_bytes() + babel.__version__.encode() + sys.version.encode()
+        ).hexdigest()[:16]
+        folder = base / "distribute" / f"catalogs-{stamp}"
+    except (OSError, RuntimeError):  # no home folder
+        return None
+    return folder / f"{hashlib.sha256(source + locale.encode()).hexdigest()[:32]}.mo"
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write a compiled catalog whole or not at all (a parallel run reads either none or all of it)."""
+    import os
+    import threading
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        part = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")  # one per writer
+        part.write_bytes(data)
+        os.replace(part, path)
+    except OSError:  # a full disk or a read-only home: compile again next time
+        pass
 
 
 def _load(path: Path, locale: Locale) -> Translations:

@@ -8,7 +8,7 @@ from ..base import Check, PreviewBlock
 from .identity import list_identity
 
 if TYPE_CHECKING:
-    from email.message import EmailMessage
+    from email.message import Message
 
     from ...workspace.config import Channel
     from ...workspace.schema import Secret
@@ -40,15 +40,21 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
     blocks = []
     for n, d in enumerate(deliveries):
         data = d.files[0].data
-        message = BytesParser(policy=policy.default).parsebytes(data)
-        text_part = message.get_body(("plain",))
-        html_part = message.get_body(("html",))
-        text = text_part.get_content() if text_part is not None else ""
-        markup = html_part.get_content() if html_part is not None else ""
-        headers = {name: message[name] for name in SHOWN}  # each parsed once (policy.default parses on every access)
+        # The message as sent, read back: its structure with compat32, which keeps each header as
+        # written (policy.default built a header object on every look-up, Content-Type a dozen
+        # times a message: most of the email preview's time); the shown headers are then parsed
+        # once each, as policy.default (and a mail program) shows them.
+        message = BytesParser(policy=policy.compat32).parsebytes(data)
+        raw = {name.lower(): value for name, value in reversed(list(message.raw_items()))}  # the first of each
+        headers = {
+            name: policy.default.header_fetch_parse(name, raw[name.lower()]) if name.lower() in raw else None
+            for name in SHOWN
+        }
+        text_part, html_part = _body(message, "plain"), _body(message, "html")
+        text, markup = _content(text_part), _content(html_part)
         shown = "\n".join(f"{name}: {value}" for name, value in headers.items() if value is not None)
         checks = [_longest_line(data)]
-        link = _link(message)
+        link = _link(headers)
         if link:
             visible = link in text and (html_part is None or link.replace("&", "&amp;") in markup or link in markup)
             checks.append(
@@ -60,17 +66,51 @@ def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel)
                 )
             )
         if n == 0:  # what is the same for every message of the channel, once
-            checks += _channel_checks(message, data, html_part, d, s, lists)
+            checks += _channel_checks(headers, data, html_part, d, s, lists)
         title = f"{d.label} — {headers['Subject']}"
         blocks.append(PreviewBlock(title=title, text=f"{shown}\n\n{text}", html=markup, checks=tuple(checks)))
     return blocks
 
 
+def _body(part: Message, subtype: str) -> Message | None:
+    """The text/<subtype> part a mail program shows: EmailMessage.get_body's search, on a compat32 message.
+
+    Depth first; an attachment is skipped (with its parts); a multipart/related counts by its root
+    part (its `start`, else its first part).
+    """
+    if part.get_content_disposition() == "attachment":
+        return None
+    maintype, _, sub = part.get_content_type().partition("/")
+    if maintype == "text":
+        return part if sub == subtype else None
+    if maintype != "multipart" or not part.is_multipart():
+        return None
+    parts: list[Message] = part.get_payload()  # type: ignore[assignment]  # a multipart's payload is its parts
+    if sub == "related":
+        start = part.get_param("start")
+        root = next((p for p in parts if start and p["content-id"] == start), parts[0] if parts else None)
+        parts = [root] if root is not None else []
+    for sub_part in parts:
+        found = _body(sub_part, subtype)
+        if found is not None:
+            return found
+    return None
+
+
+def _content(part: Message | None) -> str:
+    """A text part's body as text (policy.default's get_content: transfer encoding undone, its charset)."""
+    if part is None:
+        return ""
+    payload: bytes = part.get_payload(decode=True)  # type: ignore[assignment]  # a leaf part decodes to bytes
+    charset = part.get_param("charset", "ASCII")
+    return payload.decode(str(charset), errors="replace")
+
+
 def _channel_checks(
-    message: Any, data: bytes, html_part: Any, d: Delivery, s: EmailSettings, lists: Check
+    headers: dict[str, Any], data: bytes, html_part: Message | None, d: Delivery, s: EmailSettings, lists: Check
 ) -> list[Check]:
     checks = [
-        Check("subject (characters)", len(str(message["Subject"] or "")), note="about 60 show in most inboxes"),
+        Check("subject (characters)", len(str(headers["Subject"] or "")), note="about 60 show in most inboxes"),
         Check("size (bytes)", len(data)),
     ]
     if html_part is not None:
@@ -84,11 +124,11 @@ def _channel_checks(
                 note="" if size <= GMAIL_CLIP else "Gmail clips it, hiding the end and the unsubscribe link",
             )
         )
-    unsubscribe = message["List-Unsubscribe"] is not None
+    unsubscribe = headers["List-Unsubscribe"] is not None
     checks.append(
         Check(
             "List-Unsubscribe (RFC 8058)",
-            "one-click" if message["List-Unsubscribe-Post"] else ("mailto only" if unsubscribe else "missing"),
+            "one-click" if headers["List-Unsubscribe-Post"] else ("mailto only" if unsubscribe else "missing"),
             ok=unsubscribe,
             note="" if unsubscribe else "set unsubscribe_url: bulk mail needs one-click unsubscribe",
         )
@@ -101,8 +141,8 @@ def _channel_checks(
     return checks
 
 
-def _link(message: EmailMessage) -> str:
-    value = str(message["List-Unsubscribe"] or "")
+def _link(headers: dict[str, Any]) -> str:
+    value = str(headers["List-Unsubscribe"] or "")
     for item in value.split(","):
         item = item.strip().strip("<>")
         if item.startswith(("https://", "http://")):
