@@ -1,4 +1,4 @@
-"""Feeding worker threads one delivery at a time: the ESP pool's (SMTP drives its sessions from one thread, smtp.SmtpPool)."""
+"""Feeding worker threads one delivery at a time (the ESP pool; smtp.SmtpPool drives its sessions from one thread)."""
 
 from __future__ import annotations
 
