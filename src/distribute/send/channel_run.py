@@ -5,16 +5,20 @@ arrived since the last mark) in one committed transaction just before the adapte
 them from the iterator: as many at once as the adapter has room for right now, which is
 the most it has held at once so far minus what it holds. So at any instant the deliveries
 whose fate a crash would leave unknown are at most as many as the adapter can hold, one per
-open connection (see docs/architecture.md, "The ledger").
+open connection (see docs/architecture.md, "The ledger"). A gated adapter (`Adapter.gated`: SMTP)
+is handed the rows as soon as their mark is submitted, each delivery carrying the mark as its
+`Gate`: it transfers the message while the mark reaches the disk and commits it (the final dot)
+only once the mark is durable, so the transfer overlaps the commit and the bound is kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from .. import clock
@@ -40,6 +44,24 @@ def idempotence(workspace: Workspace) -> Callable[[str], bool]:
             return False  # an adapter that cannot even be loaded gets no benefit of the doubt
 
     return check
+
+
+class MarkGate:
+    """A delivery's `Gate`: the transaction marking its row `sending` (the ledger thread's Future of the ids marked)."""
+
+    __slots__ = ("_marking", "_id")
+
+    def __init__(self, marking: Future[set[int]], row_id: int):
+        self._marking, self._id = marking, row_id
+
+    def done(self) -> bool:
+        return self._marking.done()
+
+    def passed(self) -> bool:
+        return self._id in self._marking.result()
+
+    def notify(self, callback: Callable[[], None]) -> None:
+        self._marking.add_done_callback(lambda _: callback())
 
 
 class RenderCursor:
@@ -89,11 +111,13 @@ class ChannelRun:
         self.token = new_token()
         self.cursor = RenderCursor(plan)
         self.done: list[Result] = []
-        self.inflight: dict[str, tuple[Claimed, str]] = {}
+        self.inflight: dict[str, tuple[Claimed, str, MarkGate | None]] = {}
         self.claimed: deque[Claimed] = deque()  # claimed, not yet marked `sending`
         self.rendered: deque[tuple[Claimed, Delivery | None]] = deque()  # claimed and rendered ahead, not checked
         self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending`, not yet pulled
         self._writer: ThreadPoolExecutor | None = None  # writes the marks while the next rows render
+        self._marking: Future[set[int]] | None = None  # the last mark submitted to it, not yet waited for
+        self.gated = False  # the adapter takes deliveries before their mark is durable (Adapter.gated)
         self.most = 1  # the most deliveries the adapter has asked for while holding the others, so far
         self.problem: str | None = None
         self.held: str | None = None  # why some of it stays pending: a translation changed since scheduling
@@ -124,7 +148,8 @@ class ChannelRun:
             if not self.ready:
                 continue  # those rows were taken over meanwhile: they are someone else's now
             row, delivery, started = self.ready.popleft()
-            self.inflight[row.key] = (row, started)
+            gate = delivery.gate if self.gated else None
+            self.inflight[row.key] = (row, started, gate)  # type: ignore[assignment]
             self.handed += 1
             yield delivery
 
@@ -145,6 +170,7 @@ class ChannelRun:
                     if picked:
                         break  # hand these first; claim more on the next call
                     # Outcomes first: the next part of a thread becomes claimable once this one is sent.
+                    self._settle()  # the ledger thread's last mark first: one writer at a time
                     finished, self.done = self.done, []
                     self.ledger.hand_over((), self.token, finished, clock.now())
                     # Only between batches: before the first, the order is fresh, and a run that yielded
@@ -180,6 +206,12 @@ class ChannelRun:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger")
         marking = self._writer.submit(self.ledger.hand_over, [r for r, _ in picked], self.token, finished, now)
+        if self.gated:
+            # Handed at once, each with the mark as its gate: the transfer overlaps the commit (see MarkGate).
+            self._marking = marking
+            started = clock.stamp(now)
+            self.ready.extend((r, dataclasses.replace(d, gate=MarkGate(marking, r.id)), started) for r, d in picked)
+            return True
         # While the marks reach the disk (SQLite flushes each commit), the next rows render: the two overlap.
         while not marking.done() and self.claimed and len(self.rendered) < self.most:
             self._render_one()
@@ -196,18 +228,33 @@ class ChannelRun:
             return
         self.rendered.append((row, self.cursor.at(row.seq, row.due)))
 
+    def _settle(self, quiet: bool = False) -> None:
+        """Wait for the mark still being written (gated runs); its failure is raised unless `quiet`."""
+        marking, self._marking = self._marking, None
+        if marking is not None:
+            if quiet:
+                marking.exception()
+            else:
+                marking.result()
+
     def _renew(self) -> None:
         # Claims on other hosts are judged by their lease: keep ours fresh on long channels.
         if time.monotonic() - self._renewed > self.settings.lease / 4:
+            self._settle()
             self.ledger.renew(self.token, clock.now(), self.settings.lease)
             self._renewed = time.monotonic()
 
-    def result(self, outcome: Outcome) -> Result:
-        """Turn an adapter outcome into the ledger's verdict: sent, retry later, failed or in doubt."""
+    def result(self, outcome: Outcome) -> Result | None:
+        """Turn an adapter outcome into the ledger's verdict: sent, retry later, failed or in doubt.
+
+        None for a gated delivery whose mark was refused (its row was taken over): not ours to record.
+        """
         from ..adapters.base import Receipt
         from ..workspace.schema import redact
 
-        row, started = self.inflight.pop(outcome.delivery.key)
+        row, started, gate = self.inflight.pop(outcome.delivery.key)
+        if gate is not None and not gate.passed():
+            return None  # the transport dropped it before the final dot: nothing left
         if outcome.error is None:
             return Result(row, "sent", started, receipt=outcome.receipt or Receipt())
         err, now, attempt = outcome.error, clock.now(), row.attempts + 1
@@ -225,9 +272,12 @@ class ChannelRun:
         """Deliver; returns how many deliveries were handed to the adapter."""
         adapter, channel = self.plan.adapter, self.plan.channel
         adapter.receipts = LedgerReceipts(self.ledger)
+        self.gated = adapter.gated(channel)
         try:
             for outcome in adapter.deliver_many(self.handover(), channel):
                 result = self.result(outcome)
+                if result is None:
+                    continue
                 self.done.append(result)
                 self._count(result)
                 self.report.channels.add(self.plan, result, outcome.delivery.label)
@@ -242,6 +292,7 @@ class ChannelRun:
         return self.handed
 
     def _finish(self) -> None:
+        self._settle(quiet=True)  # a failed mark was raised where it was met
         finished, self.done = self.done, []
         self.ledger.hand_over((), self.token, finished, clock.now())
         # Marked `sending` but never pulled by the adapter (it stopped first): back in line, not in doubt.

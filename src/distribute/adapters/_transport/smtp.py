@@ -34,7 +34,7 @@ from ...errors import DeliveryError
 from ..base import Outcome, Receipt
 
 if TYPE_CHECKING:
-    from ..base import Delivery
+    from ..base import Delivery, Gate
     from ..email.settings import SmtpSettings
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -70,11 +70,13 @@ class RateLimiter:
 
 
 _READ = None  # what `_exchange` yields when it needs the server's next reply
+_GATE = 1  # what it yields before the final dot of a gated delivery: go on only once the gate has passed
 _Exchange = Generator["bytes | None", "tuple[int, str] | None", str]
 
 
-def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: bytes) -> _Exchange:
-    """One transaction: yields the bytes to write, or `_READ` to be sent the next reply as (code, text).
+def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: bytes, gated: bool = False) -> _Exchange:
+    """One transaction: yields the bytes to write, or `_READ` to be sent the next reply as (code, text),
+    or (`gated`) `_GATE` between the body and the final dot, the one step that commits the message.
 
     The driver throws `_Dropped` in when the connection goes away (a 421 counts); the exchange
     returns the server's reply to the message, or raises DeliveryError, or lets `_Dropped` out when
@@ -118,7 +120,12 @@ def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: b
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     # Dot-stuffing (RFC 5321 §4.5.2); a message never starts with "." (it starts with a header).
-    yield data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+    if gated:
+        yield data.replace(b"\r\n.", b"\r\n..")
+        yield _GATE  # type: ignore[misc]
+        yield b".\r\n"
+    else:
+        yield data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
     try:
         reply = yield _READ
     except _Dropped as exc:
@@ -321,6 +328,7 @@ class _Session:
         self.out: bytes | memoryview = b""
         self.received = bytearray()
         self.reading = False  # the exchange waits for a reply
+        self.gating = False  # the exchange waits for its delivery's gate (the ledger's mark)
         self.deadline = 0.0  # when a server that said nothing counts as gone
         self.start_at = 0.0  # the rate ceiling's slot, when the exchange waits for it
 
@@ -375,7 +383,7 @@ class _Session:
             self.begin()
 
     def begin(self) -> None:
-        self.start_at = 0.0
+        self.start_at, self.gating = 0.0, False
         self.attempt += 1
         if self.sock is None:
             try:
@@ -391,11 +399,12 @@ class _Session:
             str(meta["envelope_from"]),
             str(meta["envelope_to"]),
             self.data,
+            gated=self.delivery.gate is not None,
         )
         self.step(None)
 
     def step(self, reply: tuple[int, str] | None, dropped: _Dropped | None = None) -> None:
-        """Run the exchange as far as it goes without waiting for the server."""
+        """Run the exchange as far as it goes without waiting for the server (or the gate)."""
         exchange = self.exchange
         assert exchange is not None and self.delivery is not None
         try:
@@ -404,50 +413,97 @@ class _Session:
                 reply, dropped = None, None
                 if self.sock is None:
                     dropped = _Dropped("connection closed")
-                    continue
-                if want is not _READ:
+                elif want is _GATE:
+                    if not self._at_gate():
+                        return
+                elif want is not _READ:
                     self.out = bytes(self.out) + want if self.out else want
-                    continue
-                try:
-                    got = _parse_reply(self.received)
-                except _Dropped as exc:
-                    self.drop()
-                    dropped = exc
-                    continue
-                if got is None:
-                    self.reading = True
-                    self.deadline = time.monotonic() + self.pool.s.timeout
-                    self.flush()
-                    return
-                if got[0] == 421:  # the server is closing this session: as good as a drop
-                    self.drop()
-                    dropped = _Dropped(f"421 {got[1]}")
-                    continue
-                reply = got
+                else:
+                    got = self._reply_now()
+                    if got is None:
+                        self.reading = True
+                        self.deadline = time.monotonic() + self.pool.s.timeout
+                        self.flush()
+                        return
+                    if isinstance(got, _Dropped):
+                        dropped = got
+                    else:
+                        reply = got
         except StopIteration as done:
             self.finish(receipt=Receipt(remote_id=str(self.delivery.meta["message_id"]), detail=str(done.value)))
-        except _Dropped as exc:
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, _Dropped):
             # Nothing was handed over: once more on a fresh connection, then left for a later retry.
             self.drop()
             if self.attempt < 2:
                 self.begin()
             else:
                 self.finish(error=_lost(self.connection.where, exc))
-        except DeliveryError as exc:
+        elif isinstance(exc, DeliveryError):
             self.finish(error=exc)
-        except Exception as exc:  # a bug must not lose a delivery: it may have been handed over
+        else:  # a bug must not lose a delivery: it may have been handed over
             self.drop()
             self.finish(error=DeliveryError(f"{exc.__class__.__name__}: {exc}", retryable=True, in_doubt=True))
+
+    def _reply_now(self) -> tuple[int, str] | _Dropped | None:
+        """The next reply if it has arrived (a 421 or a garbled reply is a drop); None: wait for it."""
+        try:
+            got = _parse_reply(self.received)
+        except _Dropped as exc:
+            self.drop()
+            return exc
+        if got is not None and got[0] == 421:  # the server is closing this session: as good as a drop
+            self.drop()
+            return _Dropped(f"421 {got[1]}")
+        return got
+
+    def _at_gate(self) -> bool:
+        """Whether the final dot may go now; otherwise the session waits for the gate, or dropped the delivery."""
+        assert self.delivery is not None and self.delivery.gate is not None
+        gate = self.delivery.gate
+        if not gate.done():
+            self.gating = True  # the body goes now, the dot once the mark is durable
+            self.flush()
+            gate.notify(self.pool.wake)
+            return False
+        return self._passed(gate)
+
+    def _passed(self, gate: Gate) -> bool:
+        try:
+            passed = gate.passed()
+        except Exception:  # the mark failed: the dispatcher raises it; this message must not be committed
+            passed = False
+        if not passed:
+            # Taken over by another sender (or never marked): drop the session before the dot, nothing is delivered.
+            assert self.exchange is not None
+            self.exchange.close()
+            self.drop()
+            self.finish(
+                error=DeliveryError("not sent: the ledger gave this delivery to another sender", retryable=True)
+            )
+        return passed
+
+    def ungate(self) -> None:
+        """The gate this session waits on is decided: commit the message, or drop it."""
+        self.gating = False
+        if self.sock is None:  # dropped while waiting: nothing was handed over
+            self.step(None, _Dropped("connection closed"))
+        else:
+            self.step(None)
 
     def finish(self, *, receipt: Receipt | None = None, error: DeliveryError | None = None) -> None:
         delivery = self.delivery
         assert delivery is not None
-        self.delivery, self.exchange, self.data, self.reading = None, None, b"", False
+        self.delivery, self.exchange, self.data, self.reading, self.gating = None, None, b"", False, False
         self.pool.finished(self, Outcome(delivery, receipt=receipt, error=error))
 
     def lose(self, reason: str) -> None:
         """The connection went away or stalled: the exchange decides what that means for its message."""
         self.drop()
+        self.gating = False
         if self.exchange is not None:
             self.step(None, _Dropped(reason))
 
@@ -535,6 +591,10 @@ class SmtpPool:
         self.down: str | None = None  # set when no connection can be opened: the rest fail at once
         self.down_retryable = True
         self.selector: selectors.BaseSelector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()  # a gate decided in the ledger thread wakes the loop
+        for end in (self._wake_r, self._wake_w):
+            end.setblocking(False)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._free: list[_Session] = []
         self._outcomes: deque[Outcome] = deque()
 
@@ -578,6 +638,15 @@ class SmtpPool:
             for session in sessions:
                 session.close()
             self.selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def wake(self) -> None:
+        """Called by a gate (from the ledger thread): let the loop look at the sessions waiting on gates."""
+        try:
+            self._wake_w.send(b"!")
+        except OSError:  # full (the loop is already due to wake) or closed (the loop is over)
+            pass
 
     def _take(self, session: _Session, delivery: Delivery) -> None:
         if self.down is not None:
@@ -618,15 +687,26 @@ class SmtpPool:
     def _wait(self, busy: list[_Session]) -> None:
         """Wait for the sockets (or a timeout, or a rate slot), then move every session on that can move."""
         now = time.monotonic()
-        soonest = min((s.start_at or s.deadline) for s in busy)
-        for key, events in self.selector.select(max(0.0, soonest - now)):
-            session: _Session = key.data
-            session.ready(events)
+        timed = [s.start_at or s.deadline for s in busy if not s.gating]
+        timeout = max(0.0, min(timed) - now) if timed else None
+        for key, events in self.selector.select(timeout):
+            session: _Session | None = key.data
+            if session is None:
+                try:
+                    self._wake_r.recv(4096)
+                except OSError:
+                    pass
+            else:
+                session.ready(events)
         now = time.monotonic()
         for session in busy:
             if session.delivery is None:
                 continue
-            if session.start_at:
+            if session.gating:
+                gate = session.delivery.gate
+                if gate is not None and gate.done():
+                    session.ungate()
+            elif session.start_at:
                 if session.start_at <= now:
                     session.begin()
             elif session.deadline <= now and session.sock is not None and (session.reading or session.out):
