@@ -14,11 +14,12 @@ only once the mark is durable, so the transfer overlaps the commit and the bound
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from .. import clock
@@ -62,6 +63,56 @@ class MarkGate:
 
     def notify(self, callback: Callable[[], None]) -> None:
         self._marking.add_done_callback(lambda _: callback())
+
+
+class Marker:
+    """The `ledger` thread: writes the marks and outcomes given to it, all that wait, in one transaction (a group commit).
+
+    `add` returns the Future of the transaction that will hold them (the ids it marked). While one
+    commit reaches the disk, what is added meanwhile gathers for the next: a gated run (each
+    delivery handed as its mark is added, see MarkGate) thus commits as many marks at once as
+    connections came free during the previous commit, not one transaction per delivery.
+    """
+
+    def __init__(self, ledger: Ledger, token: str):
+        self.ledger, self.token = ledger, token
+        self._cond = threading.Condition()
+        self._rows: list[Claimed] = []
+        self._results: list[Result] = []
+        self._now: dt.datetime | None = None
+        self._next: Future[set[int]] = Future()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
+        self._thread.start()
+
+    def add(self, rows: list[Claimed], results: list[Result], now: dt.datetime) -> Future[set[int]]:
+        with self._cond:
+            self._rows.extend(rows)
+            self._results.extend(results)
+            self._now = now
+            self._cond.notify()
+            return self._next
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._rows or self._results or self._closing):
+                    self._cond.wait()
+                if not (self._rows or self._results):
+                    return
+                rows, results, now, future = self._rows, self._results, self._now, self._next
+                self._rows, self._results, self._next = [], [], Future()
+            assert now is not None
+            try:
+                future.set_result(self.ledger.hand_over(rows, self.token, results, now))
+            except BaseException as exc:
+                future.set_exception(exc)
 
 
 class RenderCursor:
@@ -115,7 +166,7 @@ class ChannelRun:
         self.claimed: deque[Claimed] = deque()  # claimed, not yet marked `sending`
         self.rendered: deque[tuple[Claimed, Delivery | None]] = deque()  # claimed and rendered ahead, not checked
         self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending`, not yet pulled
-        self._writer: ThreadPoolExecutor | None = None  # writes the marks while the next rows render
+        self._writer: Marker | None = None  # writes the marks while the next rows render
         self._marking: Future[set[int]] | None = None  # the last mark submitted to it, not yet waited for
         self.gated = False  # the adapter takes deliveries before their mark is durable (Adapter.gated)
         self.most = 1  # the most deliveries the adapter has asked for while holding the others, so far
@@ -204,8 +255,8 @@ class ChannelRun:
         now = clock.now()
         finished, self.done = self.done, []
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger")
-        marking = self._writer.submit(self.ledger.hand_over, [r for r, _ in picked], self.token, finished, now)
+            self._writer = Marker(self.ledger, self.token)
+        marking = self._writer.add([r for r, _ in picked], finished, now)
         if self.gated:
             # Handed at once, each with the mark as its gate: the transfer overlaps the commit (see MarkGate).
             self._marking = marking
@@ -301,7 +352,7 @@ class ChannelRun:
         self.rendered.clear()
         self.claimed.clear()
         if self._writer is not None:
-            self._writer.shutdown()
+            self._writer.close()
             self._writer = None
         self.ledger.unclaim(self.token, unhanded=unpulled)
         if self.inflight:

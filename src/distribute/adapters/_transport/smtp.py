@@ -340,6 +340,12 @@ class _Session:
         assert client is not None and client.sock is not None
         self.sock = client.sock
         self.sock.setblocking(False)
+        try:
+            # Each write is a whole command group or the end of a message: send it now. With Nagle on, the final
+            # dot written after the body (a gated delivery) waited for the server's delayed ACK (40 ms).
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.mask = selectors.EVENT_READ
         self.pool.selector.register(self.sock, self.mask, self)
 
