@@ -129,3 +129,59 @@ def test_send_through_the_ledger_with_sessions_ended_and_one_slow_answer(twelve:
         f"r{i}@example.org": ("sent", 1) for i in range(COUNT)
     }
     assert received == sorted(items) and sink.held == ["r3@example.org"]
+
+
+class Gate:
+    """The ledger's side of Delivery.gate, as the dispatcher's MarkGate behaves: decided once, callbacks told."""
+
+    def __init__(self, passed: bool | None = None):
+        self.decision = passed
+        self.callbacks: list = []
+
+    def done(self) -> bool:
+        return self.decision is not None
+
+    def passed(self) -> bool:
+        assert self.decision is not None, "asked before it was decided"
+        return self.decision
+
+    def notify(self, callback) -> None:
+        self.callbacks.append(callback)
+        if self.decision is not None:
+            callback()
+
+    def decide(self, passed: bool) -> None:
+        self.decision = passed
+        for callback in self.callbacks:
+            threading.Thread(target=callback).start()  # the ledger's thread tells the loop
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["plain", "pipelining"])
+def test_the_final_dot_waits_for_the_gate_and_a_refused_gate_sends_nothing(twelve: Path, pipelining: bool) -> None:
+    """r0's mark is still on its way to the disk while r1.. go; r2's was refused (taken over): never accepted."""
+    import dataclasses
+
+    with smtp_server(pipelining=pipelining) as sink:
+        smtp_channel(twelve, "newsletter", sink.port, "connections = 2")
+        adapter, channel, deliveries = adapter_for(twelve, "newsletter")
+        assert adapter.gated(channel)
+        gates = {
+            d.target: Gate(None if d.target == "r0@example.org" else d.target != "r2@example.org") for d in deliveries
+        }
+        accepted_before: list[str] = []
+
+        def feed():
+            for d in deliveries:
+                if d.target == "r4@example.org":  # r0 waits at its gate meanwhile, its body already sent
+                    accepted_before.extend(r for _, (r,), _ in sink.messages)
+                    assert sink.attempts.get("r0@example.org") == 1, "r0's envelope went before the gate opened"
+                    gates["r0@example.org"].decide(True)
+                yield dataclasses.replace(d, gate=gates[d.target])
+
+        outcomes = {o.delivery.target: str(o.error or "sent") for o in adapter.deliver_many(feed(), channel)}
+        adapter.close()
+        accepted = sorted(r for _, (r,), _ in sink.messages)
+    assert "r0@example.org" not in accepted_before and "r1@example.org" in accepted_before
+    assert "not sent" in outcomes.pop("r2@example.org") and "r2@example.org" not in accepted
+    assert outcomes == {f"r{i}@example.org": "sent" for i in range(COUNT) if i != 2}
+    assert accepted == sorted(outcomes)
