@@ -28,7 +28,7 @@ from ..ledger.store import Claimed, LedgerReceipts, Result, new_token
 from .retry import next_attempt
 
 if TYPE_CHECKING:
-    from ..adapters.base import Delivery, Outcome
+    from ..adapters.base import Delivery, Gate, Outcome
     from ..ledger.store import Ledger
     from ..plan import ChannelPlan
     from ..workspace.config import Workspace
@@ -162,7 +162,7 @@ class ChannelRun:
         self.token = new_token()
         self.cursor = RenderCursor(plan)
         self.done: list[Result] = []
-        self.inflight: dict[str, tuple[Claimed, str, MarkGate | None]] = {}
+        self.inflight: dict[str, tuple[Claimed, str, Gate | None]] = {}
         self.claimed: deque[Claimed] = deque()  # claimed, not yet marked `sending`
         self.rendered: deque[tuple[Claimed, Delivery | None]] = deque()  # claimed and rendered ahead, not checked
         self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending`, not yet pulled
@@ -200,7 +200,7 @@ class ChannelRun:
                 continue  # those rows were taken over meanwhile: they are someone else's now
             row, delivery, started = self.ready.popleft()
             gate = delivery.gate if self.gated else None
-            self.inflight[row.key] = (row, started, gate)  # type: ignore[assignment]
+            self.inflight[row.key] = (row, started, gate)
             self.handed += 1
             yield delivery
 

@@ -71,7 +71,7 @@ class RateLimiter:
 
 _READ = None  # what `_exchange` yields when it needs the server's next reply
 _GATE = 1  # what it yields before the final dot of a gated delivery: go on only once the gate has passed
-_Exchange = Generator["bytes | None", "tuple[int, str] | None", str]
+_Exchange = Generator["bytes | int | None", "tuple[int, str] | None", str]
 
 
 def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: bytes, gated: bool = False) -> _Exchange:
@@ -122,7 +122,7 @@ def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: b
     # Dot-stuffing (RFC 5321 §4.5.2); a message never starts with "." (it starts with a header).
     if gated:
         yield data.replace(b"\r\n.", b"\r\n..")
-        yield _GATE  # type: ignore[misc]
+        yield _GATE
         yield b".\r\n"
     else:
         yield data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
@@ -248,6 +248,7 @@ class SmtpConnection:
                     if code == 421:  # the server is closing this session: as good as a drop
                         dropped = _Dropped(f"421 {reply[1]}")
             else:
+                assert isinstance(want, bytes)  # never _GATE: a blocking send has no gate
                 try:
                     client.sock.sendall(want)
                 except OSError as exc:
@@ -422,7 +423,7 @@ class _Session:
                 elif want is _GATE:
                     if not self._at_gate():
                         return
-                elif want is not _READ:
+                elif isinstance(want, bytes):
                     self.out = bytes(self.out) + want if self.out else want
                 else:
                     got = self._reply_now()
