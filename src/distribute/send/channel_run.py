@@ -165,7 +165,7 @@ class ChannelRun:
         self.inflight: dict[str, tuple[Claimed, str, Gate | None]] = {}
         self.claimed: deque[Claimed] = deque()  # claimed, not yet marked `sending`
         self.rendered: deque[tuple[Claimed, Delivery | None]] = deque()  # claimed and rendered ahead, not checked
-        self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending`, not yet pulled
+        self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending` (gated: being marked), not pulled
         self._writer: Marker | None = None  # writes the marks while the next rows render
         self._marking: Future[set[int]] | None = None  # the last mark submitted to it, not yet waited for
         self.gated = False  # the adapter takes deliveries before their mark is durable (Adapter.gated)
