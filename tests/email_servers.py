@@ -11,7 +11,7 @@ import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
@@ -47,6 +47,7 @@ class Sink:
     per_session: int = 0
     end: str = "421"
     held: list[str] = field(default_factory=list)  # "hold" messages, in the order they were answered
+    on_accept: Callable[[str], None] | None = None  # called with the recipient at the final dot, before the 250
 
     def parsed(self) -> dict[str, EmailMessage]:
         """Accepted messages by recipient, parsed back as a mail client would."""
@@ -121,6 +122,8 @@ class _Handler:
             self._accepted()
             await future
             sink.held.append(rcpt)
+        if sink.on_accept is not None:
+            sink.on_accept(rcpt)
         sink.messages.append(
             (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
         )

@@ -185,3 +185,25 @@ def test_the_final_dot_waits_for_the_gate_and_a_refused_gate_sends_nothing(twelv
     assert "not sent" in outcomes.pop("r2@example.org") and "r2@example.org" not in accepted
     assert outcomes == {f"r{i}@example.org": "sent" for i in range(COUNT) if i != 2}
     assert accepted == sorted(outcomes)
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+def test_the_server_takes_a_message_only_once_its_row_is_durably_sending(twelve: Path, cli, connections: int) -> None:
+    """The real `send`: at each final dot the ledger file (read by another connection) already says `sending`."""
+    import sqlite3
+
+    now = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
+    seen: dict[str, str] = {}
+
+    def state_at_dot(rcpt: str) -> None:
+        with sqlite3.connect(twelve / ".distribute" / "state.db") as db:  # sees committed transactions only
+            (state,) = db.execute("SELECT state FROM deliveries WHERE target = ?", (rcpt,)).fetchone()
+        seen[rcpt] = state
+
+    with smtp_server(pipelining=True) as sink:
+        sink.on_accept = state_at_dot
+        smtp_channel(twelve, "newsletter", sink.port, f"connections = {connections}")
+        with time_machine.travel(now, tick=False):
+            result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter", "--late")
+        assert result.exit_code == 0, result.output
+    assert seen == {f"r{i}@example.org": "sending" for i in range(COUNT)}
