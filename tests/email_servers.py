@@ -11,7 +11,7 @@ import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
@@ -26,7 +26,11 @@ class Sink:
 
     "451" / "550" at RCPT; "data-451" / "data-550" after the message; "drop-rcpt-once" closes the
     connection at that RCPT the first time; "drop-after-data" takes the message, then closes the
-    connection without answering; "stall" takes the message and never answers.
+    connection without answering; "stall" takes the message and never answers; "hold" takes the
+    message and answers 250 only once `hold_for` other messages were accepted (on other connections).
+    `per_session`: after that many messages on one connection the server ends it, with `end`:
+    "421" (the next MAIL is answered 421 and the connection closed) or "close" (closed right
+    after the reply to the last message).
     """
 
     port: int = 0
@@ -39,6 +43,11 @@ class Sink:
     logins: list[tuple[str, str]] = field(default_factory=list)
     mail_from: list[str] = field(default_factory=list)  # every MAIL FROM, accepted or not
     release: threading.Event = field(default_factory=threading.Event)
+    hold_for: int = 0
+    per_session: int = 0
+    end: str = "421"
+    held: list[str] = field(default_factory=list)  # "hold" messages, in the order they were answered
+    on_accept: Callable[[str], None] | None = None  # called with the recipient at the final dot, before the 250
 
     def parsed(self) -> dict[str, EmailMessage]:
         """Accepted messages by recipient, parsed back as a mail client would."""
@@ -58,6 +67,12 @@ class _Handler:
     def __init__(self, sink: Sink):
         self.sink = sink
         self.dropped: set[str] = set()
+        self.waiting: list[tuple[int, asyncio.Future[None]]] = []  # "hold" answers wanting that many accepted
+
+    def _accepted(self) -> None:
+        for want, future in self.waiting:
+            if len(self.sink.messages) >= want and not future.done():
+                future.set_result(None)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -67,6 +82,9 @@ class _Handler:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.sink.mail_from.append(address)
+        if self.sink.per_session and self.sink.end == "421" and getattr(session, "taken", 0) >= self.sink.per_session:
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply below is written
+            return "421 4.7.0 too many messages in this session, reconnect"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -98,9 +116,21 @@ class _Handler:
             sink.swallowed.append(rcpt)
             await asyncio.get_running_loop().run_in_executor(None, sink.release.wait)
             return "451 too late"
+        if rule == "hold":
+            future = asyncio.get_running_loop().create_future()
+            self.waiting.append((sink.hold_for + len(sink.held), future))
+            self._accepted()
+            await future
+            sink.held.append(rcpt)
+        if sink.on_accept is not None:
+            sink.on_accept(rcpt)
         sink.messages.append(
             (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
         )
+        self._accepted()
+        session.taken = getattr(session, "taken", 0) + 1
+        if sink.per_session and sink.end == "close" and session.taken >= sink.per_session:
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply below is written
         return f"250 2.0.0 queued as Q{len(sink.messages)}"
 
 
@@ -131,13 +161,23 @@ def smtp_server(
     password: str | None = None,
     tls: tuple[Path, Path] | None = None,
     implicit_tls: bool = False,
+    hold_for: int = 0,
+    per_session: int = 0,
+    end: str = "421",
 ) -> Iterator[Sink]:
     """A real SMTP server on 127.0.0.1. `password`: require AUTH; `tls`: (cert, key) offer STARTTLS,
     or with `implicit_tls` speak TLS from the first byte (port 465 style)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
 
-    sink = Sink(port=free_port(), rules=dict(rules or {}), pipelining=pipelining)
+    sink = Sink(
+        port=free_port(),
+        rules=dict(rules or {}),
+        pipelining=pipelining,
+        hold_for=hold_for,
+        per_session=per_session,
+        end=end,
+    )
     handler = _Handler(sink)
 
     class CountingSMTP(SMTP):

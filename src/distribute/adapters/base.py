@@ -34,7 +34,10 @@ serve several channels, so every method is given the channel. For each channel t
 - ``deliver_many(deliveries, channel)`` may send several at once over shared connections; it
   yields one `Outcome` per delivery, each as soon as it is known, and pulls the next delivery
   from the iterator only when it is about to hand it over (so the ledger can mark it first).
-  The default calls `deliver` for each.
+  The default calls `deliver` for each. An adapter whose ``gated(channel)`` is True is handed
+  deliveries before the ledger's mark of them is durable: each carries a `Gate`, and the
+  transport may transfer everything but the committing step (SMTP's final dot) before
+  ``gate.passed()``; refused (the row was taken over), it must drop the delivery unsent.
 - ``preview(deliveries, channel) -> list[PreviewBlock]`` gives readable renditions (with
   `Check`s such as a post's length against its limit) for `preview` and `validate`;
   ``missing(channel) -> list[str]`` names what the channel still lacks to deliver (unset
@@ -114,6 +117,8 @@ class Delivery:
     # whether a secret is set where render runs (a cron job may lack what the shell had).
     secrets: tuple[str, ...] = ()
     lock: str | None = dataclasses.field(default=None, compare=False)
+    # Set by the dispatcher for an adapter that is `gated`: what must pass before it commits this one.
+    gate: Gate | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def key(self) -> str:  # computed once: the send loop asks for it at each step of a delivery
@@ -133,6 +138,31 @@ def files_sha256(files: Iterable[File]) -> str:
         digest.update(len(name).to_bytes(4, "big") + name)
         digest.update(len(f.data).to_bytes(8, "big") + f.data)
     return digest.hexdigest()
+
+
+class Gate(Protocol):
+    """The ledger's mark of a delivery as `sending`, on its way to the disk while the transfer starts.
+
+    SMTP accepts a message only at the reply to the final "."; a session dropped before it
+    delivers nothing. So a gated transport (`Adapter.gated`) may send MAIL, RCPT, DATA and the
+    body at once, and writes the final dot only once `passed()`: so a message can only have left
+    once its row is durably `sending`, and rows in doubt after a crash stay at most one per connection.
+    """
+
+    def done(self) -> bool:
+        """Whether the mark is decided (committed, or refused)."""
+        ...
+
+    def passed(self) -> bool:
+        """True: the delivery is this sender's to commit; False: taken over meanwhile, drop it unsent.
+
+        Waits for the mark when it is not decided yet; raises what the mark raised (treat it as False).
+        """
+        ...
+
+    def notify(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (from any thread, possibly at once) when the mark is decided."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -393,6 +423,10 @@ class Adapter:
         """Log in (or try the folder) without delivering anything; by default there is nothing to check."""
         what = f"the {self.name} adapter" if self.name else "this adapter"
         return AccountCheck(True, f"nothing to check: {what} has no account check", checked=False)
+
+    def gated(self, channel: Channel) -> bool:
+        """Whether deliver_many honours `Delivery.gate` (see `Gate`); otherwise it gets marked deliveries only."""
+        return False
 
     def close(self) -> None:
         """Release connections held between deliveries."""

@@ -5,16 +5,21 @@ arrived since the last mark) in one committed transaction just before the adapte
 them from the iterator: as many at once as the adapter has room for right now, which is
 the most it has held at once so far minus what it holds. So at any instant the deliveries
 whose fate a crash would leave unknown are at most as many as the adapter can hold, one per
-open connection (see docs/architecture.md, "The ledger").
+open connection (see docs/architecture.md, "The ledger"). A gated adapter (`Adapter.gated`: SMTP)
+is handed the rows as soon as their mark is submitted, each delivery carrying the mark as its
+`Gate`: it transfers the message while the mark reaches the disk and commits it (the final dot)
+only once the mark is durable, so the transfer overlaps the commit and the bound is kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from .. import clock
@@ -23,7 +28,7 @@ from ..ledger.store import Claimed, LedgerReceipts, Result, new_token
 from .retry import next_attempt
 
 if TYPE_CHECKING:
-    from ..adapters.base import Delivery, Outcome
+    from ..adapters.base import Delivery, Gate, Outcome
     from ..ledger.store import Ledger
     from ..plan import ChannelPlan
     from ..workspace.config import Workspace
@@ -40,6 +45,74 @@ def idempotence(workspace: Workspace) -> Callable[[str], bool]:
             return False  # an adapter that cannot even be loaded gets no benefit of the doubt
 
     return check
+
+
+class MarkGate:
+    """A delivery's `Gate`: the transaction marking its row `sending` (the ledger thread's Future of the ids marked)."""
+
+    __slots__ = ("_marking", "_id")
+
+    def __init__(self, marking: Future[set[int]], row_id: int):
+        self._marking, self._id = marking, row_id
+
+    def done(self) -> bool:
+        return self._marking.done()
+
+    def passed(self) -> bool:
+        return self._id in self._marking.result()
+
+    def notify(self, callback: Callable[[], None]) -> None:
+        self._marking.add_done_callback(lambda _: callback())
+
+
+class Marker:
+    """The `ledger` thread: writes the marks and outcomes given to it, all that wait, in one transaction (a group commit).
+
+    `add` returns the Future of the transaction that will hold them (the ids it marked). While one
+    commit reaches the disk, what is added meanwhile gathers for the next: a gated run (each
+    delivery handed as its mark is added, see MarkGate) thus commits as many marks at once as
+    connections came free during the previous commit, not one transaction per delivery.
+    """
+
+    def __init__(self, ledger: Ledger, token: str):
+        self.ledger, self.token = ledger, token
+        self._cond = threading.Condition()
+        self._rows: list[Claimed] = []
+        self._results: list[Result] = []
+        self._now: dt.datetime | None = None
+        self._next: Future[set[int]] = Future()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
+        self._thread.start()
+
+    def add(self, rows: list[Claimed], results: list[Result], now: dt.datetime) -> Future[set[int]]:
+        with self._cond:
+            self._rows.extend(rows)
+            self._results.extend(results)
+            self._now = now
+            self._cond.notify()
+            return self._next
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._rows or self._results or self._closing):
+                    self._cond.wait()
+                if not (self._rows or self._results):
+                    return
+                rows, results, now, future = self._rows, self._results, self._now, self._next
+                self._rows, self._results, self._next = [], [], Future()
+            assert now is not None
+            try:
+                future.set_result(self.ledger.hand_over(rows, self.token, results, now))
+            except BaseException as exc:
+                future.set_exception(exc)
 
 
 class RenderCursor:
@@ -89,11 +162,13 @@ class ChannelRun:
         self.token = new_token()
         self.cursor = RenderCursor(plan)
         self.done: list[Result] = []
-        self.inflight: dict[str, tuple[Claimed, str]] = {}
+        self.inflight: dict[str, tuple[Claimed, str, Gate | None]] = {}
         self.claimed: deque[Claimed] = deque()  # claimed, not yet marked `sending`
         self.rendered: deque[tuple[Claimed, Delivery | None]] = deque()  # claimed and rendered ahead, not checked
-        self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending`, not yet pulled
-        self._writer: ThreadPoolExecutor | None = None  # writes the marks while the next rows render
+        self.ready: deque[tuple[Claimed, Delivery, str]] = deque()  # marked `sending` (gated: being marked), not pulled
+        self._writer: Marker | None = None  # writes the marks while the next rows render
+        self._marking: Future[set[int]] | None = None  # the last mark submitted to it, not yet waited for
+        self.gated = False  # the adapter takes deliveries before their mark is durable (Adapter.gated)
         self.most = 1  # the most deliveries the adapter has asked for while holding the others, so far
         self.problem: str | None = None
         self.held: str | None = None  # why some of it stays pending: a translation changed since scheduling
@@ -124,7 +199,8 @@ class ChannelRun:
             if not self.ready:
                 continue  # those rows were taken over meanwhile: they are someone else's now
             row, delivery, started = self.ready.popleft()
-            self.inflight[row.key] = (row, started)
+            gate = delivery.gate if self.gated else None
+            self.inflight[row.key] = (row, started, gate)
             self.handed += 1
             yield delivery
 
@@ -145,6 +221,7 @@ class ChannelRun:
                     if picked:
                         break  # hand these first; claim more on the next call
                     # Outcomes first: the next part of a thread becomes claimable once this one is sent.
+                    self._settle()  # the ledger thread's last mark first: one writer at a time
                     finished, self.done = self.done, []
                     self.ledger.hand_over((), self.token, finished, clock.now())
                     # Only between batches: before the first, the order is fresh, and a run that yielded
@@ -178,8 +255,14 @@ class ChannelRun:
         now = clock.now()
         finished, self.done = self.done, []
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger")
-        marking = self._writer.submit(self.ledger.hand_over, [r for r, _ in picked], self.token, finished, now)
+            self._writer = Marker(self.ledger, self.token)
+        marking = self._writer.add([r for r, _ in picked], finished, now)
+        if self.gated:
+            # Handed at once, each with the mark as its gate: the transfer overlaps the commit (see MarkGate).
+            self._marking = marking
+            started = clock.stamp(now)
+            self.ready.extend((r, dataclasses.replace(d, gate=MarkGate(marking, r.id)), started) for r, d in picked)
+            return True
         # While the marks reach the disk (SQLite flushes each commit), the next rows render: the two overlap.
         while not marking.done() and self.claimed and len(self.rendered) < self.most:
             self._render_one()
@@ -196,18 +279,33 @@ class ChannelRun:
             return
         self.rendered.append((row, self.cursor.at(row.seq, row.due)))
 
+    def _settle(self, quiet: bool = False) -> None:
+        """Wait for the mark still being written (gated runs); its failure is raised unless `quiet`."""
+        marking, self._marking = self._marking, None
+        if marking is not None:
+            if quiet:
+                marking.exception()
+            else:
+                marking.result()
+
     def _renew(self) -> None:
         # Claims on other hosts are judged by their lease: keep ours fresh on long channels.
         if time.monotonic() - self._renewed > self.settings.lease / 4:
+            self._settle()
             self.ledger.renew(self.token, clock.now(), self.settings.lease)
             self._renewed = time.monotonic()
 
-    def result(self, outcome: Outcome) -> Result:
-        """Turn an adapter outcome into the ledger's verdict: sent, retry later, failed or in doubt."""
+    def result(self, outcome: Outcome) -> Result | None:
+        """Turn an adapter outcome into the ledger's verdict: sent, retry later, failed or in doubt.
+
+        None for a gated delivery whose mark was refused (its row was taken over): not ours to record.
+        """
         from ..adapters.base import Receipt
         from ..workspace.schema import redact
 
-        row, started = self.inflight.pop(outcome.delivery.key)
+        row, started, gate = self.inflight.pop(outcome.delivery.key)
+        if gate is not None and not gate.passed():
+            return None  # the transport dropped it before the final dot: nothing left
         if outcome.error is None:
             return Result(row, "sent", started, receipt=outcome.receipt or Receipt())
         err, now, attempt = outcome.error, clock.now(), row.attempts + 1
@@ -225,9 +323,12 @@ class ChannelRun:
         """Deliver; returns how many deliveries were handed to the adapter."""
         adapter, channel = self.plan.adapter, self.plan.channel
         adapter.receipts = LedgerReceipts(self.ledger)
+        self.gated = adapter.gated(channel)
         try:
             for outcome in adapter.deliver_many(self.handover(), channel):
                 result = self.result(outcome)
+                if result is None:
+                    continue
                 self.done.append(result)
                 self._count(result)
                 self.report.channels.add(self.plan, result, outcome.delivery.label)
@@ -242,6 +343,7 @@ class ChannelRun:
         return self.handed
 
     def _finish(self) -> None:
+        self._settle(quiet=True)  # a failed mark was raised where it was met
         finished, self.done = self.done, []
         self.ledger.hand_over((), self.token, finished, clock.now())
         # Marked `sending` but never pulled by the adapter (it stopped first): back in line, not in doubt.
@@ -250,7 +352,7 @@ class ChannelRun:
         self.rendered.clear()
         self.claimed.clear()
         if self._writer is not None:
-            self._writer.shutdown()
+            self._writer.close()
             self._writer = None
         self.ledger.unclaim(self.token, unhanded=unpulled)
         if self.inflight:

@@ -1,4 +1,4 @@
-"""Feeding worker threads one delivery at a time, shared by the SMTP and ESP connection pools."""
+"""Feeding worker threads one delivery at a time (the ESP pool; smtp.SmtpPool drives its sessions from one thread)."""
 
 from __future__ import annotations
 

@@ -265,6 +265,9 @@ class EmailAdapter(Adapter):
             return
         yield from transport.deliver_many(itertools.chain([first], pending))
 
+    def gated(self, channel: Channel) -> bool:
+        return bool(channel.settings.transport == "smtp")  # SmtpPool writes the final dot once the gate passes
+
     def close(self) -> None:
         for connection in self._smtp.values():
             connection.close()
