@@ -82,9 +82,8 @@ class Ledger:
         self.psycopg = self.postgres and self.engine.dialect.driver == "psycopg"
 
     def let_go(self) -> None:
-        """Done with the send loop for now: a connection it kept goes back to the pool."""
-        if self.psycopg:
-            let_go(self.engine)
+        """Done with the send loop for now: the connection it kept goes back to the pool."""
+        let_go(self.engine)
 
     @contextmanager
     def _hot(self, single: bool = False) -> Iterator[Any]:
@@ -115,20 +114,17 @@ class Ledger:
                     conn.rollback()
                     raise
             return
-        raw = self.engine.raw_connection()  # from the pool, with the pragmas of engine.py
-        try:
-            cur = raw.cursor()
+        with _held(self.engine) as conn:  # a pool connection, with the pragmas of engine.py
+            cur = conn.cursor()
             cur.execute("BEGIN IMMEDIATE")  # the write lock at once, as engine.py's begin does
             try:
                 yield cur
             except BaseException:
-                if raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+                if conn.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
             cur.close()
-        finally:
-            raw.close()  # back to the pool
 
     def _run(self, c: Any, sql: str, params: Any = None, ids: Sequence[int] | None = None) -> Any:
         """Execute on either kind of transaction of _hot; a list of params runs it for each (executemany).
@@ -718,19 +714,20 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _PG_TEXT: dict[str, str] = {}  # SQL text with :name parameters -> psycopg's %(name)s form
 
 
-HOLD = 5.0  # seconds a PostgreSQL connection stays with the hot path after its last use, unpinged
+HOLD = 5.0  # seconds a connection stays with the hot path after its last use (unpinged, on PostgreSQL)
 _HELD: dict[str, tuple[Any, float]] = {}  # database URL -> (pool connection, last used): one per database
 _HOLDING = threading.RLock()
 
 
 @contextmanager
 def _held(engine: Engine) -> Iterator[Any]:
-    """The psycopg connection of the send loop's statements, kept between them.
+    """The DBAPI connection (sqlite3 or psycopg) of the send loop's statements, kept between them.
 
-    Checking one out of the pool costs a round trip (the pool pings it first); a send makes
-    hundreds of hand-overs a second, so the connection stays out while they come. It goes back
-    to the pool (to be pinged again) after HOLD idle seconds, when it broke, or at let_go() (the
-    end of a dispatch). Callers in one process take turns (SQLite's writer does too).
+    Checking one out of the pool and back in costs a ping on PostgreSQL (a round trip) and the
+    pool's reset (a ROLLBACK) on both: a send makes hundreds of hand-overs a second, so the
+    connection stays out while they come. It goes back to the pool after HOLD idle seconds,
+    when it broke, or at let_go() (the end of a dispatch). Callers in one process take turns
+    (SQLite's writer lock makes them anyway).
     """
     where = str(engine.url)
     with _HOLDING:
@@ -743,7 +740,7 @@ def _held(engine: Engine) -> Iterator[Any]:
         try:
             yield raw.driver_connection
         except BaseException:
-            if raw.driver_connection.closed or raw.driver_connection.broken:
+            if _unusable(raw.driver_connection):
                 raw.invalidate()  # never back into the pool: a new one next time
             else:
                 _HELD[where] = (raw, time.monotonic())
@@ -751,8 +748,15 @@ def _held(engine: Engine) -> Iterator[Any]:
         _HELD[where] = (raw, time.monotonic())
 
 
+def _unusable(conn: Any) -> bool:
+    """After an error: a connection that broke or was left inside a transaction is not kept."""
+    if isinstance(conn, sqlite3.Connection):
+        return conn.in_transaction
+    return bool(conn.closed or conn.broken or conn.info.transaction_status.name != "IDLE")
+
+
 def let_go(engine: Engine) -> None:
-    """Give the hot path's PostgreSQL connection back to the pool (a dispatch ended)."""
+    """Give the hot path's connection back to the pool (a dispatch ended)."""
     with _HOLDING:
         raw, _ = _HELD.pop(str(engine.url), (None, 0.0))
     if raw is not None:
