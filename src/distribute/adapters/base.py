@@ -26,7 +26,8 @@ serve several channels, so every method is given the channel. For each channel t
 - A delivery whose bytes hold a value made with a secret (an unsubscribe token made with its
   key) names the secret's variables in `secrets` and sets `lock` to the hash of the files
   as they are without it, so the content lock does not depend on whether the secret is set
-  where render runs; the ledger records the names, never a value.
+  where render runs; the ledger records the names, never a value. An adapter may instead lock
+  by a cheaper hash of the pieces it builds the files from, giving `plain` (see `Delivery`).
 - ``deliver(delivery, channel)`` performs the I/O for one delivery and returns a `Receipt`,
   or raises `DeliveryError(retryable=..., in_doubt=...)`. It never returns a bool and never
   swallows an error. A delivery with `after` set finds the receipt of that earlier delivery
@@ -61,6 +62,7 @@ import datetime as dt
 import hashlib
 import inspect
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -76,8 +78,13 @@ if TYPE_CHECKING:
     from ..workspace.config import Channel, Workspace
 
 
+_KEY_SAFE = re.compile(r"[A-Za-z0-9@.+\-_~:=,!*'()]*")  # what quote() leaves as it is (safe below)
+
+
 def key_part(value: str) -> str:
     """One segment of a delivery key: '/' and '%' are escaped so the key splits back unambiguously."""
+    if _KEY_SAFE.fullmatch(value):
+        return value  # most segments (ids, channel names, addresses): nothing to quote
     return quote(value, safe="@.+-_~:=,!*'()")
 
 
@@ -113,15 +120,35 @@ class Delivery:
     # whether a secret is set where render runs (a cron job may lack what the shell had).
     secrets: tuple[str, ...] = ()
     lock: str | None = dataclasses.field(default=None, compare=False)
+    # An adapter may lock a delivery by a hash of its own pieces rather than of the files (email: the
+    # prepared message's digest and each recipient's values, so booking never joins the message). Such a
+    # lock must change whenever the files would, and never with a secret's value. `plain` then gives, when
+    # asked, the hash of the files as they are without secrets, made as files_sha256 makes it: what rows
+    # scheduled before that lock hold, what an approval covers and what the outbox manifest shows.
+    plain: Callable[[], str] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
-        return "/".join(key_part(p) for p in (self.release_id, self.channel, self.target, self.part))
+        key: str | None = self.__dict__.get("_key")  # asked for several times a delivery: made once
+        if key is None:
+            key = "/".join(key_part(p) for p in (self.release_id, self.channel, self.target, self.part))
+            self.__dict__["_key"] = key
+        return key
 
     @property
     def sha256(self) -> str:
-        """Hash of every file's name and bytes, in order: what was scheduled is what is sent."""
+        """The content lock: what was scheduled is what is sent (the hash of the files, unless `lock` says otherwise)."""
         return self.lock if self.lock is not None else files_sha256(self.files)
+
+    @property
+    def files_hash(self) -> str:
+        """The hash of every file's name and bytes, in order, as they are without secrets (files_sha256)."""
+        return self.plain() if self.plain is not None else self.sha256
+
+    def matches(self, recorded: str) -> bool:
+        """Whether a content hash recorded at scheduling is this delivery's: its lock, or the hash of its
+        files (what a schedule made before the adapter locked by its pieces recorded)."""
+        return recorded == self.sha256 or (self.plain is not None and recorded == self.plain())
 
 
 def files_sha256(files: Iterable[File]) -> str:

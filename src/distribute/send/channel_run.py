@@ -106,7 +106,8 @@ class ChannelRun:
     def _check(self, row: Claimed, delivery: Delivery | None) -> bool:
         release, name = self.plan.release, self.plan.channel.name
         again = f"run `distribute schedule {release.path}` again"
-        if delivery is None or delivery.key != row.key or delivery.sha256 != row.sha256:
+        # matches(): the lock, else the hash of the files (a row scheduled before the adapter locked by its pieces).
+        if delivery is None or delivery.key != row.key or not delivery.matches(row.sha256):
             self.problem = (
                 f"release {release.id} changed since it was scheduled (channel {name}, delivery {row.key}); {again}"
             )

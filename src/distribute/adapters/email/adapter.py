@@ -88,7 +88,7 @@ class EmailAdapter(Adapter):
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .headers import mailbox
-        from .prepared import Prepared
+        from .prepared import MessageFile, Prepared
         from .recipients import ListReport, load_suppression, read_recipients, shown_path, warn
 
         s: EmailSettings = channel.settings
@@ -116,26 +116,28 @@ class EmailAdapter(Adapter):
             for index, r in numbered:
                 target = r.key
                 name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
-                data, message_id, lock = prepared.message(r, f"{head}{key_part(target)}/message", name)
+                message = prepared.message(r, f"{head}{key_part(target)}/message", name)
                 yield Delivery(
                     release.id,
                     channel.name,
                     self.name,
                     target,
                     "message",
-                    files=(File(name, data),),
+                    files=(MessageFile(message),),  # joined when read: booking needs only the lock
                     meta={
                         "envelope_to": r.email,
                         "envelope_from": prepared.envelope_from,
-                        "message_id": message_id,
+                        "message_id": message.message_id,
                         "unsigned": prepared.unsigned,
                         # The DKIM t= tag: the due time the Date header carries, so a signature never depends on the clock.
                         "signed_at": context.due,
                     },
                     label=f"to {mailbox(r.name, r.email)}",
                     secrets=prepared.secrets,
-                    # Locked as it would be without the key: a sender lacking it is told so, not "changed".
-                    lock=lock,
+                    # Locked as it would be without the key (a sender lacking it is told so, not "changed"), by
+                    # the prepared pieces rather than the whole message; `plain` hashes the whole message.
+                    lock=message.lock,
+                    plain=message.plain,
                 )
         finally:
             if suppressed is not None:

@@ -11,12 +11,16 @@ static text around it never needs encoding again, whatever the value's length.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Quoted-printable lines may hold 76 characters; a piece followed by a soft break ("=") gets 75.
 _QP_ROOM = 75
+# Text quoted-printable leaves as it is: printable ASCII but "=", not ending in a space (b2a_qp encodes a
+# trailing space), and never a lone "." (b2a_qp encodes a line holding only one, for SMTP's sake).
+_QP_AS_IS = re.compile(r"[!-<>-~](?:[ !-<>-~]*[!-<>-~])?")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ SkeletonPiece = bytes | Hole | BodySlot
 
 def qp(text: str | bytes, room: int = 76) -> bytes:
     """Quoted-printable with CRLF line ends; the last line is kept within `room` characters."""
+    if isinstance(text, str) and len(text) <= room and text != "." and _QP_AS_IS.fullmatch(text):
+        return text.encode("ascii")  # what b2a_qp would give, without its work (names, most links)
     if isinstance(text, str):
         # A value may hold a line break (a multi-line CSV cell): one kind only, or b2a_qp mixes them.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -156,7 +162,7 @@ def multipart(
 class Compiled:
     """One variant of the message as a flat list: bytes, and slot numbers for the holes."""
 
-    __slots__ = ("pieces", "holes")
+    __slots__ = ("pieces", "holes", "_digest")
 
     def __init__(self, skeleton: Sequence[SkeletonPiece], bodies: dict[str, list[Piece]]):
         flat: list[Piece] = []
@@ -178,6 +184,19 @@ class Compiled:
                 pieces.append(piece)
         self.pieces = pieces
         self.holes = holes
+        self._digest: bytes | None = None
+
+    def digest(self) -> bytes:
+        """sha256 of the pieces and where each hole goes (computed once): with the holes' bytes, it fixes the message."""
+        if self._digest is None:
+            h = hashlib.sha256()
+            for p in self.pieces:
+                if isinstance(p, bytes):
+                    h.update(b"b" + len(p).to_bytes(8, "big") + p)
+                else:
+                    h.update(b"h" + p.to_bytes(4, "big"))
+            self._digest = h.digest()
+        return self._digest
 
     def fill(self, value: Callable[[Hole], bytes]) -> bytes:
         """The message for one recipient: each hole encoded once, everything else as prepared."""
