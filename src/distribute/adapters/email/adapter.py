@@ -89,7 +89,7 @@ class EmailAdapter(Adapter):
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .headers import mailbox
         from .prepared import MessageFile, Prepared
-        from .recipients import ListReport, load_suppression, read_recipients, shown_path, warn
+        from .recipients import ListReport, Recipient, list_columns, load_suppression, read_recipients, shown_path, warn
 
         s: EmailSettings = channel.settings
         if s.recipients is None:
@@ -98,15 +98,21 @@ class EmailAdapter(Adapter):
                 path=channel.path,
             )
         prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
-        suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         # One reading of the list per language the channel sends; the first one reports its bad rows.
         first = not context.languages or release.language == context.languages[0]
+        shown = shown_path(s.recipients, self.workspace.root)
+        if not first and "language" not in list_columns(s.recipients, shown):
+            # No language column: everyone reads the language an empty cell gives, the others nobody
+            # (the first reading, which reports the list's bad rows, is made whatever it yields).
+            if reader_language(Recipient("", "", {}, 0), context) != release.language:
+                return
+        suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = ListReport()
         if first:
             self.reports[channel.name] = report
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
         numbered: Iterable[tuple[int, Recipient]] = enumerate(
-            read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root)), start=1
+            read_recipients(s.recipients, suppressed, report, shown), start=1
         )
         if len(context.languages) > 1:
             # Each recipient gets one language: the list's language column picks it (see reader_language);

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 # Quoted-printable lines may hold 76 characters; a piece followed by a soft break ("=") gets 75.
 _QP_ROOM = 75
-# Text quoted-printable leaves as it is: printable ASCII but "=", not ending in a space (b2a_qp encodes a
-# trailing space), and never a lone "." (b2a_qp encodes a line holding only one, for SMTP's sake).
-_QP_AS_IS = re.compile(r"[!-<>-~](?:[ !-<>-~]*[!-<>-~])?")
+# Printable ASCII not ending in a space (b2a_qp escapes a trailing space, and a lone "." for SMTP's sake):
+# quoted-printable escapes only its "=" (qp_value's quick way).
+_QP_ASCII = re.compile(r"[ -~]*[!-~]")
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,6 @@ SkeletonPiece = bytes | Hole | BodySlot
 
 def qp(text: str | bytes, room: int = 76) -> bytes:
     """Quoted-printable with CRLF line ends; the last line is kept within `room` characters."""
-    if isinstance(text, str) and len(text) <= room and text != "." and _QP_AS_IS.fullmatch(text):
-        return text.encode("ascii")  # what b2a_qp would give, without its work (names, most links)
     if isinstance(text, str):
         # A value may hold a line break (a multi-line CSV cell): one kind only, or b2a_qp mixes them.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -69,7 +67,26 @@ def qp(text: str | bytes, room: int = 76) -> bytes:
 
 def qp_value(value: str) -> bytes:
     """A recipient's value inside a body: its own quoted-printable line(s), ended by a soft break."""
-    return qp(value, _QP_ROOM) + b"=\r\n" if value else b""
+    if not value:
+        return b""
+    if _QP_ASCII.fullmatch(value) and value != ".":
+        # Printable ASCII (most names, every link): what qp() gives, without b2a_qp and its re-cutting.
+        # Only "=" is escaped; lines of at most 75, never cutting an "=3D" (qp()'s own rule for its last line).
+        text = value.replace("=", "=3D")
+        if len(text) > _QP_ROOM:
+            lines, start = [], 0
+            while len(text) - start > _QP_ROOM:
+                cut = start + _QP_ROOM
+                if text[cut - 1] == "=":
+                    cut -= 1
+                elif text[cut - 2] == "=":
+                    cut -= 2
+                lines.append(text[start:cut])
+                start = cut
+            lines.append(text[start:])
+            text = "=\r\n".join(lines)
+        return text.encode("ascii") + b"=\r\n"
+    return qp(value, _QP_ROOM) + b"=\r\n"
 
 
 def qp_block(text: str) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
+import struct
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime, parseaddr
@@ -258,7 +259,7 @@ class Prepared:
 
     def _variant(self, r: Recipient, values: list[str]) -> Compiled:
         assert self.columns is not None
-        shape = (bool(r.name), *(bool(r.fields.get(c)) for c in self.columns))
+        shape = (bool(r.name), *map(bool, map(r.fields.get, self.columns)))
         compiled = self.variants.get(shape)
         if compiled is None:
             try:
@@ -293,10 +294,9 @@ def content_lock(compiled: Compiled, encoded: list[bytes], name: str) -> str:
     variant's pieces joined with those), so the lock changes whenever they would, at the cost of hashing
     a few hundred bytes instead of the whole message; no clock, no secret."""
     file = name.encode()
-    parts = [LOCK_FORMAT, compiled.digest(), len(file).to_bytes(4, "big"), file]
-    for e in encoded:
-        parts += (len(e).to_bytes(4, "big"), e)
-    return hashlib.sha256(b"".join(parts)).hexdigest()
+    # Every length first (the name's, how many holes, each hole's), then the bytes: one way to read it back.
+    sizes = struct.pack(f">II{len(encoded)}I", len(file), len(encoded), *map(len, encoded))
+    return hashlib.sha256(b"".join((LOCK_FORMAT, compiled.digest(), sizes, file, *encoded))).hexdigest()
 
 
 class Message:

@@ -8,7 +8,6 @@ that receives the one-click POST with `verify()` and nothing but the key, the li
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from urllib.parse import quote
@@ -22,7 +21,7 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_.~@-]*")  # what quote(address, safe="@") le
 
 def token(key: bytes, list_id: str, address: str) -> str:
     """The unsubscribe token of one address on one list."""
-    mac = hmac.new(key, f"{list_id}\n{address.lower()}".encode(), hashlib.sha256).digest()[:16]
+    mac = hmac.digest(key, f"{list_id}\n{address.lower()}".encode(), "sha256")[:16]  # one-shot: OpenSSL's, quick
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
