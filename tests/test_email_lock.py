@@ -15,6 +15,7 @@ import email.policy
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -277,3 +278,43 @@ def test_the_fill_in_of_a_tricky_list_reads_as_a_full_render(tmp_path: Path, mon
         ma, mb = parse(a.files[0].data), parse(b.files[0].data)
         assert bodies(ma) == bodies(mb)
         assert [(k, str(v)) for k, v in ma.items()] == [(k, str(v)) for k, v in mb.items()]
+
+
+@pytest.mark.parametrize("languages", ['["en", "ko"]', '["ko", "en"]'])
+def test_a_list_without_a_language_column_sends_each_reader_once_in_the_main_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, languages: str
+) -> None:
+    # Such a list is read only for the language an empty cell gives (and, when another language comes
+    # first, once more for the bad-row report): either way every reader gets one message, in English.
+    ws = make_workspace(tmp_path)
+    plain = (
+        "\n".join(
+            ",".join(line.split(",")[:3])
+            for line in ["email,name,organization"] + [f"reader{i}@example.org,Reader {i},Org {i}" for i in range(30)]
+        )
+        + "\n"
+    )
+    set_keys(ws, "newsletter", f'recipients = "{write_list(ws, "plain.csv", plain)}"\nlanguages = {languages}')
+    monkeypatch.chdir(ws)
+    _, _, deliveries = render(ws, "newsletter")
+    assert sorted(d.target for d in deliveries) == sorted(f"reader{i}@example.org" for i in range(30))
+    subjects = {str(parse(d.files[0].data)["Subject"]) for d in deliveries}
+    assert subjects == {"Managing Decline? NATO's Uneasy Future After the 2025 Summit"}
+
+
+def test_a_list_that_breaks_after_the_sample_is_refused_and_nothing_is_scheduled(tmp_path: Path) -> None:
+    # schedule checks a sample of messages first, then reads the whole list as it books: a list that
+    # is not UTF-8 further down is refused saying so (and after which line), and no row of it is live.
+    ws = make_workspace(tmp_path)
+    rows = "".join(f"reader{i}@example.org,Reader {i}\n" for i in range(3000))
+    data = ("email,name\n" + rows).encode() + "late@example.org,Ren\xe9e\n".encode("latin-1")
+    (ws / "lists" / "broken.csv").write_bytes(data)
+    set_keys(ws, "newsletter", 'recipients = "lists/broken.csv"')
+    done = distribute(ws, BEFORE, "schedule", EXAMPLE_RELEASE, "-c", "newsletter")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.fullmatch(
+        r"error: lists/broken.csv: the recipient list is not UTF-8 text after line \d+; save it as UTF-8\n", done.stderr
+    ), done.stderr
+    with sqlite3.connect(ws / ".distribute" / "state.db") as db:
+        assert db.execute("SELECT generation FROM ledger_releases").fetchall() == [(0,)]  # never made live
+    assert distribute(ws, AFTER, "send", "--due").returncode == 4 and sent(ws) == []

@@ -394,6 +394,11 @@ class Adapter:
             blocks.append(PreviewBlock(title=d.label or d.target, text=text))
         return blocks
 
+    def schedule_checks(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        """The blocks whose failed checks `schedule` refuses a sample of deliveries on, before writing a
+        row (default: `preview`'s). An adapter may leave out what is slow and cannot fail there."""
+        return self.preview(deliveries, channel)
+
     def warnings(self, release: Release, channel: Channel) -> list[str]:
         """What `validate` warns about this release on this channel: it can go out, but reads short of what it should."""
         return []

@@ -101,11 +101,11 @@ class EmailAdapter(Adapter):
         # One reading of the list per language the channel sends; the first one reports its bad rows.
         first = not context.languages or release.language == context.languages[0]
         shown = shown_path(s.recipients, self.workspace.root)
-        if not first and "language" not in list_columns(s.recipients, shown):
-            # No language column: everyone reads the language an empty cell gives, the others nobody
-            # (the first reading, which reports the list's bad rows, is made whatever it yields).
-            if reader_language(Recipient("", "", {}, 0), context) != release.language:
-                return
+        # No language column: everyone reads the language an empty cell gives, the others nobody.
+        everyone = len(context.languages) > 1 and "language" not in list_columns(s.recipients, shown)
+        ours = everyone and reader_language(Recipient("", "", {}, 0), context) == release.language
+        if everyone and not ours and not first:
+            return  # not even read (the first reading reports the list's bad rows, whatever it yields)
         suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = ListReport()
         if first:
@@ -114,7 +114,7 @@ class EmailAdapter(Adapter):
         numbered: Iterable[tuple[int, Recipient]] = enumerate(
             read_recipients(s.recipients, suppressed, report, shown), start=1
         )
-        if len(context.languages) > 1:
+        if len(context.languages) > 1 and not ours:
             # Each recipient gets one language: the list's language column picks it (see reader_language);
             # the file keeps the recipient's place in the whole list.
             numbered = ((i, r) for i, r in numbered if reader_language(r, context) == release.language)
@@ -292,6 +292,13 @@ class EmailAdapter(Adapter):
         from .preview import preview
 
         return preview(self, deliveries, channel)
+
+    def schedule_checks(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        # Without the count of the whole list (a reading of it, which only informs): the render
+        # schedule makes next reads it anyway, and refuses a list it cannot read, naming the line.
+        from .preview import preview
+
+        return preview(self, deliveries, channel, count=False)
 
     def missing(self, channel: Channel) -> list[str]:
         from .preview import missing

@@ -37,19 +37,18 @@ class AddressSet:
         self._bits: bytearray | None = None
         self._pending: set[str] = set()
 
-    def _positions(self, key: str) -> tuple[int, int, int]:
-        # Three positions from one hash (Kirsch-Mitzenmacher): str's hash, randomised per process, is
-        # good enough for a filter that lives as long as one reading of one list.
-        h = hash(key) & 0xFFFFFFFFFFFFFFFF
-        a, b, mask = h & 0xFFFFFFFF, (h >> 32) | 1, self._mask
-        return a & mask, (a + b) & mask, (a + 2 * b) & mask
+    # Three positions from one hash (Kirsch-Mitzenmacher), written out in add and __contains__ (called
+    # for every row): str's hash, randomised per process, is good enough for a filter that lives as long
+    # as one reading of one list.
 
     def add(self, key: str) -> bool:
         """Add an address; False when it was already there."""
         bits = self._bits
         if bits is None:
             bits = self._bits = bytearray(self._size >> 3)
-        p, q, r = self._positions(key)
+        h = hash(key) & 0xFFFFFFFFFFFFFFFF
+        a, b, mask = h & 0xFFFFFFFF, (h >> 32) | 1, self._mask
+        p, q, r = a & mask, (a + b) & mask, (a + 2 * b) & mask
         if bits[p >> 3] & (1 << (p & 7)) and bits[q >> 3] & (1 << (q & 7)) and bits[r >> 3] & (1 << (r & 7)):
             if key in self._pending or self._stored(key):  # "maybe": the exact answer
                 return False
@@ -66,7 +65,9 @@ class AddressSet:
         bits = self._bits
         if bits is None:
             return False
-        p, q, r = self._positions(key)
+        h = hash(key) & 0xFFFFFFFFFFFFFFFF
+        a, b, mask = h & 0xFFFFFFFF, (h >> 32) | 1, self._mask
+        p, q, r = a & mask, (a + b) & mask, (a + 2 * b) & mask
         if not (bits[p >> 3] & (1 << (p & 7)) and bits[q >> 3] & (1 << (q & 7)) and bits[r >> 3] & (1 << (r & 7))):
             return False
         return key in self._pending or self._stored(key)
