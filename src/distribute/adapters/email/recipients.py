@@ -1,8 +1,9 @@
 """Recipient lists: a CSV read as a stream, addresses checked, duplicates and suppressed addresses dropped.
 
 Memory stays flat in the length of the list: rows are read one at a time, and the addresses
-already seen are kept whole in a temporary SQLite file with a bounded page cache (seen.py), so
-two different addresses are never taken for one.
+already seen are kept whole in a temporary SQLite file with a bounded page cache, behind a Bloom
+filter that spares almost every row its SQL statement (seen.py), so two different addresses are
+never taken for one.
 """
 
 from __future__ import annotations
