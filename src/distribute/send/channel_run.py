@@ -115,6 +115,10 @@ class ChannelRun:
         if self.plan.public and release.is_embargoed(clock.now()):
             self.problem = f"release {release.id}: channel {name} is held by the embargo until {release.embargo}"
             return False
+        # The bytes, made here if the adapter joins them when read (email): a failure to make them then
+        # leaves the row pending, not `sending`, and the transport threads only send.
+        for f in delivery.files:
+            f.data  # noqa: B018 (read for its effect)
         return True
 
     def handover(self) -> Iterator[Delivery]:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .settings import EmailSettings
 
 VARIANTS = 256  # distinct "which fields are empty" patterns kept prepared at once
-LOCK_FORMAT = b"distribute email lock 1\n"  # what `lock` covers and how; a change makes every lock differ
+LOCK_FORMAT = b"distribute email lock 1\n"  # what `content_lock` covers and how; a change makes every lock differ
 
 
 class Prepared:

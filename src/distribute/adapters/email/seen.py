@@ -7,12 +7,13 @@ a bounded page cache: lookups are exact, memory stays at the page cache, and the
 when the set is closed. (An earlier version kept 64-bit fingerprints in memory: a collision,
 rare as it was, dropped a recipient without a word.)
 
-In front of the table, so most rows cost no SQL statement: a Bloom filter of fixed size (2 MiB)
-answers "certainly not in the set" for almost every new address, and the addresses added since
-the last write wait in a bounded in-memory set, written to the table in one `executemany` a
-batch. Only a "maybe" from the filter (a real duplicate, or about one new address in 10,000 at
-a million) asks the table. The answer is exact either way; past some millions of addresses the
-filter says "maybe" more often and the set slows down, but never grows.
+In front of the table, so most rows cost no SQL statement: a Bloom filter (8 KiB, growing with
+the set to at most 2 MiB) answers "certainly not in the set" for almost every new address, and
+the addresses added since the last write wait in a bounded in-memory set, written to the table in
+one `executemany` a batch. Only a "maybe" from the filter asks the table: a real duplicate, or a
+new address about once in 200,000 at 100,000 addresses, once in 200 at a million. The answer is
+exact either way; past some millions of addresses the filter says "maybe" more often and the set
+slows down, but never grows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import sqlite3
 from types import TracebackType
 
 _CACHE_KIB = 2048  # SQLite page cache: the memory the set costs, however long the list
-BITS = 1 << 24  # Bloom filter bits (2 MiB): at a million addresses ~0.5% of "maybe"s for new ones
+BITS = 1 << 24  # Bloom filter bits at most (2 MiB): at a million addresses ~0.5% of "maybe"s for new ones
+_FIRST = 1 << 16  # bits to begin with (8 KiB): a short list or a suppression list costs next to nothing
+_PER_ADDRESS = 16  # the filter grows (8 times, rebuilt from what the set holds) past one address a 16 bits
 _BATCH = 2048  # addresses kept in memory before they are written to the table at once
 
 
@@ -32,8 +35,9 @@ class AddressSet:
         assert bits >= 8 and bits & (bits - 1) == 0, "the filter's size is a power of two"
         self._db: sqlite3.Connection | None = None
         self._count = 0
-        self._size = bits
-        self._mask = bits - 1
+        self._most = bits
+        self._size = min(bits, _FIRST)
+        self._mask = self._size - 1
         self._bits: bytearray | None = None
         self._pending: set[str] = set()
 
@@ -59,7 +63,21 @@ class AddressSet:
         if len(self._pending) >= _BATCH:
             self._flush()
         self._count += 1
+        if self._count * _PER_ADDRESS > self._size and self._size < self._most:
+            self._grow()
         return True
+
+    def _grow(self) -> None:
+        """A filter 8 times larger, holding every address of the set (read back from the table)."""
+        self._size = min(self._size * 8, self._most)
+        self._mask = self._size - 1
+        self._bits = bits = bytearray(self._size >> 3)
+        stored = self._db.execute("SELECT address FROM seen") if self._db is not None else ()
+        for key in [*self._pending, *(k for (k,) in stored)]:
+            h = hash(key) & 0xFFFFFFFFFFFFFFFF
+            a, b, mask = h & 0xFFFFFFFF, (h >> 32) | 1, self._mask
+            for i in (a & mask, (a + b) & mask, (a + 2 * b) & mask):
+                bits[i >> 3] |= 1 << (i & 7)
 
     def __contains__(self, key: str) -> bool:
         bits = self._bits
