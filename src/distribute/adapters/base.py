@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import json
@@ -86,6 +87,12 @@ def key_part(value: str) -> str:
     if _KEY_SAFE.fullmatch(value):
         return value  # most segments (ids, channel names, addresses): nothing to quote
     return quote(value, safe="@.+-_~:=,!*'()")
+
+
+@functools.lru_cache(maxsize=512)
+def _key_part_of(value: str) -> str:
+    """key_part of what many deliveries share (release, channel, part), remembered."""
+    return key_part(value)
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,8 @@ class Delivery:
     def key(self) -> str:
         key: str | None = self.__dict__.get("_key")  # asked for several times a delivery: made once
         if key is None:
-            key = "/".join(key_part(p) for p in (self.release_id, self.channel, self.target, self.part))
+            part = _key_part_of
+            key = f"{part(self.release_id)}/{part(self.channel)}/{key_part(self.target)}/{part(self.part)}"
             self.__dict__["_key"] = key
         return key
 

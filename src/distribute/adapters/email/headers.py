@@ -118,6 +118,8 @@ def address(header: str, value: str, name: str = "") -> bytes:
 
 def mailbox(name: str, value: str) -> str:
     """`Name <addr>` as a one-line string (for labels and APIs that take it as text)."""
+    if not name or (_SIMPLE_NAME.fullmatch(name) and "=?" not in name):
+        return f"{name} <{value}>" if name else value  # atoms with single spaces: as they are
     text = display(name)
     if not text:
         return value
