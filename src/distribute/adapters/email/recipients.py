@@ -71,10 +71,11 @@ _DOMAINS: dict[str, str] = {}
 def check_address(value: str) -> str:
     """The address in the ASCII form it is sent in; ValueError says what is wrong with it."""
     plain = _PLAIN.match(value)
-    if plain is not None and len(value) <= 254 and len(plain.group(1)) <= 64:
-        domain = _DOMAINS.get(plain.group(2))
-        if domain is not None:
-            return f"{plain.group(1)}@{domain}"
+    if plain is not None and len(value) <= 254:
+        local, given = plain.groups()
+        domain = _DOMAINS.get(given)
+        if domain is not None and len(local) <= 64:
+            return value if domain == given else f"{local}@{domain}"
     from email_validator import EmailNotValidError, validate_email
 
     try:
