@@ -318,3 +318,31 @@ def test_a_list_that_breaks_after_the_sample_is_refused_and_nothing_is_scheduled
     with sqlite3.connect(ws / ".distribute" / "state.db") as db:
         assert db.execute("SELECT generation FROM ledger_releases").fetchall() == [(0,)]  # never made live
     assert distribute(ws, AFTER, "send", "--due").returncode == 4 and sent(ws) == []
+
+
+def test_rows_staged_as_one_json_document_equal_those_staged_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite a batch of rows goes in as one JSON document (one statement, run without the GIL); an
+    # SQLite without JSON gets them row by row (executemany). Both write the same rows, sent ones kept.
+    import time_machine
+
+    from distribute.ledger import store
+    from ledger_support import invoke, ledger_rows
+
+    def scheduled(json_stage: bool) -> list[dict[str, object]]:
+        ws = make_workspace(tmp_path / ("json" if json_stage else "rows"))
+        monkeypatch.setattr(store, "_JSON_STAGE", json_stage)
+        monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
+        with time_machine.travel(BEFORE, tick=False):
+            assert invoke(ws, "schedule", EXAMPLE_RELEASE).exit_code == 0
+            with sqlite3.connect(ws / ".distribute" / "state.db") as db:  # one sent before scheduling again
+                db.execute("UPDATE deliveries SET state = 'sent', sha256 = 'x' WHERE seq = 0")
+            assert invoke(ws, "schedule", EXAMPLE_RELEASE).exit_code == 0
+        return [{k: v for k, v in row.items() if k != "id"} for row in ledger_rows(ws)]
+
+    by_json, by_rows = scheduled(True), scheduled(False)
+    assert by_json == by_rows and len(by_json) > 11
+    kept = [r for r in by_json if r["seq"] == 0]
+    assert kept and all(r["state"] == "sent" and r["sha256"] == "x" for r in kept)
+    assert all(r["state"] == "pending" and r["sha256"] != "x" for r in by_json if r["seq"] != 0)
