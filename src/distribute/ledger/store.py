@@ -31,8 +31,8 @@ STATES = ("pending", "claimed", "sending", "sent", "failed", "in_doubt", "cancel
 _STATEMENTS: dict[str, Any] = {}  # SQL text -> its parsed clause (see Ledger.sql)
 
 # Ledger.stage: one upsert, its rows given as named parameters (executemany) or, on SQLite, as a JSON array.
-_STAGE_COLUMNS = ("key", "release_id", "channel", "adapter", "target", "part", "label", "after_key", "seq")
-_STAGE_COLUMNS += ("generation", "due", "not_before", "sha256", "now")
+_STAGE_COLUMNS: tuple[str, ...] = ("key", "release_id", "channel", "adapter", "target", "part", "label")
+_STAGE_COLUMNS += ("after_key", "seq", "generation", "due", "not_before", "sha256", "now")
 _STAGE_SQL = """
     INSERT INTO deliveries (key, release_id, channel, adapter, target, part, label, after_key, seq,
         generation, state, due, not_before, next_attempt, attempts, sha256, created_at, updated_at)

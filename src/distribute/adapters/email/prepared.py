@@ -352,11 +352,13 @@ class Message:
 class MessageFile(File):
     """A message's file whose bytes are joined when first read (booking reads only the lock)."""
 
+    message: Message
+
     def __init__(self, message: Message):
         object.__setattr__(self, "name", message.name)
         object.__setattr__(self, "message", message)
 
-    @property  # type: ignore[override]
+    @property
     def data(self) -> bytes:
         return self.message.data
 
