@@ -18,6 +18,7 @@ from distribute.adapters.email.message import (
     escape_attribute,
     escape_text,
     holed_body,
+    qp,
     qp_value,
 )
 
@@ -87,3 +88,30 @@ def test_any_subject_reads_back_exactly(subject: str) -> None:
     assert all(len(part) <= 78 for part in folded if b" " in part.strip()), "folded wherever a space allows"
     value = BytesParser(policy=policy.default).parsebytes(line + b"\r\n")["Subject"]
     assert value == headers.clean(subject)
+
+
+ASCII_VALUE = st.text(st.sampled_from("ab=. -&;/:?~!<>x"), max_size=400)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=st.one_of(VALUE, ASCII_VALUE))
+def test_a_value_is_encoded_as_the_general_quoted_printable_path_encodes_it(value: str) -> None:
+    # qp_value takes a quick way for printable ASCII (names, links, with "=" in them): byte for byte what
+    # b2a_qp and qp()'s cut of the last line to 75 give, so the messages stay the ones sent before.
+    assert qp_value(value) == (qp(value, 75) + b"=\r\n" if value else b"")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    name=st.one_of(
+        st.text(st.characters(blacklist_categories=("Cs",)), max_size=80),
+        st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]{0,90}", fullmatch=True),
+    ),
+    local=st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,60}[a-z0-9]", fullmatch=True),
+)
+def test_a_short_plain_to_line_is_the_folded_one(name: str, local: str) -> None:
+    # headers.address writes "To: Name <addr>" at once when it fits: exactly what folding the words gives.
+    address = f"{local}@example.org"
+    assert headers.address("To", address, name) == headers.fold_words(
+        "To", [*headers.phrase_words(name), f"<{address}>"]
+    )

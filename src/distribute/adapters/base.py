@@ -26,7 +26,8 @@ serve several channels, so every method is given the channel. For each channel t
 - A delivery whose bytes hold a value made with a secret (an unsubscribe token made with its
   key) names the secret's variables in `secrets` and sets `lock` to the hash of the files
   as they are without it, so the content lock does not depend on whether the secret is set
-  where render runs; the ledger records the names, never a value.
+  where render runs; the ledger records the names, never a value. An adapter may instead lock
+  by a cheaper hash of the pieces it builds the files from, giving `plain` (see `Delivery`).
 - ``deliver(delivery, channel)`` performs the I/O for one delivery and returns a `Receipt`,
   or raises `DeliveryError(retryable=..., in_doubt=...)`. It never returns a bool and never
   swallows an error. A delivery with `after` set finds the receipt of that earlier delivery
@@ -65,6 +66,7 @@ import functools
 import hashlib
 import inspect
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -80,9 +82,20 @@ if TYPE_CHECKING:
     from ..workspace.config import Channel, Workspace
 
 
+_KEY_SAFE = re.compile(r"[A-Za-z0-9@.+\-_~:=,!*'()]*")  # what quote() leaves as it is (safe below)
+
+
 def key_part(value: str) -> str:
     """One segment of a delivery key: '/' and '%' are escaped so the key splits back unambiguously."""
+    if _KEY_SAFE.fullmatch(value):
+        return value  # most segments (ids, channel names, addresses): nothing to quote
     return quote(value, safe="@.+-_~:=,!*'()")
+
+
+@functools.lru_cache(maxsize=512)
+def _key_part_of(value: str) -> str:
+    """key_part of what many deliveries share (release, channel, part), remembered."""
+    return key_part(value)
 
 
 @dataclass(frozen=True)
@@ -120,14 +133,36 @@ class Delivery:
     # Set by the dispatcher for an adapter that is `gated`: what must pass before it commits this one.
     gate: Gate | None = dataclasses.field(default=None, compare=False, repr=False)
 
-    @functools.cached_property
-    def key(self) -> str:  # computed once: the send loop asks for it at each step of a delivery
-        return "/".join(key_part(p) for p in (self.release_id, self.channel, self.target, self.part))
+    # An adapter may lock a delivery by a hash of its own pieces rather than of the files (email: the
+    # prepared message's digest and each recipient's values, so booking never joins the message). Such a
+    # lock must change whenever the files would, and never with a secret's value. `plain` then gives, when
+    # asked, the hash of the files as they are without secrets, made as files_sha256 makes it: what rows
+    # scheduled before that lock hold, what an approval covers and what the outbox manifest shows.
+    plain: Callable[[], str] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        key: str | None = self.__dict__.get("_key")  # asked for several times a delivery: made once
+        if key is None:
+            part = _key_part_of
+            key = f"{part(self.release_id)}/{part(self.channel)}/{key_part(self.target)}/{part(self.part)}"
+            self.__dict__["_key"] = key
+        return key
 
     @property
     def sha256(self) -> str:
-        """Hash of every file's name and bytes, in order: what was scheduled is what is sent."""
+        """The content lock: what was scheduled is what is sent (the hash of the files, unless `lock` says otherwise)."""
         return self.lock if self.lock is not None else files_sha256(self.files)
+
+    @property
+    def files_hash(self) -> str:
+        """The hash of every file's name and bytes, in order, as they are without secrets (files_sha256)."""
+        return self.plain() if self.plain is not None else self.sha256
+
+    def matches(self, recorded: str) -> bool:
+        """Whether a content hash recorded at scheduling is this delivery's: its lock, or the hash of its
+        files (what a schedule made before the adapter locked by its pieces recorded)."""
+        return recorded == self.sha256 or (self.plain is not None and recorded == self.plain())
 
 
 def files_sha256(files: Iterable[File]) -> str:
@@ -397,6 +432,11 @@ class Adapter:
             text = "\n".join(f"--- {f.name}\n{f.data.decode('utf-8', 'replace')}" for f in d.files)
             blocks.append(PreviewBlock(title=d.label or d.target, text=text))
         return blocks
+
+    def schedule_checks(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        """The blocks whose failed checks `schedule` refuses a sample of deliveries on, before writing a
+        row (default: `preview`'s). An adapter may leave out what is slow and cannot fail there."""
+        return self.preview(deliveries, channel)
 
     def warnings(self, release: Release, channel: Channel) -> list[str]:
         """What `validate` warns about this release on this channel: it can go out, but reads short of what it should."""

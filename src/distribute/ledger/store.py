@@ -33,6 +33,36 @@ if TYPE_CHECKING:
 STATES = ("pending", "claimed", "sending", "sent", "failed", "in_doubt", "cancelled")
 _STATEMENTS: dict[str, Any] = {}  # SQL text -> its parsed clause (see Ledger.sql)
 
+# Ledger.stage: one upsert, its rows given as named parameters (executemany) or, on SQLite, as a JSON array.
+_STAGE_COLUMNS: tuple[str, ...] = ("key", "release_id", "channel", "adapter", "target", "part", "label")
+_STAGE_COLUMNS += ("after_key", "seq", "generation", "due", "not_before", "sha256", "now")
+_STAGE_SQL = """
+    INSERT INTO deliveries (key, release_id, channel, adapter, target, part, label, after_key, seq,
+        generation, state, due, not_before, next_attempt, attempts, sha256, created_at, updated_at)
+    {rows}
+    ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, adapter = excluded.adapter,
+        label = excluded.label, after_key = excluded.after_key, seq = excluded.seq,
+        generation = excluded.generation, state = 'pending', due = excluded.due,
+        not_before = excluded.not_before, next_attempt = excluded.due, attempts = 0,
+        sha256 = excluded.sha256, last_error = NULL, updated_at = excluded.updated_at
+    WHERE deliveries.state IN ('pending', 'failed', 'cancelled')
+"""
+_STAGE_VALUES = """VALUES (:key, :release_id, :channel, :adapter, :target, :part, :label, :after_key, :seq,
+        :generation, 'pending', :due, :not_before, :due, 0, :sha256, :now, :now)"""
+
+
+def _column(name: str) -> str:
+    return f"json_extract(j.value, '$[{_STAGE_COLUMNS.index(name)}]')"
+
+
+_STAGE_JSON = (
+    f"SELECT {', '.join(_column(c) for c in _STAGE_COLUMNS[:10])}, 'pending', {_column('due')}, "
+    f"{_column('not_before')}, {_column('due')}, 0, {_column('sha256')}, {_column('now')}, {_column('now')} "
+    "FROM json_each(?) AS j WHERE true"  # WHERE: so SQLite reads ON CONFLICT as the upsert's, not a join's
+)
+_STAGE_BY_VALUES, _STAGE_BY_JSON = (_STAGE_SQL.format(rows=rows) for rows in (_STAGE_VALUES, _STAGE_JSON))
+_JSON_STAGE = True  # until an SQLite without JSON says otherwise
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -181,23 +211,32 @@ class Ledger:
             return generation
 
     def stage(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Upsert one batch of rendered deliveries; rows already sent, in flight or in doubt are kept."""
+        """Upsert one batch of rendered deliveries; rows already sent, in flight or in doubt are kept.
+
+        On SQLite the batch goes in as one JSON document read by `json_each`: one statement, run
+        without the GIL from start to end, so `schedule`'s writer thread really overlaps the render
+        (an `executemany` takes the GIL back for every row, and waits for it each time).
+        """
+        global _JSON_STAGE
         if not rows:
             return
-        sql = """
-            INSERT INTO deliveries (key, release_id, channel, adapter, target, part, label, after_key, seq,
-                generation, state, due, not_before, next_attempt, attempts, sha256, created_at, updated_at)
-            VALUES (:key, :release_id, :channel, :adapter, :target, :part, :label, :after_key, :seq,
-                :generation, 'pending', :due, :not_before, :due, 0, :sha256, :now, :now)
-            ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, adapter = excluded.adapter,
-                label = excluded.label, after_key = excluded.after_key, seq = excluded.seq,
-                generation = excluded.generation, state = 'pending', due = excluded.due,
-                not_before = excluded.not_before, next_attempt = excluded.due, attempts = 0,
-                sha256 = excluded.sha256, last_error = NULL, updated_at = excluded.updated_at
-            WHERE deliveries.state IN ('pending', 'failed', 'cancelled')
-        """
         with self._hot() as c:
-            self._run(c, sql, list(rows))
+            if isinstance(c, sqlite3.Cursor) and _JSON_STAGE:
+                import json
+
+                payload = json.dumps([[r[k] for k in _STAGE_COLUMNS] for r in rows], ensure_ascii=False)
+                try:
+                    c.execute("SAVEPOINT stage_json")
+                    c.execute(_STAGE_BY_JSON, (payload,))
+                    c.execute("RELEASE stage_json")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "json" not in str(exc).lower():
+                        raise
+                    c.execute("ROLLBACK TO stage_json")  # an SQLite without JSON: row by row, as before
+                    c.execute("RELEASE stage_json")
+                    _JSON_STAGE = False
+            self._run(c, _STAGE_BY_VALUES, list(rows))
 
     def commit_schedule(
         self,

@@ -3,7 +3,7 @@
 An approval is of one *version* of a release: the hash (`lock`) of exactly what every channel
 would send, rendered as `--dry-run` renders it (each channel at its planned time from the file's
 `publish_at`), over each delivery's key and content hash, each channel file's settings and the
-release file's hash. Delivery hashes leave secrets out (`Delivery.lock`) and nothing here reads
+release file's hash. Delivery hashes are of the files without secrets (`Delivery.files_hash`) and nothing here reads
 the clock, so a lock changes with the release, a template, a channel file or a recipient list,
 never with a secret's value or the time it is taken. `parts` keeps the pieces (per-field hashes
 of the release, per-channel hashes, settings, files and counts), so a voided approval can say
@@ -122,7 +122,9 @@ def version(workspace: Workspace, release: Release) -> Version:
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str).encode())
         count = 0
         for d in p.deliveries():
-            digest.update(f"\n{d.key}\t{d.sha256}".encode())
+            # The files' hash (not a cheaper lock an adapter may record): a version is of the bytes, whatever
+            # way a version of distribute locks them, so an upgrade leaves standing approvals standing.
+            digest.update(f"\n{d.key}\t{d.files_hash}".encode())
             count += 1
         channels[p.channel.name] = {
             "lock": digest.hexdigest(),

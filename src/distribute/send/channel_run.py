@@ -181,7 +181,8 @@ class ChannelRun:
     def _check(self, row: Claimed, delivery: Delivery | None) -> bool:
         release, name = self.plan.release, self.plan.channel.name
         again = f"run `distribute schedule {release.path}` again"
-        if delivery is None or delivery.key != row.key or delivery.sha256 != row.sha256:
+        # matches(): the lock, else the hash of the files (a row scheduled before the adapter locked by its pieces).
+        if delivery is None or delivery.key != row.key or not delivery.matches(row.sha256):
             self.problem = (
                 f"release {release.id} changed since it was scheduled (channel {name}, delivery {row.key}); {again}"
             )
@@ -189,6 +190,10 @@ class ChannelRun:
         if self.plan.public and release.is_embargoed(clock.now()):
             self.problem = f"release {release.id}: channel {name} is held by the embargo until {release.embargo}"
             return False
+        # The bytes, made here if the adapter joins them when read (email): a failure to make them then
+        # leaves the row pending, not `sending`, and the transport threads only send.
+        for f in delivery.files:
+            f.data  # noqa: B018 (read for its effect)
         return True
 
     def handover(self) -> Iterator[Delivery]:

@@ -77,7 +77,7 @@ def write_outbox(
                     "part": delivery.part,
                     "due": iso_utc(delivery.due),
                     "files": files,
-                    "sha256": delivery.sha256,
+                    "sha256": delivery.files_hash,  # of the files (unsigned, without secrets), not an adapter's own lock
                 }
                 manifest.write(("\n    " if count == 0 else ",\n    ") + json.dumps(entry, ensure_ascii=False))
                 count += 1

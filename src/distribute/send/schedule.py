@@ -73,7 +73,7 @@ def _row(d: Any, seq: int, generation: int, due: str, not_before: str | None, no
 
 
 def _checks(plan: ChannelPlan, sample: list[Any]) -> list[str]:
-    blocks = plan.adapter.preview(sample, plan.channel) if sample else []
+    blocks = plan.adapter.schedule_checks(sample, plan.channel) if sample else []
     return [
         f"{b.title}: {c.label} {c.value}" + (f"/{c.limit}" if c.limit is not None else "")
         for b in blocks
@@ -103,18 +103,31 @@ def parse_when(value: str, workspace: Workspace, now: dt.datetime) -> dt.datetim
 def _stage(
     ledger: Ledger, p: ChannelPlan, due: dt.datetime, generation: int, not_before: str | None, stamp_now: str
 ) -> tuple[int, set[str]]:
-    """Stage one channel's rows in batches: (how many, the names of the secrets its render used)."""
+    """Stage one channel's rows in batches: (how many, the names of the secrets its render used).
+
+    Each batch is written by a `ledger` thread while the next one renders (SQLite works without the
+    GIL): at most one batch is being written and one filled, so memory stays at two batches.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     count = 0
     batch: list[dict[str, Any]] = []
     used: set[str] = set()
     due_stamp = clock.stamp(due)
-    for seq, d in p.numbered(_render_due(due)):  # told the due time the ledger keeps; per language, a block
-        batch.append(_row(d, seq, generation, due_stamp, not_before, stamp_now))
-        used.update(d.secrets)
-        count += 1
-        if len(batch) >= BATCH:
-            ledger.stage(batch)
-            batch = []
+    with ThreadPoolExecutor(1, thread_name_prefix="ledger") as writer:
+        writing: Future[None] | None = None
+        for seq, d in p.numbered(_render_due(due)):  # told the due time the ledger keeps; per language, a block
+            batch.append(_row(d, seq, generation, due_stamp, not_before, stamp_now))
+            if d.secrets:
+                used.update(d.secrets)
+            count += 1
+            if len(batch) >= BATCH:
+                if writing is not None:
+                    writing.result()  # the one before is in (or its error is raised here)
+                writing = writer.submit(ledger.stage, batch)
+                batch = []
+        if writing is not None:
+            writing.result()
     ledger.stage(batch)
     return count, used
 

@@ -88,8 +88,8 @@ class EmailAdapter(Adapter):
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .headers import mailbox
-        from .prepared import Prepared
-        from .recipients import ListReport, load_suppression, read_recipients, shown_path, warn
+        from .prepared import MessageFile, Prepared
+        from .recipients import ListReport, Recipient, list_columns, load_suppression, read_recipients, shown_path, warn
 
         s: EmailSettings = channel.settings
         if s.recipients is None:
@@ -98,17 +98,23 @@ class EmailAdapter(Adapter):
                 path=channel.path,
             )
         prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
-        suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         # One reading of the list per language the channel sends; the first one reports its bad rows.
         first = not context.languages or release.language == context.languages[0]
+        shown = shown_path(s.recipients, self.workspace.root)
+        # No language column: everyone reads the language an empty cell gives, the others nobody.
+        everyone = len(context.languages) > 1 and "language" not in list_columns(s.recipients, shown)
+        ours = everyone and reader_language(Recipient("", "", {}, 0), context) == release.language
+        if everyone and not ours and not first:
+            return  # not even read (the first reading reports the list's bad rows, whatever it yields)
+        suppressed = load_suppression(s.suppression) if s.suppression is not None else None
         report = ListReport()
         if first:
             self.reports[channel.name] = report
         head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
         numbered: Iterable[tuple[int, Recipient]] = enumerate(
-            read_recipients(s.recipients, suppressed, report, shown_path(s.recipients, self.workspace.root)), start=1
+            read_recipients(s.recipients, suppressed, report, shown), start=1
         )
-        if len(context.languages) > 1:
+        if len(context.languages) > 1 and not ours:
             # Each recipient gets one language: the list's language column picks it (see reader_language);
             # the file keeps the recipient's place in the whole list.
             numbered = ((i, r) for i, r in numbered if reader_language(r, context) == release.language)
@@ -116,26 +122,28 @@ class EmailAdapter(Adapter):
             for index, r in numbered:
                 target = r.key
                 name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
-                data, message_id, lock = prepared.message(r, f"{head}{key_part(target)}/message", name)
+                message = prepared.message(r, f"{head}{key_part(target)}/message", name)
                 yield Delivery(
                     release.id,
                     channel.name,
                     self.name,
                     target,
                     "message",
-                    files=(File(name, data),),
+                    files=(MessageFile(message),),  # joined when read: booking needs only the lock
                     meta={
                         "envelope_to": r.email,
                         "envelope_from": prepared.envelope_from,
-                        "message_id": message_id,
+                        "message_id": message.message_id,
                         "unsigned": prepared.unsigned,
                         # The DKIM t= tag: the due time the Date header carries, so a signature never depends on the clock.
                         "signed_at": context.due,
                     },
                     label=f"to {mailbox(r.name, r.email)}",
                     secrets=prepared.secrets,
-                    # Locked as it would be without the key: a sender lacking it is told so, not "changed".
-                    lock=lock,
+                    # Locked as it would be without the key (a sender lacking it is told so, not "changed"), by
+                    # the prepared pieces rather than the whole message; `plain` hashes the whole message.
+                    lock=message.lock,
+                    plain=message.plain,
                 )
         finally:
             if suppressed is not None:
@@ -287,6 +295,13 @@ class EmailAdapter(Adapter):
         from .preview import preview
 
         return preview(self, deliveries, channel)
+
+    def schedule_checks(self, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
+        # Without the count of the whole list (a reading of it, which only informs): the render
+        # schedule makes next reads it anyway, and refuses a list it cannot read, naming the line.
+        from .preview import preview
+
+        return preview(self, deliveries, channel, count=False)
 
     def missing(self, channel: Channel) -> list[str]:
         from .preview import missing

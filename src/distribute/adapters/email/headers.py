@@ -16,6 +16,7 @@ _WORD_OVERHEAD = len("=?utf-8?b??=")
 # Printable ASCII that may stand unquoted in a display name (RFC 5322 atext plus space).
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_SIMPLE_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
 def clean(text: str) -> str:
@@ -107,11 +108,18 @@ def _quoted(text: str) -> str:
 
 def address(header: str, value: str, name: str = "") -> bytes:
     """`Header: Name <addr>` (or just `<addr>`), folded; the address itself is ASCII."""
+    if not name or (_SIMPLE_NAME.fullmatch(name) and "=?" not in name):
+        # No name, or atoms with single spaces (their own words): on one line when it fits, as fold_words writes it.
+        line = f"{header}: {name} <{value}>" if name else f"{header}: <{value}>"
+        if len(line) <= MAX_LINE:
+            return (line + "\r\n").encode("ascii")
     return fold_words(header, [*phrase_words(name), f"<{value}>"])
 
 
 def mailbox(name: str, value: str) -> str:
     """`Name <addr>` as a one-line string (for labels and APIs that take it as text)."""
+    if not name or (_SIMPLE_NAME.fullmatch(name) and "=?" not in name):
+        return f"{name} <{value}>" if name else value  # atoms with single spaces: as they are
     text = display(name)
     if not text:
         return value

@@ -11,12 +11,16 @@ static text around it never needs encoding again, whatever the value's length.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Quoted-printable lines may hold 76 characters; a piece followed by a soft break ("=") gets 75.
 _QP_ROOM = 75
+# Printable ASCII not ending in a space (b2a_qp escapes a trailing space, and a lone "." for SMTP's sake):
+# quoted-printable escapes only its "=" (qp_value's quick way).
+_QP_ASCII = re.compile(r"[ -~]*[!-~]")
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,26 @@ def qp(text: str | bytes, room: int = 76) -> bytes:
 
 def qp_value(value: str) -> bytes:
     """A recipient's value inside a body: its own quoted-printable line(s), ended by a soft break."""
-    return qp(value, _QP_ROOM) + b"=\r\n" if value else b""
+    if not value:
+        return b""
+    if _QP_ASCII.fullmatch(value) and value != ".":
+        # Printable ASCII (most names, every link): what qp() gives, without b2a_qp and its re-cutting.
+        # Only "=" is escaped; lines of at most 75, never cutting an "=3D" (qp()'s own rule for its last line).
+        text = value.replace("=", "=3D")
+        if len(text) > _QP_ROOM:
+            lines, start = [], 0
+            while len(text) - start > _QP_ROOM:
+                cut = start + _QP_ROOM
+                if text[cut - 1] == "=":
+                    cut -= 1
+                elif text[cut - 2] == "=":
+                    cut -= 2
+                lines.append(text[start:cut])
+                start = cut
+            lines.append(text[start:])
+            text = "=\r\n".join(lines)
+        return text.encode("ascii") + b"=\r\n"
+    return qp(value, _QP_ROOM) + b"=\r\n"
 
 
 def qp_block(text: str) -> bytes:
@@ -156,7 +179,7 @@ def multipart(
 class Compiled:
     """One variant of the message as a flat list: bytes, and slot numbers for the holes."""
 
-    __slots__ = ("pieces", "holes")
+    __slots__ = ("pieces", "holes", "_digest")
 
     def __init__(self, skeleton: Sequence[SkeletonPiece], bodies: dict[str, list[Piece]]):
         flat: list[Piece] = []
@@ -178,6 +201,19 @@ class Compiled:
                 pieces.append(piece)
         self.pieces = pieces
         self.holes = holes
+        self._digest: bytes | None = None
+
+    def digest(self) -> bytes:
+        """sha256 of the pieces and where each hole goes (computed once): with the holes' bytes, it fixes the message."""
+        if self._digest is None:
+            h = hashlib.sha256()
+            for p in self.pieces:
+                if isinstance(p, bytes):
+                    h.update(b"b" + len(p).to_bytes(8, "big") + p)
+                else:
+                    h.update(b"h" + p.to_bytes(4, "big"))
+            self._digest = h.digest()
+        return self._digest
 
     def fill(self, value: Callable[[Hole], bytes]) -> bytes:
         """The message for one recipient: each hole encoded once, everything else as prepared."""

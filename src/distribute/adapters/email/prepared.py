@@ -1,8 +1,9 @@
 """One channel's message for one release, prepared once: headers, MIME structure, bodies, parts.
 
-`Prepared.message(recipient, key)` is the per-recipient work: a few small encodings (the To
-line, the Message-ID, the unsubscribe URL, the name in the greeting) joined with bytes that
-were encoded once. See message.py for how values sit inside quoted-printable text.
+`Prepared.message(recipient, key, name)` is the per-recipient work: a few small encodings (the To
+line, the Message-ID, the unsubscribe URL, the name in the greeting) to be joined with bytes that
+were encoded once, and the content lock taken of those pieces (`content_lock`); the join itself waits until
+the bytes are read (`MessageFile`). See message.py for how values sit inside quoted-printable text.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
+import struct
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime, parseaddr
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from .settings import EmailSettings
 
 VARIANTS = 256  # distinct "which fields are empty" patterns kept prepared at once
+LOCK_FORMAT = b"distribute email lock 1\n"  # what `content_lock` covers and how; a change makes every lock differ
 
 
 class Prepared:
@@ -201,47 +204,79 @@ class Prepared:
             link = self.mailto
         return [r.email, r.name, link, *(r.fields.get(c, "") for c in self.columns)]
 
-    def message(self, r: Recipient, key: str, name: str) -> tuple[bytes, str, str | None]:
-        """The complete message for one recipient, its Message-ID, and (when the unsubscribe key
-        made its token) the hash of file `name` holding the message as it is without the key."""
-        values = self.values(r)
+    def message(self, r: Recipient, key: str, name: str) -> Message:
+        """One recipient's message, file `name`: its Message-ID and content lock now, its bytes when read.
+
+        Everything is made as it is without the unsubscribe key (the placeholder token); the lock is
+        taken of that (see `content_lock`), so booking neither makes a token nor joins the message. The bytes
+        with the key re-encode only what shows the link, once, when something reads them.
+        """
+        values = self.values(r, keyless=True)
         message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{self.domain}>"
         compiled = self._full(r, values) if self.full_render else self._variant(r, values)
-        encoded = [self._fill(hole, r, values, message_id) for hole in compiled.holes]
-        data = b"".join(compiled.assemble(encoded))
-        if self.key is None or not self.unsubscribe_template:
-            return data, message_id, None
-        keyless = self.values(r, keyless=True)
-        if self.full_render:  # the bodies hold the values themselves: render them again
-            compiled = self._full(r, keyless)
-            encoded = [self._fill(hole, r, keyless, message_id) for hole in compiled.holes]
-        else:  # only what shows the unsubscribe link differs
-            encoded = [
-                self._fill(hole, r, keyless, message_id)
-                if hole.kind == "list-unsubscribe"
-                or (hole.index == UNSUBSCRIBE and hole.kind in ("text", "html", "attr"))
-                else e
-                for hole, e in zip(compiled.holes, encoded, strict=True)
-            ]
-        return data, message_id, files_sha256((File(name, b"".join(compiled.assemble(encoded))),))
+        full = self.full_render  # this message's bodies hold its values (the templates need a full render)
+        encoded = self._encode(compiled.holes, r, values, message_id)
+        return Message(self, r, name, message_id, compiled, encoded, full, content_lock(compiled, encoded, name))
 
-    def _fill(self, hole: Hole, r: Recipient, values: list[str], message_id: str) -> bytes:
+    def _keyed(self, m: Message) -> bytes:
+        """The bytes of a message as sent: with the key, its own token in every place that shows the link."""
+        if self.key is None or not self.unsubscribe_template:
+            return b"".join(m.compiled.assemble(m.encoded))
+        r = m.recipient
+        values = self.values(r)
+        if m.full:  # the bodies hold the values themselves: render them again
+            compiled = self._full(r, values)
+            return b"".join(compiled.assemble(self._encode(compiled.holes, r, values, m.message_id)))
+        done: dict[str, bytes] = {}
+        encoded = [
+            self._fill(hole, r, values, m.message_id, done) if _shows_link(hole) else e
+            for hole, e in zip(m.compiled.holes, m.encoded, strict=True)
+        ]
+        return b"".join(m.compiled.assemble(encoded))
+
+    def _encode(self, holes: list[Hole], r: Recipient, values: list[str], message_id: str) -> list[bytes]:
+        """Each hole's bytes (a loop rather than a call a hole: it runs for every message)."""
+        done: dict[str, bytes] = {}  # a value shown twice the same way (the name in text and HTML) is encoded once
+        out: list[bytes] = []
+        for hole in holes:
+            kind = hole.kind
+            if kind == "text":
+                text = values[hole.index]
+            elif kind == "html":
+                text = escape_text(values[hole.index])
+            elif kind == "attr":
+                text = escape_attribute(values[hole.index])
+            else:
+                out.append(self._fill(hole, r, values, message_id, done))
+                continue
+            encoded = done.get(text)
+            if encoded is None:
+                encoded = done[text] = qp_value(text)
+            out.append(encoded)
+        return out
+
+    def _fill(self, hole: Hole, r: Recipient, values: list[str], message_id: str, done: dict[str, bytes]) -> bytes:
         kind = hole.kind
         if kind == "text":
-            return qp_value(values[hole.index])
-        if kind == "html":
-            return qp_value(escape_text(values[hole.index]))
-        if kind == "attr":
-            return qp_value(escape_attribute(values[hole.index]))
-        if kind == "to":
+            text = values[hole.index]
+        elif kind == "html":
+            text = escape_text(values[hole.index])
+        elif kind == "attr":
+            text = escape_attribute(values[hole.index])
+        elif kind == "to":
             return headers.address("To", r.email, r.name)
-        if kind == "message-id":
+        elif kind == "message-id":
             return headers.plain("Message-ID", message_id)
-        return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
+        else:
+            return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
+        encoded = done.get(text)
+        if encoded is None:
+            encoded = done[text] = qp_value(text)
+        return encoded
 
     def _variant(self, r: Recipient, values: list[str]) -> Compiled:
         assert self.columns is not None
-        shape = (bool(r.name), *(bool(r.fields.get(c)) for c in self.columns))
+        shape = (bool(r.name), *map(bool, map(r.fields.get, self.columns)))
         compiled = self.variants.get(shape)
         if compiled is None:
             try:
@@ -263,6 +298,77 @@ class Prepared:
         if markup is not None:
             bodies["html"] = holed_body(markup, None, "html")
         return Compiled(self.skeleton, bodies)
+
+
+def _shows_link(hole: Hole) -> bool:
+    """Whether a hole shows the unsubscribe link (the one value the key changes)."""
+    return hole.kind == "list-unsubscribe" or (hole.index == UNSUBSCRIBE and hole.kind in ("text", "html", "attr"))
+
+
+def content_lock(compiled: Compiled, encoded: list[bytes], name: str) -> str:
+    """The content lock of one message: its variant's digest (once per variant), the file name and each
+    hole's bytes as they are without the key. Together they fix the message's bytes exactly (it is the
+    variant's pieces joined with those), so the lock changes whenever they would, at the cost of hashing
+    a few hundred bytes instead of the whole message; no clock, no secret."""
+    file = name.encode()
+    # Every length first (the name's, how many holes, each hole's), then the bytes: one way to read it back.
+    sizes = struct.pack(f">II{len(encoded)}I", len(file), len(encoded), *map(len, encoded))
+    return hashlib.sha256(b"".join((LOCK_FORMAT, compiled.digest(), sizes, file, *encoded))).hexdigest()
+
+
+class Message:
+    """One recipient's message: Message-ID and lock at once, the bytes (`data`) when first asked for."""
+
+    __slots__ = ("prepared", "recipient", "name", "message_id", "compiled", "encoded", "full", "lock", "_data")
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        recipient: Recipient,
+        name: str,
+        message_id: str,
+        compiled: Compiled,
+        encoded: list[bytes],
+        full: bool,
+        lock: str,
+    ):
+        self.prepared, self.recipient, self.name, self.message_id = prepared, recipient, name, message_id
+        self.compiled, self.encoded, self.full, self.lock = compiled, encoded, full, lock
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The message as sent (made once; a benign race between threads makes the same bytes)."""
+        if self._data is None:
+            self._data = self.prepared._keyed(self)
+        return self._data
+
+    def plain(self) -> str:
+        """The hash of the file as it is without the key, as files_sha256 makes it: the lock of earlier
+        versions (rows they scheduled hold it) and what approvals and the outbox manifest show."""
+        return files_sha256((File(self.name, b"".join(self.compiled.assemble(self.encoded))),))
+
+
+class MessageFile(File):
+    """A message's file whose bytes are joined when first read (booking reads only the lock)."""
+
+    message: Message
+
+    def __init__(self, message: Message):
+        object.__setattr__(self, "name", message.name)
+        object.__setattr__(self, "message", message)
+
+    @property
+    def data(self) -> bytes:
+        return self.message.data
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, File):
+            return (self.name, self.data) == (other.name, other.data)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.data))
 
 
 def _part(
@@ -327,4 +433,4 @@ def _reply_to(setting: str, release: Release, channel: Channel) -> tuple[str, st
     return None
 
 
-__all__ = ["Prepared", "EMAIL", "NAME"]
+__all__ = ["Prepared", "Message", "MessageFile", "EMAIL", "NAME"]

@@ -30,13 +30,16 @@ SHOWN = (
 )
 
 
-def preview(adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel) -> list[PreviewBlock]:
-    """Each sampled message as its headers and text body (the HTML part for --html), with checks."""
+def preview(
+    adapter: EmailAdapter, deliveries: list[Delivery], channel: Channel, count: bool = True
+) -> list[PreviewBlock]:
+    """Each sampled message as its headers and text body (the HTML part for --html), with checks
+    (with `count`, the whole list read for how many it sends and what it skips)."""
     from email import policy
     from email.parser import BytesParser
 
     s: EmailSettings = channel.settings
-    lists = _list_check(adapter, channel)
+    lists = _list_check(adapter, channel) if count else None
     blocks = []
     for n, d in enumerate(deliveries):
         data = d.files[0].data
@@ -107,7 +110,7 @@ def _content(part: Message | None) -> str:
 
 
 def _channel_checks(
-    headers: dict[str, Any], data: bytes, html_part: Message | None, d: Delivery, s: EmailSettings, lists: Check
+    headers: dict[str, Any], data: bytes, html_part: Message | None, d: Delivery, s: EmailSettings, lists: Check | None
 ) -> list[Check]:
     checks = [
         Check("subject (characters)", len(str(headers["Subject"] or "")), note="about 60 show in most inboxes"),
@@ -137,7 +140,8 @@ def _channel_checks(
         checks.append(Check("unsubscribe token", "placeholder", note="the key is not set: " + _key_note(s)))
     if s.dkim.enabled:
         checks.append(Check("DKIM", f"{s.dkim.selector}._domainkey", note="signed when delivered"))
-    checks.append(lists)
+    if lists is not None:
+        checks.append(lists)
     return checks
 
 

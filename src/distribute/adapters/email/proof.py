@@ -119,7 +119,7 @@ def channel_message(
     """The channel's message for `recipient`, as render makes it, its unsubscribe links without the key."""
     prepared = Prepared(adapter.workspace, release, channel, context.due, adapter.base_template(channel), keyless=True)
     key = "/".join(key_part(p) for p in (release.id, channel.name, recipient.key, "message"))
-    data, _, _ = prepared.message(recipient, key, "proof.eml")
+    data = prepared.message(recipient, key, "proof.eml").data
     return data
 
 

@@ -1,8 +1,9 @@
 """Recipient lists: a CSV read as a stream, addresses checked, duplicates and suppressed addresses dropped.
 
 Memory stays flat in the length of the list: rows are read one at a time, and the addresses
-already seen are kept whole in a temporary SQLite file with a bounded page cache (seen.py), so
-two different addresses are never taken for one.
+already seen are kept whole in a temporary SQLite file with a bounded page cache, behind a Bloom
+filter that spares almost every row its SQL statement (seen.py), so two different addresses are
+never taken for one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from ...errors import ConfigError
 from .seen import AddressSet
@@ -24,9 +25,11 @@ _HEADER = re.compile(r"[^a-z0-9]+")
 _ALIASES = {"e_mail": "email", "email_address": "email", "mail": "email"}
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """One accepted row: the address (ASCII form), display name and every other column."""
+class Recipient(NamedTuple):
+    """One accepted row: the address (ASCII form), display name and every other column.
+
+    A named tuple rather than a frozen dataclass: one is made per row of every reading of a list.
+    """
 
     email: str
     name: str
@@ -68,10 +71,11 @@ _DOMAINS: dict[str, str] = {}
 def check_address(value: str) -> str:
     """The address in the ASCII form it is sent in; ValueError says what is wrong with it."""
     plain = _PLAIN.match(value)
-    if plain is not None and len(value) <= 254 and len(plain.group(1)) <= 64:
-        domain = _DOMAINS.get(plain.group(2))
-        if domain is not None:
-            return f"{plain.group(1)}@{domain}"
+    if plain is not None and len(value) <= 254:
+        local, given = plain.groups()
+        domain = _DOMAINS.get(given)
+        if domain is not None and len(local) <= 64:
+            return value if domain == given else f"{local}@{domain}"
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -151,7 +155,7 @@ def read_recipients(
                     f"the recipient list is not UTF-8 text after line {previous}; save it as UTF-8", path=shown
                 ) from None
             line, previous = previous + 1, reader.line_num
-            if not row or not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # an empty line, or only blank cells
                 continue
             report.rows += 1
             raw = row[at_email].strip() if at_email < len(row) else ""
@@ -175,6 +179,13 @@ def read_recipients(
             name = " ".join(row[at_name].split()) if 0 <= at_name < len(row) else ""
             fields = {c: (row[i].strip() if i < len(row) else "") for i, c in extra}
             yield Recipient(address, name, fields, line)
+
+
+def list_columns(path: Path, shown: str = "") -> list[str]:
+    """The list's column names (aliases resolved) from its header line alone; refused as a reading is."""
+    shown = shown or str(path)
+    with _open(path, "recipient list", shown) as handle:
+        return _header(csv.reader(handle), shown)
 
 
 def load_suppression(path: Path) -> AddressSet:
