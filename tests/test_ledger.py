@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 
 from distribute import clock
 from distribute.ledger.engine import migrate
@@ -223,6 +225,16 @@ def test_one_clock_writes_and_reads_the_ledger_and_the_archive_stamps() -> None:
         clock.stamp_seconds(dt.datetime(2025, 6, 30))
     with time_machine.travel(when, tick=False):
         assert clock.now() == when
+
+
+@given(
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1)),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_a_ledger_stamp_is_the_fixed_width_text_it_always_was(naive: dt.datetime, offset: int) -> None:
+    # stamp() is made by isoformat for speed; rows written before must still compare with new ones as text.
+    when = naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset)))
+    assert clock.stamp(when) == when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_a_claim_looks_its_rows_up_by_key_however_many_are_pending(lws: Path) -> None:

@@ -34,7 +34,9 @@ def stamp(value: dt.datetime) -> str:
     """An instant as the ledger stores it."""
     if value.tzinfo is None:
         raise ValueError("naive datetime reached the ledger")
-    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The text of strftime("%Y-%m-%dT%H:%M:%S.%fZ"), made by isoformat in half the time (a send stamps
+    # each mark, outcome and attempt): "2025-06-30T00:00:00.000000+00:00" less its offset, plus "Z".
+    return value.astimezone(_UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def stamp_seconds(value: dt.datetime) -> str:
