@@ -389,9 +389,20 @@ class Ledger:
     # --- claims -----------------------------------------------------------------------------
 
     def claim(
-        self, release_id: str, channel: str, limit: int, now: dt.datetime, token: str, lease: float
+        self,
+        release_id: str,
+        channel: str,
+        limit: int,
+        now: dt.datetime,
+        token: str,
+        lease: float,
+        results: Sequence[Result] = (),
     ) -> list[Claimed]:
-        """Move up to `limit` ready rows of one channel to `claimed` for this process, in order."""
+        """Move up to `limit` ready rows of one channel to `claimed` for this process, in order.
+
+        `results` (outcomes not yet written) are written first, in the same transaction: a
+        thread's next part becomes claimable once this one is sent, and the send loop spares a commit.
+        """
         import datetime as dt
 
         pick = f"""SELECT d.id FROM deliveries d JOIN ledger_releases r ON r.release_id = d.release_id
@@ -430,7 +441,8 @@ class Ledger:
             "limit": limit,
             "lease": stamp(now + dt.timedelta(seconds=lease)),
         }
-        with self._hot(single=True) as c:  # one statement
+        with self._hot(single=not results) as c:  # one statement, or the outcomes and then it
+            self._write(c, results, now)
             rows = [Claimed(*r) for r in self._run(c, sql, params)]
         return sorted(rows, key=lambda r: r.seq)
 

@@ -225,16 +225,16 @@ class ChannelRun:
                 if not self.claimed:
                     if picked:
                         break  # hand these first; claim more on the next call
-                    # Outcomes first: the next part of a thread becomes claimable once this one is sent.
                     self._settle()  # the ledger thread's last mark first: one writer at a time
-                    finished, self.done = self.done, []
-                    self.ledger.hand_over((), self.token, finished, clock.now())
                     # Only between batches: before the first, the order is fresh, and a run that yielded
                     # with nothing handed would end the dispatch as "nothing due" (seen on PostgreSQL:
                     # a slow start, a thread part ready meanwhile, five senders gone with 580 pending).
                     if self.handed and self.yield_to is not None and self.yield_to():
                         self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
                         return False
+                    # The outcomes go first, in the claim's transaction: the next part of a thread becomes
+                    # claimable once this one is sent.
+                    finished, self.done = self.done, []
                     self.claimed.extend(
                         self.ledger.claim(
                             self.plan.release.id,
@@ -243,6 +243,7 @@ class ChannelRun:
                             clock.now(),
                             self.token,
                             self.settings.lease,
+                            results=finished,
                         )
                     )
                     if not self.claimed:
