@@ -212,3 +212,26 @@ def test_newsletter_killed_anywhere_loses_and_doubles_nothing(lws: Path, plugin_
     assert again.returncode in (0, 3), again.stderr
     final = check_mail(lws, sink)
     assert final.get("sent", 0) + final.get("in_doubt", 0) == N
+
+
+def test_newsletter_killed_again_and_again_mails_nobody_twice(lws: Path, plugin_site: Path, sink) -> None:
+    # Free-running kills, one every 150 messages: with the transfer overlapping the mark's commit
+    # (the final dot waits for it), some land while a mark is on its way to the disk and a body
+    # waits for its dot. Whatever the moment, nobody is mailed twice, nobody is lost, and each kill
+    # leaves at most one delivery per connection in doubt.
+    newsletter(lws, sink)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
+    kills = 0
+    for after in range(100, N, 150):
+        proc = start(lws, plugin_site, "send", "--due")
+        wait_for(lambda p=proc, n=after: len(sink) >= n or p.poll() is not None, what=f"{after} messages")
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(30)
+    last = run(lws, plugin_site, "send", "--due")
+    assert last.returncode in (0, 3), last.stderr
+    assert kills >= 9, "the sender finished before most kills: make the list longer"
+    final = check_mail(lws, sink, connections=kills * CONNECTIONS)
+    assert final.get("sent", 0) + final.get("in_doubt", 0) == N
