@@ -72,6 +72,16 @@ def sent_in(db: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'sent'").fetchone()[0])
 
 
+def row(label: str, values: Sequence[float]) -> None:
+    """One indented line of a section's table: its label, then min, median and max."""
+    print(f"   {'':4}{label:<44} {spread(values)}")
+
+
+def ratio(r: dict[str, list[float]], a: str, b: str) -> list[float]:
+    """Figure `a` over figure `b`, round by round (each round measured both)."""
+    return [x / y for x, y in zip(r[a], r[b], strict=True)]
+
+
 def fresh(tmp: Path, name: str, recipients: Path, port: int, connections: int, database: str | None = None) -> Path:
     root = tmp / name
     if root.exists():
@@ -142,21 +152,17 @@ def section_send(args: argparse.Namespace, tmp: Path, port: int, old: Path | Non
 
         r = rounds(args.rounds, measure)
         print(f"   {c} connections: send, msg/s {'':22} {spread(r['send'])}")
-        print(f"   {'':4}adapter alone (render + deliver_many), msg/s {spread(r['adapter'])}")
-        print(f"   {'':4}naive EmailMessage + smtplib, msg/s {'':9} {spread(r['naive'])}")
-        ratio = [s / n for s, n in zip(r["send"], r["naive"], strict=True)]
-        print(f"   {'':4}send / naive (target >= 10) {'':16} {spread(ratio)}")
+        row("adapter alone (render + deliver_many), msg/s", r["adapter"])
+        row("naive EmailMessage + smtplib, msg/s", r["naive"])
+        row("send / naive (target >= 10)", ratio(r, "send", "naive"))
         if "source" in r:
-            print(f"   {'':4}smtp-source, {c} sessions, msg/s {'':12} {spread(r['source'])}")
-            ratio = [s / n for s, n in zip(r["send"], r["source"], strict=True)]
-            print(f"   {'':4}send / smtp-source (target >= 0.25) {'':8} {spread(ratio)}")
-        ratio = [s / n for s, n in zip(r["send"], r["adapter"], strict=True)]
-        print(f"   {'':4}send / adapter alone {'':23} {spread(ratio)}")
+            row(f"smtp-source, {c} sessions, msg/s", r["source"])
+            row("send / smtp-source (target >= 0.25)", ratio(r, "send", "source"))
+        row("send / adapter alone", ratio(r, "send", "adapter"))
         if "before" in r:
-            print(f"   {'':4}send with {args.against}, msg/s {'':17} {spread(r['before'])}")
-            ratio = [s / n for s, n in zip(r["send"], r["before"], strict=True)]
-            print(f"   {'':4}send now / send with {args.against} {'':13} {spread(ratio)}")
-        print(f"   {'':4}peak memory of the send process, MB {'':8} {spread(r['peak'])}")
+            row(f"send with {args.against}, msg/s", r["before"])
+            row(f"send now / send with {args.against}", ratio(r, "send", "before"))
+        row("peak memory of the send process, MB", r["peak"])
 
 
 def section_linear(args: argparse.Namespace, tmp: Path, port: int) -> None:

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import os
 import re
 import subprocess
+import sys
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from conftest import EXAMPLE_RELEASE
+from conftest import EXAMPLE_RELEASE, ROOT
 from distribute.adapters.base import Delivery
 from distribute.plan import plan
 from distribute.release import load_release
 from distribute.workspace.config import Channel, Workspace
 
 KEY = "test-unsubscribe-key-5d1c"
+
+
+def distribute(ws: Path, now: dt.datetime, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m distribute` in a subprocess at the clock `now`, UNSUBSCRIBE_KEY set only when `key` is given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISTRIBUTE_", "UNSUBSCRIBE_"))}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    env["DISTRIBUTE_NOW"] = now.isoformat()
+    if key is not None:
+        env["UNSUBSCRIBE_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ws,
+    )
 
 
 def parse(data: bytes) -> EmailMessage:

@@ -18,7 +18,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ import pytest
 from conftest import EXAMPLE_RELEASE, ROOT, copy_example_workspace
 from distribute.adapters.email.unsubscribe import PLACEHOLDER, verify
 from email_support import bodies, parse, render, set_keys, write_list
+from email_support import distribute as run_distribute
 
 KEY = "k3y-for-the-lock-tests-0123456789"
 PUBLISH = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)
@@ -55,18 +55,7 @@ pat@EXAMPLE.org,Pat Again,,,
 
 
 def distribute(ws: Path, now: dt.datetime, *args: str, key: str | None = KEY) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISTRIBUTE_", "UNSUBSCRIBE_"))}
-    env["PYTHONPATH"] = str(ROOT / "src")
-    env["DISTRIBUTE_NOW"] = now.isoformat()
-    if key is not None:
-        env["UNSUBSCRIBE_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ws,
-    )
+    return run_distribute(ws, now, *args, key=key)  # with this file's key unless told otherwise
 
 
 def whole_message_hash(name: str, data: bytes) -> str:

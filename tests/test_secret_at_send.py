@@ -10,18 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import ROOT, copy_example_workspace
+from conftest import copy_example_workspace
 from distribute.adapters.email.unsubscribe import PLACEHOLDER, verify
+from email_support import distribute
 
 KEY = "k3y-for-unsubscribe-tokens-0123456789"
 PUBLISH = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)
@@ -42,21 +40,6 @@ def make_workspace(tmp_path: Path) -> Path:
     ws = copy_example_workspace(tmp_path / "ws")
     (ws / "releases" / "r.md").write_text(RELEASE)
     return ws
-
-
-def distribute(ws: Path, now: dt.datetime, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISTRIBUTE_", "UNSUBSCRIBE_"))}
-    env["PYTHONPATH"] = str(ROOT / "src")
-    env["DISTRIBUTE_NOW"] = now.isoformat()
-    if key is not None:
-        env["UNSUBSCRIBE_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ws,
-    )
 
 
 def newsletter(ws: Path) -> list[email.message.EmailMessage]:

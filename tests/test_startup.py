@@ -39,6 +39,16 @@ def imported(ws: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], se
     return done, set(lines[0].split()[1:])
 
 
+def instrumented(ws: Path, patch: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Like imported(), with `patch` (code that counts something and prints it at exit) run first; it must succeed."""
+    script = RUN.replace("atexit.register(", patch + "atexit.register(", 1)
+    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
+    argv = [sys.executable, "-c", script, "--config", str(ws / "config.toml"), *args]
+    done = subprocess.run(argv, cwd=ws, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 @pytest.mark.parametrize("command", ["validate", "preview"])
 def test_validate_and_preview_without_a_ledger_file_never_import_sqlalchemy(workspace: Path, command: str) -> None:
     """sqlalchemy was a third of a cold validate: the feed archive imported it before seeing no database."""
@@ -100,15 +110,12 @@ def test_templates_compiled_once_are_reused_and_an_edited_one_is_compiled_again(
 @pytest.mark.parametrize("command", ["validate", "preview"])
 def test_validate_and_preview_leave_their_objects_to_the_end_of_the_run(workspace: Path, command: str) -> None:
     """The collector's full passes over a cold run's ~100,000 lasting objects were ~10% of it and freed nothing."""
-    script = RUN.replace(
-        "atexit.register(",
-        "import gc\natexit.register(lambda: print('FULL', gc.get_stats()[2]['collections'], file=sys.stderr))\natexit.register(",
-        1,
+    done = instrumented(
+        workspace,
+        "import gc\natexit.register(lambda: print('FULL', gc.get_stats()[2]['collections'], file=sys.stderr))\n",
+        command,
+        EXAMPLE_RELEASE,
     )
-    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
-    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), command, EXAMPLE_RELEASE]
-    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
     full = [line for line in done.stderr.splitlines() if line.startswith("FULL ")]
     assert full == ["FULL 0"], done.stderr[-2000:]
 
@@ -125,19 +132,15 @@ def test_the_collector_is_as_it_was_after_a_command_in_the_same_process(workspac
 @pytest.mark.parametrize("command", ["validate", "preview"])
 def test_each_body_is_parsed_once_for_its_text_and_once_for_its_html(workspace: Path, command: str) -> None:
     """The text email, feed, wire copy and translation check each re-parsed the Markdown: 5-6 times a body."""
-    script = RUN.replace(
-        "atexit.register(",
+    done = instrumented(
+        workspace,
         "import collections, markdown_it\n"
         "parses, parse = collections.Counter(), markdown_it.MarkdownIt.parse\n"
         "markdown_it.MarkdownIt.parse = lambda self, src, env=None: (parses.update([src]), parse(self, src, env))[1]\n"
-        "atexit.register(lambda: print('PARSES', *sorted(parses.values()), file=sys.stderr))\n"
-        "atexit.register(",
-        1,
+        "atexit.register(lambda: print('PARSES', *sorted(parses.values()), file=sys.stderr))\n",
+        command,
+        EXAMPLE_RELEASE,
     )
-    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
-    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), command, EXAMPLE_RELEASE]
-    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
     counts = [line for line in done.stderr.splitlines() if line.startswith("PARSES ")]
     assert counts == ["PARSES 2 2"], done.stderr[-2000:]  # the English body and its Korean translation
 
@@ -165,8 +168,8 @@ def test_catalogs_compiled_once_are_reused_and_an_edited_one_is_compiled_again(
 
 def test_the_email_preview_parses_only_the_headers_it_shows(workspace: Path) -> None:
     """policy.default built a header object on every look-up (Content-Type a dozen times a message)."""
-    script = RUN.replace(
-        "atexit.register(",
+    done = instrumented(
+        workspace,
         "import email.headerregistry, distribute.adapters.email.preview as ep\n"
         "built, messages, inside = [], [], [False]\n"
         "make = email.headerregistry.HeaderRegistry.__call__\n"
@@ -180,14 +183,10 @@ def test_the_email_preview_parses_only_the_headers_it_shows(workspace: Path) -> 
         "    try: return shown(adapter, deliveries, channel)\n"
         "    finally: inside[0] = False; messages.extend(deliveries)\n"
         "ep.preview = preview\n"
-        "atexit.register(lambda: print('HEADERS', len(messages), len(built), len(set(built) - set(ep.SHOWN)), file=sys.stderr))\n"
-        "atexit.register(",
-        1,
+        "atexit.register(lambda: print('HEADERS', len(messages), len(built), len(set(built) - set(ep.SHOWN)), file=sys.stderr))\n",
+        "preview",
+        EXAMPLE_RELEASE,
     )
-    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
-    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "preview", EXAMPLE_RELEASE]
-    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("HEADERS ")]
     messages, built, others = map(int, line.split()[1:])
     assert messages == 7  # the newsletter's three English readers and its Korean one, the press list's three
@@ -197,8 +196,8 @@ def test_the_email_preview_parses_only_the_headers_it_shows(workspace: Path) -> 
 def test_the_terminal_preview_measures_its_lines_without_extra_passes(workspace: Path) -> None:
     """Console.print's crop pass measured every segment of the full-width panels again (~a tenth of
     the print), and a panel title given as markup was parsed for tags and emoji codes."""
-    script = RUN.replace(
-        "atexit.register(",
+    done = instrumented(
+        workspace,
         "import importlib, rich.cells\n"
         "measured, measure = [0], rich.cells.cell_len\n"
         "def counted(*args, **kwargs):\n"
@@ -207,14 +206,10 @@ def test_the_terminal_preview_measures_its_lines_without_extra_passes(workspace:
         "for name in ('cells', '_wrap', 'console', 'containers', 'panel', 'segment', 'text'):\n"
         "    module = importlib.import_module('rich.' + name)\n"
         "    if getattr(module, 'cell_len', None) is measure: module.cell_len = counted\n"
-        "atexit.register(lambda: print('MEASURED', measured[0], file=sys.stderr))\n"
-        "atexit.register(",
-        1,
+        "atexit.register(lambda: print('MEASURED', measured[0], file=sys.stderr))\n",
+        "preview",
+        EXAMPLE_RELEASE,
     )
-    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
-    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "preview", EXAMPLE_RELEASE]
-    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("MEASURED ")]
     (modules,) = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")]
     lines = done.stdout.count("\n")
@@ -225,22 +220,18 @@ def test_the_terminal_preview_measures_its_lines_without_extra_passes(workspace:
 
 def test_each_settings_class_is_resolved_once(workspace: Path) -> None:
     """typing.get_type_hints evaluated a settings class's annotations again for every table of every channel file."""
-    script = RUN.replace(
-        "atexit.register(",
+    done = instrumented(
+        workspace,
         "import collections, typing\n"
         "resolved, resolve = collections.Counter(), typing.get_type_hints\n"
         "def counted(obj, *args, **kwargs):\n"
         "    resolved[getattr(obj, '__qualname__', repr(obj))] += 1\n"
         "    return resolve(obj, *args, **kwargs)\n"
         "typing.get_type_hints = counted\n"
-        "atexit.register(lambda: print('RESOLVED', len(resolved), max(resolved.values()), file=sys.stderr))\n"
-        "atexit.register(",
-        1,
+        "atexit.register(lambda: print('RESOLVED', len(resolved), max(resolved.values()), file=sys.stderr))\n",
+        "validate",
+        EXAMPLE_RELEASE,
     )
-    env = {k: v for k, v in os.environ.items() if k != "DISTRIBUTE_CONFIG"}
-    argv = [sys.executable, "-c", script, "--config", str(workspace / "config.toml"), "validate", EXAMPLE_RELEASE]
-    done = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("RESOLVED ")]
     classes, most = map(int, line.split()[1:])
     assert classes > 5 and most == 1, line

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import mimetypes
 import struct
+from collections.abc import Callable
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime, parseaddr
@@ -46,7 +47,13 @@ if TYPE_CHECKING:
     from ...workspace.config import Channel, Workspace
     from .settings import EmailSettings
 
-VARIANTS = 256  # distinct "which fields are empty" patterns kept prepared at once
+VARIANTS = 256
+# How a recipient's value sits in each kind of body hole, before quoted-printable.
+_ESCAPES: dict[str, Callable[[str], str]] = {
+    "text": str,
+    "html": escape_text,
+    "attr": escape_attribute,
+}  # distinct "which fields are empty" patterns kept prepared at once
 LOCK_FORMAT = b"distribute email lock 1\n"  # what `content_lock` covers and how; a change makes every lock differ
 
 
@@ -235,34 +242,15 @@ class Prepared:
         return b"".join(m.compiled.assemble(encoded))
 
     def _encode(self, holes: list[Hole], r: Recipient, values: list[str], message_id: str) -> list[bytes]:
-        """Each hole's bytes (a loop rather than a call a hole: it runs for every message)."""
-        done: dict[str, bytes] = {}  # a value shown twice the same way (the name in text and HTML) is encoded once
-        out: list[bytes] = []
-        for hole in holes:
-            kind = hole.kind
-            if kind == "text":
-                text = values[hole.index]
-            elif kind == "html":
-                text = escape_text(values[hole.index])
-            elif kind == "attr":
-                text = escape_attribute(values[hole.index])
-            else:
-                out.append(self._fill(hole, r, values, message_id, done))
-                continue
-            encoded = done.get(text)
-            if encoded is None:
-                encoded = done[text] = qp_value(text)
-            out.append(encoded)
-        return out
+        """Each hole's bytes; a value shown twice the same way (the name in text and HTML) is encoded once."""
+        done: dict[str, bytes] = {}
+        return [self._fill(hole, r, values, message_id, done) for hole in holes]
 
     def _fill(self, hole: Hole, r: Recipient, values: list[str], message_id: str, done: dict[str, bytes]) -> bytes:
         kind = hole.kind
-        if kind == "text":
-            text = values[hole.index]
-        elif kind == "html":
-            text = escape_text(values[hole.index])
-        elif kind == "attr":
-            text = escape_attribute(values[hole.index])
+        escape = _ESCAPES.get(kind)
+        if escape is not None:
+            text = escape(values[hole.index])
         elif kind == "to":
             return headers.address("To", r.email, r.name)
         elif kind == "message-id":
