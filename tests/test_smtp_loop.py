@@ -150,6 +150,9 @@ class Gate:
         if self.decision is not None:
             callback()
 
+    def meanwhile(self) -> bool:
+        return False  # nothing of its owner's to do ahead
+
     def decide(self, passed: bool) -> None:
         self.decision = passed
         for callback in self.callbacks:

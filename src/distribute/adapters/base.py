@@ -199,6 +199,13 @@ class Gate(Protocol):
         """Call `callback` (from any thread, possibly at once) when the mark is decided."""
         ...
 
+    def meanwhile(self) -> bool:
+        """Let the gate's owner use a wait for it: the transport has nothing to do until a socket or a gate
+        moves. The owner prepares a little of what comes next (a run renders its next delivery); True
+        if it did something (the transport looks at its sockets again, then may ask once more).
+        Called from the thread that iterates `deliver_many`, between its pulls."""
+        ...
+
 
 @dataclass(frozen=True)
 class RenderContext:

@@ -50,10 +50,10 @@ def idempotence(workspace: Workspace) -> Callable[[str], bool]:
 class MarkGate:
     """A delivery's `Gate`: the transaction marking its row `sending` (the ledger thread's Future of the ids marked)."""
 
-    __slots__ = ("_marking", "_id")
+    __slots__ = ("_marking", "_id", "meanwhile")
 
-    def __init__(self, marking: Future[set[int]], row_id: int):
-        self._marking, self._id = marking, row_id
+    def __init__(self, marking: Future[set[int]], row_id: int, meanwhile: Callable[[], bool]):
+        self._marking, self._id, self.meanwhile = marking, row_id, meanwhile
 
     def done(self) -> bool:
         return self._marking.done()
@@ -72,16 +72,30 @@ class Marker:
     commit reaches the disk, what is added meanwhile gathers for the next: a gated run (each
     delivery handed as its mark is added, see MarkGate) thus commits as many marks at once as
     connections came free during the previous commit, not one transaction per delivery.
+
+    A gathering marker (`gather`: the gated runs) also waits a little for the connections it is
+    owed: each row it marked comes back as an outcome (and, while the channel lasts, the next
+    mark) one reply later. Committing before they are back would leave each latecomer a whole
+    commit to wait, and the commits half full (two marks in each at 4 connections, measured).
+    So before a commit it waits for the outcomes still owed, at most as long as the last commit
+    took: a latecomer is worth waiting for while it costs less than the commit it would miss.
+    The connections then fall into step, all of their marks in one commit. `hurry` ends the
+    wait (someone waits on the commit: nothing more will come meanwhile).
     """
 
-    def __init__(self, ledger: Ledger, token: str):
-        self.ledger, self.token = ledger, token
+    PATIENCE = 0.002  # seconds: the longest wait for latecomers, however slow the last commit was
+
+    def __init__(self, ledger: Ledger, token: str, gather: bool = False):
+        self.ledger, self.token, self.gather = ledger, token, gather
         self._cond = threading.Condition()
         self._rows: list[Claimed] = []
         self._results: list[Result] = []
         self._now: dt.datetime | None = None
         self._next: Future[set[int]] = Future()
         self._closing = False
+        self._owed = 0  # rows marked whose outcome has not come back (in `add` or `settled`)
+        self._patience = 0.0  # how long the last commit took
+        self._hurry = False
         self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
         self._thread.start()
 
@@ -89,9 +103,21 @@ class Marker:
         with self._cond:
             self._rows.extend(rows)
             self._results.extend(results)
+            self._owed -= len(results)
             self._now = now
             self._cond.notify()
             return self._next
+
+    def settled(self, results: int) -> None:
+        """Outcomes of rows marked here that were written elsewhere (in a claim's transaction): owed no more."""
+        with self._cond:
+            self._owed -= results
+
+    def hurry(self) -> None:
+        """Commit what waits now, without waiting for latecomers: the caller is about to wait for it."""
+        with self._cond:
+            self._hurry = True
+            self._cond.notify()
 
     def close(self) -> None:
         with self._cond:
@@ -106,13 +132,30 @@ class Marker:
                     self._cond.wait()
                 if not (self._rows or self._results):
                     return
+                if self.gather:
+                    self._latecomers()
+                self._hurry = False
                 rows, results, now, future = self._rows, self._results, self._now, self._next
                 self._rows, self._results, self._next = [], [], Future()
             assert now is not None
             try:
-                future.set_result(self.ledger.hand_over(rows, self.token, results, now))
+                started = time.monotonic()
+                marked = self.ledger.hand_over(rows, self.token, results, now)
+                self._patience = min(time.monotonic() - started, self.PATIENCE)
+                with self._cond:
+                    self._owed += len(marked)
+                future.set_result(marked)
             except BaseException as exc:
                 future.set_exception(exc)
+
+    def _latecomers(self) -> None:
+        """Wait (holding the condition's lock, released while waiting) for the outcomes owed, up to the patience."""
+        deadline = time.monotonic() + self._patience
+        while self._owed > 0 and not (self._hurry or self._closing):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
 
 class RenderCursor:
@@ -235,6 +278,8 @@ class ChannelRun:
                     # The outcomes go first, in the claim's transaction: the next part of a thread becomes
                     # claimable once this one is sent.
                     finished, self.done = self.done, []
+                    if self._writer is not None:
+                        self._writer.settled(len(finished))
                     self.claimed.extend(
                         self.ledger.claim(
                             self.plan.release.id,
@@ -261,13 +306,15 @@ class ChannelRun:
         now = clock.now()
         finished, self.done = self.done, []
         if self._writer is None:
-            self._writer = Marker(self.ledger, self.token)
+            self._writer = Marker(self.ledger, self.token, gather=self.gated)
         marking = self._writer.add([r for r, _ in picked], finished, now)
         if self.gated:
             # Handed at once, each with the mark as its gate: the transfer overlaps the commit (see MarkGate).
             self._marking = marking
             started = clock.stamp(now)
-            self.ready.extend((r, dataclasses.replace(d, gate=MarkGate(marking, r.id)), started) for r, d in picked)
+            self.ready.extend(
+                (r, dataclasses.replace(d, gate=MarkGate(marking, r.id, self._ahead)), started) for r, d in picked
+            )
             return True
         # While the marks reach the disk (SQLite flushes each commit), the next rows render: the two overlap.
         while not marking.done() and self.claimed and len(self.rendered) < self.most:
@@ -275,6 +322,24 @@ class ChannelRun:
         marked = marking.result()
         started = clock.stamp(now)
         self.ready.extend((r, d, started) for r, d in picked if r.id in marked)
+        return True
+
+    def _ahead(self) -> bool:
+        """While the transport waits on a mark (gated runs): render the next claimed row, and join its bytes.
+
+        So the rows the next connections come back for are ready, and the time of the commit is
+        not lost to the render (at 4 connections, the render of each came after its reply).
+        """
+        if not self.claimed or len(self.rendered) >= self.most or self._stopping():
+            return False
+        before = len(self.rendered)
+        self._render_one()
+        delivery = self.rendered[-1][1] if len(self.rendered) > before else None
+        try:
+            for f in delivery.files if delivery is not None else ():
+                f.data  # noqa: B018 (joined now; a failure is left for _check, which reads them again)
+        except Exception:  # noqa: BLE001, S110
+            pass
         return True
 
     def _render_one(self) -> None:
@@ -289,6 +354,8 @@ class ChannelRun:
         """Wait for the mark still being written (gated runs); its failure is raised unless `quiet`."""
         marking, self._marking = self._marking, None
         if marking is not None:
+            if self._writer is not None:
+                self._writer.hurry()
             if quiet:
                 marking.exception()
             else:

@@ -696,7 +696,14 @@ class SmtpPool:
         now = time.monotonic()
         timed = [s.start_at or s.deadline for s in busy if not s.gating]
         timeout = max(0.0, min(timed) - now) if timed else None
-        for key, events in self.selector.select(timeout):
+        ready = self.selector.select(0)
+        if not ready and timeout != 0:
+            # Nothing to do until a socket or a gate moves: the gate's owner may use the time (Gate.meanwhile).
+            gates = [s.delivery.gate for s in busy if s.gating and s.delivery is not None]
+            if gates and gates[0] is not None and gates[0].meanwhile():
+                return
+            ready = self.selector.select(timeout)
+        for key, events in ready:
             session: _Session | None = key.data
             if session is None:
                 try:
