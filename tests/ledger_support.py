@@ -209,3 +209,57 @@ class WorkerProcess:
     def stop(self, sig: int = 15) -> tuple[int, str]:
         self.proc.send_signal(sig)
         return self.finish()
+
+
+def schedule_mail_and_thread(ws: Path, sink, api, count: int, publish_at: str | None = None) -> None:
+    """Schedule release r1: `count` mails to the sink (loopmail) and a 3-part thread to the API (looppost)."""
+    write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {count}\n')
+    write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\n')
+    write_release(ws, "r1")
+    args = ["schedule", "releases/r1.md"] + (["--at", publish_at] if publish_at else ["--late"])
+    result = invoke(ws, *args)
+    assert result.exit_code == 0, result.output
+
+
+def outcomes_written(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Claim, hand over and record one of each outcome through the Ledger; the rows and attempts it leaves."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from distribute.adapters.base import Receipt
+    from distribute.clock import stamp
+    from distribute.ledger.store import Ledger, Result, new_token
+
+    ledger, now, token = Ledger(url), dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), new_token()
+    at = stamp(now)
+    mail = ledger.claim("r1", "newsletter", 4, now, token, 300)
+    posts = ledger.claim("r1", "social", 3, now, token, 300)
+    assert [len(mail), len(posts)] == [4, 1]  # a thread's next part waits for the one before it
+    assert ledger.hand_over(mail[:3], token, [], now) == {r.id for r in mail[:3]}
+    sent = Result(mail[0], "sent", at, receipt=Receipt(remote_id="<m1@x>", url="https://x/1", detail="250 ok"))
+    retry = Result(mail[1], "pending", at, error="451 try later", next_attempt=stamp(now + dt.timedelta(minutes=5)))
+    doubt = Result(mail[2], "in_doubt", at, error="outcome unknown: no answer")
+    # Outcomes and the next marks in one go, then a failed thread part (its later parts fail with it).
+    assert ledger.hand_over([mail[3], posts[0]], token, [sent, retry, doubt], now) == {mail[3].id, posts[0].id}
+    ledger.hand_over([], token, [Result(posts[0], "failed", at, error="422 refused")], now)
+    ledger.unclaim(token, unhanded=[mail[3].id])
+    # Two rows to mark, one of them taken over by another sender meanwhile: only the other is marked.
+    mine, theirs = ledger.claim("r1", "newsletter", 2, now, token, 300)
+    with ledger.engine.begin() as c:
+        c.execute(text("UPDATE deliveries SET claim_token = 'another-sender' WHERE id = :id"), {"id": theirs.id})
+    assert ledger.hand_over([mine, theirs], token, [], now) == {mine.id}
+    with ledger.engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT key, state, attempts, last_error, next_attempt, remote_id, url, detail, sent_at, "
+                "claim_token IS NULL, lease_until FROM deliveries ORDER BY key"
+            )
+        )
+        attempts = c.execute(
+            text(
+                "SELECT d.key, a.attempt, a.started_at, a.finished_at, a.outcome, a.error, a.owner IS NOT NULL "
+                "FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id ORDER BY d.key, a.attempt"
+            )
+        )
+        return [tuple(r) for r in rows], [tuple(r) for r in attempts]

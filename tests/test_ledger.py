@@ -17,7 +17,16 @@ from distribute.ledger.engine import migrate
 from distribute.ledger.store import Ledger
 from distribute.workspace.config import Workspace
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
-from ledger_support import invoke, ledger_rows, states, write_channel, write_release
+from ledger_servers import mail_sink, statuses_server
+from ledger_support import (
+    invoke,
+    ledger_rows,
+    outcomes_written,
+    schedule_mail_and_thread,
+    states,
+    write_channel,
+    write_release,
+)
 
 NOW = "2025-06-29T00:00:00+00:00"  # the day before the example publish time
 
@@ -317,3 +326,40 @@ def test_a_hand_over_rewrites_few_pages_and_no_statement_walks_the_ledger(lws: P
         for sql in dict.fromkeys(checked):
             plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
             assert not [p for p in plan if p.startswith("SCAN d") and "INDEX" not in p], (sql, plan)
+
+
+def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
+    lws: Path, plugin_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite the send loop writes outcomes, attempts and marks as one statement each over a JSON
+    # document (fewer GIL hand-backs for the ledger thread); an SQLite without UPDATE … FROM or JSON
+    # takes the statements row by row. Every column of every outcome must come out the same.
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    from distribute.ledger import store
+
+    statements: list[str] = []
+
+    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.set_trace_callback(statements.append)
+
+    config = lws / "config.toml"
+    written = {}
+    event.listen(Pool, "connect", trace)
+    try:
+        with mail_sink() as sink, statuses_server() as api:
+            for json_hand, db in ((True, "state.db"), (False, "rowwise.db")):
+                monkeypatch.setattr(store, "_JSON_HAND", json_hand)
+                text = config.read_text().replace('".distribute/state.db"', f'".distribute/{db}"')
+                config.write_text(text)
+                schedule_mail_and_thread(lws, sink, api, 6)
+                statements.clear()
+                written[json_hand] = outcomes_written(f"sqlite:///{lws / '.distribute' / db}")
+                used = [s for s in statements if "json_each" in s]
+                assert bool(used) == json_hand, used  # each run took the path it was meant to
+    finally:
+        event.remove(Pool, "connect", trace)
+    assert written[True] == written[False]
+    rows, attempts = written[True]
+    assert {r[1] for r in rows} >= {"sent", "pending", "in_doubt", "failed", "sending"} and len(attempts) == 4

@@ -15,7 +15,14 @@ from distribute.clock import stamp
 from ledger_fixtures import *  # noqa: F403 (fixtures: lws, plugin_site, postgres_url)
 from ledger_postgres import pg_rows
 from ledger_servers import mail_sink, statuses_server, wait_for
-from ledger_support import WorkerProcess, invoke, run, start, write_channel, write_release
+from ledger_support import (
+    WorkerProcess,
+    invoke,
+    outcomes_written,
+    run,
+    schedule_mail_and_thread,
+    start,
+)
 
 pytestmark = pytest.mark.slow  # subprocesses, crashes or large lists: the full suite (CI) runs it
 
@@ -36,12 +43,7 @@ def servers():
 
 
 def setup(ws: Path, sink, api, publish_at: str | None = None) -> None:
-    write_channel(ws, "newsletter", f'adapter = "loopmail"\nport = {sink.port}\ncount = {N}\n')
-    write_channel(ws, "social", f'adapter = "looppost"\nurl = "{api.url}"\nparts = 3\n')
-    write_release(ws, "r1")
-    args = ["schedule", "releases/r1.md"] + (["--at", publish_at] if publish_at else ["--late"])
-    result = invoke(ws, *args)
-    assert result.exit_code == 0, result.output
+    schedule_mail_and_thread(ws, sink, api, N, publish_at)
 
 
 def without_statistics(url: str) -> None:
@@ -194,42 +196,6 @@ def test_cron_on_postgresql_takes_the_full_path(pws: Path, plugin_site: Path) ->
     assert done.returncode == 4 and "nothing due" in done.stdout + done.stderr
 
 
-def _outcomes_written(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """Claim, hand over and record one of each outcome through the Ledger; the rows and attempts it leaves."""
-    from sqlalchemy import text
-
-    from distribute.adapters.base import Receipt
-    from distribute.ledger.store import Ledger, Result, new_token
-
-    ledger, now, token = Ledger(url), dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), new_token()
-    at = stamp(now)
-    mail = ledger.claim("r1", "newsletter", 4, now, token, 300)
-    posts = ledger.claim("r1", "social", 3, now, token, 300)
-    assert [len(mail), len(posts)] == [4, 1]  # a thread's next part waits for the one before it
-    assert ledger.hand_over(mail[:3], token, [], now) == {r.id for r in mail[:3]}
-    sent = Result(mail[0], "sent", at, receipt=Receipt(remote_id="<m1@x>", url="https://x/1", detail="250 ok"))
-    retry = Result(mail[1], "pending", at, error="451 try later", next_attempt=stamp(now + dt.timedelta(minutes=5)))
-    doubt = Result(mail[2], "in_doubt", at, error="outcome unknown: no answer")
-    # Outcomes and the next marks in one go, then a failed thread part (its later parts fail with it).
-    assert ledger.hand_over([mail[3], posts[0]], token, [sent, retry, doubt], now) == {mail[3].id, posts[0].id}
-    ledger.hand_over([], token, [Result(posts[0], "failed", at, error="422 refused")], now)
-    ledger.unclaim(token, unhanded=[mail[3].id])
-    with ledger.engine.connect() as c:
-        rows = c.execute(
-            text(
-                "SELECT key, state, attempts, last_error, next_attempt, remote_id, url, detail, sent_at, "
-                "claim_token IS NULL, lease_until FROM deliveries ORDER BY key"
-            )
-        )
-        attempts = c.execute(
-            text(
-                "SELECT d.key, a.attempt, a.started_at, a.finished_at, a.outcome, a.error, a.owner IS NOT NULL "
-                "FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id ORDER BY d.key, a.attempt"
-            )
-        )
-        return [tuple(r) for r in rows], [tuple(r) for r in attempts]
-
-
 def test_outcomes_and_marks_leave_the_same_rows_on_postgresql_as_on_sqlite(
     lws: Path, postgres_url: str, plugin_site: Path, servers, tmp_path: Path
 ) -> None:
@@ -237,11 +203,11 @@ def test_outcomes_and_marks_leave_the_same_rows_on_postgresql_as_on_sqlite(
     # every column of every outcome must come out the same.
     sink, api = servers
     setup(lws, sink, api)
-    sqlite_rows = _outcomes_written(f"sqlite:///{lws / '.distribute' / 'state.db'}")
+    sqlite_rows = outcomes_written(f"sqlite:///{lws / '.distribute' / 'state.db'}")
     config = lws / "config.toml"
     config.write_text(config.read_text().replace('database = ".distribute/state.db"', f'database = "{postgres_url}"'))
     setup(lws, sink, api)
-    postgres_rows = _outcomes_written(postgres_url)
+    postgres_rows = outcomes_written(postgres_url)
     assert postgres_rows == sqlite_rows
     by_state = collections.Counter(r[1] for r in postgres_rows[0])
     assert by_state["failed"] == 3 and by_state["sent"] == 1 and by_state["in_doubt"] == 1  # the thread failed whole

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .dispatch import OnResult, Report
 
 
+ROUNDS = 4  # a claim takes at least this many rounds of every connection: between claims the marks stall
+
+
 def idempotence(workspace: Workspace) -> Callable[[str], bool]:
     """Whether an adapter (by name) may safely repeat a delivery whose outcome is unknown."""
 
@@ -268,30 +271,7 @@ class ChannelRun:
                 if not self.claimed:
                     if picked:
                         break  # hand these first; claim more on the next call
-                    self._settle()  # the ledger thread's last mark first: one writer at a time
-                    # Only between batches: before the first, the order is fresh, and a run that yielded
-                    # with nothing handed would end the dispatch as "nothing due" (seen on PostgreSQL:
-                    # a slow start, a thread part ready meanwhile, five senders gone with 580 pending).
-                    if self.handed and self.yield_to is not None and self.yield_to():
-                        self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
-                        return False
-                    # The outcomes go first, in the claim's transaction: the next part of a thread becomes
-                    # claimable once this one is sent.
-                    finished, self.done = self.done, []
-                    if self._writer is not None:
-                        self._writer.settled(len(finished))
-                    self.claimed.extend(
-                        self.ledger.claim(
-                            self.plan.release.id,
-                            self.plan.channel.name,
-                            max(self.settings.batch, self.most),
-                            clock.now(),
-                            self.token,
-                            self.settings.lease,
-                            results=finished,
-                        )
-                    )
-                    if not self.claimed:
+                    if not self._claim():
                         return False
                 self._render_one()
                 continue  # a held translation's row renders nothing
@@ -323,6 +303,33 @@ class ChannelRun:
         started = clock.stamp(now)
         self.ready.extend((r, d, started) for r, d in picked if r.id in marked)
         return True
+
+    def _claim(self) -> bool:
+        """Claim the next rows (False: none left, or this channel yields to another for now)."""
+        self._settle()  # the ledger thread's last mark first: one writer at a time
+        # Only between batches: before the first, the order is fresh, and a run that yielded
+        # with nothing handed would end the dispatch as "nothing due" (seen on PostgreSQL:
+        # a slow start, a thread part ready meanwhile, five senders gone with 580 pending).
+        if self.handed and self.yield_to is not None and self.yield_to():
+            self.yielded = True  # the rest of this channel stays pending; dispatch comes back to it
+            return False
+        # The outcomes go first, in the claim's transaction: the next part of a thread becomes
+        # claimable once this one is sent.
+        finished, self.done = self.done, []
+        if self._writer is not None:
+            self._writer.settled(len(finished))
+        self.claimed.extend(
+            self.ledger.claim(
+                self.plan.release.id,
+                self.plan.channel.name,
+                max(self.settings.batch, ROUNDS * self.most),
+                clock.now(),
+                self.token,
+                self.settings.lease,
+                results=finished,
+            )
+        )
+        return bool(self.claimed)
 
     def _ahead(self) -> bool:
         """While the transport waits on a mark (gated runs): render the next claimed row, and join its bytes.

@@ -698,20 +698,10 @@ class SmtpPool:
         timeout = max(0.0, min(timed) - now) if timed else None
         ready = self.selector.select(0)
         if not ready and timeout != 0:
-            # Nothing to do until a socket or a gate moves: the gate's owner may use the time (Gate.meanwhile).
-            gates = [s.delivery.gate for s in busy if s.gating and s.delivery is not None]
-            if gates and gates[0] is not None and gates[0].meanwhile():
+            if self._meanwhile(busy):
                 return
             ready = self.selector.select(timeout)
-        for key, events in ready:
-            session: _Session | None = key.data
-            if session is None:
-                try:
-                    self._wake_r.recv(4096)
-                except OSError:
-                    pass
-            else:
-                session.ready(events)
+        self._move(ready)
         now = time.monotonic()
         for session in busy:
             if session.delivery is None:
@@ -725,6 +715,26 @@ class SmtpPool:
                     session.begin()
             elif session.deadline <= now and session.sock is not None and (session.reading or session.out):
                 session.lose(f"no answer in {self.s.timeout:g} s")
+
+    def _move(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Let the sessions whose sockets are ready read or write; empty the wake-up socket."""
+        for key, events in ready:
+            session: _Session | None = key.data
+            if session is None:
+                try:
+                    self._wake_r.recv(4096)
+                except OSError:
+                    pass
+            else:
+                session.ready(events)
+
+    def _meanwhile(self, busy: list[_Session]) -> bool:
+        """Nothing to do until a socket or a gate moves: the gate's owner may use the time (Gate.meanwhile)."""
+        for session in busy:
+            gate = session.delivery.gate if session.gating and session.delivery is not None else None
+            if gate is not None:
+                return gate.meanwhile()  # one owner for all: the run that handed them
+        return False
 
     def _lost_one(self, reason: str) -> bool:
         """A session could not connect: it retires, unless it is the last, which marks the pool down."""
