@@ -61,15 +61,20 @@ def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit(f"the sink ({name}) did not start")
 
 
-def workspace(tmp: Path, recipients: Path, port: int, connections: int, database: str | None = None) -> Path:
-    """The example workspace with the newsletter sending over SMTP to the sink (ledger: `database`)."""
+def workspace(
+    tmp: Path, recipients: Path, port: int, connections: int, database: str | None = None, tree: Path = ROOT
+) -> Path:
+    """The example workspace with the newsletter sending over SMTP to the sink (ledger: `database`).
+
+    `tree`: the checkout whose example it is (an older revision's, for the code of that revision).
+    """
     for folder in ("channels", "releases", "lists"):
-        shutil.copytree(ROOT / folder, tmp / folder, dirs_exist_ok=True)
-    config = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+        shutil.copytree(tree / folder, tmp / folder, dirs_exist_ok=True)
+    config = (tree / "config.example.toml").read_text(encoding="utf-8")
     if database is not None:
         config = re.sub(r"^database = .*$", f'database = "{database}"', config, count=1, flags=re.M)
     (tmp / "config.toml").write_text(config, encoding="utf-8")
-    text = (ROOT / "channels" / "newsletter.toml").read_text(encoding="utf-8")
+    text = (tree / "channels" / "newsletter.toml").read_text(encoding="utf-8")
     text = re.sub(r"^recipients = .*$", f'recipients = "{recipients}"', text, flags=re.M)
     text = re.sub(r"^transport = .*$", 'transport = "smtp"', text, flags=re.M)
     text += (

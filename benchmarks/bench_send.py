@@ -82,21 +82,30 @@ def ratio(r: dict[str, list[float]], a: str, b: str) -> list[float]:
     return [x / y for x, y in zip(r[a], r[b], strict=True)]
 
 
-def fresh(tmp: Path, name: str, recipients: Path, port: int, connections: int, database: str | None = None) -> Path:
+def fresh(
+    tmp: Path,
+    name: str,
+    recipients: Path,
+    port: int,
+    connections: int,
+    database: str | None = None,
+    tree: Path | None = None,
+) -> Path:
+    """A new workspace with the example of `tree` (the code measured: this checkout, or --against's)."""
     root = tmp / name
     if root.exists():
         shutil.rmtree(root)
     inside = root / "lists" / "bench-recipients.csv"  # a list must live inside its workspace
     inside.parent.mkdir(parents=True)
     os.link(recipients, inside)
-    return workspace(root, inside, port, connections, database)
+    return workspace(root, inside, port, connections, database, **({"tree": tree} if tree else {}))
 
 
 def full_send(
     tmp: Path, recipients: Path, port: int, connections: int, count: int, src: Path | None = None
 ) -> tuple[float, float]:
     """(messages a second, peak MB) of one `send RELEASE` into a fresh SQLite ledger."""
-    ws = fresh(tmp, "ws-send", recipients, port, connections)
+    ws = fresh(tmp, "ws-send", recipients, port, connections, tree=src.parent if src else None)
     seconds, peak = timed(ws, "send", RELEASE, "-c", "newsletter", "--at", "now", src=src)
     sent = sent_in(ws / ".distribute" / "state.db")
     if sent != count:
@@ -105,16 +114,16 @@ def full_send(
 
 
 def schedule_rate(tmp: Path, recipients: Path, port: int, count: int, src: Path | None = None) -> float:
-    ws = fresh(tmp, "ws-schedule", recipients, port, 4)
+    ws = fresh(tmp, "ws-schedule", recipients, port, 4, tree=src.parent if src else None)
     seconds, _ = timed(ws, "schedule", RELEASE, "-c", "newsletter", "--at", "+1d", src=src)
     return count / seconds
 
 
 def unpack(rev: str, into: Path) -> Path:
-    """The src/ folder of git revision `rev`, unpacked (read-only use of the repository)."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "src", "templates"], check=True, capture_output=True
-    ).stdout
+    """The src/ folder of git revision `rev`, unpacked beside its templates and example (config, channels,
+    releases: the code of an older revision is measured on its own example, which it can read)."""
+    parts = ["src", "templates", "config.example.toml", "channels", "releases", "lists"]
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, *parts], check=True, capture_output=True).stdout
     into.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into / "src"

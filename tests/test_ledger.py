@@ -363,3 +363,44 @@ def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
     assert written[True] == written[False]
     rows, attempts = written[True]
     assert {r[1] for r in rows} >= {"sent", "pending", "in_doubt", "failed", "sending"} and len(attempts) == 4
+
+
+def test_the_ledger_thread_gathers_the_marks_of_the_connections_it_waits_for(lws: Path) -> None:
+    # A gated send (SMTP) commits each connection's next mark with the outcome before it. The marker
+    # waits for the outcomes it is owed, so the marks of connections coming back one after another
+    # go in one commit (the same transaction: one Future), and `hurry` ends a wait at once.
+    from distribute.adapters.base import Receipt
+    from distribute.ledger.store import Result, new_token
+    from distribute.send.channel_run import Marker
+
+    mail(lws, count=8)
+    write_release(lws, "r1")
+    assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
+    ledger, now, token = Ledger(f"sqlite:///{lws / '.distribute' / 'state.db'}"), clock.now(), new_token()
+    rows = ledger.claim("r1", "newsletter", 8, now, token, 300)
+    marker = Marker(ledger, token, gather=True, patience=60.0)  # a wait that only the owed outcomes end
+    try:
+        first = marker.add(rows[:2], [], now)
+        assert first.result(timeout=10) == {rows[0].id, rows[1].id}  # nothing was owed: at once
+
+        def sent(row):  # type: ignore[no-untyped-def]
+            return Result(row, "sent", clock.stamp(now), receipt=Receipt(remote_id=f"<{row.id}@x>"))
+
+        # Connection 1 comes back (its outcome, its next mark); connection 2 is still owed: the commit waits.
+        early = marker.add([rows[2]], [sent(rows[0])], now)
+        with pytest.raises(TimeoutError):
+            early.result(timeout=0.2)  # the ledger thread had the time to commit it alone, and waited
+        late = marker.add([rows[3]], [sent(rows[1])], now)
+        assert early is late  # one transaction for both
+        assert late.result(timeout=10) == {rows[2].id, rows[3].id}
+        # Owed two now; one comes back, and the caller is about to wait for the commit: no waiting for the other.
+        alone = marker.add([rows[4]], [sent(rows[2])], now)
+        marker.hurry()
+        assert alone.result(timeout=10) == {rows[4].id}
+        # An outcome written elsewhere (in a claim's transaction) is owed no more.
+        marker.settled(1)  # rows[3]'s
+        marker.add([], [sent(rows[4])], now).result(timeout=10)
+    finally:
+        marker.close()
+    by_key = {r["id"]: r["state"] for r in ledger_rows(lws, "r1")}
+    assert [by_key[r.id] for r in rows[:5]] == ["sent", "sent", "sent", "sending", "sent"]

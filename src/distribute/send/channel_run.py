@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .dispatch import OnResult, Report
 
 
-ROUNDS = 4  # a claim takes at least this many rounds of every connection: between claims the marks stall
+ROUNDS = 16  # a claim takes at least this many rounds of every connection: while it commits, no mark can
 
 
 def idempotence(workspace: Workspace) -> Callable[[str], bool]:
@@ -88,8 +88,9 @@ class Marker:
 
     PATIENCE = 0.002  # seconds: the longest wait for latecomers, however slow the last commit was
 
-    def __init__(self, ledger: Ledger, token: str, gather: bool = False):
+    def __init__(self, ledger: Ledger, token: str, gather: bool = False, patience: float | None = None):
         self.ledger, self.token, self.gather = ledger, token, gather
+        self._fixed = patience  # None: as long as the last commit took (at most PATIENCE)
         self._cond = threading.Condition()
         self._rows: list[Claimed] = []
         self._results: list[Result] = []
@@ -97,7 +98,7 @@ class Marker:
         self._next: Future[set[int]] = Future()
         self._closing = False
         self._owed = 0  # rows marked whose outcome has not come back (in `add` or `settled`)
-        self._patience = 0.0  # how long the last commit took
+        self._patience = 0.0 if patience is None else patience  # how long the last commit took
         self._hurry = False
         self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
         self._thread.start()
@@ -144,7 +145,8 @@ class Marker:
             try:
                 started = time.monotonic()
                 marked = self.ledger.hand_over(rows, self.token, results, now)
-                self._patience = min(time.monotonic() - started, self.PATIENCE)
+                took = time.monotonic() - started
+                self._patience = min(took, self.PATIENCE) if self._fixed is None else self._fixed
                 with self._cond:
                     self._owed += len(marked)
                 future.set_result(marked)

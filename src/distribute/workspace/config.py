@@ -99,7 +99,9 @@ class DeliverySettings:
         3600.0, doc="longest wait between two attempts, in seconds (Retry-After may ask for more)"
     )
     batch: int = field(
-        20, doc="deliveries claimed per database transaction (at most one per connection can end in doubt)"
+        20,
+        doc="deliveries claimed per database transaction, at least (a sender claims 16 rounds of its connections "
+        "at once); claimed is not in doubt: at most one per connection can end in doubt",
     )
     lease: float = field(
         600.0, doc="seconds after which a claim held by a silent process on another host is taken over"
