@@ -331,9 +331,10 @@ def test_a_hand_over_rewrites_few_pages_and_no_statement_walks_the_ledger(lws: P
 def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
     lws: Path, plugin_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # On SQLite the send loop writes outcomes, attempts and marks as one statement each over a JSON
-    # document (fewer GIL hand-backs for the ledger thread); an SQLite without UPDATE … FROM or JSON
-    # takes the statements row by row. Every column of every outcome must come out the same.
+    # On SQLite the send loop writes a hand-over (outcomes, attempts, marks) as one INSERT of a JSON
+    # document into a TEMP view whose triggers write it (one step: fewer GIL hand-backs for the ledger
+    # thread); an SQLite without JSON takes the statements row by row. A refused mark (the row taken
+    # over) undoes the one step whole and takes the row-by-row way. Every column must come out the same.
     from sqlalchemy import event
     from sqlalchemy.pool import Pool
 
@@ -350,7 +351,7 @@ def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
     try:
         with mail_sink() as sink, statuses_server() as api:
             for json_hand, db in ((True, "state.db"), (False, "rowwise.db")):
-                monkeypatch.setattr(store, "_JSON_HAND", json_hand)
+                monkeypatch.setattr(store, "_ONE_STEP", json_hand)
                 text = config.read_text().replace('".distribute/state.db"', f'".distribute/{db}"')
                 config.write_text(text)
                 schedule_mail_and_thread(lws, sink, api, 6)

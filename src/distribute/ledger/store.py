@@ -459,22 +459,39 @@ class Ledger:
         """
         if not rows and not results:
             return set()
-        if self.psycopg and not any(r.state == "failed" for r in results):
+        failed = any(r.state == "failed" for r in results)
+        if self.psycopg and not failed:
             return self._pg_hand_over(rows, token, results, now)
+        if _ONE_STEP and not failed and self.engine.dialect.name == "sqlite":
+            marked = self._sqlite_hand_over(rows, token, results, now)
+            if marked is not None:
+                return marked
         with self._hot() as c:
             self._write(c, results, now)
             if not rows:
                 return set()
-            ids = [r.id for r in rows]
-            if isinstance(c, sqlite3.Cursor) and _JSON_HAND:
-                # One step, the ids one JSON array (one statement text, prepared once): its count says
-                # whether all were marked, and only when not are the marked ones looked up.
-                params = {"now": stamp(now), "token": token, "ids": json.dumps(ids)}
-                if c.execute(_MARK_JSON, params).rowcount == len(ids):
-                    return set(ids)
-                return {int(r[0]) for r in c.execute(_MARKED_JSON, params)}
-            done = self._run(c, _MARK, {"now": stamp(now), "token": token}, ids=ids)
+            done = self._run(c, _MARK, {"now": stamp(now), "token": token}, ids=[r.id for r in rows])
             return {int(r[0]) for r in done}
+
+    def _sqlite_hand_over(
+        self, rows: Sequence[Claimed], token: str, results: Sequence[Result], now: dt.datetime
+    ) -> set[int] | None:
+        """hand_over on SQLite as one statement in autocommit: one step, its own transaction (see _HAND_OVER).
+
+        None when it could not be: a mark was refused (the row was taken over; nothing was written),
+        or this SQLite has no JSON. The caller then writes it statement by statement.
+        """
+        payload = _hand_over_rows(results, stamp(now), [r.id for r in rows])
+        params = {"rows": payload, "now": stamp(now), "owner": claims.identity(), "token": token}
+        with _held(self.engine) as conn:
+            try:
+                if not _insert_hand_over(conn, params):
+                    return None
+            except sqlite3.IntegrityError as exc:
+                if _REFUSED not in str(exc):
+                    raise
+                return None  # the statement is undone whole: the careful way marks what it still can
+        return {r.id for r in rows}
 
     def _pg_hand_over(
         self, rows: Sequence[Claimed], token: str, results: Sequence[Result], now: dt.datetime
@@ -537,13 +554,10 @@ class Ledger:
             params = {**_outcome_arrays(results, now), "now": at}
             self._run(c, _PG_OUTCOMES, params)
             self._run(c, _PG_ATTEMPTS, params)
-        elif isinstance(c, sqlite3.Cursor) and _JSON_HAND:
-            # One statement each, the rows one JSON document (json_each): one step each, where an
-            # executemany steps (and gives up and takes back the GIL) once a row (see _JSON_HAND).
-            outcomes = json.dumps([[u[k] for k in _OUTCOME_KEYS] for u in _outcome_rows(results, at)])
-            attempts = json.dumps([[u[k] for k in _ATTEMPT_KEYS] for u in _attempt_rows(results)])
-            c.execute(_OUTCOMES_JSON, {"rows": outcomes, "now": at})
-            c.execute(_ATTEMPTS_JSON, {"rows": attempts, "now": at, "owner": owner})
+        elif isinstance(c, sqlite3.Cursor) and _insert_hand_over(
+            c, {"rows": _hand_over_rows(results, at, []), "now": at, "owner": owner, "token": ""}
+        ):
+            pass  # one statement for all results (the rows of _HAND_OVER's view, outcomes only): one step
         else:
             # One statement each for all results (executemany): a batch's outcomes cost one round, not two per row.
             self._run(c, _OUTCOMES, [{**u, "now": at} for u in _outcome_rows(results, at)])
@@ -720,42 +734,80 @@ _ATTEMPTS = (
     "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
     "VALUES (:id, :n, :start, :now, :outcome, :error, :owner)"
 )
-# The same three on SQLite, each one statement for all rows, the rows one JSON document read by json_each.
-# The send loop's ledger thread runs them: sqlite3 gives up the GIL for each step of a statement
-# and must take it back after, waiting for the main thread (rendering, driving the sockets) to
-# let go of it. An executemany steps once a row; a hand-over of 4 outcomes and 4 marks made about
-# 15 such hand-backs, which took longer than its commit (a hand-over beside a busy thread: 82 ms,
-# 5 ms a switch). These make 5: BEGIN, outcomes, attempts, marks, COMMIT. UPDATE … FROM needs
-# SQLite 3.33; without it, or without JSON, the statements above.
-_OUTCOME_KEYS = ("id", "state", "error", "next", "rid", "url", "detail", "sent")
-_ATTEMPT_KEYS = ("id", "n", "start", "outcome", "error")
-
-
-def _j(keys: tuple[str, ...], key: str) -> str:
-    return f"json_extract(j.value, '$[{keys.index(key)}]')"
-
-
-_OUTCOMES_JSON = (
-    f"UPDATE deliveries SET state = {_j(_OUTCOME_KEYS, 'state')}, attempts = attempts + 1, "
-    f"last_error = {_j(_OUTCOME_KEYS, 'error')}, next_attempt = COALESCE({_j(_OUTCOME_KEYS, 'next')}, next_attempt), "
-    f"remote_id = {_j(_OUTCOME_KEYS, 'rid')}, url = {_j(_OUTCOME_KEYS, 'url')}, "
-    f"detail = {_j(_OUTCOME_KEYS, 'detail')}, sent_at = {_j(_OUTCOME_KEYS, 'sent')}, updated_at = :now, "
-    f"lease_until = NULL, claim_token = NULL FROM json_each(:rows) AS j WHERE deliveries.id = {_j(_OUTCOME_KEYS, 'id')}"
-)
-_ATTEMPTS_JSON = (
+# On SQLite, a hand-over is one INSERT into a TEMP view whose INSTEAD OF triggers write it: each
+# outcome row updates its delivery and adds its attempt, the one `marks` row marks the claimed rows
+# `sending` and aborts the whole statement (nothing written) when one was taken over meanwhile. The
+# send loop's ledger thread runs it, in autocommit: its own transaction, write lock taken at its
+# start (as BEGIN IMMEDIATE; busy_timeout applies), committed and flushed inside the same step.
+# Why one step: sqlite3 gives up the GIL for each step of a statement and must take it back after,
+# waiting for the main thread (rendering, driving the sockets) to let go of it. As BEGIN, two
+# executemany (a step a row), the mark and COMMIT, a hand-over of 4 outcomes and 4 marks made
+# about 15 such hand-backs: beside a busy thread (5 ms a switch) it took 82 ms; as one step, 7 ms.
+# The view and triggers are TEMP: made on each connection at its first hand-over, never in the file.
+_REFUSED = "distribute: a mark was refused"
+_HAND_OVER_SCHEMA = (
+    "CREATE TEMP VIEW IF NOT EXISTS hand_over "
+    "(kind, id, state, error, next, rid, url, detail, sent, n, start, outcome, ids, now, owner, token) AS "
+    "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0",
+    "CREATE TEMP TRIGGER IF NOT EXISTS hand_over_outcome INSTEAD OF INSERT ON hand_over "
+    "WHEN NEW.kind = 'outcome' BEGIN "
+    "UPDATE deliveries SET state = NEW.state, attempts = attempts + 1, last_error = NEW.error, "
+    "next_attempt = COALESCE(NEW.next, next_attempt), remote_id = NEW.rid, url = NEW.url, detail = NEW.detail, "
+    "sent_at = NEW.sent, updated_at = NEW.now, lease_until = NULL, claim_token = NULL WHERE id = NEW.id; "
     "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, finished_at, outcome, error, owner) "
-    f"SELECT {', '.join(_j(_ATTEMPT_KEYS, k) for k in ('id', 'n', 'start'))}, :now, "
-    f"{_j(_ATTEMPT_KEYS, 'outcome')}, {_j(_ATTEMPT_KEYS, 'error')}, :owner FROM json_each(:rows) AS j"
+    "VALUES (NEW.id, NEW.n, NEW.start, NEW.now, NEW.outcome, NEW.error, NEW.owner); END",
+    "CREATE TEMP TRIGGER IF NOT EXISTS hand_over_marks INSTEAD OF INSERT ON hand_over "
+    "WHEN NEW.kind = 'marks' BEGIN "
+    "UPDATE deliveries SET state = 'sending', updated_at = NEW.now "
+    "WHERE id IN (SELECT value FROM json_each(NEW.ids)) AND claim_token = NEW.token AND state = 'claimed'; "
+    f"SELECT RAISE(ABORT, '{_REFUSED}') WHERE changes() < json_array_length(NEW.ids); END",
 )
-_MARK_JSON = (
-    "UPDATE deliveries SET state = 'sending', updated_at = :now "
-    "WHERE id IN (SELECT value FROM json_each(:ids)) AND claim_token = :token AND state = 'claimed'"
+_HAND_OVER_COLUMNS = ("kind", "id", "state", "error", "next", "rid", "url", "detail", "sent", "n", "start", "outcome")
+_HAND_OVER = (
+    f"INSERT INTO hand_over ({', '.join(_HAND_OVER_COLUMNS)}, ids, now, owner, token) SELECT "
+    + ", ".join(f"json_extract(j.value, '$[{i}]')" for i in range(len(_HAND_OVER_COLUMNS)))
+    + f", json_extract(j.value, '$[{len(_HAND_OVER_COLUMNS)}]'), :now, :owner, :token FROM json_each(:rows) AS j"
 )
-_MARKED_JSON = (
-    "SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(:ids)) "
-    "AND claim_token = :token AND state = 'sending'"
-)
-_JSON_HAND = sqlite3.sqlite_version_info >= (3, 33, 0)  # and JSON: see _json_hand
+_ONE_STEP = True  # until an SQLite without JSON says otherwise
+
+
+def _insert_hand_over(c: sqlite3.Connection | sqlite3.Cursor, params: dict[str, Any]) -> bool:
+    """Run _HAND_OVER (making the view and triggers on this connection first if need be).
+
+    False, with nothing written, on an SQLite without JSON (and not tried again): the caller writes
+    it statement by statement. A refused mark raises sqlite3.IntegrityError (_REFUSED).
+    """
+    global _ONE_STEP
+    if not _ONE_STEP:
+        return False
+    try:
+        try:
+            c.execute(_HAND_OVER, params)
+        except sqlite3.OperationalError as exc:
+            if "no such table: hand_over" not in str(exc):
+                raise
+            for ddl in _HAND_OVER_SCHEMA:  # this connection's first hand-over
+                c.execute(ddl)
+            c.execute(_HAND_OVER, params)
+    except sqlite3.OperationalError as exc:
+        if "json" not in str(exc).lower():
+            raise
+        _ONE_STEP = False
+        return False
+    return True
+
+
+def _hand_over_rows(results: Sequence[Result], at: str, ids: list[int]) -> str:
+    """The rows of one INSERT into _HAND_OVER's view, as one JSON document: each outcome, then the marks."""
+    rows: list[list[Any]] = [
+        ["outcome", u["id"], u["state"], u["error"], u["next"], u["rid"], u["url"], u["detail"], u["sent"]]
+        + [a["n"], a["start"], a["outcome"], None]
+        for u, a in zip(_outcome_rows(results, at), _attempt_rows(results), strict=True)
+    ]
+    if ids:
+        rows.append(["marks", *([None] * (len(_HAND_OVER_COLUMNS) - 1)), json.dumps(ids)])
+    return json.dumps(rows)
+
 
 # The same two on PostgreSQL, each one statement for all rows: the columns as arrays (o_*, a_*), unnested.
 _PG_OUTCOMES = (
