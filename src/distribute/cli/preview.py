@@ -56,7 +56,7 @@ def preview(
     few_collections()
     ws = state.workspace
     rel = load_release(ws, release)
-    previews = preview_release(ws, rel, channels)
+    previews = preview_release(ws, rel, channels, counted=True)
     when = f"publish {show(rel.publish_at, ws.tz)}" + (f", embargo {show(rel.embargo, ws.tz)}" if rel.embargo else "")
     if html_file or open_browser:
         page = html_page(rel, previews, when)

@@ -54,6 +54,7 @@ class ListReport:
     suppressed: int = 0
     problems: list[str] = field(default_factory=list)
     warned: bool = False  # warn() has logged this render's bad rows
+    complete: bool = False  # the reading went to the end of the list (the counts are the whole list's)
 
     def problem(self, line: int, message: str) -> None:
         self.bad += 1
@@ -144,6 +145,7 @@ def read_recipients(
             try:
                 row = next(reader)
             except StopIteration:
+                report.complete = True
                 break
             except csv.Error as exc:
                 report.rows += 1
