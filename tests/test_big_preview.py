@@ -25,7 +25,8 @@ def unsubscribe_key(monkeypatch: pytest.MonkeyPatch) -> None:
 # Everything render drops or routes: a duplicate in capitals, suppressed addresses (lists/suppressed.csv
 # holds former.reader@example.com), rows without or with a broken address, readers of both languages
 # the newsletter sends (en, ko; "ko-KR", "KO" and "ko_KR" read Korean), a language without a
-# translation ("fr": the main language), an empty cell, and the same address again in another language.
+# translation ("fr": the main language), an empty cell, the same address again in another language, and
+# language cells that are no language tag (bad rows: "english", "xx_YY!").
 TRICKY = """email,name,organization,language
 kim.minji@example.org,김민지,Korea Defense Daily,ko
 jane.smith@example.com,Jane Smith,Institute,en
@@ -39,6 +40,8 @@ reader@example.org,,,
 kim.minji@example.org,Dup,,en
 lee@example.kr,이서연,,KO
 choi@example.kr,최현우,,ko_KR
+word@example.org,Wanda,,english
+junk@example.org,Jun,,xx_YY!
 """
 
 

@@ -49,7 +49,8 @@ def reader_language(recipient: Recipient, context: RenderContext) -> str:
 
     The list's `language` column (BCP 47; exact, then by primary subtag: "ko-KR" reads "ko"); an
     empty cell or a language the release has no translation in gets the main language (the first
-    the channel sends when it does not send the main one).
+    the channel sends when it does not send the main one). A cell that is no tag never gets here:
+    the list reader skips its row as a bad one (recipients.py).
     """
     sent = context.languages
     wanted = recipient.fields.get("language", "").strip().lower().replace("_", "-")
