@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
 
 import pytest
+import time_machine
 
-from conftest import EXAMPLE_RELEASE
+from conftest import EXAMPLE_RELEASE, write_release
 from distribute.adapters.base import render_in
 from distribute.plan import plan
 from distribute.release import load_release
@@ -110,3 +112,54 @@ def test_preview_counts_what_a_dry_run_writes(workspace: Path, cli) -> None:
     assert written.exit_code == 0, written.output
     manifest = json.loads((workspace / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert shown_total(shown.output) == len(manifest["deliveries"]) == 7
+
+
+def _german_bulletin(workspace: Path, rows: int) -> str:
+    """A German release to an email channel of `rows` readers; its path."""
+    write_list(
+        workspace, "bulletin.csv", "email,name\n" + "".join(f"leser{i}@example.org,Leser {i}\n" for i in range(rows))
+    )
+    (workspace / "channels" / "bulletin.toml").write_text(
+        'adapter = "email"\nrecipients = "lists/bulletin.csv"\ntransport = "maildir"\n', encoding="utf-8"
+    )
+    write_release(
+        workspace,
+        "bericht",
+        'title = "Neuer Bericht zur Allianz"\nlanguage = "de"\npublish_at = 2025-06-30T09:00:00+09:00\n'
+        'channels = ["bulletin"]',
+        "Der Bericht erscheint heute.\n",
+    )
+    return "releases/bericht.md"
+
+
+def test_counts_are_written_as_the_release_language_writes_numbers(workspace: Path, cli) -> None:
+    """`20000 deliveries` is 20,000 in English and 20.000 in German: preview (terminal and page), validate,
+    send --dry-run, schedule and status."""
+    release = _german_bulletin(workspace, 1500)
+    with time_machine.travel(dt.datetime(2025, 6, 29, 12, tzinfo=dt.timezone.utc), tick=False):
+        shown = cli("preview", release)
+        assert shown.exit_code == 0, shown.output
+        assert "bulletin — email — 1.500 deliveries — due" in shown.output, shown.output
+        assert "… and 1.497 more deliveries like these" in shown.output
+        assert "recipients: 1.500" in shown.output
+        page = cli("preview", release, "--html", "page.html")
+        assert page.exit_code == 0, page.output
+        html = (workspace / "page.html").read_text(encoding="utf-8")
+        assert '<span class="total">1.500 deliveries</span>' in html and "… and 1.497 more deliveries" in html
+        checked = cli("validate", release)
+        assert "bulletin (email): ok, 1.500 deliveries, due" in checked.output, checked.output
+        assert "checked: all 1.500 rendered" in checked.output
+        written = cli("send", release, "--dry-run", "--outbox", "out")
+        assert written.exit_code == 0, written.output
+        assert "dry run: 1.500 deliveries for 1 channels written to" in written.output
+        booked = cli("schedule", release)
+        assert booked.exit_code == 0, booked.output
+        assert "  bulletin (email): 1.500 deliveries scheduled for 2025-06-30 09:00 KST (00:00 UTC)" in booked.output
+        status = cli("status", "bericht")
+        assert status.exit_code == 0, status.output
+        assert "bulletin (email), due 2025-06-30 09:00 KST (00:00 UTC): 1.500 pending" in status.output, status.output
+        # The English original: English grouping (as status always wrote it), wherever it is printed.
+        set_keys(workspace, "newsletter", 'recipients = "lists/bulletin.csv"')
+        english = cli("preview", EXAMPLE_RELEASE, "-c", "newsletter")
+        assert "newsletter — email — 1,500 deliveries — due" in english.output, english.output
+        assert "… and 1,497 more deliveries like these" in english.output
