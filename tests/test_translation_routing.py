@@ -119,6 +119,38 @@ def test_a_reader_whose_language_has_no_translation_gets_the_main_language(cli, 
     }
 
 
+def test_a_row_whose_language_is_no_language_tag_is_refused_at_its_line(cli, workspace: Path, after_publish) -> None:
+    """`english` or `xx_YY!` was read as no language: the reader silently got the main language."""
+    listed = workspace / "lists" / "newsletter.csv"
+    listed.write_text(
+        "email,name,language\n"
+        "en@example.org,Erin,en\n"
+        "word@example.org,Wanda,english\n"
+        "junk@example.org,Jun,xx_YY!\n"
+        "ko@example.org,고은,ko_KR\n"
+        "de@example.org,Dora,de\n",
+        encoding="utf-8",
+    )
+    checked = cli("validate", EXAMPLE_RELEASE)
+    assert checked.exit_code == 0, checked.output
+    for line, tag in ((3, "english"), (4, "xx_YY!")):
+        assert (
+            f"warning: lists/newsletter.csv:{line}: language {tag!r} is not a language code; write one such as en, "
+            "ko or pt-BR, or leave the cell empty for the release's main language; skipped"
+        ) in checked.output, checked.output
+    assert "newsletter (email): 2 warnings, 3 deliveries" in checked.output, checked.output
+    with smtp_server() as sink:
+        smtp_channel(workspace, "newsletter", sink.port)
+        result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter")
+        assert result.exit_code == 0, result.output
+        mails = sink.parsed()
+    assert {a: m["Subject"] for a, m in mails.items()} == {
+        "en@example.org": EN_TITLE,
+        "ko@example.org": KO_TITLE,  # ko_KR, as a spreadsheet writes it, reads Korean
+        "de@example.org": EN_TITLE,  # a language without a translation still reads the main one
+    }
+
+
 def test_a_channel_whose_language_has_no_translation_sends_nothing_and_says_so(
     cli, workspace: Path, after_publish
 ) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from .adapters.base import Adapter, Delivery, PreviewBlock, Receipt
+from .adapters.base import Adapter, Delivery, PreviewBlock, Receipt, render_in
 from .errors import DeliveryError
 from .plan import ChannelPlan, plan
 from .release import load_release
@@ -106,6 +106,16 @@ class AdapterContract:
         assert [(d.key, d.files, d.sha256) for d in first] == [(d.key, d.files, d.sha256) for d in second]
         assert [d.key for d in first] == [d.key for d in p.deliveries()], "the due time changed which deliveries exist"
         assert contract_case.touched() == before
+
+    def test_count_is_the_number_of_deliveries_render_gives(self, contract_case: ContractCase) -> None:
+        before = contract_case.touched()
+        _, p = planned(contract_case)
+        context = p.context()
+        for variant in p.variants:
+            rendered = sum(1 for _ in render_in(p.adapter, variant, p.channel, context))
+            counted = p.adapter.count(variant, p.channel, context=context)
+            assert counted == rendered, f"{variant.language}: count says {counted}, render gives {rendered}"
+        assert contract_case.touched() == before, "count touched the network"
 
     def test_release_text_is_data_in_every_output(self, contract_case: ContractCase) -> None:
         original = contract_case.release.read_text(encoding="utf-8")

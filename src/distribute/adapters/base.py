@@ -39,6 +39,10 @@ serve several channels, so every method is given the channel. For each channel t
   deliveries before the ledger's mark of them is durable: each carries a `Gate`, and the
   transport may transfer everything but the committing step (SMTP's final dot) before
   ``gate.passed()``; refused (the row was taken over), it must drop the delivery unsent.
+- ``count(release, channel, *, context) -> int`` says how many deliveries that render would give,
+  for `preview`, which shows a few of them and the count. The default renders them and counts; an
+  adapter whose render is long (the email adapter's list) counts what it would render without
+  building each delivery, and must give exactly ``len(list(render(...)))`` (the contract suite checks it).
 - ``preview(deliveries, channel) -> list[PreviewBlock]`` gives readable renditions (with
   `Check`s such as a post's length against its limit) for `preview` and `validate`;
   ``missing(channel) -> list[str]`` names what the channel still lacks to deliver (unset
@@ -407,6 +411,13 @@ class Adapter:
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterable[Delivery]:
         """The deliveries of a release to a channel, exactly as they would leave (see the module docstring)."""
         raise NotImplementedError
+
+    def count(self, release: Release, channel: Channel, *, context: RenderContext) -> int:
+        """How many deliveries `render` gives for this release and channel (default: it renders them all).
+
+        An adapter overrides it where it can count without building each delivery; the count must be
+        exactly that of its render (same rows skipped, same languages)."""
+        return sum(1 for _ in render_in(self, release, channel, context))
 
     def deliver(self, delivery: Delivery, channel: Channel) -> Receipt:
         """Hand one delivery over; a Receipt, or a DeliveryError that says whether a retry may help."""

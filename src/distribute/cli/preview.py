@@ -56,7 +56,7 @@ def preview(
     few_collections()
     ws = state.workspace
     rel = load_release(ws, release)
-    previews = preview_release(ws, rel, channels)
+    previews = preview_release(ws, rel, channels, counted=True)
     when = f"publish {show(rel.publish_at, ws.tz)}" + (f", embargo {show(rel.embargo, ws.tz)}" if rel.embargo else "")
     if html_file or open_browser:
         page = html_page(rel, previews, when)
@@ -81,7 +81,7 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
     from rich.table import Table
     from rich.text import Text
 
-    from ..send.preview_page import language_name
+    from ..send.preview_page import language_name, number
     from ..times import show
 
     console = Console(highlight=False, soft_wrap=False)
@@ -99,7 +99,7 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
             if rel.translations and lang:
                 column.append(Text(language_name(lang), style="bold magenta"))
             for n in indexes:
-                column += _block_lines(cp.blocks[n])
+                column += _block_lines(cp.blocks[n], rel.language)
             columns.append(Group(*column))
         if len(columns) > 1:
             # Each language the channel sends, side by side.
@@ -112,23 +112,27 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
             items += columns
         shown = sum(b.count for b in cp.blocks)
         if cp.total > shown:
-            items.append(Text(f"… and {cp.total - shown} more deliveries like these", style="dim"))
-        title = f"{ch.name} — {ch.adapter} — {cp.total} deliver{'y' if cp.total == 1 else 'ies'} — due {show(cp.plan.due, ws.tz)}"
+            more = number(cp.total - shown, rel.language)  # counts as the release's language writes them
+            items.append(Text(f"… and {more} more deliveries like these", style="dim"))
+        total = f"{number(cp.total, rel.language)} deliver{'y' if cp.total == 1 else 'ies'}"
+        title = f"{ch.name} — {ch.adapter} — {total} — due {show(cp.plan.due, ws.tz)}"
         # The title as Text, not markup (a "[" in a channel name stays as written), and no line is
         # wider than the console: nothing to crop, so the print makes no extra pass to crop it.
         console.print(Panel(Group(*items), title=Text(title), title_align="left"), crop=False)
 
 
-def _block_lines(block: PreviewBlock) -> list[Any]:
+def _block_lines(block: PreviewBlock, language: str) -> list[Any]:
     from rich.text import Text
 
-    lines: list[Any] = [Text(block.title + (f"  (×{block.count})" if block.count > 1 else ""), style="bold cyan")]
+    from ..send.preview_page import number
+
+    many = f"  (×{number(block.count, language)})" if block.count > 1 else ""
+    lines: list[Any] = [Text(block.title + many, style="bold cyan")]
     for check in block.checks:
-        limit = f" / {check.limit}" if check.limit is not None else ""
+        limit = f" / {number(check.limit, language)}" if check.limit is not None else ""
         style = "green" if check.ok else "bold red"
-        lines.append(
-            Text(f"  {check.label}: {check.value}{limit}" + (f" — {check.note}" if check.note else ""), style=style)
-        )
+        value = number(check.value, language)
+        lines.append(Text(f"  {check.label}: {value}{limit}" + (f" — {check.note}" if check.note else ""), style=style))
     lines.append(Text(block.text.rstrip("\n")))
     return lines
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> None:
-    """The plan in local time and UTC, channel by channel."""
+    """The plan in local time and UTC, channel by channel (counts as the release's language writes them)."""
+    from ..text.i18n import format_count
     from ..times import show
 
     click.echo(f"{booking.release_id} — {booking.title}")
@@ -25,9 +26,14 @@ def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> N
             note(line)
     for b in booking.channels:
         held = " (held by the embargo)" if b.held_by_embargo else ""
-        n = f"{b.count} deliver{'y' if b.count == 1 else 'ies'}"
+        n = f"{format_count(b.count, booking.language)} deliver{'y' if b.count == 1 else 'ies'}"
         kept = {s: c for s, c in b.states.items() if s not in ("pending", "cancelled")}
-        extra = ("; kept: " + ", ".join(f"{c} {s.replace('_', ' ')}" for s, c in sorted(kept.items()))) if kept else ""
+        extra = (
+            "; kept: "
+            + ", ".join(f"{format_count(c, booking.language)} {s.replace('_', ' ')}" for s, c in sorted(kept.items()))
+            if kept
+            else ""
+        )
         click.echo(f"  {b.channel} ({b.adapter}): {n} {verb} for {show(b.due, ws.tz)}{held}{extra}")
         if b.was is not None:
             click.echo(f"    due time moved: was {show(b.was, ws.tz)}, now {show(b.due, ws.tz)}")
@@ -45,9 +51,12 @@ def print_booking(ws: Workspace, booking: Booking, verb: str = "scheduled") -> N
 STATES = (("failed", "failed"), ("retrying", "to retry"), ("in_doubt", "in doubt"))
 
 
-def channel_lines(report: Report, tz: Any, release_id: str | None) -> list[str]:
-    """Per channel: what went where; what failed, waits for a retry or is in doubt, with the first reasons."""
+def channel_lines(report: Report, tz: Any, release_id: str | None, language: str = "") -> list[str]:
+    """Per channel: what went where; what failed, waits for a retry or is in doubt, with the first reasons.
+
+    Counts as `language` (the release's, for a run of one release) writes numbers; English grouping else."""
     from .. import clock
+    from ..text.i18n import format_count
     from ..times import show
 
     lines = []
@@ -58,8 +67,8 @@ def channel_lines(report: Report, tz: Any, release_id: str | None) -> list[str]:
             where = ""
             if t.where:
                 where = f" — {t.where}" if "://" in t.where else f" to {t.where}"
-            parts.append(f"{t.sent} sent{where}")
-        parts += [f"{t.count(state)} {label}" for state, label in STATES if t.count(state)]
+            parts.append(f"{format_count(t.sent, language)} sent{where}")
+        parts += [f"{format_count(t.count(state), language)} {label}" for state, label in STATES if t.count(state)]
         lines.append(f"{name}: {', '.join(parts)}")
         shown = 0
         for state, label in STATES:
@@ -73,7 +82,7 @@ def channel_lines(report: Report, tz: Any, release_id: str | None) -> list[str]:
                 lines.append(f"  retried by the worker or the next `distribute send --due`{when}")
         rest = t.failed + t.retrying + t.in_doubt - shown
         if rest > 0:
-            lines.append(f"  … {rest} more: distribute status {t.release_id}")
+            lines.append(f"  … {format_count(rest, language)} more: distribute status {t.release_id}")
     return lines
 
 
@@ -103,6 +112,7 @@ def print_report(
     tz: Any = None,
     release_id: str | None = None,
     unresolved: dict[str, int] | None = None,
+    language: str = "",
 ) -> None:
     """Problems always (stderr); the summary only on a terminal or with -v, so cron stays quiet.
 
@@ -117,11 +127,11 @@ def print_report(
     trouble = bool(report.failed or report.in_doubt or report.retrying)
     say = note if trouble or report.refused or unresolved else (click.echo if loud else None)
     if say is not None:
-        for line in channel_lines(report, tz or dt.timezone.utc, release_id):
+        for line in channel_lines(report, tz or dt.timezone.utc, release_id, language):
             say(line)
     for line in unresolved_lines(unresolved):
         note(line)
-    summary = _counts(report)
+    summary = _counts(report, language)
     if trouble:
         note(f"{summary} (details: distribute status{' ' + release_id if release_id else ''})")
     elif loud and (report.attempted or not report.refused):
@@ -143,12 +153,14 @@ def _problem_lines(report: Report) -> list[str]:
     return lines + [f"error: {message}" for message in report.refused]
 
 
-def _counts(report: Report) -> str:
+def _counts(report: Report, language: str = "") -> str:
     """The sent count and those of the rest that are not 0: "3 sent, 1 to retry later, 1 failed, 1 in doubt"."""
-    parts = [f"{report.sent} sent"]
+    from ..text.i18n import format_count
+
+    parts = [f"{format_count(report.sent, language)} sent"]
     for count, what in ((report.retrying, "to retry later"), (report.failed, "failed"), (report.in_doubt, "in doubt")):
         if count:
-            parts.append(f"{count} {what}")
+            parts.append(f"{format_count(count, language)} {what}")
     return ", ".join(parts)
 
 

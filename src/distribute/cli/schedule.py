@@ -64,4 +64,4 @@ def unschedule(state: State, release: str) -> None:
     from ..send.schedule import unbook
 
     release_id, count = unbook(state.require_config(), release)
-    click.echo(f"{release_id}: {count} pending deliver{'y' if count == 1 else 'ies'} cancelled")
+    click.echo(f"{release_id}: {count:,} pending deliver{'y' if count == 1 else 'ies'} cancelled")

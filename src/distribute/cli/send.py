@@ -194,7 +194,10 @@ def dry_run_release(state: State, path: str, channels: tuple[str, ...], outbox: 
             }
         )
         return done.count
-    click.echo(f"dry run: {done.count} deliveries for {done.channels} channels written to {outbox} (nothing sent)")
+    from ..text.i18n import format_count
+
+    count = format_count(done.count, rel.language)  # as the release's language writes numbers
+    click.echo(f"dry run: {count} deliveries for {done.channels} channels written to {outbox} (nothing sent)")
     return done.count
 
 

@@ -85,12 +85,16 @@ def _deliver(state: State, release_id: str | None, resend_in_doubt: bool) -> tup
     return report, (sum(_ready(state, release_id).values()) if stop.is_set() else None)
 
 
-def _print_stopped(state: State, report: Report, left: int) -> None:
-    """`7,613 sent, 12,387 left: run the same command to continue` (problems above it, as always)."""
-    print_report(report, loud=False, tz=state.workspace.tz)
+def _print_stopped(state: State, report: Report, left: int, language: str = "") -> None:
+    """`7,613 sent, 12,387 left: run the same command to continue` (problems above it, as always); the
+    counts as the release's language writes numbers (`send RELEASE`), else the English way."""
+    from ..text.i18n import format_count
+
+    print_report(report, loud=False, tz=state.workspace.tz, language=language)
     counts = ((report.retrying, "to retry later"), (report.failed, "failed"), (report.in_doubt, "in doubt"))
-    shown = [f"{report.sent:,} sent"] + [f"{n:,} {what}" for n, what in counts if n]
-    note(f"{', '.join(shown)}, {left:,} left: run the same command to continue")
+    shown = [f"{format_count(report.sent, language)} sent"]
+    shown += [f"{format_count(n, language)} {what}" for n, what in counts if n]
+    note(f"{', '.join(shown)}, {format_count(left, language)} left: run the same command to continue")
 
 
 def send_due(state: State, resend_in_doubt: bool, as_json: bool = False) -> ExitCode:
@@ -121,7 +125,7 @@ def send_due_dry_run(state: State, as_json: bool = False) -> ExitCode:
         print_json({"dry_run": True, "due": [{"release": r, "channel": c, "deliveries": n} for r, c, n in ready]})
         return ExitCode.OK if ready else ExitCode.NOTHING
     for release_id, channel, n in ready:
-        click.echo(f"{release_id} {channel}: {n} deliver{'y' if n == 1 else 'ies'} due (dry run: nothing sent)")
+        click.echo(f"{release_id} {channel}: {n:,} deliver{'y' if n == 1 else 'ies'} due (dry run: nothing sent)")
     if not ready:
         if state.verbose:
             note("nothing due")
@@ -153,7 +157,7 @@ def send_release(
             note(f"{name}: held by the embargo, not sent now; `distribute schedule` delivers it at the embargo")
     report, left = _deliver(state, booking.release_id, resend_in_doubt)
     if left:
-        _print_stopped(state, report, left)
+        _print_stopped(state, report, left, booking.language)
         return ExitCode.INTERRUPTED
     unresolved = _unresolved(state, booking.release_id)
     print_report(
@@ -163,6 +167,7 @@ def send_release(
         tz=ws.tz,
         release_id=booking.release_id,
         unresolved=unresolved,
+        language=booking.language,
     )
     code = exit_code(report, unresolved)
     if as_json:

@@ -62,11 +62,17 @@ def _approvals(summary: dict[str, Any], tz: ZoneInfo) -> list[str]:
     return lines
 
 
-def _count(n: int, state: str, held: int) -> str:
-    """ "3 sent", "2 held" (every pending one is held), "4 pending (1 held)" (a translation's part of them)."""
+def _count(n: int, state: str, held: int, language: str = "") -> str:
+    """ "3 sent", "2 held" (every pending one is held), "4 pending (1 held)" (a translation's part of them);
+    the numbers as the release's language writes them ("20,000 sent", "20.000 sent")."""
+    from ..text.i18n import format_count
+
+    def num(value: int) -> str:
+        return format_count(value, language)
+
     if state != "pending" or not held:
-        return f"{n:,} {state.replace('_', ' ')}"
-    return f"{n:,} held" if held >= n else f"{n:,} pending ({held:,} held)"
+        return f"{num(n)} {state.replace('_', ' ')}"
+    return f"{num(n)} held" if held >= n else f"{num(n)} pending ({num(held)} held)"
 
 
 def _kind(item: Item) -> str:
@@ -78,7 +84,9 @@ def _kind(item: Item) -> str:
 
 def _channel_lines(r: ReleaseStatus, ch: Any, tz: ZoneInfo) -> list[str]:
     """One channel: its counts, then every delivery of a small one, or the first few that need a look."""
-    counts = ", ".join(_count(ch.counts[s], s, ch.held) for s in ORDER if ch.counts.get(s))
+    from ..text.i18n import format_count
+
+    counts = ", ".join(_count(ch.counts[s], s, ch.held, r.language) for s in ORDER if ch.counts.get(s))
     following = f"; next {_when(ch.next_due, tz)}" if ch.next_due and ch.next_due != ch.due and not ch.held else ""
     lines = [f"  {ch.channel} ({ch.adapter}), due {_when(ch.due, tz)}: {counts}{following}"]
     why = "a translation changed" if r.held_parts and not r.held else "the release changed"
@@ -94,8 +102,9 @@ def _channel_lines(r: ReleaseStatus, ch: Any, tz: ZoneInfo) -> list[str]:
         left = ch.counts.get(state, 0) - len(shown)  # retries are pending: not counted apart
         if left > 0 and state != "retry":
             common = ch.reasons.get(state) or []
-            most = "; most common: " + ", ".join(f"{w['error']} ({w['count']:,})" for w in common) if common else ""
-            lines.append(f"      … {left:,} more {state.replace('_', ' ')}{most}")
+            most = ", ".join(f"{w['error']} ({format_count(w['count'], r.language)})" for w in common)
+            most = f"; most common: {most}" if common else ""
+            lines.append(f"      … {format_count(left, r.language)} more {state.replace('_', ' ')}{most}")
         if state == "in_doubt" and ch.counts.get(state):
             lines.append(
                 f"      in doubt: check by hand, then `distribute resolve {r.release_id} --sent` (or `--failed`) "

@@ -133,20 +133,23 @@ def validate(state: State, releases: tuple[str, ...], as_json: bool) -> None:
         exit_with(ExitCode.ERROR)
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
+def _plural(n: int, one: str, many: str, language: str = "") -> str:
+    from ..text.i18n import format_count
+
+    return f"{format_count(n, language)} {one if n == 1 else many}"
 
 
 def _channel(ws: Workspace, path: str, cp: ChannelPreview, verbose: bool, echo: Any = click.echo) -> bool:
-    """One channel's summary; True when it cannot go out as it is."""
+    """One channel's summary; True when it cannot go out as it is (its counts as the release's language writes them)."""
+    from ..text.i18n import format_count
     from ..times import show
 
-    ch = cp.plan.channel
+    ch, language = cp.plan.channel, cp.plan.release.language
     status = "FAILED" if cp.problems else _plural(cp.skipped, "warning", "warnings") if cp.skipped else "ok"
     # The languages the channel sends, unless it is the main language alone (each is its own deliveries).
     languages = cp.plan.languages if cp.plan.languages != (cp.plan.release.language,) else ()
     echo(
-        f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries')}, "
+        f"  {ch.name} ({ch.adapter}): {status}, {_plural(cp.total, 'delivery', 'deliveries', language)}, "
         f"due {show(cp.plan.due, ws.tz)}" + (f", languages {', '.join(languages)}" if languages else "")
     )
     lines = [
@@ -165,7 +168,7 @@ def _channel(ws: Workspace, path: str, cp: ChannelPreview, verbose: bool, echo: 
         echo(f"    ... {len(lines) - limit:,} more problems (`distribute validate -v` lists them all)")
     if len(cp.blocks) < cp.total:
         echo(
-            f"    checked: all {cp.total:,} rendered, the first {len(cp.blocks):,} in full "
+            f"    checked: all {format_count(cp.total, language)} rendered, the first {len(cp.blocks):,} in full "
             "(`distribute validate -v` checks every one)"
         )
     problems = cp.problems if verbose else cp.problems[:SHOWN]

@@ -53,10 +53,17 @@ class ChannelPreview:
 
 
 def preview_release(
-    workspace: Workspace, release: Release, names: Sequence[str] = (), full: bool = False, sample: int = SAMPLE
+    workspace: Workspace,
+    release: Release,
+    names: Sequence[str] = (),
+    full: bool = False,
+    sample: int = SAMPLE,
+    counted: bool = False,
 ) -> list[ChannelPreview]:
     """Render each channel in full; preview (and check) the first `sample` deliveries, all with `full`.
 
+    With `counted` (what `preview` shows), only the sample is rendered and the rest is counted by the
+    adapter (`Adapter.count`): a newsletter of 100,000 is not rendered to show three messages.
     A channel that sends several languages is sampled per language (the first `sample` of each), so
     the Korean readers of a mixed list show beside the English ones.
     """
@@ -68,9 +75,16 @@ def preview_release(
         languages: list[str] = []
         total = 0
         for variant in p.variants:
-            rendered = (dataclasses.replace(d, due=p.due) for d in render_in(p.adapter, variant, p.channel, context))
+            rendering = render_in(p.adapter, variant, p.channel, context)
+            rendered = (dataclasses.replace(d, due=p.due) for d in rendering)
             mine = list(rendered) if full else list(itertools.islice(rendered, sample))
-            total += len(mine) + sum(1 for _ in rendered)
+            if counted and not full and len(mine) == sample:
+                close = getattr(rendering, "close", None)
+                if close is not None:
+                    close()  # the rest is counted, not rendered
+                total += p.adapter.count(variant, p.channel, context=context)
+            else:
+                total += len(mine) + sum(1 for _ in rendered)
             if mine:
                 theirs = p.adapter.preview(mine, p.channel)
                 shown += mine

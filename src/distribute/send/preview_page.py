@@ -97,7 +97,7 @@ def _channel(release: Release, cp: ChannelPreview) -> str:
         warnings.append(warning)
     head = (
         f'<header><h2>{e(ch.name)}</h2><span class="adapter">{e(ch.adapter)}</span>'
-        f'<span class="total">{cp.total} deliver{"y" if cp.total == 1 else "ies"}</span></header>'
+        f'<span class="total">{number(cp.total, release.language)} deliver{"y" if cp.total == 1 else "ies"}</span></header>'
         f'<dl class="facts"><dt>Due</dt><dd class="due">{e(show(p.due, tz))}</dd>'
         f'<dt>Embargo</dt><dd class="embargo">{e(_embargo(release, cp, tz))}</dd></dl>'
     )
@@ -123,7 +123,7 @@ def _channel(release: Release, cp: ChannelPreview) -> str:
         body = "".join(_rendition(release, cp, d, b) for d, b in pairs)
     shown = sum(b.count for b in cp.blocks)
     if cp.total > shown:
-        body += f'<p class="more">… and {cp.total - shown} more deliveries like these</p>'
+        body += f'<p class="more">… and {number(cp.total - shown, release.language)} more deliveries like these</p>'
     several = f' data-languages="{e(" ".join(groups))}"' if len(groups) > 1 else ""
     return (
         f'<section class="channel" id="ch-{e(ch.name)}" data-adapter="{e(ch.adapter)}"{several}>{head}{body}</section>'
@@ -171,17 +171,26 @@ def _rendition(release: Release, cp: ChannelPreview, d: Delivery | None, b: Prev
         inner = f'<pre class="wire">{e(b.text)}</pre>'
     else:
         inner = f"<pre>{e(b.text)}</pre>"
-    more = f" (×{b.count})" if b.count > 1 else ""
+    more = f" (×{number(b.count, release.language)})" if b.count > 1 else ""
     return (
         f'<div class="block"><h3>{e(b.title)}{more}</h3>{inner}'
-        f'<ul class="checks">{"".join(_check(c) for c in b.checks)}</ul></div>'
+        f'<ul class="checks">{"".join(_check(c, release.language) for c in b.checks)}</ul></div>'
     )
 
 
-def _check(c: Check) -> str:
-    limit = f" / {e(str(c.limit))}" if c.limit is not None else ""
+def number(value: int | str, language: str) -> str:
+    """A count (or a check's value) as the release's language writes numbers: 20,000, 20.000, 20 000."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    from ..text.i18n import format_count
+
+    return format_count(value, language)
+
+
+def _check(c: Check, language: str) -> str:
+    limit = f" / {e(number(c.limit, language))}" if c.limit is not None else ""
     note = f" — {e(c.note)}" if c.note else ""
-    return f'<li class="{"ok" if c.ok else "bad"}">{e(c.label)}: {e(str(c.value))}{limit}{note}</li>'
+    return f'<li class="{"ok" if c.ok else "bad"}">{e(c.label)}: {e(number(c.value, language))}{limit}{note}</li>'
 
 
 def _mail(d: Delivery, b: PreviewBlock) -> str:

@@ -71,7 +71,7 @@ class Preview:
             ws = Workspace.discover(self.config)
             self._watched = watched_files(ws, Path(self.release))
             rel = load_release(Path(self.release), ws)
-            previews = preview_release(ws, rel, self.channels)
+            previews = preview_release(ws, rel, self.channels, counted=True)
             when = f"publish {show(rel.publish_at, ws.tz)}" + (
                 f", embargo {show(rel.embargo, ws.tz)}" if rel.embargo else ""
             )

@@ -51,6 +51,7 @@ class Booking:
     channels: list[Booked]
     held: list[str] = field(default_factory=list)  # channels `send` left for the embargo
     notes: list[str] = field(default_factory=list)  # said on stderr (an --at kept from an earlier schedule)
+    language: str = ""  # the release's: its counts are printed as that language writes numbers
 
 
 def _row(d: Any, seq: int, generation: int, due: str, not_before: str | None, now: str) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def book(
     states = channel_states(ledger, release.id)
     for b in booked:
         b.states = states.get(b.channel, {})
-    return Booking(release.id, release.title, booked, held, notes)
+    return Booking(release.id, release.title, booked, held, notes, release.language)
 
 
 def scheduled_translations(release: Any) -> str | None:

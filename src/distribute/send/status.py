@@ -69,9 +69,30 @@ class ReleaseStatus:
     # Why part of it is held: a translation changed since it was scheduled (its deliveries wait, the rest go).
     held_parts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing: a translation added after scheduling
+    language: str = ""  # the release's: the text form writes its counts as that language writes numbers
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        document = asdict(self)
+        del document["language"]  # not part of `status --json` (docs/json.md)
+        return document
+
+
+def release_language(workspace: Workspace, path: str) -> str:
+    """The language a release file's front matter names, else config.toml's (only its front matter is read)."""
+    import tomllib
+    from pathlib import Path
+
+    from ..errors import DistributeError
+    from ..release import split_front_matter
+
+    file = Path(path)
+    file = file if file.is_absolute() else workspace.root / file
+    try:
+        front, _, _ = split_front_matter(file.read_text(encoding="utf-8-sig"), file)
+        value = tomllib.loads(front).get("language")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, DistributeError):
+        value = None
+    return value if isinstance(value, str) and value else workspace.config.language
 
 
 def channel_states(ledger: Ledger, release_id: str) -> dict[str, dict[str, int]]:
@@ -241,6 +262,7 @@ def overview(
                 approvals=approval_summary(workspace, ledger, rid) if workspace is not None else None,
                 held_parts=list(parts.values()),
                 notes=notes,
+                language=release_language(workspace, path) if workspace is not None else "",
             )
         )
     return out

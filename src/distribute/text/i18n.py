@@ -49,6 +49,21 @@ def parse_tag(tag: str) -> Locale:
             return Locale("en")
 
 
+@lru_cache(maxsize=64)
+def _number_locale(tag: str) -> Locale:
+    return parse_tag(tag)
+
+
+def format_count(n: int, tag: str) -> str:
+    """A count as the language `tag` writes it (CLDR): 20,000 in English, 20.000 in German, 20 000 in French.
+
+    For counts printed about a release (preview, schedule, send, status): `tag` is the release's
+    language; an empty tag or one CLDR does not know writes it the English way."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(n, locale=_number_locale(tag or "en"))
+
+
 def _candidates(locale: Locale) -> list[str]:
     """Catalog folder names from the most to the least specific: zh_Hant_TW, zh_TW, zh_Hant, zh."""
     lang, script, territory = locale.language, locale.script, locale.territory

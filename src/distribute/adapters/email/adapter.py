@@ -49,7 +49,8 @@ def reader_language(recipient: Recipient, context: RenderContext) -> str:
 
     The list's `language` column (BCP 47; exact, then by primary subtag: "ko-KR" reads "ko"); an
     empty cell or a language the release has no translation in gets the main language (the first
-    the channel sends when it does not send the main one).
+    the channel sends when it does not send the main one). A cell that is no tag never gets here:
+    the list reader skips its row as a bad one (recipients.py).
     """
     sent = context.languages
     wanted = recipient.fields.get("language", "").strip().lower().replace("_", "-")
@@ -89,15 +90,60 @@ class EmailAdapter(Adapter):
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .headers import mailbox
         from .prepared import MessageFile, Prepared
-        from .recipients import ListReport, Recipient, list_columns, load_suppression, read_recipients, shown_path, warn
 
-        s: EmailSettings = channel.settings
-        if s.recipients is None:
+        self._list(channel)
+        prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
+        head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
+        for index, r in self._readers(release, channel, context):
+            target = r.key
+            name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
+            message = prepared.message(r, f"{head}{key_part(target)}/message", name)
+            yield Delivery(
+                release.id,
+                channel.name,
+                self.name,
+                target,
+                "message",
+                files=(MessageFile(message),),  # joined when read: booking needs only the lock
+                meta={
+                    "envelope_to": r.email,
+                    "envelope_from": prepared.envelope_from,
+                    "message_id": message.message_id,
+                    "unsigned": prepared.unsigned,
+                    # The DKIM t= tag: the due time the Date header carries, so a signature never depends on the clock.
+                    "signed_at": context.due,
+                },
+                label=f"to {mailbox(r.name, r.email)}",
+                secrets=prepared.secrets,
+                # Locked as it would be without the key (a sender lacking it is told so, not "changed"), by
+                # the prepared pieces rather than the whole message; `plain` hashes the whole message.
+                lock=message.lock,
+                plain=message.plain,
+            )
+
+    def count(self, release: Release, channel: Channel, *, context: RenderContext) -> int:
+        """The recipients render gives a message, read from the list as render reads it (no message built)."""
+        self._list(channel)
+        return sum(1 for _ in self._readers(release, channel, context))
+
+    def _list(self, channel: Channel) -> None:
+        if channel.settings.recipients is None:
             raise ConfigError(
                 f'channel {channel.name} has no recipient list; add recipients = "lists/{channel.name}.csv"',
                 path=channel.path,
             )
-        prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
+
+    def _readers(self, release: Release, channel: Channel, context: RenderContext) -> Iterator[tuple[int, Recipient]]:
+        """(place in the whole list, recipient) of each reader of this language: what render and count share.
+
+        The list is read as a stream: duplicates and suppressed addresses dropped, bad rows reported
+        (by the reading of the channel's first language, kept in `self.reports`), each recipient in
+        the one language its row asks for (see `reader_language`).
+        """
+        from .recipients import ListReport, Recipient, list_columns, load_suppression, read_recipients, shown_path, warn
+
+        s: EmailSettings = channel.settings
+        assert s.recipients is not None
         # One reading of the list per language the channel sends; the first one reports its bad rows.
         first = not context.languages or release.language == context.languages[0]
         shown = shown_path(s.recipients, self.workspace.root)
@@ -110,7 +156,6 @@ class EmailAdapter(Adapter):
         report = ListReport()
         if first:
             self.reports[channel.name] = report
-        head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
         numbered: Iterable[tuple[int, Recipient]] = enumerate(
             read_recipients(s.recipients, suppressed, report, shown), start=1
         )
@@ -119,32 +164,7 @@ class EmailAdapter(Adapter):
             # the file keeps the recipient's place in the whole list.
             numbered = ((i, r) for i, r in numbered if reader_language(r, context) == release.language)
         try:
-            for index, r in numbered:
-                target = r.key
-                name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
-                message = prepared.message(r, f"{head}{key_part(target)}/message", name)
-                yield Delivery(
-                    release.id,
-                    channel.name,
-                    self.name,
-                    target,
-                    "message",
-                    files=(MessageFile(message),),  # joined when read: booking needs only the lock
-                    meta={
-                        "envelope_to": r.email,
-                        "envelope_from": prepared.envelope_from,
-                        "message_id": message.message_id,
-                        "unsigned": prepared.unsigned,
-                        # The DKIM t= tag: the due time the Date header carries, so a signature never depends on the clock.
-                        "signed_at": context.due,
-                    },
-                    label=f"to {mailbox(r.name, r.email)}",
-                    secrets=prepared.secrets,
-                    # Locked as it would be without the key (a sender lacking it is told so, not "changed"), by
-                    # the prepared pieces rather than the whole message; `plain` hashes the whole message.
-                    lock=message.lock,
-                    plain=message.plain,
-                )
+            yield from numbered
         finally:
             if suppressed is not None:
                 suppressed.close()

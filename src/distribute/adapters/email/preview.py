@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ...workspace.schema import Secret
     from ..base import Delivery
     from .adapter import EmailAdapter
+    from .recipients import ListReport
     from .settings import EmailSettings
 
 GMAIL_CLIP = 102 * 1024  # Gmail hides HTML past this size behind "View entire message" (and the unsubscribe link)
@@ -171,6 +172,15 @@ def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
     from .recipients import ListReport, load_suppression, read_recipients, shown_path
 
     s: EmailSettings = channel.settings
+    # The whole list read by this channel's render or count just now (preview counts first) says it already.
+    report = adapter.reports.get(channel.name)
+    if (
+        report is not None
+        and report.complete
+        and s.recipients is not None
+        and report.path == shown_path(s.recipients, adapter.workspace.root)
+    ):
+        return _list_summary(report)
     report = ListReport()
     try:
         suppressed = load_suppression(s.suppression) if s.suppression else None
@@ -181,6 +191,10 @@ def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
                 pass
     except ConfigError as exc:
         return Check("recipients", 0, ok=False, note=str(exc))
+    return _list_summary(report)
+
+
+def _list_summary(report: ListReport) -> Check:
     parts = [
         f"{report.bad} bad rows skipped" if report.bad else "",
         f"{report.duplicates} duplicates sent once" if report.duplicates else "",

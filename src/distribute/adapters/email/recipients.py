@@ -23,6 +23,10 @@ log = logging.getLogger("distribute.email")
 SHOWN = 20  # bad rows listed one by one; the rest are counted
 _HEADER = re.compile(r"[^a-z0-9]+")
 _ALIASES = {"e_mail": "email", "email_address": "email", "mail": "email"}
+# A language cell: a BCP 47 tag as a release's `language` is written (release.py), "_" allowed for "-"
+# (ko_KR, as spreadsheets export it). A well-formed tag of a language the release has no translation in
+# reads the main language; anything else ("english", "xx_YY!") is a bad row, not a guess.
+_TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 
 
 class Recipient(NamedTuple):
@@ -54,6 +58,7 @@ class ListReport:
     suppressed: int = 0
     problems: list[str] = field(default_factory=list)
     warned: bool = False  # warn() has logged this render's bad rows
+    complete: bool = False  # the reading went to the end of the list (the counts are the whole list's)
 
     def problem(self, line: int, message: str) -> None:
         self.bad += 1
@@ -139,11 +144,13 @@ def read_recipients(
         columns = _header(reader, shown)
         at_email, at_name = columns.index("email"), columns.index("name") if "name" in columns else -1
         extra = [(i, c) for i, c in enumerate(columns) if c and i not in (at_email, at_name)]
+        at_language = columns.index("language") if "language" in columns else -1
         previous = reader.line_num
         while True:
             try:
                 row = next(reader)
             except StopIteration:
+                report.complete = True
                 break
             except csv.Error as exc:
                 report.rows += 1
@@ -166,6 +173,14 @@ def read_recipients(
                 address = check_address(raw)
             except ValueError as exc:
                 report.problem(line, f"{raw!r} is not a valid address ({exc}); skipped")
+                continue
+            tag = row[at_language].strip() if 0 <= at_language < len(row) else ""
+            if tag and not _TAG.fullmatch(tag):
+                report.problem(
+                    line,
+                    f"language {tag!r} is not a language code; write one such as en, ko or pt-BR, "
+                    "or leave the cell empty for the release's main language; skipped",
+                )
                 continue
             key = address.lower()
             if suppressed is not None and key in suppressed:
