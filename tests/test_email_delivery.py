@@ -191,4 +191,4 @@ def test_preview_shows_headers_text_html_and_checks(workspace: Path) -> None:
     assert all(c.ok for c in block.checks), [c for c in block.checks if not c.ok]
     assert checks["List-Unsubscribe (RFC 8058)"].value == "one-click"
     assert checks["unsubscribe link in every body"].value == "yes"
-    assert checks["recipients"].value == 4 and "1 duplicates sent once, 1 suppressed" in checks["recipients"].note
+    assert checks["recipients"].value == 4 and "1 duplicate sent once, 1 suppressed" in checks["recipients"].note

@@ -77,7 +77,7 @@ def test_preview_counts_the_whole_list(workspace: Path) -> None:
     (block,) = ws.adapter(channel).preview(deliveries[:1], channel)
     check = next(c for c in block.checks if c.label == "recipients")
     assert check.value == 5 and check.ok
-    assert "3 bad rows skipped, 1 duplicates sent once" in check.note and "messy.csv:3" in check.note
+    assert "3 bad rows skipped, 1 duplicate sent once" in check.note and "messy.csv:3" in check.note
 
 
 def test_duplicates_are_case_insensitive_and_suppression_is_honoured(workspace: Path) -> None:

@@ -196,8 +196,8 @@ def _list_check(adapter: EmailAdapter, channel: Channel) -> Check:
 
 def _list_summary(report: ListReport) -> Check:
     parts = [
-        f"{report.bad} bad rows skipped" if report.bad else "",
-        f"{report.duplicates} duplicates sent once" if report.duplicates else "",
+        f"{report.bad} bad row{'' if report.bad == 1 else 's'} skipped" if report.bad else "",
+        f"{report.duplicates} duplicate{'' if report.duplicates == 1 else 's'} sent once" if report.duplicates else "",
         f"{report.suppressed} suppressed" if report.suppressed else "",
     ]
     note = ", ".join(p for p in parts if p)
