@@ -63,6 +63,19 @@ def test_validate_and_preview_without_a_ledger_file_never_import_sqlalchemy(work
 
 
 @pytest.mark.parametrize("command", ["validate", "preview"])
+def test_a_disabled_channel_is_checked_without_importing_its_adapter(workspace: Path, command: str) -> None:
+    """The example's five social channels are disabled: their files are checked against the settings
+    classes alone (adapters/social/settings.py), not the posting code, HTTP client and counting of theirs."""
+    done, modules = imported(workspace, command, EXAMPLE_RELEASE)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "distribute.adapters.social.settings" in modules, "every channel file was checked"
+    social = {m for m in modules if m.startswith("distribute.adapters.social.")} - {
+        "distribute.adapters.social.settings"
+    }
+    assert not social and "distribute.adapters._transport.http" not in modules, sorted(social)
+
+
+@pytest.mark.parametrize("command", ["validate", "preview"])
 def test_addresses_on_domains_met_before_are_checked_without_importing_email_validator(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
