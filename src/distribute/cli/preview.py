@@ -81,7 +81,7 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
     from rich.table import Table
     from rich.text import Text
 
-    from ..send.preview_page import language_name
+    from ..text.i18n import language_name  # not from preview_page: the page builder is --html's
     from ..times import show
 
     console = Console(highlight=False, soft_wrap=False)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.base import Check, Delivery, PreviewBlock
 from ..release import Release
 from ..text.entities import find_hashtags, find_mentions, find_urls
+from ..text.i18n import language_name
 from ..times import show
 
 if TYPE_CHECKING:
@@ -128,17 +129,6 @@ def _channel(release: Release, cp: ChannelPreview) -> str:
     return (
         f'<section class="channel" id="ch-{e(ch.name)}" data-adapter="{e(ch.adapter)}"{several}>{head}{body}</section>'
     )
-
-
-def language_name(tag: str) -> str:
-    """ "한국어 · ko", "English · en": the language in its own words (CLDR), then its tag."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        name = Locale.parse(tag.replace("-", "_")).get_display_name(tag.replace("-", "_")) or ""
-    except (UnknownLocaleError, ValueError):
-        name = ""
-    return f"{name} · {tag}" if name else tag
 
 
 def _embargo(release: Release, cp: ChannelPreview, tz: Any) -> str:

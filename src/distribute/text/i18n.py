@@ -250,6 +250,15 @@ class Lang:
         }
 
 
+def language_name(tag: str) -> str:
+    """ "한국어 · ko", "English · en": the language in its own words (CLDR), then its tag."""
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name(tag.replace("-", "_")) or ""
+    except (UnknownLocaleError, ValueError):
+        name = ""
+    return f"{name} · {tag}" if name else tag
+
+
 def language(workspace: Workspace, tag: str) -> Lang:
     """The language `tag` as this workspace writes it (its own catalog over the built-in one)."""
     locale = parse_tag(tag or workspace.config.language or "en")
