@@ -78,11 +78,12 @@ def test_a_disabled_channel_is_checked_without_importing_its_adapter(workspace: 
 @pytest.mark.parametrize("command", ["validate", "preview"])
 def test_validate_and_preview_leave_out_what_the_example_does_not_use(workspace: Path, command: str) -> None:
     """The HTML page builder is --html's (the terminal needs only its language names), the link and
-    hashtag patterns are the social channels', and a seven-row list needs no SQLite table for its duplicates."""
+    hashtag patterns are the social channels', a seven-row list needs no SQLite table for its duplicates, and
+    the CJK emphasis rule tells a Hangul syllable without the regex module."""
     done, modules = imported(workspace, command, EXAMPLE_RELEASE)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "distribute.adapters.email.seen" in modules, "the lists were read (for duplicates too)"
-    unused = {"distribute.send.preview_page", "distribute.text.entities", "sqlite3"} & modules
+    unused = {"distribute.send.preview_page", "distribute.text.entities", "sqlite3", "regex"} & modules
     assert not unused, sorted(unused)
 
 
