@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from conftest import EXAMPLE_RELEASE
 from distribute.adapters.email.recipients import ListReport, load_suppression, read_recipients
 from distribute.adapters.email.seen import AddressSet
 from distribute.errors import ConfigError
-from email_support import KEY, parse, render, set_keys, write_list
+from email_support import KEY, distribute, parse, render, set_keys, write_list
 
 
 @pytest.fixture(autouse=True)
@@ -182,3 +184,53 @@ def test_memory_stays_flat_in_the_length_of_the_list(workspace: Path) -> None:
     small, large = peak(2_000), peak(20_000)
     # Duplicate checks live in a temporary SQLite file with a bounded cache: flat.
     assert large - small < 1_000_000, (small, large)
+
+
+# Two labels of forty Hangul syllables: 98 characters in ASCII (IDNA), 244 bytes in UTF-8.
+LONG_DOMAIN = ".".join(["xn--o39a" + "a" * 39] * 2) + ".kr"
+SAME_DOMAINS = f"""email,name
+reader@Example.org,First On The Domain
+Info@Example.org,A Role Name
+Sales.Desk@example.org,Not A Role Name
+a@{LONG_DOMAIN},Short Enough
+{"x" * 64}@{LONG_DOMAIN},Too Long In UTF-8
+"""
+
+
+def test_addresses_on_a_domain_met_before_are_what_email_validator_makes_of_them(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A domain email-validator accepted is kept (in-process and in the cache folder) to spare it the next
+    address there: that address must still come out as email-validator writes it, or be refused as it is."""
+    from email_validator import EmailNotValidError, validate_email
+
+    expected, refused = [], []
+    for line, row in enumerate(SAME_DOMAINS.splitlines()[1:], start=2):
+        address = row.split(",")[0]
+        try:
+            expected.append(validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email)
+        except EmailNotValidError as exc:
+            refused.append(f"lists/same.csv:{line}: {address!r} is not a valid address ({exc}); skipped")
+    assert "info@example.org" in expected and "Sales.Desk@example.org" in expected and len(refused) == 1
+    set_keys(workspace, "newsletter", f'recipients = "{write_list(workspace, "same.csv", SAME_DOMAINS)}"')
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    now = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    for run in ("cold", "warm"):  # domains learned from the list itself, then from the cache folder
+        out = workspace / f"out-{run}"
+        done = distribute(
+            workspace, now, "send", EXAMPLE_RELEASE, "-c", "newsletter", "--dry-run", "--outbox", str(out)
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        sent = sorted(parse(p.read_bytes())["To"].addresses[0].addr_spec for p in (out / "newsletter").glob("*.eml"))
+        assert sent == sorted(expected), run
+        assert refused[0] in done.stderr, (run, done.stderr[-2000:])
+    assert list((tmp_path / "cache" / "distribute").glob("domains-*.json")), "the accepted domains were kept"
+
+
+def test_the_mailbox_names_written_lower_case_are_email_validators() -> None:
+    """text/addresses answers for email-validator on known domains; its copy of RFC 2142's names must be the same."""
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+
+    from distribute.text.addresses import ROLE_NAMES
+
+    assert set(CASE_INSENSITIVE_MAILBOX_NAMES) == ROLE_NAMES

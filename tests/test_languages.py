@@ -425,3 +425,20 @@ def test_validate_warns_when_a_language_has_no_catalog_until_the_workspace_adds_
     wire = next((out / "wire-desk").glob("*.txt")).read_text(encoding="utf-8")
     day = babel.dates.format_date(dt.date(2026, 12, 2), format="long", locale="sv")
     assert wire.splitlines()[0] == "PRESSMEDDELANDE" and f"BERLIN, {day} -- " in wire
+
+
+def test_the_cjk_emphasis_rule_answers_latin1_and_hangul_syllables_as_the_unicode_properties_do() -> None:
+    """_is_cjk tells these ranges without importing regex (a cold validate's Korean body): the same answers."""
+    import unicodedata
+
+    import regex
+
+    from distribute.text.markdown import _is_cjk
+
+    def by_properties(c: str) -> bool:
+        if regex.match(r"\p{Script=Hangul}", c):
+            return True
+        return unicodedata.east_asian_width(c) in ("W", "F", "H") and not regex.match(r"\p{Emoji_Presentation}", c)
+
+    for code in [*range(0x100), *range(0xAC00, 0xD7A4), *range(0x1100, 0x1200), 0x3000, 0x300C, 0xFF01]:
+        assert _is_cjk(chr(code)) is by_properties(chr(code)), hex(code)

@@ -24,6 +24,17 @@ def test_every_builtin_adapter_imports_and_is_an_adapter() -> None:
         assert issubclass(cls, Adapter) and cls.name == name
 
 
+def test_a_builtins_settings_and_templates_are_its_own_without_importing_it() -> None:
+    """A channel file is checked against registry.settings (a disabled channel's adapter is never imported)."""
+    for name in BUILTIN:
+        apart = Registry()
+        assert apart.settings(name) is Registry().get(name).Settings, name
+        assert apart.template_folder(name) is None and Registry().get(name).template_folder() is None, name
+    replaced = Registry()
+    replaced.register("x", "distribute.adapters.social.mastodon:MastodonAdapter")
+    assert replaced.settings("x").__name__ == "MastodonSettings", "a replaced built-in is the new adapter's"
+
+
 def test_unknown_adapter_lists_the_known_ones() -> None:
     with pytest.raises(UnknownAdapterError) as info:
         Registry().get("fax")

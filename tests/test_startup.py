@@ -62,6 +62,49 @@ def test_validate_and_preview_without_a_ledger_file_never_import_sqlalchemy(work
     assert not (workspace / ".distribute").exists(), "and no database was created to answer"
 
 
+@pytest.mark.parametrize("command", ["validate", "preview"])
+def test_a_disabled_channel_is_checked_without_importing_its_adapter(workspace: Path, command: str) -> None:
+    """The example's five social channels are disabled: their files are checked against the settings
+    classes alone (adapters/social/settings.py), not the posting code, HTTP client and counting of theirs."""
+    done, modules = imported(workspace, command, EXAMPLE_RELEASE)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "distribute.adapters.social.settings" in modules, "every channel file was checked"
+    social = {m for m in modules if m.startswith("distribute.adapters.social.")} - {
+        "distribute.adapters.social.settings"
+    }
+    assert not social and "distribute.adapters._transport.http" not in modules, sorted(social)
+
+
+@pytest.mark.parametrize("command", ["validate", "preview"])
+def test_validate_and_preview_leave_out_what_the_example_does_not_use(workspace: Path, command: str) -> None:
+    """The HTML page builder is --html's (the terminal needs only its language names), the link and
+    hashtag patterns are the social channels', a seven-row list needs no SQLite table for its duplicates, and
+    the CJK emphasis rule tells a Hangul syllable without the regex module."""
+    done, modules = imported(workspace, command, EXAMPLE_RELEASE)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "distribute.adapters.email.seen" in modules, "the lists were read (for duplicates too)"
+    unused = {"distribute.send.preview_page", "distribute.text.entities", "sqlite3", "regex"} & modules
+    assert not unused, sorted(unused)
+
+
+@pytest.mark.parametrize("command", ["validate", "preview"])
+def test_addresses_on_domains_met_before_are_checked_without_importing_email_validator(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """email-validator compiles five wide regular expressions at import (about a tenth of a cold run): the
+    domains it accepted are kept in the cache folder, and an address on one of them is answered without it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    runs = [imported(workspace, command, EXAMPLE_RELEASE) for _ in ("learns", "knows")]
+    for done, _ in runs:
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert "email_validator" in runs[0][1], "the first run asked email-validator"
+    assert not {m for m in runs[1][1] if m.split(".")[0] == "email_validator"}
+    assert (
+        runs[0][0].stdout == runs[1][0].stdout
+        and runs[0][0].stderr.split("MODULES")[0] == runs[1][0].stderr.split("MODULES")[0]
+    )
+
+
 def test_help_lists_every_command_without_importing_one(workspace: Path) -> None:
     done, modules = imported(workspace, "--help")
     assert done.returncode == 0, done.stderr

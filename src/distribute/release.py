@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ReleaseError
+from .text import addresses
 from .times import example, localize, loose_datetime, parse_at
 from .workspace import schema as settings
 from .workspace.paths import Bounds
@@ -217,11 +218,9 @@ def _resolve_file(rel: str, release_path: Path, bounds: Bounds, source: TomlSour
 
 def _check_email(value: str) -> str | None:
     """Why a contact's address is not one, or None when it is (email-validator, no DNS lookups)."""
-    from email_validator import EmailNotValidError, validate_email  # as email_recipients: only when needed
-
     try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
+        addresses.check(value)
+    except ValueError as exc:
         return str(exc)
     return None
 
@@ -540,6 +539,7 @@ def _check_contacts(fm: FrontMatter, source: TomlSource) -> None:
                 ("contacts", i),
                 "email",
             )
+    addresses.keep()
 
 
 def _with_file(item: Any, file: Path) -> Any:

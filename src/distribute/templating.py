@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import TemplateError
-from .text.entities import hashtag_for
 
 if TYPE_CHECKING:
     import jinja2
@@ -183,4 +182,6 @@ def _localtime(value: dt.datetime, tz: Any = None, fmt: str = "%B %-d, %Y %H:%M 
 
 def hashtag(tag: str) -> str:
     """A tag as a hashtag: "South Korea" -> "#SouthKorea", "C++" -> "#CPlusPlus", "R&D" -> "#RandD"; "" when it has none."""
+    from .text.entities import hashtag_for  # here: only social templates use it (its patterns ~1% of a cold preview)
+
     return hashtag_for(tag) or ""

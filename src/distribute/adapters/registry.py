@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownAdapterError
 
@@ -26,6 +26,17 @@ BUILTIN: dict[str, str] = {
     "linkedin": "distribute.adapters.social.linkedin:LinkedInAdapter",
     "x": "distribute.adapters.social.x:XAdapter",
     "threads": "distribute.adapters.social.threads:ThreadsAdapter",
+}
+
+# name -> "module:Class" of a built-in's settings where they live apart from its adapter: every channel
+# file is checked against its settings, a disabled one too, and a check needs only these classes.
+SETTINGS: dict[str, str] = {
+    "email": "distribute.adapters.email.settings:EmailSettings",
+    "mastodon": "distribute.adapters.social.settings:MastodonSettings",
+    "bluesky": "distribute.adapters.social.settings:BlueskySettings",
+    "linkedin": "distribute.adapters.social.settings:LinkedInSettings",
+    "x": "distribute.adapters.social.settings:XSettings",
+    "threads": "distribute.adapters.social.settings:ThreadsSettings",
 }
 
 
@@ -60,6 +71,24 @@ class Registry:
         else:
             self._builtins[name] = f"{target.__module__}:{target.__qualname__}"
             self._loaded[name] = target
+
+    def _shipped(self, name: str) -> bool:
+        """A built-in adapter as shipped (not replaced by register()), not imported yet."""
+        return name in BUILTIN and self._builtins.get(name) == BUILTIN[name] and name not in self._loaded
+
+    def settings(self, name: str, *, path: Path | str | None = None, line: int | None = None) -> type[Any]:
+        """The settings class of the adapter of that name (a channel file's schema), importing no more than it needs."""
+        if not (self._shipped(name) and name in SETTINGS):
+            return self.get(name, path=path, line=line).Settings
+        module_name, _, attr = SETTINGS[name].partition(":")
+        found: type[Any] = getattr(importlib.import_module(module_name), attr)
+        return found
+
+    def template_folder(self, name: str) -> Path | None:
+        """The folder of templates the adapter of that name ships (None for every built-in: theirs are the package's)."""
+        if self._shipped(name):
+            return None
+        return self.get(name).template_folder()
 
     def get(self, name: str, *, path: Path | str | None = None, line: int | None = None) -> type[Adapter]:
         """The adapter class of that name, imported now; unknown names list the known ones."""

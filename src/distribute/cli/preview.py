@@ -81,7 +81,7 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
     from rich.table import Table
     from rich.text import Text
 
-    from ..send.preview_page import language_name, number
+    from ..text.i18n import language_name, number  # not from preview_page: the page builder is --html's
     from ..times import show
 
     console = Console(highlight=False, soft_wrap=False)
@@ -124,7 +124,7 @@ def _print_terminal(rel: Release, previews: list[ChannelPreview], when: str, ws:
 def _block_lines(block: PreviewBlock, language: str) -> list[Any]:
     from rich.text import Text
 
-    from ..send.preview_page import number
+    from ..text.i18n import number
 
     many = f"  (×{number(block.count, language)})" if block.count > 1 else ""
     lines: list[Any] = [Text(block.title + many, style="bold cyan")]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.base import Check, Delivery, PreviewBlock
 from ..release import Release
 from ..text.entities import find_hashtags, find_mentions, find_urls
+from ..text.i18n import language_name, number
 from ..times import show
 
 if TYPE_CHECKING:
@@ -130,17 +131,6 @@ def _channel(release: Release, cp: ChannelPreview) -> str:
     )
 
 
-def language_name(tag: str) -> str:
-    """ "한국어 · ko", "English · en": the language in its own words (CLDR), then its tag."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        name = Locale.parse(tag.replace("-", "_")).get_display_name(tag.replace("-", "_")) or ""
-    except (UnknownLocaleError, ValueError):
-        name = ""
-    return f"{name} · {tag}" if name else tag
-
-
 def _embargo(release: Release, cp: ChannelPreview, tz: Any) -> str:
     if release.embargo is None:
         return "no embargo"
@@ -176,15 +166,6 @@ def _rendition(release: Release, cp: ChannelPreview, d: Delivery | None, b: Prev
         f'<div class="block"><h3>{e(b.title)}{more}</h3>{inner}'
         f'<ul class="checks">{"".join(_check(c, release.language) for c in b.checks)}</ul></div>'
     )
-
-
-def number(value: int | str, language: str) -> str:
-    """A count (or a check's value) as the release's language writes numbers: 20,000, 20.000, 20 000."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return str(value)
-    from ..text.i18n import format_count
-
-    return format_count(value, language)
 
 
 def _check(c: Check, language: str) -> str:

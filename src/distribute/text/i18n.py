@@ -64,6 +64,13 @@ def format_count(n: int, tag: str) -> str:
     return format_decimal(n, locale=_number_locale(tag or "en"))
 
 
+def number(value: int | str, language: str) -> str:
+    """A count (or a check's value) as the release's language writes numbers: 20,000, 20.000, 20 000."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    return format_count(value, language)
+
+
 def _candidates(locale: Locale) -> list[str]:
     """Catalog folder names from the most to the least specific: zh_Hant_TW, zh_TW, zh_Hant, zh."""
     lang, script, territory = locale.language, locale.script, locale.territory
@@ -263,6 +270,15 @@ class Lang:
             "format_zone": self.format_zone,
             "format_moment": self.moment,
         }
+
+
+def language_name(tag: str) -> str:
+    """ "한국어 · ko", "English · en": the language in its own words (CLDR), then its tag."""
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name(tag.replace("-", "_")) or ""
+    except (UnknownLocaleError, ValueError):
+        name = ""
+    return f"{name} · {tag}" if name else tag
 
 
 def language(workspace: Workspace, tag: str) -> Lang:

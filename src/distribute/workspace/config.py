@@ -386,10 +386,10 @@ class Workspace:
             known = ", ".join(self.registry.names())
             raise ConfigError(f'missing adapter = "..."; one of: {known}', path=path, line=1)
         common = settings.load(ChannelCommon, {k: v for k, v in data.items() if k in common_keys}, ctx)
-        adapter_cls = self.registry.get(common.adapter, path=path, line=source.line_of((), "adapter"))
+        schema = self.registry.settings(common.adapter, path=path, line=source.line_of((), "adapter"))
         rest = {k: v for k, v in data.items() if k not in common_keys}
         ctx = dataclasses.replace(ctx, what=f"channel {name!r} (adapter {common.adapter!r})")
-        adapter_settings: Any = settings.load(adapter_cls.Settings, rest, ctx)
+        adapter_settings: Any = settings.load(schema, rest, ctx)
         _check_languages(common, "languages" in data, path, source)
         if common.at is not None:
             from ..times import parse_at
@@ -403,7 +403,7 @@ class Workspace:
         from ..templating import Templates
 
         plugins = sorted({c.adapter for c in self.channels.values()})
-        folders = [f for name in plugins if (f := self.registry.get(name).template_folder()) is not None]
+        folders = [f for name in plugins if (f := self.registry.template_folder(name)) is not None]
         return Templates(self.config.templates, folders)
 
     @cached_property

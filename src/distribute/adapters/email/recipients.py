@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from ...errors import ConfigError
+from ...text import addresses
 from .seen import AddressSet
 
 log = logging.getLogger("distribute.email")
@@ -66,32 +67,9 @@ class ListReport:
             self.problems.append(f"{self.path}:{line}: {message}")
 
 
-# A plain ASCII dot-atom address (RFC 5322 §3.4.1) whose domain email-validator has already
-# accepted is valid without asking again: email-validator's work is almost all in the domain
-# (IDNA), and a list has thousands of addresses but few domains.
-_PLAIN = re.compile(r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([A-Za-z0-9.-]+)$")
-_DOMAINS: dict[str, str] = {}
-
-
 def check_address(value: str) -> str:
     """The address in the ASCII form it is sent in; ValueError says what is wrong with it."""
-    plain = _PLAIN.match(value)
-    if plain is not None and len(value) <= 254:
-        local, given = plain.groups()
-        domain = _DOMAINS.get(given)
-        if domain is not None and len(local) <= 64:
-            return value if domain == given else f"{local}@{domain}"
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        # No DNS: a list is checked offline, and deliverability is the server's call.
-        result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
-    address = str(result.ascii_email or result.normalized)
-    if plain is not None and len(_DOMAINS) < 10_000:
-        _DOMAINS[plain.group(2)] = address.rpartition("@")[2]
-    return address
+    return addresses.check(value, smtputf8=False)
 
 
 def _open(path: Path, what: str, shown: str = "") -> TextIO:
@@ -194,6 +172,7 @@ def read_recipients(
             name = " ".join(row[at_name].split()) if 0 <= at_name < len(row) else ""
             fields = {c: (row[i].strip() if i < len(row) else "") for i, c in extra}
             yield Recipient(address, name, fields, line)
+        addresses.keep()  # the domains first met in this list, for the next run
 
 
 def list_columns(path: Path, shown: str = "") -> list[str]:
@@ -224,6 +203,7 @@ def load_suppression(path: Path) -> AddressSet:
                 found.add(check_address(value).lower())
             except ValueError:
                 found.add(value.lower())  # keep it anyway: suppressing too much is the safe side
+    addresses.keep()
     return found
 
 

@@ -18,8 +18,11 @@ slows down, but never grows.
 
 from __future__ import annotations
 
-import sqlite3
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
 
 _CACHE_KIB = 2048  # SQLite page cache: the memory the set costs, however long the list
 BITS = 1 << 24  # Bloom filter bits at most (2 MiB): at a million addresses ~0.5% of "maybe"s for new ones
@@ -108,6 +111,8 @@ class AddressSet:
         if self._db is None:
             # "" opens a private temporary database, deleted when the connection closes; it stays
             # in the page cache until that is full, so a short list never touches the disk.
+            import sqlite3  # here: a short list never needs its table (nor the import, ~0.5% of a cold preview)
+
             db = sqlite3.connect("")
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")

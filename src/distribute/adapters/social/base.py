@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...errors import DeliveryError, ReleaseError, SecretMissing
 from ...text.entities import hashtag_for, hashtag_problem
 from ...text.i18n import language
-from ...workspace.schema import MASK, Secret, field
+from ...workspace.schema import MASK, Secret
 from ..base import Adapter, Check, Delivery, File, PreviewBlock, Receipt, http_request_file, in_language, key_part
 from .http import Api, Reset
+from .settings import PostSettings, check_url  # noqa: F401  (the settings live apart: settings.py)
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -34,31 +35,6 @@ if TYPE_CHECKING:
 
 # What a thread part's request shows for an id only known once the part before is sent.
 LATER = "(set at sending: {what})"
-
-
-@dataclass(frozen=True, kw_only=True)
-class PostSettings:
-    """Keys every social channel has."""
-
-    limit: int = field(500, doc="most characters a post may have, counted the platform's way")
-    thread: bool = field(False, doc="post a text too long for one post as a numbered thread (a release may set it too)")
-    timeout: float = field(15.0, doc="seconds to wait for the platform's answer")
-    # The keys holding the platform's base URL (checked to be absolute http(s) URLs).
-    url_keys: ClassVar[tuple[str, ...]] = ("api",)
-
-    def __post_init__(self) -> None:
-        if self.limit < 20:
-            raise ValueError(f"limit = {self.limit} is too small for a post; the platform default is usually right")
-        if self.timeout <= 0:
-            raise ValueError("timeout must be positive")
-        for key in self.url_keys:
-            check_url(key, getattr(self, key))
-
-
-def check_url(name: str, value: str) -> None:
-    """Settings check: an absolute http(s) base URL."""
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"{name} must be an absolute http(s) URL, not {value!r}")
 
 
 @dataclass(frozen=True)

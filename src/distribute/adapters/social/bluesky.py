@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
 from ... import clock
 from ...errors import DeliveryError, ReleaseError
-from ...workspace.schema import Secret, field
 from ..base import AccountCheck, Check, Delivery, File, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
-    PostSettings,
     SocialAdapter,
     bearer_mask,
     file_bytes,
@@ -47,6 +44,7 @@ from .bluesky_record import (
     replace_blob,
 )
 from .http import Api, Reset, join
+from .settings import BlueskySettings
 
 # The PDS (atproto xrpc-server) sends RateLimit-Reset as Unix seconds, not the IETF draft's delta.
 RATE_LIMIT = (Reset("ratelimit-reset", "epoch", "ratelimit-remaining"),)
@@ -58,32 +56,6 @@ if TYPE_CHECKING:
     from ...workspace.config import Channel, Workspace
 
 MAX_BYTES = 3000  # app.bsky.feed.post text maxLength (UTF-8 bytes), beside 300 graphemes
-
-
-@dataclass(frozen=True, kw_only=True)
-class BlueskySettings(PostSettings):
-    """Keys of a bluesky channel file."""
-
-    limit: int = field(300, doc="most graphemes a post may have (Bluesky: 300, and 3000 UTF-8 bytes)")
-    service: str = field("https://bsky.social", doc="the account's PDS (or the entryway, https://bsky.social)")
-    handle: str = field(doc="the account's handle (or DID), e.g. press.example.org")
-    app_password: Secret = field(
-        doc='an app password (Settings > App passwords), never the account password: { env = "NAME" }'
-    )
-    embed: Literal["card", "images", "none"] = field(
-        "card",
-        doc='first post: "card" = link card from the release (title, summary, first image as thumbnail), '
-        '"images" = the release images with alt text, "none"',
-    )
-
-    url_keys: ClassVar[tuple[str, ...]] = ("service",)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.handle.strip() or self.handle.startswith("@"):
-            raise ValueError(
-                f"handle must be the account's handle without '@' (e.g. press.example.org), not {self.handle!r}"
-            )
 
 
 class BlueskyAdapter(SocialAdapter):

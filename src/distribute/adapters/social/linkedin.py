@@ -11,14 +11,13 @@ LinkedIn has no idempotency key, so an answer lost in transit leaves the post in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError
-from ...workspace.schema import Secret, field
 from ..base import AccountCheck, Check, Delivery, File, Receipt, RenderContext
-from .base import Post, PostSettings, SocialAdapter, bearer_mask, recorded_request, request_file, reveal
+from .base import Post, SocialAdapter, bearer_mask, recorded_request, request_file, reveal
 from .http import Api, join
+from .settings import LinkedInSettings
 
 if TYPE_CHECKING:
     from ...release import Release
@@ -28,31 +27,6 @@ POSTS = "/rest/posts"
 # Roles that may post organic content on a page (learn.microsoft.com/linkedin/marketing/community-management/
 # organizations/organization-access-control-by-role); DIRECT_SPONSORED_CONTENT_POSTER posts only sponsored content.
 POSTING_ROLES = ("ADMINISTRATOR", "CONTENT_ADMINISTRATOR")
-_URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class LinkedInSettings(PostSettings):
-    """Keys of a linkedin channel file."""
-
-    limit: int = field(3000, doc="most characters of commentary (LinkedIn's limit; unconfirmed, hence a setting)")
-    thread: bool = field(False, doc="not used: LinkedIn has no threads (a text too long is refused)")
-    api: str = field("https://api.linkedin.com", doc="API base URL")
-    token: Secret = field(
-        doc="OAuth 2.0 access token with w_member_social (person) or w_organization_social "
-        '(organisation): { env = "NAME" }'
-    )
-    author: str = field(doc='who posts: "urn:li:organization:<id>" or "urn:li:person:<id>"')
-    version: str = field("202506", doc="Linkedin-Version header, YYYYMM; move it forward before LinkedIn retires it")
-    visibility: Literal["PUBLIC", "CONNECTIONS", "LOGGED_IN"] = field("PUBLIC", doc="who sees the post")
-    article: bool = field(True, doc="attach the release as an article (link, title, summary) when it has a url")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not _URN.match(self.author):
-            raise ValueError(f'author must be "urn:li:organization:<id>" or "urn:li:person:<id>", not {self.author!r}')
-        if not re.fullmatch(r"20\d{2}(0[1-9]|1[0-2])", self.version):
-            raise ValueError(f'version must be a LinkedIn API version "YYYYMM", e.g. "202506", not {self.version!r}')
 
 
 def little_text(text: str) -> str:

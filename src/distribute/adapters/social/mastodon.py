@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import mimetypes
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError
-from ...workspace.schema import Secret, field
 from ..base import AccountCheck, Check, Delivery, File, Receipt, RenderContext
 from .base import (
     LATER,
     Post,
-    PostSettings,
     SocialAdapter,
     bearer_mask,
     file_bytes,
@@ -32,6 +29,7 @@ from .base import (
     reveal,
 )
 from .http import Api, Reset, join
+from .settings import MastodonSettings
 
 # docs.joinmastodon.org/api/rate-limits: X-RateLimit-Reset is an ISO 8601 instant.
 RATE_LIMIT = (Reset("X-RateLimit-Reset", "iso", "X-RateLimit-Remaining"),)
@@ -44,28 +42,6 @@ if TYPE_CHECKING:
 STATUSES = "/api/v1/statuses"
 MEDIA = "/api/v2/media"
 MAX_MEDIA = 4
-
-
-@dataclass(frozen=True, kw_only=True)
-class MastodonSettings(PostSettings):
-    """Keys of a mastodon channel file."""
-
-    instance: str = field(doc="the instance's base URL, e.g. https://mastodon.social")
-    token: Secret = field(
-        doc='access token with the write:statuses and write:media scopes (and profile, for channels --check): { env = "NAME" }'
-    )
-    visibility: Literal["public", "unlisted", "private", "direct"] = field("public", doc="who sees the posts")
-    replies_visibility: Literal["", "public", "unlisted", "private", "direct"] = field(
-        "", doc='visibility of thread parts after the first ("" = same as visibility; "unlisted" keeps timelines calm)'
-    )
-    url_length: int = field(23, doc="characters a link counts for (the instance's characters_reserved_per_url)")
-    media: bool = field(
-        False,
-        doc="attach the release's images (up to 4, alt text as description) to the first post; "
-        "Mastodon then shows them instead of a link card",
-    )
-    media_wait: float = field(30.0, doc="seconds to wait for the instance to finish processing uploaded images")
-    url_keys: ClassVar[tuple[str, ...]] = ("instance",)
 
 
 class MastodonAdapter(SocialAdapter):

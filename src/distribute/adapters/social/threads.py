@@ -12,14 +12,14 @@ cannot be asked is the post in doubt. Text counts to 500, emoji by their UTF-8 b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError
-from ...workspace.schema import MASK, Secret, field
+from ...workspace.schema import MASK
 from ..base import AccountCheck, Delivery, File, Receipt, RenderContext
-from .base import LATER, Post, PostSettings, SocialAdapter, recorded_request, request_file, reveal
+from .base import LATER, Post, SocialAdapter, recorded_request, request_file, reveal
 from .http import Api, join
+from .settings import ThreadsSettings
 
 if TYPE_CHECKING:
     import requests
@@ -30,19 +30,6 @@ if TYPE_CHECKING:
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # Graph API error codes that mean the token is bad or lacks a permission.
 _CREDENTIAL_CODES = {10, 102, 190, 200}
-
-
-@dataclass(frozen=True, kw_only=True)
-class ThreadsSettings(PostSettings):
-    """Keys of a threads channel file."""
-
-    api: str = field("https://graph.threads.net/v1.0", doc="Threads API base URL, with its version")
-    user_id: str = field("me", doc='the Threads user id that posts ("me": the token\'s owner)')
-    token: Secret = field(
-        doc='a Threads user access token with threads_basic and threads_content_publish: { env = "NAME" }'
-    )
-    link_attachment: bool = field(True, doc="show the release's url as the link preview of the first post")
-    publish_wait: float = field(60.0, doc="seconds to wait for a container to be ready before publishing it")
 
 
 class ThreadsAdapter(SocialAdapter):

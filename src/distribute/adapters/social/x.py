@@ -9,14 +9,14 @@ emoji 2). X has no idempotency key, so an answer lost in transit leaves the post
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DeliveryError
-from ...workspace.schema import MASK, Secret, field
+from ...workspace.schema import MASK
 from ..base import AccountCheck, Delivery, File, Receipt, RenderContext
-from .base import LATER, Post, PostSettings, SocialAdapter, recorded_request, request_file, reveal
+from .base import LATER, Post, SocialAdapter, recorded_request, request_file, reveal
 from .http import Api, Reset, join
+from .settings import XSettings
 
 # docs.x.com/x-api/fundamentals/rate-limits: Unix seconds; the 15-minute window and the 24-hour caps
 # on posting each have their own reset (the exhausted one, remaining 0, is the one to wait for).
@@ -37,18 +37,6 @@ _OAUTH_SHOWN = (
     'oauth_timestamp="(set at sending)", oauth_nonce="(set at sending)", oauth_version="1.0", '
     f'oauth_signature="{MASK}"'
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class XSettings(PostSettings):
-    """Keys of an x channel file."""
-
-    limit: int = field(280, doc="most weighted characters a post may have (X: 280)")
-    api: str = field("https://api.x.com", doc="API base URL")
-    api_key: Secret = field(doc='the app\'s API key (OAuth 1.0a consumer key): { env = "NAME" }')
-    api_secret: Secret = field(doc='the app\'s API key secret (consumer secret): { env = "NAME" }')
-    access_token: Secret = field(doc='the posting account\'s access token (read and write): { env = "NAME" }')
-    access_token_secret: Secret = field(doc='the access token\'s secret: { env = "NAME" }')
 
 
 class XAdapter(SocialAdapter):
