@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,24 @@ from ledger_support import (
 )
 
 NOW = "2025-06-29T00:00:00+00:00"  # the day before the example publish time
+
+
+@contextmanager
+def traced() -> Iterator[list[str]]:
+    """Every SQL statement the ledger's connections opened meanwhile run, with its values filled in."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    statements: list[str] = []
+
+    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.set_trace_callback(statements.append)
+
+    event.listen(Pool, "connect", trace)
+    try:
+        yield statements
+    finally:
+        event.remove(Pool, "connect", trace)
 
 
 def mail(ws: Path, name: str = "newsletter", count: int = 3, extra: str = "") -> None:
@@ -249,22 +269,12 @@ def test_a_ledger_stamp_is_the_fixed_width_text_it_always_was(naive: dt.datetime
 def test_a_claim_looks_its_rows_up_by_key_however_many_are_pending(lws: Path) -> None:
     # The claim UPDATE once walked every pending row to match its few ids (18 ms a claim with
     # 100,000 pending): its plan must find them by primary key, whatever the list's length.
-    from sqlalchemy import event
-    from sqlalchemy.pool import Pool
-
-    statements: list[str] = []
-
-    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        dbapi_conn.set_trace_callback(statements.append)  # each statement with its values filled in
 
     mail(lws, count=60)
     write_release(lws, "r1")
-    event.listen(Pool, "connect", trace)  # before the first command opens the ledger
-    try:
+    with traced() as statements:  # from before the first command opens the ledger
         assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
         invoke(lws, "send", "--due")  # nothing listens on port 9: every message ends in doubt, claimed all the same
-    finally:
-        event.remove(Pool, "connect", trace)
     claims = [s for s in statements if " ".join(s.split()).startswith("UPDATE deliveries SET state = 'claimed'")]
     assert claims, "the send claimed nothing?"
     with sqlite3.connect(lws / ".distribute" / "state.db") as db:
@@ -278,24 +288,15 @@ def test_a_hand_over_rewrites_few_pages_and_no_statement_walks_the_ledger(lws: P
     # page it changed. Indexes that the claimed -> sending -> sent steps rewrite made that 12 pages;
     # the partial indexes of migration 6 leave 6-8. And no statement of schedule, send, status or
     # the cron check may scan the whole deliveries table.
-    from sqlalchemy import event
-    from sqlalchemy.pool import Pool
-
     from distribute.adapters.base import Receipt
     from distribute.ledger.sql import ANY_READY, HOLDERS
     from distribute.ledger.store import Result, new_token
-
-    statements: list[str] = []
-
-    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        dbapi_conn.set_trace_callback(statements.append)  # each statement with its values filled in
 
     mail(lws, count=200)
     write_release(lws, "r1")
     write_release(lws, "r2")
     db = lws / ".distribute" / "state.db"
-    event.listen(Pool, "connect", trace)  # before the first command opens the ledger
-    try:
+    with traced() as statements:  # from before the first command opens the ledger
         assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
         ledger, now, token = Ledger(f"sqlite:///{db}"), dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), new_token()
         rows = ledger.claim("r1", "newsletter", 40, now, token, 300)
@@ -316,8 +317,6 @@ def test_a_hand_over_rewrites_few_pages_and_no_statement_walks_the_ledger(lws: P
         for args in (("schedule", "releases/r2.md", "--late"), ("status",), ("status", "releases/r2.md")):
             assert invoke(lws, *args).exit_code == 0
         invoke(lws, "send", "--due")  # nothing listens on port 9: the messages end in doubt, after every statement ran
-    finally:
-        event.remove(Pool, "connect", trace)
     kinds = ("SELECT", "UPDATE", "WITH", "INSERT")
     checked = [s for s in statements if "deliveries" in s and s.lstrip().upper().startswith(kinds)]
     checked += [ANY_READY.replace(":now", "'2030-01-01'"), HOLDERS]
@@ -335,20 +334,11 @@ def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
     # document into a TEMP view whose triggers write it (one step: fewer GIL hand-backs for the ledger
     # thread); an SQLite without JSON takes the statements row by row. A refused mark (the row taken
     # over) undoes the one step whole and takes the row-by-row way. Every column must come out the same.
-    from sqlalchemy import event
-    from sqlalchemy.pool import Pool
-
     from distribute.ledger import store
-
-    statements: list[str] = []
-
-    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        dbapi_conn.set_trace_callback(statements.append)
 
     config = lws / "config.toml"
     written = {}
-    event.listen(Pool, "connect", trace)
-    try:
+    with traced() as statements:
         with mail_sink() as sink, statuses_server() as api:
             for json_hand, db in ((True, "state.db"), (False, "rowwise.db")):
                 monkeypatch.setattr(store, "_ONE_STEP", json_hand)
@@ -359,8 +349,6 @@ def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
                 written[json_hand] = outcomes_written(f"sqlite:///{lws / '.distribute' / db}")
                 used = [s for s in statements if "json_each" in s]
                 assert bool(used) == json_hand, used  # each run took the path it was meant to
-    finally:
-        event.remove(Pool, "connect", trace)
     assert written[True] == written[False]
     rows, attempts = written[True]
     assert {r[1] for r in rows} >= {"sent", "pending", "in_doubt", "failed", "sending"} and len(attempts) == 4

@@ -151,11 +151,11 @@ def compiled_templates() -> jinja2.BytecodeCache | None:
     the Jinja and Python versions, because the code compiled depends on the environment's options.
     Only template code goes there (never a release, a setting or a secret).
     """
-    import hashlib
-    import os
     import sys
 
     import jinja2
+
+    from .cachedir import cache_path
 
     class Cache(jinja2.FileSystemBytecodeCache):
         def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
@@ -164,14 +164,12 @@ def compiled_templates() -> jinja2.BytecodeCache | None:
             except OSError:  # a full disk or a cache folder removed underneath: compile again next time
                 pass
 
+    folder = cache_path("templates", Path(__file__), jinja2.__version__.encode(), sys.version.encode())
+    if folder is None:
+        return None
     try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        stamp = hashlib.sha256(
-            Path(__file__).read_bytes() + jinja2.__version__.encode() + sys.version.encode()
-        ).hexdigest()[:16]
-        folder = base / "distribute" / f"templates-{stamp}"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except (OSError, RuntimeError):  # no home folder, or it cannot be written: compile every run
+    except OSError:  # it cannot be written: compile every run
         return None
     return Cache(str(folder), "%s.jinja")
 

@@ -110,16 +110,15 @@ def keep() -> None:
 
 def _kept() -> Path | None:
     """The file of domains accepted before (None: no cache folder to use)."""
-    import hashlib
-    import os
     import sys
     from importlib.util import find_spec
+
+    from ..cachedir import cache_path
 
     try:
         spec = find_spec("email_validator")  # found, not imported
         version = Path(spec.origin).with_name("version.py").read_bytes() if spec and spec.origin else b""
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        stamp = hashlib.sha256(Path(__file__).read_bytes() + version + sys.version.encode()).hexdigest()[:16]
-    except (OSError, RuntimeError):  # no home folder
+    except OSError:
         return None
-    return base / "distribute" / f"domains-{stamp}.json"
+    kept = cache_path("domains", Path(__file__), version, sys.version.encode())
+    return kept.with_name(kept.name + ".json") if kept is not None else None

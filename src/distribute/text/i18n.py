@@ -132,18 +132,14 @@ def _mo(path: str, mtime_ns: int, locale: str) -> bytes:
 def _compiled_catalog(source: bytes, locale: str) -> Path | None:
     """Where the compiled form of a .po file with these bytes is kept (None: no cache folder to use)."""
     import hashlib
-    import os
     import sys
 
     import babel
 
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        stamp = hashlib.sha256(
-            Path(__file__).read_bytes() + babel.__version__.encode() + sys.version.encode()
-        ).hexdigest()[:16]
-        folder = base / "distribute" / f"catalogs-{stamp}"
-    except (OSError, RuntimeError):  # no home folder
+    from ..cachedir import cache_path
+
+    folder = cache_path("catalogs", Path(__file__), babel.__version__.encode(), sys.version.encode())
+    if folder is None:
         return None
     return folder / f"{hashlib.sha256(source + locale.encode()).hexdigest()[:32]}.mo"
 
