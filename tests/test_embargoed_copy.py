@@ -12,16 +12,14 @@ import datetime as dt
 import email
 import email.policy
 import json
-import os
-import subprocess
-import sys
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from conftest import ROOT, copy_example_workspace
+from conftest import copy_example_workspace
+from email_support import distribute
 from test_wire_standards import NAR, assert_valid_newsml, assert_valid_ninjs
 
 PUBLISH = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)  # 09:00 KST, the embargo too
@@ -59,19 +57,6 @@ def make_workspace(tmp_path: Path, press_at: str = "") -> Path:
     wire.write_text(wire.read_text().replace("# embargoed_copy = true", "embargoed_copy = true"))
     (ws / "releases" / "r.md").write_text(RELEASE)
     return ws
-
-
-def distribute(ws: Path, now: dt.datetime, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISTRIBUTE_", "UNSUBSCRIBE_"))}
-    env["PYTHONPATH"] = str(ROOT / "src")
-    env["DISTRIBUTE_NOW"] = now.isoformat()
-    return subprocess.run(
-        [sys.executable, "-m", "distribute", "--config", str(ws / "config.toml"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ws,
-    )
 
 
 def mailed(ws: Path, channel: str) -> list[email.message.EmailMessage]:

@@ -269,7 +269,6 @@ def test_a_ledger_stamp_is_the_fixed_width_text_it_always_was(naive: dt.datetime
 def test_a_claim_looks_its_rows_up_by_key_however_many_are_pending(lws: Path) -> None:
     # The claim UPDATE once walked every pending row to match its few ids (18 ms a claim with
     # 100,000 pending): its plan must find them by primary key, whatever the list's length.
-
     mail(lws, count=60)
     write_release(lws, "r1")
     with traced() as statements:  # from before the first command opens the ledger
@@ -327,7 +326,7 @@ def test_a_hand_over_rewrites_few_pages_and_no_statement_walks_the_ledger(lws: P
             assert not [p for p in plan if p.startswith("SCAN d") and "INDEX" not in p], (sql, plan)
 
 
-def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
+def test_a_hand_over_in_one_statement_leaves_the_same_rows_as_row_by_row(
     lws: Path, plugin_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # On SQLite the send loop writes a hand-over (outcomes, attempts, marks) as one INSERT of a JSON
@@ -340,15 +339,15 @@ def test_a_hand_over_in_json_statements_leaves_the_same_rows_as_row_by_row(
     written = {}
     with traced() as statements:
         with mail_sink() as sink, statuses_server() as api:
-            for json_hand, db in ((True, "state.db"), (False, "rowwise.db")):
-                monkeypatch.setattr(store, "_ONE_STEP", json_hand)
+            for one_step, db in ((True, "state.db"), (False, "rowwise.db")):
+                monkeypatch.setattr(store, "_ONE_STEP", one_step)
                 text = config.read_text().replace('".distribute/state.db"', f'".distribute/{db}"')
                 config.write_text(text)
                 schedule_mail_and_thread(lws, sink, api, 6)
                 statements.clear()
-                written[json_hand] = outcomes_written(f"sqlite:///{lws / '.distribute' / db}")
+                written[one_step] = outcomes_written(f"sqlite:///{lws / '.distribute' / db}")
                 used = [s for s in statements if "json_each" in s]
-                assert bool(used) == json_hand, used  # each run took the path it was meant to
+                assert bool(used) == one_step, used  # each run took the path it was meant to
     assert written[True] == written[False]
     rows, attempts = written[True]
     assert {r[1] for r in rows} >= {"sent", "pending", "in_doubt", "failed", "sending"} and len(attempts) == 4

@@ -101,18 +101,22 @@ def test_each_reader_and_channel_gets_the_right_language_exactly_once(
     assert again.exit_code == 4, again.output
 
 
+def subjects_sent(cli, workspace: Path) -> dict[str, str]:
+    """The newsletter sent over SMTP to a local server: each recipient's Subject."""
+    with smtp_server() as sink:
+        smtp_channel(workspace, "newsletter", sink.port)
+        result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter")
+        assert result.exit_code == 0, result.output
+        return {a: m["Subject"] for a, m in sink.parsed().items()}
+
+
 def test_a_reader_whose_language_has_no_translation_gets_the_main_language(cli, workspace: Path, after_publish) -> None:
     listed = workspace / "lists" / "newsletter.csv"
     listed.write_text(
         "email,name,language\nde@example.org,Dora,de\nko@example.org,고은,ko-KR\nnone@example.org,Nobody,\n",
         encoding="utf-8",
     )
-    with smtp_server() as sink:
-        smtp_channel(workspace, "newsletter", sink.port)
-        result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter")
-        assert result.exit_code == 0, result.output
-        mails = sink.parsed()
-    assert {a: m["Subject"] for a, m in mails.items()} == {
+    assert subjects_sent(cli, workspace) == {
         "de@example.org": EN_TITLE,  # no German translation: the main language
         "ko@example.org": KO_TITLE,  # ko-KR reads the ko translation
         "none@example.org": EN_TITLE,
@@ -139,12 +143,7 @@ def test_a_row_whose_language_is_no_language_tag_is_refused_at_its_line(cli, wor
             "ko or pt-BR, or leave the cell empty for the release's main language; skipped"
         ) in checked.output, checked.output
     assert "newsletter (email): 2 warnings, 3 deliveries" in checked.output, checked.output
-    with smtp_server() as sink:
-        smtp_channel(workspace, "newsletter", sink.port)
-        result = cli("send", EXAMPLE_RELEASE, "-c", "newsletter")
-        assert result.exit_code == 0, result.output
-        mails = sink.parsed()
-    assert {a: m["Subject"] for a, m in mails.items()} == {
+    assert subjects_sent(cli, workspace) == {
         "en@example.org": EN_TITLE,
         "ko@example.org": KO_TITLE,  # ko_KR, as a spreadsheet writes it, reads Korean
         "de@example.org": EN_TITLE,  # a language without a translation still reads the main one
