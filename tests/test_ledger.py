@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -353,42 +354,51 @@ def test_a_hand_over_in_one_statement_leaves_the_same_rows_as_row_by_row(
     assert {r[1] for r in rows} >= {"sent", "pending", "in_doubt", "failed", "sending"} and len(attempts) == 4
 
 
-def test_the_ledger_thread_gathers_the_marks_of_the_connections_it_waits_for(lws: Path) -> None:
-    # A gated send (SMTP) commits each connection's next mark with the outcome before it. The marker
-    # waits for the outcomes it is owed, so the marks of connections coming back one after another
-    # go in one commit (the same transaction: one Future), and `hurry` ends a wait at once.
+def test_a_gated_run_commits_the_marks_of_every_connection_back_in_one_transaction(lws: Path) -> None:
+    # A gated send (SMTP) commits each connection's next mark with the outcome before it, on the
+    # transport's own thread: nothing is written until the run says so (every connection it marked is
+    # back, or nothing is left to do), then all that waits goes in one transaction (one Future).
     from distribute.adapters.base import Receipt
     from distribute.ledger.store import Result, new_token
-    from distribute.send.channel_run import Marker
+    from distribute.send.channel_run import InlineMarker, MarkGate
 
     mail(lws, count=8)
     write_release(lws, "r1")
     assert invoke(lws, "schedule", "releases/r1.md", "--late").exit_code == 0
     ledger, now, token = Ledger(f"sqlite:///{lws / '.distribute' / 'state.db'}"), clock.now(), new_token()
     rows = ledger.claim("r1", "newsletter", 8, now, token, 300)
-    marker = Marker(ledger, token, gather=True, patience=60.0)  # a wait that only the owed outcomes end
-    try:
-        first = marker.add(rows[:2], [], now)
-        assert first.result(timeout=10) == {rows[0].id, rows[1].id}  # nothing was owed: at once
 
-        def sent(row):  # type: ignore[no-untyped-def]
-            return Result(row, "sent", clock.stamp(now), receipt=Receipt(remote_id=f"<{row.id}@x>"))
+    def on_disk() -> dict[int, str]:  # read by another connection: what a crash would leave
+        return {r["id"]: r["state"] for r in ledger_rows(lws, "r1")}
 
-        # Connection 1 comes back (its outcome, its next mark); connection 2 is still owed: the commit waits.
-        early = marker.add([rows[2]], [sent(rows[0])], now)
-        with pytest.raises(TimeoutError):
-            early.result(timeout=0.2)  # the ledger thread had the time to commit it alone, and waited
-        late = marker.add([rows[3]], [sent(rows[1])], now)
-        assert early is late  # one transaction for both
-        assert late.result(timeout=10) == {rows[2].id, rows[3].id}
-        # Owed two now; one comes back, and the caller is about to wait for the commit: no waiting for the other.
-        alone = marker.add([rows[4]], [sent(rows[2])], now)
-        marker.hurry()
-        assert alone.result(timeout=10) == {rows[4].id}
-        # An outcome written elsewhere (in a claim's transaction) is owed no more.
-        marker.settled(1)  # rows[3]'s
-        marker.add([], [sent(rows[4])], now).result(timeout=10)
-    finally:
-        marker.close()
-    by_key = {r["id"]: r["state"] for r in ledger_rows(lws, "r1")}
-    assert [by_key[r.id] for r in rows[:5]] == ["sent", "sent", "sent", "sending", "sent"]
+    def sent(row):  # type: ignore[no-untyped-def]
+        return Result(row, "sent", clock.stamp(now), receipt=Receipt(remote_id=f"<{row.id}@x>"))
+
+    marker = InlineMarker(ledger, token)
+    first = marker.add(rows[:2], [], now)
+    assert marker.ready() and not first.done() and on_disk()[rows[0].id] == "claimed"  # nothing owed, not yet written
+    marker.flush()
+    assert first.result(timeout=0) == {rows[0].id, rows[1].id} and on_disk()[rows[0].id] == "sending"
+    # Connection 1 comes back (its outcome, its next mark); connection 2 is still owed: not ready.
+    early = marker.add([rows[2]], [sent(rows[0])], now)
+    assert not marker.ready()
+    late = marker.add([rows[3]], [sent(rows[1])], now)
+    assert early is late and marker.ready()  # one transaction for both, due now
+    marker.flush()
+    assert late.result(timeout=0) == {rows[2].id, rows[3].id}
+    assert [on_disk()[r.id] for r in rows[:4]] == ["sent", "sent", "sending", "sending"]
+    # An outcome that comes before its gate is decided (a refusal at RCPT) asks the gate: it commits first.
+    alone = marker.add([rows[4]], [sent(rows[2])], now)
+    assert not marker.ready()  # rows[3] is still owed
+    verdict: list[bool] = []
+    asking = threading.Thread(target=lambda: verdict.append(MarkGate(alone, rows[4].id, marker, bool).passed()))
+    asking.start()
+    asking.join(timeout=10)  # a gate that only waited would wait for ever: nobody else writes the marks
+    assert verdict == [True] and alone.done()
+    assert on_disk()[rows[4].id] == "sending"
+    # An outcome written elsewhere (in a claim's transaction) is owed no more.
+    marker.settled(1)  # rows[3]'s
+    marker.add([], [sent(rows[4])], now)
+    assert marker.ready()
+    marker.close()  # the end of the run writes what waits
+    assert [on_disk()[r.id] for r in rows[:6]] == ["sent", "sent", "sent", "sending", "sent", "claimed"]

@@ -190,6 +190,49 @@ def test_the_final_dot_waits_for_the_gate_and_a_refused_gate_sends_nothing(twelv
     assert accepted == sorted(outcomes)
 
 
+def test_a_gate_decided_on_the_loops_own_thread_is_acted_on_without_a_wake_up(twelve: Path) -> None:
+    """Gated runs commit their marks on the transport's thread (the owner's `meanwhile`, a claim, an early
+    verdict): the loop skips waking itself, so it must look at the gates decided before it waits for sockets."""
+    import dataclasses
+
+    class Owner(Gate):
+        undecided: list[Gate] = []
+
+        def meanwhile(self) -> bool:
+            # Decides a gate a session waits at (it asked to be told) here, on the loop's thread, and
+            # says it did nothing else: the loop has no socket to wake it for that gate.
+            waiting = [gate for gate in Owner.undecided if gate.callbacks]
+            if waiting:
+                Owner.undecided.remove(waiting[0])
+                waiting[0].decision = True
+                for callback in waiting[0].callbacks:
+                    callback()
+            return False
+
+    with smtp_server(pipelining=True) as sink:
+        smtp_channel(twelve, "newsletter", sink.port, "connections = 1")
+        adapter, channel, deliveries = adapter_for(twelve, "newsletter")
+
+        def feed():
+            for d in deliveries:
+                gate = Owner()
+                Owner.undecided.append(gate)
+                yield dataclasses.replace(d, gate=gate)
+
+        outcomes: dict[str, str] = {}
+        loop = threading.Thread(
+            target=lambda: outcomes.update(
+                (o.delivery.target, str(o.error or "sent")) for o in adapter.deliver_many(feed(), channel)
+            ),
+            daemon=True,
+        )
+        loop.start()
+        loop.join(timeout=20)  # a loop waiting for a wake-up that never comes would wait for ever
+        assert not loop.is_alive(), "the loop stalled on a gate decided on its own thread"
+        adapter.close()
+    assert outcomes == {f"r{i}@example.org": "sent" for i in range(COUNT)}
+
+
 @pytest.mark.parametrize("connections", [1, 4])
 def test_the_server_takes_a_message_only_once_its_row_is_durably_sending(twelve: Path, cli, connections: int) -> None:
     """The real `send`: at each final dot the ledger file (read by another connection) already says `sending`."""

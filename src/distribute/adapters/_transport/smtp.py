@@ -604,6 +604,7 @@ class SmtpPool:
         self.selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._free: list[_Session] = []
         self._outcomes: deque[Outcome] = deque()
+        self._loop = 0  # the thread that iterates deliver_many
 
     def deliver_many(self, deliveries: Iterable[Delivery]) -> Iterator[Outcome]:
         """Deliver in parallel; the next delivery is pulled only when a connection is free for it.
@@ -612,6 +613,7 @@ class SmtpPool:
         more than one delivery per open connection in doubt after a crash. Each outcome is yielded
         as soon as it is known, and all that are known are yielded before the next pull.
         """
+        self._loop = threading.get_ident()
         sessions = [_Session(self) for _ in range(self.s.connections)]
         self._free = sessions[::-1]  # a stack: the session that just finished (still open) goes again first
         source = iter(deliveries)
@@ -649,7 +651,12 @@ class SmtpPool:
             self._wake_w.close()
 
     def wake(self) -> None:
-        """Called by a gate (from the ledger thread): let the loop look at the sessions waiting on gates."""
+        """Called by a gate when decided: let the loop look at the sessions waiting on gates.
+
+        Decided on the loop's own thread (a mark committed inline), the loop looks before it waits.
+        """
+        if threading.get_ident() == self._loop:
+            return
         try:
             self._wake_w.send(b"!")
         except OSError:  # full (the loop is already due to wake) or closed (the loop is over)
@@ -692,14 +699,16 @@ class SmtpPool:
             self._free.append(session)
 
     def _wait(self, busy: list[_Session]) -> None:
-        """Wait for the sockets (or a timeout, or a rate slot), then move every session on that can move."""
+        """Wait for the sockets (or a timeout, or a rate slot), then move every session on that can move.
+
+        Before waiting, the gates' owner may use the time (`Gate.meanwhile`); a gate it decided on
+        this thread (a mark committed here) wakes nobody, so decided gates are looked at first.
+        """
         now = time.monotonic()
         timed = [s.start_at or s.deadline for s in busy if not s.gating]
         timeout = max(0.0, min(timed) - now) if timed else None
         ready = self.selector.select(0)
-        if not ready and timeout != 0:
-            if self._meanwhile(busy):
-                return
+        if not ready and timeout != 0 and not self._meanwhile(busy) and not self._decided(busy):
             ready = self.selector.select(timeout)
         self._move(ready)
         now = time.monotonic()
@@ -728,10 +737,16 @@ class SmtpPool:
             else:
                 session.ready(events)
 
+    @staticmethod
+    def _decided(busy: list[_Session]) -> bool:
+        return any(
+            s.gating and s.delivery is not None and s.delivery.gate is not None and s.delivery.gate.done() for s in busy
+        )
+
     def _meanwhile(self, busy: list[_Session]) -> bool:
         """Nothing to do until a socket or a gate moves: the gate's owner may use the time (Gate.meanwhile)."""
         for session in busy:
-            gate = session.delivery.gate if session.gating and session.delivery is not None else None
+            gate = session.delivery.gate if session.delivery is not None else None
             if gate is not None:
                 return gate.meanwhile()  # one owner for all: the run that handed them
         return False
