@@ -186,6 +186,11 @@ class Gate(Protocol):
     delivers nothing. So a gated transport (`Adapter.gated`) may send MAIL, RCPT, DATA and the
     body at once, and writes the final dot only once `passed()`: so a message can only have left
     once its row is durably `sending`, and rows in doubt after a crash stay at most one per connection.
+
+    The mark may be written on the transport's own thread (the dispatcher does so): it is written
+    when the transport, with nothing else to do, calls `meanwhile()`, or asks `passed()`. A gated
+    `deliver_many` that waits for a gate must do one of the two, from the thread that iterates it,
+    never only wait for `notify`.
     """
 
     def done(self) -> bool:
@@ -195,7 +200,8 @@ class Gate(Protocol):
     def passed(self) -> bool:
         """True: the delivery is this sender's to commit; False: taken over meanwhile, drop it unsent.
 
-        Waits for the mark when it is not decided yet; raises what the mark raised (treat it as False).
+        Writes (or waits for) the mark when it is not decided yet; raises what the mark raised (treat
+        it as False). Called from the thread that iterates `deliver_many`.
         """
         ...
 
@@ -205,8 +211,9 @@ class Gate(Protocol):
 
     def meanwhile(self) -> bool:
         """Let the gate's owner use a wait for it: the transport has nothing to do until a socket or a gate
-        moves. The owner prepares a little of what comes next (a run renders its next delivery); True
-        if it did something (the transport looks at its sockets again, then may ask once more).
+        moves. The owner writes the marks that wait, or prepares a little of what comes next (a run
+        renders its next delivery); True if it did something (the transport looks at its sockets and
+        gates again, then may ask once more).
         Called from the thread that iterates `deliver_many`, between its pulls."""
         ...
 

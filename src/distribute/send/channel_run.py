@@ -6,9 +6,9 @@ them from the iterator: as many at once as the adapter has room for right now, w
 the most it has held at once so far minus what it holds. So at any instant the deliveries
 whose fate a crash would leave unknown are at most as many as the adapter can hold, one per
 open connection (see docs/architecture.md, "The ledger"). A gated adapter (`Adapter.gated`: SMTP)
-is handed the rows as soon as their mark is submitted, each delivery carrying the mark as its
-`Gate`: it transfers the message while the mark reaches the disk and commits it (the final dot)
-only once the mark is durable, so the transfer overlaps the commit and the bound is kept.
+is handed the rows as soon as their mark is added, each delivery carrying the mark as its
+`Gate`: it transfers the message while the mark waits (written on the transport's own thread,
+`InlineMarker`) and commits it (the final dot) only once the mark is durable, so the bound is kept.
 """
 
 from __future__ import annotations
