@@ -71,12 +71,14 @@ class RateLimiter:
 
 _READ = None  # what `_exchange` yields when it needs the server's next reply
 _GATE = 1  # what it yields before the final dot of a gated delivery: go on only once the gate has passed
+_HOLD_BODY = 32 * 1024  # a gated body up to this size is written with its final dot, after the gate
 _Exchange = Generator["bytes | int | None", "tuple[int, str] | None", str]
 
 
 def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: bytes, gated: bool = False) -> _Exchange:
     """One transaction: yields the bytes to write, or `_READ` to be sent the next reply as (code, text),
-    or (`gated`) `_GATE` between the body and the final dot, the one step that commits the message.
+    or (`gated`) `_GATE` before the final dot, the one step that commits the message (and before the
+    body too, when it is small enough to go with the dot: `_HOLD_BODY`).
 
     The driver throws `_Dropped` in when the connection goes away (a 421 counts); the exchange
     returns the server's reply to the message, or raises DeliveryError, or lets `_Dropped` out when
@@ -120,7 +122,12 @@ def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: b
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     # Dot-stuffing (RFC 5321 §4.5.2); a message never starts with "." (it starts with a header).
-    if gated:
+    if gated and len(data) <= _HOLD_BODY:
+        # A body of this size goes with the dot, once the gate has passed: one write, not two (each
+        # costs the sender as much as the server's whole reply on loopback, measured).
+        yield _GATE
+        yield data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+    elif gated:  # a bigger one is on its way while the gate is decided
         yield data.replace(b"\r\n.", b"\r\n..")
         yield _GATE
         yield b".\r\n"
