@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .dispatch import OnResult, Report
 
 
-ROUNDS = 64  # a claim takes at least this many rounds of every connection: while it commits, no mark can
+ROUNDS = 16  # a claim takes at least this many rounds of every connection: while it commits, no mark can
 
 
 def idempotence(workspace: Workspace) -> Callable[[str], bool]:

@@ -100,7 +100,7 @@ class DeliverySettings:
     )
     batch: int = field(
         20,
-        doc="deliveries claimed per database transaction, at least (a sender claims 64 rounds of its connections "
+        doc="deliveries claimed per database transaction, at least (a sender claims 16 rounds of its connections "
         "at once); claimed is not in doubt: at most one per connection can end in doubt",
     )
     lease: float = field(
