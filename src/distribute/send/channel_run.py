@@ -181,7 +181,9 @@ class InlineMarker:
         try:
             marked = self.ledger.hand_over(rows, self.token, results, now)
         except BaseException as exc:
-            future.set_exception(exc)
+            future.set_exception(exc)  # its gates refuse: none of these messages is committed
+            if not isinstance(exc, Exception):
+                raise  # a second Ctrl-C during the commit stops the run here, as anywhere else on this thread
             return
         self._owed += len(marked)
         future.set_result(marked)

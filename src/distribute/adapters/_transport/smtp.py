@@ -75,6 +75,25 @@ _HOLD_BODY = 32 * 1024  # a gated body up to this size is written with its final
 _Exchange = Generator["bytes | int | None", "tuple[int, str] | None", str]
 
 
+def _body(data: bytes, gated: bool) -> Generator[bytes | int, None, None]:
+    """The message and its final dot, dot-stuffed (RFC 5321 §4.5.2; a message never starts with ".",
+    it starts with a header); gated, with `_GATE` before the dot."""
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    stuffed = data.replace(b"\r\n.", b"\r\n..")
+    if gated and len(data) <= _HOLD_BODY:
+        # A body of this size goes with the dot, once the gate has passed: one write, not two (each
+        # costs the sender as much as the server's whole reply on loopback, measured).
+        yield _GATE
+        yield stuffed + b".\r\n"
+    elif gated:  # a bigger one is on its way while the gate is decided
+        yield stuffed
+        yield _GATE
+        yield b".\r\n"
+    else:
+        yield stuffed + b".\r\n"
+
+
 def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: bytes, gated: bool = False) -> _Exchange:
     """One transaction: yields the bytes to write, or `_READ` to be sent the next reply as (code, text),
     or (`gated`) `_GATE` before the final dot, the one step that commits the message (and before the
@@ -119,20 +138,7 @@ def _exchange(where: str, pipelining: bool, sender: str, recipient: str, data: b
         raise DeliveryError(
             f"{where} answered {code} {text[:200]} to {step} for {recipient}", retryable=400 <= code < 500
         )
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    # Dot-stuffing (RFC 5321 §4.5.2); a message never starts with "." (it starts with a header).
-    if gated and len(data) <= _HOLD_BODY:
-        # A body of this size goes with the dot, once the gate has passed: one write, not two (each
-        # costs the sender as much as the server's whole reply on loopback, measured).
-        yield _GATE
-        yield data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
-    elif gated:  # a bigger one is on its way while the gate is decided
-        yield data.replace(b"\r\n.", b"\r\n..")
-        yield _GATE
-        yield b".\r\n"
-    else:
-        yield data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+    yield from _body(data, gated)
     try:
         reply = yield _READ
     except _Dropped as exc:
