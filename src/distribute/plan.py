@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .adapters.base import RenderContext, render_in
 from .errors import ConfigError, ReleaseError
 from .times import parse_at
 
 if TYPE_CHECKING:
-    from .adapters.base import Adapter, Delivery
+    from .adapters.base import Adapter, Delivery, Entry
     from .release import Release
     from .workspace.config import Channel, Workspace
 
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 # ledger's seq is a 32-bit integer: 21 languages of up to 100 million deliveries each).
 SEQ_BLOCK = 100_000_000
 KEYS_CHECKED = 1000  # per language: enough for every part of a post, feed or wire copy
+
+
+class _HasKey(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+_Keyed = TypeVar("_Keyed", bound=_HasKey)  # a Delivery or an Entry: numbered the same way
 
 
 @dataclass
@@ -87,6 +95,23 @@ class ChannelPlan:
         """(seq, delivery) of `render`: each language in its own block of seqs (the original's from 0, its
         n-th translation's from n * SEQ_BLOCK), so a held translation is skipped without rendering it and
         the others keep their places. `skip`: languages not to render."""
+        return self._numbered(
+            lambda variant, context: render_in(self.adapter, variant, self.channel, context), due, skip
+        )
+
+    def entries(self, due: dt.datetime | None = None) -> Iterator[tuple[int, Entry]]:
+        """(seq, entry) of what `schedule` books (`Adapter.entries`), numbered as `numbered` numbers the deliveries."""
+        return self._numbered(
+            lambda variant, context: self.adapter.entries(variant, self.channel, context=context), due
+        )
+
+    def _numbered(
+        self,
+        made: Callable[[Release, RenderContext], Iterable[_Keyed]],
+        due: dt.datetime | None,
+        skip: Iterable[str] = (),
+    ) -> Iterator[tuple[int, _Keyed]]:
+        """What `made` gives for each language this channel sends (not in `skip`), numbered in its block of seqs."""
         context = self.context(due)
         skipped = set(skip)
         seen: dict[str, str] = {}  # the first keys of each language, to catch an adapter that reuses them
@@ -94,17 +119,17 @@ class ChannelPlan:
             if variant.language in skipped:
                 continue
             base = self.block(variant.language) * SEQ_BLOCK
-            for n, delivery in enumerate(render_in(self.adapter, variant, self.channel, context)):
+            for n, item in enumerate(made(variant, context)):
                 if len(self.variants) > 1 and n < KEYS_CHECKED:
-                    other = seen.setdefault(delivery.key, variant.language)
+                    other = seen.setdefault(item.key, variant.language)
                     if other != variant.language:
                         raise ConfigError(
                             f"channel {self.channel.name}: adapter {self.adapter.name!r} gives the {variant.language} "
-                            f"and {other} versions the same delivery key {delivery.key}, so it cannot send several "
+                            f"and {other} versions the same delivery key {item.key}, so it cannot send several "
                             f'languages on one channel; use one channel per language (language = "{variant.language}")',
                             path=self.channel.path,
                         )
-                yield base + n, delivery
+                yield base + n, item
 
     def untranslated_line(self) -> str:
         """One line for a channel that asks for a language this release lacks ("" when none is missing)."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from .adapters.base import Adapter, Delivery, PreviewBlock, Receipt, render_in
+from .adapters.base import Adapter, Delivery, PreviewBlock, Receipt, entry_of, render_in
 from .errors import DeliveryError
 from .plan import ChannelPlan, plan
 from .release import load_release
@@ -116,6 +116,15 @@ class AdapterContract:
             counted = p.adapter.count(variant, p.channel, context=context)
             assert counted == rendered, f"{variant.language}: count says {counted}, render gives {rendered}"
         assert contract_case.touched() == before, "count touched the network"
+
+    def test_entries_are_what_render_gives_without_the_payload(self, contract_case: ContractCase) -> None:
+        # schedule books `entries` (key, lock, label, ...); dispatch checks the render against what was booked.
+        before = contract_case.touched()
+        _, p = planned(contract_case)
+        booked = list(p.entries(p.due))
+        rendered = [(seq, entry_of(d)) for seq, d in p.numbered(p.due)]
+        assert booked == rendered, "entries must give entry_of(delivery) of each delivery render gives, in order"
+        assert contract_case.touched() == before, "entries touched the network"
 
     def test_release_text_is_data_in_every_output(self, contract_case: ContractCase) -> None:
         original = contract_case.release.read_text(encoding="utf-8")

@@ -76,10 +76,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 from urllib.parse import quote
 
-from ..errors import DeliveryError
+from ..errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
     from ..release import Release
@@ -167,6 +167,28 @@ class Delivery:
         """Whether a content hash recorded at scheduling is this delivery's: its lock, or the hash of its
         files (what a schedule made before the adapter locked by its pieces recorded)."""
         return recorded == self.sha256 or (self.plain is not None and recorded == self.plain())
+
+
+class Entry(NamedTuple):
+    """What the ledger books of one delivery: its key and content lock, without its files.
+
+    `schedule` needs no payload, only what a row holds; `Adapter.entries` gives these, each exactly
+    what the delivery of `render` would give (`entry_of`). A named tuple: one is made per recipient.
+    """
+
+    key: str
+    target: str
+    part: str
+    label: str
+    after: str | None
+    sha256: str  # the delivery's content lock (`Delivery.sha256`): what dispatch checks the render against
+    secrets: tuple[str, ...] = ()
+
+
+def entry_of(delivery: Delivery) -> Entry:
+    """The booking record of a rendered delivery."""
+    d = delivery
+    return Entry(d.key, d.target, d.part, d.label, d.after, d.sha256, d.secrets)
 
 
 def files_sha256(files: Iterable[File]) -> str:
@@ -418,6 +440,23 @@ class Adapter:
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterable[Delivery]:
         """The deliveries of a release to a channel, exactly as they would leave (see the module docstring)."""
         raise NotImplementedError
+
+    def entries(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Entry]:
+        """What `schedule` books of each delivery `render` gives, in the same order (default: render them).
+
+        An adapter overrides it where it can make the key and content lock without the payload (the
+        email adapter builds no message); each entry must equal `entry_of` of the delivery render gives
+        in its place (the contract suite checks it). A delivery must be of this release, channel and
+        adapter, as the ledger books it under them."""
+        for d in render_in(self, release, channel, context):
+            if (d.release_id, d.channel, d.adapter) != (release.id, channel.name, self.name):
+                raise ConfigError(
+                    f"channel {channel.name}: adapter {self.name!r} rendered delivery {d.key} as of release "
+                    f"{d.release_id!r}, channel {d.channel!r}, adapter {d.adapter!r}; a delivery must be of the "
+                    f"release, channel and adapter it is rendered for ({release.id!r}, {channel.name!r}, {self.name!r})",
+                    path=channel.path,
+                )
+            yield entry_of(d)
 
     def count(self, release: Release, channel: Channel, *, context: RenderContext) -> int:
         """How many deliveries `render` gives for this release and channel (default: it renders them all).

@@ -34,9 +34,11 @@ if TYPE_CHECKING:
 STATES = ("pending", "claimed", "sending", "sent", "failed", "in_doubt", "cancelled")
 _STATEMENTS: dict[str, Any] = {}  # SQL text -> its parsed clause (see Ledger.sql)
 
-# Ledger.stage: one upsert, its rows given as named parameters (executemany) or, on SQLite, as a JSON array.
-_STAGE_COLUMNS: tuple[str, ...] = ("key", "release_id", "channel", "adapter", "target", "part", "label")
-_STAGE_COLUMNS += ("after_key", "seq", "generation", "due", "not_before", "sha256", "now")
+# Ledger.stage: one upsert. Each row gives the columns of STAGED, in that order; the columns of SHARED
+# (the same for every row of a channel's schedule) are given once for the batch. The rows go in as named
+# parameters (executemany) or, on SQLite, as one JSON array of arrays read by json_each.
+STAGED: tuple[str, ...] = ("key", "target", "part", "label", "after_key", "seq", "sha256")
+SHARED: tuple[str, ...] = ("release_id", "channel", "adapter", "generation", "due", "not_before", "now")
 _STAGE_SQL = """
     INSERT INTO deliveries (key, release_id, channel, adapter, target, part, label, after_key, seq,
         generation, state, due, not_before, next_attempt, attempts, sha256, created_at, updated_at)
@@ -53,13 +55,14 @@ _STAGE_VALUES = """VALUES (:key, :release_id, :channel, :adapter, :target, :part
 
 
 def _column(name: str) -> str:
-    return f"json_extract(j.value, '$[{_STAGE_COLUMNS.index(name)}]')"
+    return f"json_extract(j.value, '$[{STAGED.index(name)}]')" if name in STAGED else f":{name}"
 
 
+# The columns of the INSERT, in its order, each read from the row's array or from the batch's parameters.
+_INSERTED = ("key", "release_id", "channel", "adapter", "target", "part", "label", "after_key", "seq", "generation")
 _STAGE_JSON = (
-    f"SELECT {', '.join(_column(c) for c in _STAGE_COLUMNS[:10])}, 'pending', {_column('due')}, "
-    f"{_column('not_before')}, {_column('due')}, 0, {_column('sha256')}, {_column('now')}, {_column('now')} "
-    "FROM json_each(?) AS j WHERE true"  # WHERE: so SQLite reads ON CONFLICT as the upsert's, not a join's
+    f"SELECT {', '.join(_column(c) for c in _INSERTED)}, 'pending', :due, :not_before, :due, 0, {_column('sha256')}, "
+    ":now, :now FROM json_each(:rows) AS j WHERE true"  # WHERE: so SQLite reads ON CONFLICT as the upsert's, not a join's
 )
 _STAGE_BY_VALUES, _STAGE_BY_JSON = (_STAGE_SQL.format(rows=rows) for rows in (_STAGE_VALUES, _STAGE_JSON))
 _JSON_STAGE = True  # until an SQLite without JSON says otherwise
@@ -211,24 +214,25 @@ class Ledger:
             )
             return generation
 
-    def stage(self, rows: Sequence[dict[str, Any]]) -> None:
+    def stage(self, rows: Sequence[Sequence[Any]], shared: Mapping[str, Any]) -> None:
         """Upsert one batch of rendered deliveries; rows already sent, in flight or in doubt are kept.
 
-        On SQLite the batch goes in as one JSON document read by `json_each`: one statement, run
-        without the GIL from start to end, so `schedule`'s writer thread really overlaps the render
-        (an `executemany` takes the GIL back for every row, and waits for it each time).
+        Each row holds the columns of `STAGED` in that order; `shared` the columns of `SHARED`, which
+        every row of the batch has in common (a channel's release, adapter, generation, due time, ...).
+        On SQLite the batch goes in as one JSON document read by `json_each`, the shared columns bound
+        once: one statement, run without the GIL from start to end, so `schedule`'s writer thread really
+        overlaps the render (an `executemany` takes the GIL back for every row, and waits for it each time).
         """
         global _JSON_STAGE
         if not rows:
             return
+        common = {k: shared[k] for k in SHARED}
         with self._hot() as c:
             if isinstance(c, sqlite3.Cursor) and _JSON_STAGE:
-                import json
-
-                payload = json.dumps([[r[k] for k in _STAGE_COLUMNS] for r in rows], ensure_ascii=False)
+                payload = json.dumps(rows, ensure_ascii=False)
                 try:
                     c.execute("SAVEPOINT stage_json")
-                    c.execute(_STAGE_BY_JSON, (payload,))
+                    c.execute(_STAGE_BY_JSON, {**common, "rows": payload})
                     c.execute("RELEASE stage_json")
                     return
                 except sqlite3.OperationalError as exc:
@@ -237,7 +241,7 @@ class Ledger:
                     c.execute("ROLLBACK TO stage_json")  # an SQLite without JSON: row by row, as before
                     c.execute("RELEASE stage_json")
                     _JSON_STAGE = False
-            self._run(c, _STAGE_BY_VALUES, list(rows))
+            self._run(c, _STAGE_BY_VALUES, [{**common, **dict(zip(STAGED, r, strict=True))} for r in rows])
 
     def commit_schedule(
         self,

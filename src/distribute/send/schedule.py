@@ -54,25 +54,6 @@ class Booking:
     language: str = ""  # the release's: its counts are printed as that language writes numbers
 
 
-def _row(d: Any, seq: int, generation: int, due: str, not_before: str | None, now: str) -> dict[str, Any]:
-    return {
-        "key": d.key,
-        "release_id": d.release_id,
-        "channel": d.channel,
-        "adapter": d.adapter,
-        "target": d.target,
-        "part": d.part,
-        "label": d.label,
-        "after_key": d.after,
-        "seq": seq,
-        "generation": generation,
-        "due": due,
-        "not_before": not_before,
-        "sha256": d.sha256,
-        "now": now,
-    }
-
-
 def _checks(plan: ChannelPlan, sample: list[Any]) -> list[str]:
     blocks = plan.adapter.schedule_checks(sample, plan.channel) if sample else []
     return [
@@ -106,31 +87,41 @@ def _stage(
 ) -> tuple[int, set[str]]:
     """Stage one channel's rows in batches: (how many, the names of the secrets its render used).
 
+    What is booked of each delivery is its entry (`Adapter.entries`: key, lock, label; no payload), and
+    what every row of the channel shares is given to the ledger once (`Ledger.stage`'s `shared`).
     Each batch is written by a `ledger` thread while the next one renders (SQLite works without the
     GIL): at most one batch is being written and one filled, so memory stays at two batches.
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
+    shared = {
+        "release_id": p.release.id,
+        "channel": p.channel.name,
+        "adapter": p.adapter.name,
+        "generation": generation,
+        "due": clock.stamp(due),
+        "not_before": not_before,
+        "now": stamp_now,
+    }
     count = 0
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[Any, ...]] = []
     used: set[str] = set()
-    due_stamp = clock.stamp(due)
     with ThreadPoolExecutor(1, thread_name_prefix="ledger") as writer:
         writing: Future[None] | None = None
-        for seq, d in p.numbered(_render_due(due)):  # told the due time the ledger keeps; per language, a block
-            batch.append(_row(d, seq, generation, due_stamp, not_before, stamp_now))
-            if d.secrets:
-                used.update(d.secrets)
-            count += 1
+        for seq, e in p.entries(_render_due(due)):  # told the due time the ledger keeps; per language, a block
+            batch.append((e.key, e.target, e.part, e.label, e.after, seq, e.sha256))  # Ledger's STAGED order
+            if e.secrets:
+                used.update(e.secrets)
             if len(batch) >= BATCH:
+                count += len(batch)
                 if writing is not None:
                     writing.result()  # the one before is in (or its error is raised here)
-                writing = writer.submit(ledger.stage, batch)
+                writing = writer.submit(ledger.stage, batch, shared)
                 batch = []
         if writing is not None:
             writing.result()
-    ledger.stage(batch)
-    return count, used
+    ledger.stage(batch, shared)
+    return count + len(batch), used
 
 
 def book(

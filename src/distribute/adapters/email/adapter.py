@@ -22,6 +22,7 @@ from ..base import (
     AccountCheck,
     Adapter,
     Delivery,
+    Entry,
     File,
     Outcome,
     PreviewBlock,
@@ -38,10 +39,16 @@ if TYPE_CHECKING:
     from ...workspace.config import Channel
     from .._transport.smtp import SmtpConnection
     from .dkim import Signer
+    from .prepared import Prepared
     from .recipients import ListReport, Recipient
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 JSON_ESPS = ("postmark", "sendgrid")  # send the message's parts as JSON, not our MIME bytes
+
+
+def _file_name(index: int, target: str) -> str:
+    """A message's file: its place in the list and its address, made safe for a file name."""
+    return f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
 
 
 def reader_language(recipient: Recipient, context: RenderContext) -> str:
@@ -89,15 +96,10 @@ class EmailAdapter(Adapter):
 
     def render(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Delivery]:
         from .headers import mailbox
-        from .prepared import MessageFile, Prepared
+        from .prepared import MessageFile
 
-        self._list(channel)
-        prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
-        head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
-        for index, r in self._readers(release, channel, context):
-            target = r.key
-            name = f"{index:06d}-{_UNSAFE.sub('_', target)}.eml"
-            message = prepared.message(r, f"{head}{key_part(target)}/message", name)
+        for prepared, index, r, target, key in self._each(release, channel, context):
+            message = prepared.message(r, key, _file_name(index, target))
             yield Delivery(
                 release.id,
                 channel.name,
@@ -120,6 +122,27 @@ class EmailAdapter(Adapter):
                 lock=message.lock,
                 plain=message.plain,
             )
+
+    def entries(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Entry]:
+        """What schedule books of each message render gives: its key, label and lock, no message made."""
+        from .headers import mailbox
+
+        for prepared, index, r, target, key in self._each(release, channel, context):
+            lock = prepared.lock(r, key, _file_name(index, target))
+            yield Entry(key, target, "message", f"to {mailbox(r.name, r.email)}", None, lock, prepared.secrets)
+
+    def _each(
+        self, release: Release, channel: Channel, context: RenderContext
+    ) -> Iterator[tuple[Prepared, int, Recipient, str, str]]:
+        """(prepared message, place in the list, recipient, target, delivery key) of each message: render's and entries'."""
+        from .prepared import Prepared
+
+        self._list(channel)
+        prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
+        head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
+        for index, r in self._readers(release, channel, context):
+            target = r.key
+            yield prepared, index, r, target, f"{head}{key_part(target)}/message"
 
     def count(self, release: Release, channel: Channel, *, context: RenderContext) -> int:
         """The recipients render gives a message, read from the list as render reads it (no message built)."""

@@ -135,6 +135,8 @@ def plain(name: str, value: str) -> bytes:
 
 def urls(name: str, values: list[str]) -> bytes:
     """`Name: <u1>, <u2>` (List-Unsubscribe, RFC 2369), one URL a line when they do not fit."""
+    if len(values) == 1:  # one URL: on the header's line whatever its length, as the loop below writes it
+        return f"{name}: <{values[0]}>\r\n".encode("ascii")
     out, length = [name + ":"], len(name) + 1
     for i, value in enumerate(values):
         item = f"<{value}>" + ("," if i < len(values) - 1 else "")

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import mimetypes
 import struct
-from collections.abc import Callable
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime, parseaddr
@@ -49,11 +48,6 @@ if TYPE_CHECKING:
 
 VARIANTS = 256
 # How a recipient's value sits in each kind of body hole, before quoted-printable.
-_ESCAPES: dict[str, Callable[[str], str]] = {
-    "text": str,
-    "html": escape_text,
-    "attr": escape_attribute,
-}  # distinct "which fields are empty" patterns kept prepared at once
 LOCK_FORMAT = b"distribute email lock 1\n"  # what `content_lock` covers and how; a change makes every lock differ
 
 
@@ -218,12 +212,21 @@ class Prepared:
         taken of that (see `content_lock`), so booking neither makes a token nor joins the message. The bytes
         with the key re-encode only what shows the link, once, when something reads them.
         """
+        message_id, compiled, encoded, full = self._pieces(r, key)
+        return Message(self, r, name, message_id, compiled, encoded, full, content_lock(compiled, encoded, name))
+
+    def lock(self, r: Recipient, key: str, name: str) -> str:
+        """The content lock of `message(r, key, name)`, made the same way, without the message (booking)."""
+        _, compiled, encoded, _ = self._pieces(r, key)
+        return content_lock(compiled, encoded, name)
+
+    def _pieces(self, r: Recipient, key: str) -> tuple[str, Compiled, list[bytes], bool]:
+        """(Message-ID, variant, each hole's bytes without the key, whether the bodies hold the values)."""
         values = self.values(r, keyless=True)
         message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{self.domain}>"
         compiled = self._full(r, values) if self.full_render else self._variant(r, values)
         full = self.full_render  # this message's bodies hold its values (the templates need a full render)
-        encoded = self._encode(compiled.holes, r, values, message_id)
-        return Message(self, r, name, message_id, compiled, encoded, full, content_lock(compiled, encoded, name))
+        return message_id, compiled, self._encode(compiled.holes, r, values, message_id), full
 
     def _keyed(self, m: Message) -> bytes:
         """The bytes of a message as sent: with the key, its own token in every place that shows the link."""
@@ -234,33 +237,46 @@ class Prepared:
         if m.full:  # the bodies hold the values themselves: render them again
             compiled = self._full(r, values)
             return b"".join(compiled.assemble(self._encode(compiled.holes, r, values, m.message_id)))
-        done: dict[str, bytes] = {}
-        encoded = [
-            self._fill(hole, r, values, m.message_id, done) if _shows_link(hole) else e
-            for hole, e in zip(m.compiled.holes, m.encoded, strict=True)
-        ]
-        return b"".join(m.compiled.assemble(encoded))
+        return b"".join(m.compiled.assemble(self._encode(m.compiled.holes, r, values, m.message_id, m.encoded)))
 
-    def _encode(self, holes: list[Hole], r: Recipient, values: list[str], message_id: str) -> list[bytes]:
-        """Each hole's bytes; a value shown twice the same way (the name in text and HTML) is encoded once."""
-        done: dict[str, bytes] = {}
-        return [self._fill(hole, r, values, message_id, done) for hole in holes]
+    def _encode(
+        self, holes: list[Hole], r: Recipient, values: list[str], message_id: str, kept: list[bytes] | None = None
+    ) -> list[bytes]:
+        """Each hole's bytes; a value shown twice the same way (the name in text and HTML) is encoded once.
 
-    def _fill(self, hole: Hole, r: Recipient, values: list[str], message_id: str, done: dict[str, bytes]) -> bytes:
-        kind = hole.kind
-        escape = _ESCAPES.get(kind)
-        if escape is not None:
-            text = escape(values[hole.index])
-        elif kind == "to":
+        `kept`: the bytes of each hole as made without the key; only the holes that show the link are made again.
+        One loop, no call a hole but the encoding itself: it runs for every hole of every message booked.
+        """
+        done: dict[str, bytes] = {}
+        out: list[bytes] = []
+        append = out.append
+        for n, hole in enumerate(holes):
+            kind = hole.kind
+            if kept is not None and not _shows_link(hole):
+                append(kept[n])
+                continue
+            if kind == "text":
+                text = values[hole.index]
+            elif kind == "html":
+                text = escape_text(values[hole.index])
+            elif kind == "attr":
+                text = escape_attribute(values[hole.index])
+            else:
+                append(self._header(kind, r, values, message_id))
+                continue
+            encoded = done.get(text)
+            if encoded is None:
+                encoded = done[text] = qp_value(text)
+            append(encoded)
+        return out
+
+    def _header(self, kind: str, r: Recipient, values: list[str], message_id: str) -> bytes:
+        """A header hole's line: To, Message-ID or List-Unsubscribe."""
+        if kind == "to":
             return headers.address("To", r.email, r.name)
-        elif kind == "message-id":
+        if kind == "message-id":
             return headers.plain("Message-ID", message_id)
-        else:
-            return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
-        encoded = done.get(text)
-        if encoded is None:
-            encoded = done[text] = qp_value(text)
-        return encoded
+        return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
 
     def _variant(self, r: Recipient, values: list[str]) -> Compiled:
         assert self.columns is not None
