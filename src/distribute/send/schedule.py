@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..plan import ChannelPlan
     from ..workspace.config import Workspace
 
-BATCH = 2000  # rows per INSERT batch: big enough to be quick, small enough to keep the lock short
+BATCH = 10_000  # rows per INSERT batch: big enough to be quick (one hand-back of the GIL a batch), small enough to keep the lock short
 SAMPLE = 50  # deliveries per channel run through the platform checks (every part of a thread)
 
 

@@ -179,7 +179,7 @@ def multipart(
 class Compiled:
     """One variant of the message as a flat list: bytes, and slot numbers for the holes."""
 
-    __slots__ = ("pieces", "holes", "_digest")
+    __slots__ = ("pieces", "holes", "_digest", "program")
 
     def __init__(self, skeleton: Sequence[SkeletonPiece], bodies: dict[str, list[Piece]]):
         flat: list[Piece] = []
@@ -202,6 +202,7 @@ class Compiled:
         self.pieces = pieces
         self.holes = holes
         self._digest: bytes | None = None
+        self.program: tuple[tuple[int, int], ...] | None = None  # the holes as prepared.py's fill codes, made there
 
     def digest(self) -> bytes:
         """sha256 of the pieces and where each hole goes (computed once): with the holes' bytes, it fixes the message."""

@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 
 VARIANTS = 256
 # How a recipient's value sits in each kind of body hole, before quoted-printable.
+# The kinds of hole, as _encode's codes.
+_TEXT, _HTML, _ATTR, _TO, _MESSAGE_ID, _UNSUBSCRIBE = range(6)
+_KINDS = {"text": _TEXT, "html": _HTML, "attr": _ATTR, "to": _TO, "message-id": _MESSAGE_ID}
+_KINDS["list-unsubscribe"] = _UNSUBSCRIBE
 LOCK_FORMAT = b"distribute email lock 1\n"  # what `content_lock` covers and how; a change makes every lock differ
 
 
@@ -203,7 +207,8 @@ class Prepared:
             link = url(self.unsubscribe_template, self.list_id, r.email, value)
         elif self.mailto:
             link = self.mailto
-        return [r.email, r.name, link, *(r.fields.get(c, "") for c in self.columns)]
+        fields = r.fields
+        return [r.email, r.name, link, *[fields.get(c, "") for c in self.columns]]
 
     def message(self, r: Recipient, key: str, name: str) -> Message:
         """One recipient's message, file `name`: its Message-ID and content lock now, its bytes when read.
@@ -226,7 +231,7 @@ class Prepared:
         message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{self.domain}>"
         compiled = self._full(r, values) if self.full_render else self._variant(r, values)
         full = self.full_render  # this message's bodies hold its values (the templates need a full render)
-        return message_id, compiled, self._encode(compiled.holes, r, values, message_id), full
+        return message_id, compiled, self._encode(compiled, r, values, message_id), full
 
     def _keyed(self, m: Message) -> bytes:
         """The bytes of a message as sent: with the key, its own token in every place that shows the link."""
@@ -236,47 +241,49 @@ class Prepared:
         values = self.values(r)
         if m.full:  # the bodies hold the values themselves: render them again
             compiled = self._full(r, values)
-            return b"".join(compiled.assemble(self._encode(compiled.holes, r, values, m.message_id)))
-        return b"".join(m.compiled.assemble(self._encode(m.compiled.holes, r, values, m.message_id, m.encoded)))
+            return b"".join(compiled.assemble(self._encode(compiled, r, values, m.message_id)))
+        links = [n for n, (kind, index) in enumerate(_program(m.compiled)) if _shows_link(kind, index)]
+        encoded = list(m.encoded)
+        for n, data in zip(links, self._encode(m.compiled, r, values, m.message_id, links), strict=True):
+            encoded[n] = data
+        return b"".join(m.compiled.assemble(encoded))
 
     def _encode(
-        self, holes: list[Hole], r: Recipient, values: list[str], message_id: str, kept: list[bytes] | None = None
+        self, compiled: Compiled, r: Recipient, values: list[str], message_id: str, only: list[int] | None = None
     ) -> list[bytes]:
-        """Each hole's bytes; a value shown twice the same way (the name in text and HTML) is encoded once.
+        """Each hole's bytes (`only`: of those holes); a value shown twice the same way (the name in text and
+        HTML) is encoded once.
 
-        `kept`: the bytes of each hole as made without the key; only the holes that show the link are made again.
-        One loop, no call a hole but the encoding itself: it runs for every hole of every message booked.
+        One loop over the variant's holes as (kind, value index) codes, no call a hole but the encoding
+        itself: it runs for every hole of every message booked.
         """
+        program = _program(compiled)
+        if only is not None:
+            program = tuple(program[n] for n in only)
         done: dict[str, bytes] = {}
         out: list[bytes] = []
         append = out.append
-        for n, hole in enumerate(holes):
-            kind = hole.kind
-            if kept is not None and not _shows_link(hole):
-                append(kept[n])
+        for kind, index in program:
+            if kind == _TEXT:
+                text = values[index]
+            elif kind == _HTML:
+                text = escape_text(values[index])
+            elif kind == _ATTR:
+                text = escape_attribute(values[index])
+            elif kind == _TO:
+                append(headers.address("To", r.email, r.name))
                 continue
-            if kind == "text":
-                text = values[hole.index]
-            elif kind == "html":
-                text = escape_text(values[hole.index])
-            elif kind == "attr":
-                text = escape_attribute(values[hole.index])
+            elif kind == _MESSAGE_ID:
+                append(b"Message-ID: " + message_id.encode("ascii") + b"\r\n")  # headers.plain's line
+                continue
             else:
-                append(self._header(kind, r, values, message_id))
+                append(headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v]))
                 continue
             encoded = done.get(text)
             if encoded is None:
                 encoded = done[text] = qp_value(text)
             append(encoded)
         return out
-
-    def _header(self, kind: str, r: Recipient, values: list[str], message_id: str) -> bytes:
-        """A header hole's line: To, Message-ID or List-Unsubscribe."""
-        if kind == "to":
-            return headers.address("To", r.email, r.name)
-        if kind == "message-id":
-            return headers.plain("Message-ID", message_id)
-        return headers.urls("List-Unsubscribe", [v for v in (values[UNSUBSCRIBE], self.mailto) if v])
 
     def _variant(self, r: Recipient, values: list[str]) -> Compiled:
         assert self.columns is not None
@@ -304,9 +311,16 @@ class Prepared:
         return Compiled(self.skeleton, bodies)
 
 
-def _shows_link(hole: Hole) -> bool:
+def _program(compiled: Compiled) -> tuple[tuple[int, int], ...]:
+    """A variant's holes as (kind code, value index), made once per variant."""
+    if compiled.program is None:
+        compiled.program = tuple((_KINDS[h.kind], h.index) for h in compiled.holes)
+    return compiled.program
+
+
+def _shows_link(kind: int, index: int) -> bool:
     """Whether a hole shows the unsubscribe link (the one value the key changes)."""
-    return hole.kind == "list-unsubscribe" or (hole.index == UNSUBSCRIBE and hole.kind in ("text", "html", "attr"))
+    return kind == _UNSUBSCRIBE or (index == UNSUBSCRIBE and kind in (_TEXT, _HTML, _ATTR))
 
 
 def content_lock(compiled: Compiled, encoded: list[bytes], name: str) -> str:
