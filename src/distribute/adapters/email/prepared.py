@@ -87,6 +87,8 @@ class Prepared:
         self.embargo_notice = notice
         # The list is the same in every link: filled in once.
         self.unsubscribe_template = who.unsubscribe_url.replace("{list}", quote(self.list_id, safe=""))
+        # With the placeholder token in already (url() fills {email}, which never holds a brace, before {token}).
+        self.keyless_template = self.unsubscribe_template.replace("{token}", PLACEHOLDER)
         self.key: bytes | None = None
         # keyless (a proof): the links carry the placeholder token, which unsubscribes nobody.
         if who.unsubscribe_url and s.unsubscribe_key is not None and s.unsubscribe_key.is_set() and not keyless:
@@ -202,9 +204,11 @@ class Prepared:
         if self.columns is None:
             self.columns = list(r.fields)
         link = ""
-        if self.unsubscribe_template:
-            value = token(self.key, self.list_id, r.email) if self.key is not None and not keyless else PLACEHOLDER
-            link = url(self.unsubscribe_template, self.list_id, r.email, value)
+        if self.unsubscribe_template and (keyless or self.key is None):
+            link = url(self.keyless_template, self.list_id, r.email, PLACEHOLDER)  # {token} is filled in already
+        elif self.unsubscribe_template:
+            assert self.key is not None
+            link = url(self.unsubscribe_template, self.list_id, r.email, token(self.key, self.list_id, r.email))
         elif self.mailto:
             link = self.mailto
         fields = r.fields
@@ -329,9 +333,16 @@ def content_lock(compiled: Compiled, encoded: list[bytes], name: str) -> str:
     variant's pieces joined with those), so the lock changes whenever they would, at the cost of hashing
     a few hundred bytes instead of the whole message; no clock, no secret."""
     file = name.encode()
+    count = len(encoded)
+    sizes = _SIZES.get(count)
+    if sizes is None:
+        sizes = _SIZES[count] = struct.Struct(f">II{count}I")
     # Every length first (the name's, how many holes, each hole's), then the bytes: one way to read it back.
-    sizes = struct.pack(f">II{len(encoded)}I", len(file), len(encoded), *map(len, encoded))
-    return hashlib.sha256(b"".join((LOCK_FORMAT, compiled.digest(), sizes, file, *encoded))).hexdigest()
+    head = sizes.pack(len(file), count, *map(len, encoded))
+    return hashlib.sha256(b"".join((LOCK_FORMAT, compiled.digest(), head, file, *encoded))).hexdigest()
+
+
+_SIZES: dict[int, struct.Struct] = {}  # content_lock's length fields, by the number of holes
 
 
 class Message:
