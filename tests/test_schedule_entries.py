@@ -14,9 +14,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from conftest import EXAMPLE_RELEASE, copy_example_workspace
 from email_support import set_keys, write_list
+from ledger_support import invoke
 
 KEY = "k3y-for-the-entries-tests-0123456789"
 PUBLISH = dt.datetime(2025, 6, 30, 0, 0, tzinfo=dt.timezone.utc)
@@ -43,7 +45,10 @@ COLUMNS = "key, release_id, channel, adapter, target, part, label, after_key, se
 COLUMNS += "not_before, next_attempt, attempts, sha256, created_at, updated_at"
 
 
-def make_workspace(tmp_path: Path) -> Path:
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example workspace with the lists of this file, the unsubscribe key set."""
+    monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
     ws = copy_example_workspace(tmp_path / "ws")
     set_keys(
         ws, "newsletter", f'recipients = "{write_list(ws, "news.csv", NEWSLETTER)}"\nlanguages = ["en", "ko", "fr"]'
@@ -80,15 +85,7 @@ def careful(ws: Path, now: dt.datetime) -> list[tuple[object, ...]]:
     return sorted(rows, key=lambda r: (str(r[2]), int(str(r[8]))))
 
 
-def test_schedule_books_exactly_the_rows_of_the_rendered_deliveries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time_machine
-
-    from ledger_support import invoke
-
-    ws = make_workspace(tmp_path)
-    monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
+def test_schedule_books_exactly_the_rows_of_the_rendered_deliveries(ws: Path) -> None:
     with time_machine.travel(BEFORE, tick=False):
         done = invoke(ws, "schedule", EXAMPLE_RELEASE)
         assert done.exit_code == 0, done.output
@@ -107,16 +104,8 @@ def test_schedule_books_exactly_the_rows_of_the_rendered_deliveries(
     assert {r[2] for r in got} >= {"newsletter", "press-list", "rss", "wire-desk", "wire-desk-ko"}
 
 
-def test_rows_booked_the_fast_way_are_sent_and_a_second_schedule_books_them_again_unchanged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rows_booked_the_fast_way_are_sent_and_a_second_schedule_books_them_again_unchanged(ws: Path) -> None:
     # Dispatch re-renders and checks each row's hash: rows booked from entries must all pass it.
-    import time_machine
-
-    from ledger_support import invoke
-
-    ws = make_workspace(tmp_path)
-    monkeypatch.setenv("UNSUBSCRIBE_KEY", KEY)
     with time_machine.travel(BEFORE, tick=False):
         assert invoke(ws, "schedule", EXAMPLE_RELEASE, "-c", "newsletter").exit_code == 0
         first = booked(ws)
