@@ -124,28 +124,18 @@ class EmailAdapter(Adapter):
             )
 
     def entries(self, release: Release, channel: Channel, *, context: RenderContext) -> Iterator[Entry]:
-        """What schedule books of each message render gives: its key, label and lock, no message made.
-
-        The loop of `_each` written out (it runs once a recipient): the same prepared message, keys and files.
-        """
+        """What schedule books of each message render gives: its key, label and lock, no message made."""
         from .headers import mailbox
-        from .prepared import Prepared
 
-        self._list(channel)
-        prepared = Prepared(self.workspace, release, channel, context.due, self.base_template(channel))
-        head = "/".join(key_part(p) for p in (release.id, channel.name)) + "/"
-        lock, secrets = prepared.lock, prepared.secrets
-        for index, r in self._readers(release, channel, context):
-            target = r.key
-            key = f"{head}{key_part(target)}/message"
+        for prepared, index, r, target, key in self._each(release, channel, context):
             yield Entry(
                 key,
                 target,
                 "message",
                 f"to {mailbox(r.name, r.email)}",
                 None,
-                lock(r, key, _file_name(index, target)),
-                secrets,
+                prepared.lock(r, key, _file_name(index, target)),
+                prepared.secrets,
             )
 
     def _each(
